@@ -1,0 +1,26 @@
+// lmgen::Error — the one exception type the engine throws.
+//
+// Library code never prints and never exits: it throws an Error that says what went wrong and, where there is
+// one, which file. Only the command-line front end (src/main.cpp) turns it into a one-line message on stderr and
+// an exit status (UsageError -> 2, any other Error -> 1).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace lmgen {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  // "PATH: what" — for problems with a particular file.
+  Error(const std::string& path, const std::string& what) : std::runtime_error(path + ": " + what) {}
+};
+
+// A mistake on the command line or in options passed to the library (exit status 2 at the CLI).
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& what) : Error(what) {}
+};
+
+}  // namespace lmgen

@@ -1,0 +1,33 @@
+// ThreadPool — a fixed set of worker threads, created once, that split loops by index range.
+//
+// Determinism rule: work is split into index ranges, and every output element is computed entirely by one task in
+// a fixed order, so results are bit-identical for any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace lmgen {
+
+class ThreadPool {
+ public:
+  // n_threads <= 0 means "physical cores".
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const;
+  // Calls fn(begin, end) on disjoint ranges covering [0, n), on up to size() threads (the caller is one of them),
+  // and returns when all are done. Ranges are multiples of `grain` (except the last).
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+  static int physical_cores();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lmgen
