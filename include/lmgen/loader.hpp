@@ -26,6 +26,7 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt = {});
 // Per-format loaders (weights and config only).
 ModelData load_gguf_model(const std::string& path);     // loader_gguf.cpp: archs llama, qwen2, gpt2
 ModelData load_llama2c_model(const std::string& path);  // llama2c.cpp: legacy float32 checkpoints
+bool llama2c_sniff(const std::string& path);            // header and size match a legacy checkpoint
 ModelData load_hf_model(const std::string& dir);        // loader_hf.cpp: config.json + safetensors (sharded too)
 
 }  // namespace lmgen

@@ -1,0 +1,77 @@
+// Generator — the generation loop: prompt -> tokens -> prefill -> sample one token at a time -> stop.
+//
+// Output text is streamed as complete UTF-8 only (a character split across tokens is released once whole) and
+// stop strings are matched across token boundaries: text that could still be the start of a stop string is held
+// back until it cannot be.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lmgen/model.hpp"
+#include "lmgen/sampler.hpp"
+#include "lmgen/tokenizer.hpp"
+
+namespace lmgen {
+
+enum class StopReason { Eos, Length, Context, Stop, Interrupted };
+const char* stop_reason_name(StopReason r);  // "eos", "length", "context", "stop", "interrupted"
+
+struct GenerateOptions {
+  int32_t n_predict = -1;              // tokens to generate; -1 = until end of generation or the context is full
+  bool ignore_eos = false;             // keep going past end-of-generation tokens
+  std::vector<std::string> stop;       // stop strings (not printed)
+  SamplingOptions sampling;
+  EncodeOptions encode;                // add_special / parse_special for the prompt
+  int32_t n_probs = 0;                 // > 0: report the log-prob of each token and the n_probs most likely
+  bool render_special = false;         // print special tokens' text (e.g. "<|im_end|>") instead of nothing
+};
+
+struct TopToken {
+  int32_t id;
+  float logprob;
+};
+
+// One generated token, as reported to the caller.
+struct TokenEvent {
+  int32_t id = -1;
+  std::string piece;       // the token's own bytes (may be part of a UTF-8 character; "" for end-of-generation)
+  std::string text;        // bytes released to the output at this step (complete UTF-8; may be empty)
+  float logprob = 0;       // natural log of the token's probability under the model's softmax (n_probs > 0)
+  std::vector<TopToken> top;  // the n_probs most likely tokens, most likely first
+};
+
+struct GenerateResult {
+  StopReason stop_reason = StopReason::Length;
+  std::vector<int32_t> prompt_tokens;
+  std::vector<int32_t> tokens;  // generated ids (including the end-of-generation token if one was sampled)
+  std::string text;             // everything released to the output
+  double prompt_ms = 0, generate_ms = 0;
+};
+
+// Log-softmax helpers used by generation and scoring: log p(id) and the k most likely ids for a logits row.
+float token_logprob(std::span<const float> logits, int32_t id);
+std::vector<TopToken> top_logprobs(std::span<const float> logits, int32_t k);
+
+// Hook called with the candidates before and after the sampler chain, for --trace.
+using TraceHook = std::function<void(const Candidates& before, const Candidates& after, int32_t chosen)>;
+
+class Generator {
+ public:
+  Generator(Model& model, const Tokenizer& tokenizer) : model_(model), tok_(tokenizer) {}
+
+  // Generates a continuation of `prompt` from an empty context. `on_token` is called after every token;
+  // returning false stops generation (StopReason::Interrupted). Throws Error if the prompt does not fit.
+  GenerateResult generate(std::string_view prompt, const GenerateOptions& opt,
+                          const std::function<bool(const TokenEvent&)>& on_token = {},
+                          const TraceHook& trace = {});
+
+ private:
+  Model& model_;
+  const Tokenizer& tok_;
+};
+
+}  // namespace lmgen

@@ -1,0 +1,53 @@
+// Model — the transformer forward pass over the canonical weights, with its KV cache.
+//
+// One forward pass serves every supported architecture; it branches only on ModelConfig flags (norm kind,
+// activation, RoPE style, biases, learned positions). Tokens are fed in order; each call appends to the KV cache,
+// so a new token costs one position. Prompts are processed in chunks of n_batch tokens as matrices.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "lmgen/threads.hpp"
+#include "lmgen/weights.hpp"
+
+namespace lmgen {
+
+struct ModelOptions {
+  int64_t n_ctx = 0;     // context length (KV cache positions); 0 = the model's training context, capped at 4096
+  int n_threads = 0;     // 0 = physical cores
+  int64_t n_batch = 64;  // prompt tokens per forward chunk
+};
+
+class Model {
+ public:
+  Model(std::shared_ptr<const ModelData> data, const ModelOptions& opt = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const;
+  int64_t n_ctx() const;
+  int64_t n_past() const;  // positions already in the KV cache
+  int64_t n_vocab() const { return config().n_vocab; }
+
+  // Forgets the KV cache (the next token is at position 0).
+  void reset();
+  // Drops positions >= n from the cache (n <= n_past).
+  void truncate(int64_t n);
+
+  // Runs `tokens` at positions n_past .. n_past+len-1 and appends them to the KV cache.
+  // logits: all_logits ? [len, n_vocab] (row i = prediction after token i) : [n_vocab] after the last token.
+  // Throws Error if the context would overflow or a token id is out of range.
+  void eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits = false);
+
+  ThreadPool& pool();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lmgen

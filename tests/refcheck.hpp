@@ -1,0 +1,88 @@
+// Checks a Model against a llama.cpp reference file (fixtures/<model>/refs/ref-<variant>-<n>.json):
+// prompt logits (full rows where the ref has them, else the top-5), and the greedy continuation up to the first
+// near-tie (where a legitimately different rounding may pick the other token).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "lmgen/model.hpp"
+
+namespace lmgen::test {
+
+struct RefTolerance {
+  float full_atol = 1e-3f;   // max |logit - ref| over full logit rows
+  float top5_atol = 1e-3f;   // max |logit - ref| on the ref's top-5 ids
+  float tie_margin = 1e-2f;  // greedy steps / argmax positions whose ref top1-top2 margin is below this are near-ties
+};
+
+struct RefReport {
+  float max_full_diff = 0, max_top5_diff = 0;
+  int greedy_compared = 0;
+};
+
+inline int32_t argmax_lowest(const float* row, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (row[i] > row[best]) best = i;
+  return static_cast<int32_t>(best);
+}
+
+inline RefReport check_against_ref(Model& model, const std::string& ref_path, const RefTolerance& tol) {
+  RefReport rep;
+  nlohmann::json ref = nlohmann::json::parse(read_file(ref_path));
+  std::vector<int32_t> prompt = ref["prompt_ids"].get<std::vector<int32_t>>();
+  const int64_t V = model.n_vocab();
+  EXPECT_EQ(V, ref["n_vocab"].get<int64_t>()) << ref_path;
+  model.reset();
+  std::vector<float> logits;
+  model.eval(prompt, logits, /*all_logits=*/true);
+
+  if (!ref["logits_file"].is_null()) {
+    auto dir = std::filesystem::path(ref_path).parent_path();
+    std::vector<float> full = read_f32_file((dir / ref["logits_file"].get<std::string>()).string());
+    EXPECT_EQ(full.size(), logits.size()) << ref_path;
+    for (size_t i = 0; i < std::min(full.size(), logits.size()); ++i) {
+      float d = std::fabs(full[i] - logits[i]);
+      if (d > rep.max_full_diff) rep.max_full_diff = d;
+    }
+    EXPECT_LE(rep.max_full_diff, tol.full_atol) << ref_path << ": full logits differ";
+  }
+  const auto& top5 = ref["top5"];
+  EXPECT_EQ(top5.size(), prompt.size()) << ref_path;
+  for (size_t pos = 0; pos < top5.size() && pos < prompt.size(); ++pos) {
+    auto ids = top5[pos]["ids"].get<std::vector<int32_t>>();
+    auto vals = top5[pos]["logits"].get<std::vector<float>>();
+    const float* row = &logits[pos * V];
+    for (size_t r = 0; r < ids.size(); ++r) {
+      float d = std::fabs(row[ids[r]] - vals[r]);
+      rep.max_top5_diff = std::max(rep.max_top5_diff, d);
+      EXPECT_LE(d, tol.top5_atol) << ref_path << ": position " << pos << " token " << ids[r];
+    }
+    if (vals[0] - vals[1] >= tol.tie_margin)
+      EXPECT_EQ(argmax_lowest(row, V), ids[0]) << ref_path << ": argmax at position " << pos;
+  }
+
+  // Greedy continuation, compared until the first near-tie in the reference.
+  auto greedy = ref["greedy_ids"].get<std::vector<int32_t>>();
+  auto margins = ref["greedy_margins"].get<std::vector<float>>();
+  std::vector<float> last(logits.end() - V, logits.end());
+  for (size_t i = 0; i < greedy.size(); ++i) {
+    if (margins[i] < tol.tie_margin) break;
+    int32_t id = argmax_lowest(last.data(), V);
+    EXPECT_EQ(id, greedy[i]) << ref_path << ": greedy step " << i;
+    if (id != greedy[i]) break;
+    ++rep.greedy_compared;
+    if (model.n_past() >= model.n_ctx()) break;
+    model.eval(std::vector<int32_t>{id}, last);
+  }
+  return rep;
+}
+
+}  // namespace lmgen::test
