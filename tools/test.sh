@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds lmgen and runs the whole test suite: the normal Release build (build/), then the same tests built with
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/). Needs the shared test material in ../shared
+# (or LMGEN_SHARED=/path/to/shared).
+#   tools/test.sh             # both builds
+#   tools/test.sh --no-asan   # the normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+asan=1
+[ "${1:-}" = "--no-asan" ] && asan=0
+
+tools/setup.sh
+ctest --test-dir build --output-on-failure -j2
+
+if [ "$asan" = 1 ]; then
+  BUILD_DIR=build-asan CMAKE_ARGS="-DLMGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo" tools/setup.sh
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j2
+fi
