@@ -68,5 +68,8 @@ struct Command {
 // the command. The option values live in storage owned by the returned closure.
 Command setup_generate(CLI::App& app, Context& ctx);     // cli_generate.cpp (the default command)
 std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx);  // cli_tokenize.cpp: tokenize, detokenize
+std::vector<Command> setup_score(CLI::App& app, Context& ctx);     // cli_score.cpp: score
+std::vector<Command> setup_bench(CLI::App& app, Context& ctx);     // cli_bench.cpp: bench
+std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);  // cli_quantize.cpp: quantize
 
 }  // namespace lmgen::cli

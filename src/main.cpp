@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
   try {
     std::vector<lmgen::cli::Command> commands;
     lmgen::cli::Command generate = lmgen::cli::setup_generate(app, ctx);
-    for (auto& c : lmgen::cli::setup_tokenize(app, ctx)) commands.push_back(std::move(c));
+    for (auto setup : {lmgen::cli::setup_tokenize, lmgen::cli::setup_score, lmgen::cli::setup_bench,
+                       lmgen::cli::setup_quantize})
+      for (auto& c : setup(app, ctx)) commands.push_back(std::move(c));
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
