@@ -1,0 +1,97 @@
+// ThreadPool: coverage and shape of the ranges, repeated use, exceptions.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "lmgen/threads.hpp"
+
+namespace {
+
+TEST(ThreadPool, SizeAndPhysicalCores) {
+  EXPECT_GE(lmgen::ThreadPool::physical_cores(), 1);
+  EXPECT_LE(lmgen::ThreadPool::physical_cores(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  lmgen::ThreadPool p3(3);
+  EXPECT_EQ(p3.size(), 3);
+  lmgen::ThreadPool pd(0);
+  EXPECT_EQ(pd.size(), lmgen::ThreadPool::physical_cores());
+}
+
+TEST(ThreadPool, RangesCoverEachIndexOnceInGrainMultiples) {
+  for (int nt : {1, 2, 3, 5}) {
+    lmgen::ThreadPool pool(nt);
+    for (int64_t n : {1, 2, 7, 16, 100, 1001}) {
+      for (int64_t grain : {1, 4, 16, 2000}) {
+        std::vector<int> hits(static_cast<size_t>(n), 0);
+        std::mutex m;
+        std::vector<std::pair<int64_t, int64_t>> ranges;
+        pool.parallel_for(n, grain, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[i]++;
+          std::lock_guard<std::mutex> lock(m);
+          ranges.push_back({b, e});
+        });
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i], 1) << "n=" << n << " grain=" << grain << " i=" << i;
+        EXPECT_LE(ranges.size(), static_cast<size_t>(nt));
+        for (auto [b, e] : ranges) {
+          EXPECT_LT(b, e);
+          EXPECT_EQ(b % grain, 0);
+          if (e != n) EXPECT_EQ(e % grain, 0);
+        }
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, UsesSeveralThreadsAndManyCallsStayCorrect) {
+  lmgen::ThreadPool pool(3);
+  std::mutex m;
+  std::vector<std::thread::id> ids;
+  pool.parallel_for(3, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lock(m);
+    ids.push_back(std::this_thread::get_id());
+  });
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_NE(ids[1], ids[2]);
+  EXPECT_NE(ids[0], ids[2]);
+
+  std::atomic<int64_t> total{0};
+  for (int it = 0; it < 3000; ++it)
+    pool.parallel_for(64, 1, [&](int64_t b, int64_t e) {
+      int64_t s = 0;
+      for (int64_t i = b; i < e; ++i) s += i;
+      total += s;
+    });
+  EXPECT_EQ(total.load(), 3000LL * (63 * 64 / 2));
+}
+
+TEST(ThreadPool, PropagatesExceptionsAndRecovers) {
+  lmgen::ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for(10, 1,
+                                 [](int64_t b, int64_t) {
+                                   if (b > 0) throw std::runtime_error("worker failure");
+                                 }),
+               std::runtime_error);
+  EXPECT_THROW(pool.parallel_for(10, 1, [](int64_t, int64_t) { throw std::runtime_error("all fail"); }),
+               std::runtime_error);
+  int64_t count = 0;
+  std::mutex m;
+  pool.parallel_for(10, 1, [&](int64_t b, int64_t e) {
+    std::lock_guard<std::mutex> lock(m);
+    count += e - b;
+  });
+  EXPECT_EQ(count, 10);
+}
+
+TEST(ThreadPool, EmptyRangeDoesNothing) {
+  lmgen::ThreadPool pool(2);
+  bool called = false;
+  pool.parallel_for(0, 1, [&](int64_t, int64_t) { called = true; });
+  EXPECT_FALSE(called);
+}
+
+}  // namespace
