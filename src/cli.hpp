@@ -56,7 +56,7 @@ EncodeOptions encode_options(const PromptArgs& a);
 // Writes to stdout and flushes; returns false (and marks ctx.stdout_broken) if the reader has gone away.
 bool write_out(Context& ctx, const std::string& s);
 // JSON text of a value, with invalid UTF-8 replaced by U+FFFD.
-std::string json_line(const nlohmann::json& j);
+std::string json_line(const nlohmann::ordered_json& j);
 
 // A command: the CLI11 app (or subcommand) its flags live on, and what runs it once they are parsed.
 struct Command {

@@ -137,7 +137,7 @@ bool write_out(Context& ctx, const std::string& s) {
   return !ctx.stdout_broken;
 }
 
-std::string json_line(const nlohmann::json& j) {
+std::string json_line(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -19,6 +19,7 @@ struct GenerateArgs {
   bool jsonl = false;
   bool echo = false;
   bool trace = false;
+  bool batch = false;
 };
 
 std::vector<std::pair<int32_t, float>> parse_logit_bias(const std::vector<std::string>& items) {
@@ -81,6 +82,73 @@ void print_trace(const Tokenizer& tok, const Candidates& before, const Candidate
   }
 }
 
+// Applies the per-line options of a --batch JSONL line on top of the command-line options.
+GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& j) {
+  GenerateOptions o = base;
+  auto& s = o.sampling;
+  try {
+    for (const auto& [k, v] : j.items()) {
+      if (k == "prompt") continue;
+      else if (k == "n_predict" || k == "n") o.n_predict = v.get<int32_t>();
+      else if (k == "temperature" || k == "temp") s.temperature = v.get<float>();
+      else if (k == "top_k") s.top_k = v.get<int32_t>();
+      else if (k == "top_p") s.top_p = v.get<float>();
+      else if (k == "min_p") s.min_p = v.get<float>();
+      else if (k == "seed") s.seed = v.get<uint64_t>();
+      else if (k == "repeat_penalty") s.repeat_penalty = v.get<float>();
+      else if (k == "frequency_penalty") s.frequency_penalty = v.get<float>();
+      else if (k == "presence_penalty") s.presence_penalty = v.get<float>();
+      else if (k == "stop") o.stop = v.is_string() ? std::vector<std::string>{v.get<std::string>()} : v.get<std::vector<std::string>>();
+      else if (k == "ignore_eos") o.ignore_eos = v.get<bool>();
+      else throw UsageError("unknown option \"" + k + "\"");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(std::string("bad option value: ") + e.what());
+  }
+  if (o.n_predict < -1) throw UsageError("n_predict must be -1 or more");
+  return o;
+}
+
+// --batch: one prompt per input line (plain text, or a JSON object {"prompt": ..., per-line options}); one JSONL
+// result per prompt, in input order, with the model loaded once. Every prompt starts from an empty context and
+// the same seed, so a result does not depend on the other lines (inputs can be sharded freely).
+int run_batch(GenerateArgs& a, Context& ctx, const std::string& input) {
+  LoadedModel lm = load(a.model);
+  Model model(lm.model, model_options(a.model));
+  Generator gen(model, *lm.tokenizer);
+  size_t pos = 0;
+  for (int64_t index = 0; pos < input.size(); ++index) {
+    size_t nl = input.find('\n', pos);
+    std::string line = input.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? input.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    nlohmann::ordered_json out = {{"prompt_index", index}};
+    try {
+      std::string prompt = line;
+      GenerateOptions o = a.gen;
+      if (!line.empty() && line.front() == '{') {
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_object() && j.contains("prompt") && j["prompt"].is_string()) {
+          prompt = j["prompt"].get<std::string>();
+          o = line_options(a.gen, j);
+        }
+      }
+      GenerateResult r = gen.generate(prompt, o);
+      out["text"] = r.text;
+      out["stop_reason"] = stop_reason_name(r.stop_reason);
+      out["tokens"] = r.tokens;
+      out["prompt_tokens"] = r.prompt_tokens.size();
+      out["generated_tokens"] = r.tokens.size();
+      out["prompt_ms"] = r.prompt_ms;
+      out["generate_ms"] = r.generate_ms;
+    } catch (const Error& e) {
+      out["error"] = e.what();  // one bad line does not end the batch
+    }
+    if (!write_out(ctx, json_line(out)) || ctx.interrupted->load()) break;
+  }
+  return 0;
+}
+
 int run(GenerateArgs& a, Context& ctx) {
   if (a.gen.n_predict < -1) throw UsageError("-n must be -1 (no limit) or a non-negative number of tokens");
   a.gen.sampling.seed = static_cast<uint64_t>(a.seed);
@@ -89,6 +157,7 @@ int run(GenerateArgs& a, Context& ctx) {
   (void)make_sampler_chain(a.gen.sampling);  // validate decoding options before loading anything
 
   const std::string prompt = read_prompt(a.prompt);
+  if (a.batch) return run_batch(a, ctx, prompt);
   LoadedModel lm = load(a.model);
   Model model(lm.model, model_options(a.model));
   Generator gen(model, *lm.tokenizer);
@@ -99,10 +168,10 @@ int run(GenerateArgs& a, Context& ctx) {
   auto on_token = [&](const TokenEvent& ev) -> bool {
     if (a.jsonl) {
       if (ev.id >= 0) {
-        nlohmann::json j = {{"token", ev.id}, {"text", ev.piece}};
+        nlohmann::ordered_json j = {{"token", ev.id}, {"text", ev.piece}};
         if (a.gen.n_probs > 0) {
           j["logprob"] = ev.logprob;
-          nlohmann::json top = nlohmann::json::array();
+          nlohmann::ordered_json top = nlohmann::ordered_json::array();
           for (const auto& t : ev.top)
             top.push_back({{"token", t.id}, {"text", tok.token_to_piece(t.id)}, {"logprob", t.logprob}});
           j["top"] = top;
@@ -123,7 +192,7 @@ int run(GenerateArgs& a, Context& ctx) {
 
   GenerateResult r = gen.generate(prompt, a.gen, on_token, trace);
   if (a.jsonl) {
-    nlohmann::json done = {{"done", true},
+    nlohmann::ordered_json done = {{"done", true},
                            {"stop_reason", stop_reason_name(r.stop_reason)},
                            {"prompt_tokens", r.prompt_tokens.size()},
                            {"generated_tokens", r.tokens.size()},
@@ -190,6 +259,10 @@ Command setup_generate(CLI::App& app, Context& ctx) {
       ->group("Output");
   app.add_option("--n-probs", g.n_probs, "With --jsonl: add each token's logprob and the K most likely tokens")
       ->check(CLI::NonNegativeNumber)->group("Output");
+  app.add_flag("--batch", a->batch,
+               "Batch mode: one prompt per input line (text, or JSON {\"prompt\": ..., \"temp\": ...}); one JSONL "
+               "result per prompt, in order")
+      ->group("Output");
   app.add_flag("--echo", a->echo, "Print the prompt before the continuation")->group("Output");
   app.add_flag("--trace", a->trace, "Show each step's top candidates before/after decoding settings on stderr")
       ->group("Output");

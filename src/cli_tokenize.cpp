@@ -65,13 +65,13 @@ int run_tokenize(const TokenizeArgs& a, Context& ctx) {
       nlohmann::json j = parse_json_line(line, "{\"text\": ...}");
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw UsageError("each --jsonl input line must be an object with a string \"text\"");
-      nlohmann::json out = {{"ids", tok->encode(j["text"].get<std::string>(), eo)}};
+      nlohmann::ordered_json out = {{"ids", tok->encode(j["text"].get<std::string>(), eo)}};
       if (!write_out(ctx, json_line(out))) break;
     }
     return 0;
   }
   std::vector<int32_t> ids = tok->encode(read_prompt(a.prompt), eo);
-  write_out(ctx, json_line(nlohmann::json(ids)));
+  write_out(ctx, json_line(nlohmann::ordered_json(ids)));
   return 0;
 }
 
@@ -87,7 +87,7 @@ int run_detokenize(const TokenizeArgs& a, Context& ctx) {
       if (line.empty()) continue;
       nlohmann::json j = parse_json_line(line, "{\"ids\": [...]}");
       if (!j.is_object() || !j.contains("ids")) throw UsageError("each --jsonl input line must be an object with \"ids\"");
-      nlohmann::json out = {{"text", tok->decode(ids_from_json(j["ids"], *tok), a.skip_special)}};
+      nlohmann::ordered_json out = {{"text", tok->decode(ids_from_json(j["ids"], *tok), a.skip_special)}};
       if (!write_out(ctx, json_line(out))) break;
     }
     return 0;
