@@ -26,7 +26,10 @@ std::vector<json> read_jsonl(const std::string& path) {
 
 std::string show(const std::vector<int32_t>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);
+  }
   return s + "]";
 }
 
@@ -329,4 +332,114 @@ TEST(TokenizerSpm, MalformedLlama2cTokenizerThrows) {
   expect_error_mentioning([&] { load_llama2c_tokenizer(test::shared_path("models/stories260K/tok512.bin"), 600); },
                           "truncated");
   expect_error_mentioning([&] { load_llama2c_tokenizer(test::scratch_dir() + "/nonexistent.bin", 512); }, "open");
+}
+
+// ---- HF tokenizer.json (Llama-2) ----
+
+TEST(TokenizerSpm, HfLlama2JsonMatchesHfTokenizers) {
+  auto tok = load_hf_tokenizer(test::shared_path("tokenizers/llama2/tokenizer.json"));
+  EXPECT_EQ(tok->n_vocab(), 32000);
+  EXPECT_EQ(tok->bos_id(), 1);
+  EXPECT_EQ(tok->eos_id(), 2);
+  EXPECT_TRUE(tok->add_bos());
+  EXPECT_TRUE(tok->is_eog(2));
+  EXPECT_TRUE(tok->is_special(1));
+  EXPECT_FALSE(tok->is_special(15043));
+  EXPECT_EQ(check_golden(*tok, "reference/tokenizer/hf-llama2.jsonl", true), 109);
+  // Directory form finds the same tokenizer.
+  auto dir = load_tokenizer(test::shared_path("tokenizers/llama2"));
+  EXPECT_EQ(dir->encode("Hello world"), tok->encode("Hello world"));
+}
+
+TEST(TokenizerSpm, HfLlama2PiecesAndSkipSpecial) {
+  auto tok = load_hf_tokenizer(test::shared_path("tokenizers/llama2/tokenizer.json"));
+  EXPECT_EQ(tok->token_to_piece(15043), " Hello");
+  EXPECT_EQ(tok->token_to_piece(13), "\n");
+  EXPECT_EQ(tok->token_to_piece(1, false), "");
+  EXPECT_EQ(tok->token_to_piece(1, true), "<s>");
+  EXPECT_EQ(tok->stream_piece(15043, 1), "Hello");
+  std::vector<int32_t> ids = {1, 15043, 3186, 2};
+  EXPECT_EQ(tok->decode(ids, true), "Hello world");
+  EXPECT_EQ(tok->decode(ids, false), "<s> Hello world</s>");
+  // An incomplete UTF-8 byte sequence decodes to one U+FFFD per byte token, as HF's ByteFallback.
+  std::vector<int32_t> partial = {243, 162};
+  EXPECT_EQ(tok->decode(partial, false), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  // parse_special = false: "<s>" is text, not BOS.
+  auto plain = tok->encode("<s>", {.add_special = false, .parse_special = false});
+  EXPECT_EQ(std::find(plain.begin(), plain.end(), 1), plain.end());
+}
+
+namespace {
+json llama2_json() {
+  return json::parse(test::read_file(test::shared_path("tokenizers/llama2/tokenizer.json")));
+}
+std::string write_json(const json& j, const std::string& name) {
+  std::string dir = test::scratch_dir() + "/" + name;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/tokenizer.json") << j.dump();
+  return dir + "/tokenizer.json";
+}
+}  // namespace
+
+TEST(TokenizerSpm, HfMergesAsStringsAndMetaspaceVariant) {
+  json j = llama2_json();
+  for (auto& m : j["model"]["merges"]) {
+    if (m.is_array()) {
+      std::string a = m[0], b = m[1];
+      m = a + " " + b;
+    }
+  }
+  auto str_tok = load_hf_tokenizer(write_json(j, "llama2-string-merges"));
+  // Metaspace pre-tokenizer + decoder instead of the Prepend/Replace normalizer (HF "legacy": false layout).
+  j["normalizer"] = nullptr;
+  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"},
+                        {"split", false}};
+  j["decoder"] = {{"type", "Sequence"},
+                  {"decoders", json::array({{{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"},
+                                             {"prepend_scheme", "first"}, {"split", false}},
+                                            {{"type", "ByteFallback"}},
+                                            {{"type", "Fuse"}}})}};
+  auto meta_tok = load_hf_tokenizer(write_json(j, "llama2-metaspace"));
+  int n = 0;
+  for (const json& l : read_jsonl(test::shared_path("reference/tokenizer/hf-llama2.jsonl"))) {
+    std::string text = l["text"];
+    auto want = l["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(str_tok->encode(text, {.add_special = false}), want) << text;
+    if (text.empty() || text[0] == ' ' || text.find('<') != std::string::npos) continue;
+    EXPECT_EQ(meta_tok->encode(text, {.add_special = false}), want) << text;
+    if (l["decoded"] == text) {
+      EXPECT_EQ(meta_tok->decode(want, false), text);
+    }
+    ++n;
+  }
+  EXPECT_GT(n, 80);
+  // Metaspace does not add a second "▁" to text that already starts with a space.
+  EXPECT_EQ(meta_tok->encode(" Hello", {.add_special = false}), (std::vector<int32_t>{15043}));
+}
+
+TEST(TokenizerSpm, MalformedHfJsonThrows) {
+  {
+    json j = llama2_json();
+    j["model"]["merges"].push_back(json::array({"\xE2\x96\x81Hello", "nonexistent-token"}));
+    std::string p = write_json(j, "bad-merge");
+    expect_error_mentioning([&] { load_hf_tokenizer(p); }, "nonexistent-token");
+  }
+  {
+    json j = llama2_json();
+    j["model"].erase("vocab");
+    std::string p = write_json(j, "no-vocab");
+    expect_error_mentioning([&] { load_hf_tokenizer(p); }, "vocab");
+  }
+  {
+    json j = llama2_json();
+    j["added_tokens"].push_back({{"id", -4}, {"content", "<bad>"}, {"special", true}});
+    std::string p = write_json(j, "bad-added");
+    expect_error_mentioning([&] { load_hf_tokenizer(p); }, "<bad>");
+  }
+  {
+    json j = llama2_json();
+    j["model"]["merges"][0] = 42;
+    std::string p = write_json(j, "bad-merge-type");
+    expect_error_mentioning([&] { load_hf_tokenizer(p); }, "merge 0");
+  }
 }

@@ -1,0 +1,134 @@
+// Pipeline stages of an HF tokenizer.json, for the SentencePiece-style (non byte-level) BPE tokenizer:
+// added-token matching, normalizer, pre-tokenizer, post-processor and decoder, each built from its JSON
+// description with the HF tokenizers library's semantics. Internal to the library.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lmgen::spm::hf {
+
+// A piece of text produced by added-token splitting: either an added token (token >= 0) or text.
+struct Piece {
+  int32_t token = -1;
+  std::string_view text;
+  bool at_start = false;  // the text begins at offset 0 of what was split
+};
+
+class Normalizer {
+ public:
+  Normalizer() = default;
+  Normalizer(const nlohmann::json& j, const std::string& path);
+  std::string apply(std::string_view s) const;
+  bool prepends_space() const { return prepends_space_; }
+
+ private:
+  enum class Kind { Prepend, Replace, StripLeft, StripRight, StripBoth, NFC, NFD, NFKC, NFKD, Lowercase };
+  struct Step {
+    Kind kind;
+    std::string a, b;
+  };
+  void add(const nlohmann::json& j, const std::string& path);
+  std::vector<Step> steps_;
+  bool prepends_space_ = false;
+};
+
+class PreTokenizer {
+ public:
+  PreTokenizer() = default;
+  PreTokenizer(const nlohmann::json& j, const std::string& path);
+  // Words of a normalized text piece. at_start: the piece starts the input (Metaspace prepend_scheme "first").
+  std::vector<std::string> split(std::string_view s, bool at_start) const;
+  bool prepends_space() const { return metaspace_ && prepend_ != Prepend::Never; }
+
+ private:
+  enum class Prepend { Always, First, Never };
+  bool metaspace_ = false;
+  std::string replacement_ = "\xE2\x96\x81";
+  Prepend prepend_ = Prepend::Always;
+  bool split_ = true;
+};
+
+struct AddedToken {
+  int32_t id = -1;
+  std::string content;
+  bool single_word = false, lstrip = false, rstrip = false, normalized = true, special = false;
+};
+
+class AddedTokens {
+ public:
+  AddedTokens() = default;
+  AddedTokens(const nlohmann::json& arr, const std::string& path);
+  // Builds the match patterns: raw content for normalized=false tokens, normalized content for the others.
+  void build_patterns(const Normalizer& n);
+  // Splits `text` on the tokens of one kind, leftmost-longest; with parse_special false, special tokens are
+  // matched but left as text (HF encode_special_tokens).
+  std::vector<Piece> split(std::string_view text, bool normalized, bool parse_special) const;
+  const AddedToken* by_id(int32_t id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : &tokens_[it->second];
+  }
+  int32_t find(std::string_view content) const {
+    auto it = by_content_.find(std::string(content));
+    return it == by_content_.end() ? -1 : it->second;
+  }
+  const std::vector<AddedToken>& tokens() const { return tokens_; }
+
+ private:
+  struct Pattern {
+    std::string text;
+    size_t token;  // index into tokens_
+  };
+  std::vector<AddedToken> tokens_;
+  std::unordered_map<int32_t, size_t> by_id_;
+  std::unordered_map<std::string, int32_t> by_content_;
+  std::vector<Pattern> patterns_[2];  // [normalized]; each sorted by first byte then length (longest first)
+  std::vector<uint32_t> first_[2];    // first_[k][byte] = index of the first pattern starting with that byte
+};
+
+class PostProcessor {
+ public:
+  PostProcessor() = default;
+  PostProcessor(const nlohmann::json& j, const std::string& path,
+                const std::function<int32_t(const std::string&)>& lookup);
+  std::vector<int32_t> apply(const std::vector<int32_t>& ids) const;
+  // Id of the special token a single sequence starts with (-1 if none): the BOS it adds.
+  int32_t first_special() const;
+
+ private:
+  struct Item {
+    bool sequence = false;
+    std::vector<int32_t> ids;
+  };
+  void add(const nlohmann::json& j, const std::string& path, const std::function<int32_t(const std::string&)>& lookup);
+  std::vector<std::vector<Item>> templates_;  // applied in order
+};
+
+class Decoder {
+ public:
+  Decoder() = default;
+  Decoder(const nlohmann::json& j, const std::string& path);
+  std::string decode(std::vector<std::string> tokens) const;
+  // One token's text with the per-token replacements only (no strip, no byte fusing).
+  std::string piece(std::string_view token) const;
+
+ private:
+  enum class Kind { Replace, ByteFallback, Fuse, Strip, Metaspace };
+  struct Step {
+    Kind kind;
+    std::string a, b;  // Replace: pattern, content; Strip: content char; Metaspace: replacement
+    size_t start = 0, stop = 0;
+    bool flag = false;  // Metaspace: strip the replacement from the first token
+  };
+  void add(const nlohmann::json& j, const std::string& path);
+  bool none_ = true;
+  std::vector<Step> steps_;
+};
+
+}  // namespace lmgen::spm::hf
