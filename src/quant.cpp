@@ -230,88 +230,85 @@ void deq_q8_k(const BlockQ8_K* x, float* y, int64_t nb) {
 
 // ---- reference encoders (as ggml's quantize_row_*_ref) ----
 
+// The element of largest magnitude, with its sign (the first one on ties).
+float signed_absmax(const float* x, int n) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < n; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  return max;
+}
+
+void min_max(const float* x, int n, float& mn, float& mx) {
+  mn = x[0];
+  mx = x[0];
+  for (int j = 1; j < n; ++j) {
+    mn = std::min(mn, x[j]);
+    mx = std::max(mx, x[j]);
+  }
+}
+
+// Packs 32 quants: low 4 bits as nibbles (element j low, j+16 high), 5th bits into qh (bit j of a LE u32).
+void pack_nibbles(const uint8_t* q, uint8_t* qs) {
+  for (int j = 0; j < QK / 2; ++j) qs[j] = static_cast<uint8_t>((q[j] & 0xF) | ((q[j + QK / 2] & 0xF) << 4));
+}
+void pack_high_bits(const uint8_t* q, uint8_t* qh_bytes) {
+  uint32_t qh = 0;
+  for (int j = 0; j < QK; ++j) qh |= static_cast<uint32_t>((q[j] & 0x10) >> 4) << j;
+  std::memcpy(qh_bytes, &qh, 4);
+}
+
+// Symmetric encoders (Q4_0: levels -8..7, Q5_0: -16..15), d = max / -levels: q = min(top, (int8)(x/d + offset)).
+void encode_symmetric(const float* x, uint16_t& dh, uint8_t* q, float levels) {
+  const float d = signed_absmax(x, QK) / -levels;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  dh = f2h(d);
+  const int top = static_cast<int>(2 * levels - 1);
+  for (int j = 0; j < QK; ++j)
+    q[j] = static_cast<uint8_t>(std::min(top, static_cast<int>(static_cast<int8_t>(x[j] * id + (levels + 0.5f)))));
+}
+// Affine encoders (Q4_1: 0..15, Q5_1: 0..31): x = d*q + min.
+void encode_affine(const float* x, uint16_t& dh, uint16_t& mh, uint8_t* q, int top) {
+  float mn, mx;
+  min_max(x, QK, mn, mx);
+  const float d = (mx - mn) / static_cast<float>(top);
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  dh = f2h(d);
+  mh = f2h(mn);
+  for (int j = 0; j < QK; ++j)
+    q[j] = static_cast<uint8_t>(std::min(top, static_cast<int>(static_cast<int8_t>((x[j] - mn) * id + 0.5f))));
+}
+
 void q_q4_0(const float* x, BlockQ4_0* y, int64_t nb) {
+  uint8_t q[QK];
   for (int64_t i = 0; i < nb; ++i, x += QK) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < QK; ++j)
-      if (std::fabs(x[j]) > amax) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    const float d = max / -8;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = f2h(d);
-    for (int j = 0; j < QK / 2; ++j) {
-      const uint8_t a = static_cast<uint8_t>(std::min<int8_t>(15, static_cast<int8_t>(x[j] * id + 8.5f)));
-      const uint8_t b = static_cast<uint8_t>(std::min<int8_t>(15, static_cast<int8_t>(x[j + QK / 2] * id + 8.5f)));
-      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
-    }
+    encode_symmetric(x, y[i].d, q, 8);
+    pack_nibbles(q, y[i].qs);
   }
 }
-
 void q_q4_1(const float* x, BlockQ4_1* y, int64_t nb) {
+  uint8_t q[QK];
   for (int64_t i = 0; i < nb; ++i, x += QK) {
-    float mn = x[0], mx = x[0];
-    for (int j = 1; j < QK; ++j) {
-      mn = std::min(mn, x[j]);
-      mx = std::max(mx, x[j]);
-    }
-    const float d = (mx - mn) / 15;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = f2h(d);
-    y[i].m = f2h(mn);
-    for (int j = 0; j < QK / 2; ++j) {
-      const uint8_t a = static_cast<uint8_t>(std::min<int8_t>(15, static_cast<int8_t>((x[j] - mn) * id + 0.5f)));
-      const uint8_t b =
-          static_cast<uint8_t>(std::min<int8_t>(15, static_cast<int8_t>((x[j + QK / 2] - mn) * id + 0.5f)));
-      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
-    }
+    encode_affine(x, y[i].d, y[i].m, q, 15);
+    pack_nibbles(q, y[i].qs);
   }
 }
-
 void q_q5_0(const float* x, BlockQ5_0* y, int64_t nb) {
+  uint8_t q[QK];
   for (int64_t i = 0; i < nb; ++i, x += QK) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < QK; ++j)
-      if (std::fabs(x[j]) > amax) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    const float d = max / -16;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = f2h(d);
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      const uint8_t a = static_cast<uint8_t>(std::min<int8_t>(31, static_cast<int8_t>(x[j] * id + 16.5f)));
-      const uint8_t b = static_cast<uint8_t>(std::min<int8_t>(31, static_cast<int8_t>(x[j + QK / 2] * id + 16.5f)));
-      y[i].qs[j] = static_cast<uint8_t>((a & 0xF) | ((b & 0xF) << 4));
-      qh |= static_cast<uint32_t>((a & 0x10) >> 4) << j;
-      qh |= static_cast<uint32_t>((b & 0x10) >> 4) << (j + QK / 2);
-    }
-    std::memcpy(y[i].qh, &qh, 4);
+    encode_symmetric(x, y[i].d, q, 16);
+    pack_nibbles(q, y[i].qs);
+    pack_high_bits(q, y[i].qh);
   }
 }
-
 void q_q5_1(const float* x, BlockQ5_1* y, int64_t nb) {
+  uint8_t q[QK];
   for (int64_t i = 0; i < nb; ++i, x += QK) {
-    float mn = x[0], mx = x[0];
-    for (int j = 1; j < QK; ++j) {
-      mn = std::min(mn, x[j]);
-      mx = std::max(mx, x[j]);
-    }
-    const float d = (mx - mn) / 31;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = f2h(d);
-    y[i].m = f2h(mn);
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      const uint8_t a = static_cast<uint8_t>(std::min(31, static_cast<int>((x[j] - mn) * id + 0.5f)));
-      const uint8_t b = static_cast<uint8_t>(std::min(31, static_cast<int>((x[j + QK / 2] - mn) * id + 0.5f)));
-      y[i].qs[j] = static_cast<uint8_t>((a & 0xF) | ((b & 0xF) << 4));
-      qh |= static_cast<uint32_t>((a & 0x10) >> 4) << j;
-      qh |= static_cast<uint32_t>((b & 0x10) >> 4) << (j + QK / 2);
-    }
-    std::memcpy(y[i].qh, &qh, 4);
+    encode_affine(x, y[i].d, y[i].m, q, 31);
+    pack_nibbles(q, y[i].qs);
+    pack_high_bits(q, y[i].qh);
   }
 }
 
@@ -331,13 +328,8 @@ void q_q8_0(const float* x, BlockQ8_0* y, int64_t nb) {
 void quantize_row_q8_k(const float* x, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_K*>(dst);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < QK_K; ++j)
-      if (std::fabs(x[j]) > amax) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    if (amax == 0) {
+    const float max = signed_absmax(x, QK_K);
+    if (max == 0) {
       y[i].d = 0;
       std::memset(y[i].qs, 0, sizeof y[i].qs);
       std::memset(y[i].bsums, 0, sizeof y[i].bsums);

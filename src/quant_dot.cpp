@@ -95,31 +95,23 @@ float dot_q4_1(int64_t nb, const BlockQ4_1* x, const BlockQ8_1* y) {
   }
   return s;
 }
-float dot_q5_0(int64_t nb, const BlockQ5_0* x, const BlockQ8_0* y) {
+// Q5_0 (Min = false, quants - 16) and Q5_1 (Min = true, + m * s).
+template <bool Min, typename B, typename A>
+float dot_q5(int64_t nb, const B* x, const A* y) {
   float s = 0;
   for (int64_t i = 0; i < nb; ++i) {
     uint32_t qh;
     std::memcpy(&qh, x[i].qh, 4);
+    const int off = Min ? 0 : 16;
     int sumi = 0;
     for (int j = 0; j < QK / 2; ++j) {
       const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
-      sumi += (((x[i].qs[j] & 0xF) | h0) - 16) * y[i].qs[j] + (((x[i].qs[j] >> 4) | h1) - 16) * y[i].qs[j + QK / 2];
+      sumi += (((x[i].qs[j] & 0xF) | h0) - off) * y[i].qs[j] + (((x[i].qs[j] >> 4) | h1) - off) * y[i].qs[j + QK / 2];
     }
-    s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d));
-  }
-  return s;
-}
-float dot_q5_1(int64_t nb, const BlockQ5_1* x, const BlockQ8_1* y) {
-  float s = 0;
-  for (int64_t i = 0; i < nb; ++i) {
-    uint32_t qh;
-    std::memcpy(&qh, x[i].qh, 4);
-    int sumi = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
-      sumi += ((x[i].qs[j] & 0xF) | h0) * y[i].qs[j] + ((x[i].qs[j] >> 4) | h1) * y[i].qs[j + QK / 2];
-    }
-    s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d)) + h2f(x[i].m) * h2f(y[i].s);
+    if constexpr (Min)
+      s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d)) + h2f(x[i].m) * h2f(y[i].s);
+    else
+      s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d));
   }
   return s;
 }
@@ -232,9 +224,9 @@ float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act) {
     case DType::Q4_1:
       return dot_q4_1(nb32, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(act));
     case DType::Q5_0:
-      return dot_q5_0(nb32, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(act));
+      return dot_q5<false>(nb32, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(act));
     case DType::Q5_1:
-      return dot_q5_1(nb32, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(act));
+      return dot_q5<true>(nb32, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(act));
     case DType::Q8_0:
       return dot_q8_0(nb32, static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(act));
     case DType::Q4_K:
