@@ -34,6 +34,9 @@ class HfSpmTokenizer final : public Tokenizer {
     added_.build_patterns(normalizer_);
     post_ = PostProcessor(tok.contains("post_processor") ? tok["post_processor"] : json(), path,
                           [&](const std::string& s) { return lookup(s); });
+    if (post_.max_id() >= static_cast<int32_t>(texts_.size()))
+      throw Error(path_, "post-processor adds token id " + std::to_string(post_.max_id()) +
+                             " beyond the vocabulary (" + std::to_string(texts_.size()) + " tokens)");
     decoder_ = Decoder(tok.contains("decoder") ? tok["decoder"] : json(), path);
     space_prefix_ = normalizer_.prepends_space() || pre_.prepends_space();
 
@@ -53,7 +56,8 @@ class HfSpmTokenizer final : public Tokenizer {
     eos_ = special_id("eos_token", "</s>");
     if (post_.first_special() >= 0) bos_ = post_.first_special();
     static const char* eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>"};
+                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
+                                      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
     if (eos_ >= 0) eog_.push_back(eos_);
     for (const char* t : eog_texts)
       if (int32_t id = added_.find(t); id >= 0) eog_.push_back(id);
@@ -169,6 +173,9 @@ class HfSpmTokenizer final : public Tokenizer {
       texts_[id] = s;
       in_vocab_[id] = true;
     }
+    word_split_ = true;
+    for (const auto& [t, id] : vocab_) word_split_ = word_split_ && spm::space_only_leading(t);
+    if (auto it = vocab_.find(std::string(spm::kSpace)); it != vocab_.end()) space_id_ = it->second;
     byte_fallback_ = m.value("byte_fallback", false);
     fuse_unk_ = m.value("fuse_unk", false);
     ignore_merges_ = m.value("ignore_merges", false);
@@ -276,23 +283,35 @@ class HfSpmTokenizer final : public Tokenizer {
       auto it = merges_.find(key(s[pos].id, s[s[pos].next].id));
       if (it != merges_.end()) q.push({it->second.rank, pos, it->second.new_id});
     };
-    for (int32_t i = 0; i + 1 < static_cast<int32_t>(s.size()); ++i) push(i);
-    while (!q.empty()) {
-      Merge m = q.top();
-      q.pop();
-      Sym& l = s[m.pos];
-      if (!l.live || l.next < 0) continue;
-      auto it = merges_.find(key(l.id, s[l.next].id));
-      if (it == merges_.end() || it->second.new_id != m.new_id) continue;  // stale entry
-      Sym& r = s[l.next];
-      l.id = m.new_id;
-      r.live = false;
-      l.next = r.next;
-      if (r.next >= 0) s[r.next].prev = m.pos;
-      push(l.prev);
-      push(m.pos);
+    // With a vocabulary where "▁" only leads tokens, a "▁" after another symbol starts an independent chunk.
+    const int32_t n = static_cast<int32_t>(s.size());
+    for (int32_t a = 0; a < n;) {
+      int32_t b = a + 1;
+      if (word_split_)
+        while (b < n && !(s[b].id == space_id_ && s[b - 1].id != space_id_)) ++b;
+      else
+        b = n;
+      s[a].prev = -1;
+      s[b - 1].next = -1;
+      for (int32_t i = a; i + 1 < b; ++i) push(i);
+      while (!q.empty()) {
+        Merge m = q.top();
+        q.pop();
+        Sym& l = s[m.pos];
+        if (!l.live || l.next < 0) continue;
+        auto it = merges_.find(key(l.id, s[l.next].id));
+        if (it == merges_.end() || it->second.new_id != m.new_id) continue;  // stale entry
+        Sym& r = s[l.next];
+        l.id = m.new_id;
+        r.live = false;
+        l.next = r.next;
+        if (r.next >= 0) s[r.next].prev = m.pos;
+        push(l.prev);
+        push(m.pos);
+      }
+      for (int32_t i = a; i >= 0; i = s[i].next) out.push_back(s[i].id);
+      a = b;
     }
-    for (int32_t i = 0; i >= 0 && i < static_cast<int32_t>(s.size()); i = s[i].next) out.push_back(s[i].id);
   }
 
   struct MergeInfo {
@@ -306,6 +325,8 @@ class HfSpmTokenizer final : public Tokenizer {
   std::unordered_map<uint64_t, MergeInfo> merges_;
   int32_t byte_id_[256] = {};
   int32_t unk_ = -1;
+  int32_t space_id_ = -1;    // id of "▁"
+  bool word_split_ = false;  // every vocabulary token satisfies spm::space_only_leading
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   AddedTokens added_;
   Normalizer normalizer_;

@@ -412,6 +412,14 @@ int32_t PostProcessor::first_special() const {
   return !it.sequence && !it.ids.empty() ? it.ids.front() : -1;
 }
 
+int32_t PostProcessor::max_id() const {
+  int32_t m = -1;
+  for (const auto& tpl : templates_)
+    for (const Item& it : tpl)
+      for (int32_t id : it.ids) m = std::max(m, id);
+  return m;
+}
+
 // ---- Decoder ----
 
 Decoder::Decoder(const json& j, const std::string& path) {

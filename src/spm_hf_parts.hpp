@@ -100,6 +100,7 @@ class PostProcessor {
   std::vector<int32_t> apply(const std::vector<int32_t>& ids) const;
   // Id of the special token a single sequence starts with (-1 if none): the BOS it adds.
   int32_t first_special() const;
+  int32_t max_id() const;  // largest id it adds (-1 if none)
 
  private:
   struct Item {

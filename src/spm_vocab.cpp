@@ -43,6 +43,8 @@ void Vocab::assign(std::vector<std::string> texts, std::vector<float> scores, st
   map_.clear();
   map_.reserve(text_.size() * 2);
   for (int32_t i = 0; i < size(); ++i) map_[std::string_view(text_[i])] = i;  // later duplicates win
+  word_split_ = true;
+  for (const std::string& t : text_) word_split_ = word_split_ && space_only_leading(t);
   static const char* hexd = "0123456789ABCDEF";
   for (int b = 0; b < 256; ++b) {
     char buf[6] = {'<', '0', 'x', hexd[b >> 4], hexd[b & 15], '>'};
@@ -80,15 +82,21 @@ void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out,
   if (text.empty()) return;
   std::vector<Symbol> sym;
   sym.reserve(text.size());
+  // Chunks that can be merged independently: with a word_split_ vocabulary, a "▁" that follows another character
+  // starts a new chunk (no token contains "x▁"), which keeps the queue small on long inputs.
+  std::vector<int32_t> chunk_start = {0};
   for (size_t off = 0; off < text.size();) {
     size_t n = std::min(utf8_len(static_cast<unsigned char>(text[off])), text.size() - off);
     int32_t idx = static_cast<int32_t>(sym.size());
-    sym.push_back({static_cast<int32_t>(off), static_cast<int32_t>(n), idx - 1,
-                   off + n == text.size() ? -1 : idx + 1});
+    if (word_split_ && idx > 0 && text.substr(off, n) == kSpace &&
+        text.substr(sym[idx - 1].start, sym[idx - 1].len) != kSpace)
+      chunk_start.push_back(idx);
+    sym.push_back({static_cast<int32_t>(off), static_cast<int32_t>(n), idx - 1, idx + 1});
     off += n;
   }
+  chunk_start.push_back(static_cast<int32_t>(sym.size()));
   std::vector<Bigram> storage;
-  storage.reserve(sym.size() * 2);
+  storage.reserve(64);
   std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue(BigramOrder{}, std::move(storage));
   auto try_add = [&](int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;
@@ -97,35 +105,47 @@ void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out,
     if (id < 0) return;
     queue.push({score_[id], l, r, static_cast<int32_t>(joined.size())});
   };
-  for (int32_t i = 1; i < static_cast<int32_t>(sym.size()); ++i) try_add(i - 1, i);
-  while (!queue.empty()) {
-    Bigram b = queue.top();
-    queue.pop();
-    Symbol& l = sym[b.left];
-    Symbol& r = sym[b.right];
-    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[r.next].prev = b.left;
-    try_add(l.prev, b.left);
-    try_add(b.left, l.next);
-  }
-  for (int32_t i = 0; i != -1; i = sym[i].next) {
-    std::string_view piece = text.substr(sym[i].start, sym[i].len);
-    int32_t id = find(piece);
-    if (id >= 0) {
-      out.push_back(id);
-      continue;
+  for (size_t c = 0; c + 1 < chunk_start.size(); ++c) {
+    const int32_t a = chunk_start[c], b = chunk_start[c + 1];
+    sym[a].prev = -1;
+    sym[b - 1].next = -1;
+    for (int32_t i = a + 1; i < b; ++i) try_add(i - 1, i);
+    while (!queue.empty()) {
+      Bigram g = queue.top();
+      queue.pop();
+      Symbol& l = sym[g.left];
+      Symbol& r = sym[g.right];
+      if (l.len == 0 || r.len == 0 || l.len + r.len != g.size) continue;
+      l.len += r.len;
+      r.len = 0;
+      l.next = r.next;
+      if (r.next >= 0) sym[r.next].prev = g.left;
+      try_add(l.prev, g.left);
+      try_add(g.left, l.next);
     }
-    // Merged symbols are always tokens, so this is a single character missing from the vocabulary.
-    for (unsigned char c : piece) {
-      int32_t bid = byte_to_id_[c];
-      if (bid < 0) bid = unk_fallback;
-      if (bid < 0) throw Error("tokenizer: no byte-fallback token for byte " + std::to_string(c) + " and no <unk>");
-      out.push_back(bid);
+    for (int32_t i = a; i != -1; i = sym[i].next) {
+      std::string_view piece = text.substr(sym[i].start, sym[i].len);
+      int32_t id = find(piece);
+      if (id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+      // Merged symbols are always tokens, so this is a single character missing from the vocabulary.
+      for (unsigned char ch : piece) {
+        int32_t bid = byte_to_id_[ch];
+        if (bid < 0) bid = unk_fallback;
+        if (bid < 0)
+          throw Error("tokenizer: no byte-fallback token for byte " + std::to_string(ch) + " and no <unk>");
+        out.push_back(bid);
+      }
     }
   }
+}
+
+bool space_only_leading(std::string_view t) {
+  size_t i = 0;
+  while (t.compare(i, kSpace.size(), kSpace) == 0) i += kSpace.size();
+  return t.find(kSpace, i) == std::string_view::npos;
 }
 
 std::string escape_spaces(std::string_view s) {

@@ -70,7 +70,12 @@ class Vocab {
   std::vector<uint32_t> attr_;
   std::unordered_map<std::string_view, int32_t, StringHash, std::equal_to<>> map_;
   int32_t byte_to_id_[256] = {};
+  bool word_split_ = false;  // every token satisfies space_only_leading()
 };
+
+// True if "▁" occurs in `token` only as a leading run ("▁▁ab" yes, "a▁b" no). When every token of a vocabulary
+// has this form, no merge can join a character to a following "▁", so text can be merged word by word.
+bool space_only_leading(std::string_view token);
 
 // Replaces every ' ' by "▁".
 std::string escape_spaces(std::string_view s);

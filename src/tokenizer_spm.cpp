@@ -147,7 +147,8 @@ class LlamaSpmTokenizer final : public Tokenizer {
     // End-of-generation tokens: EOS, EOT, EOM, and the texts llama.cpp recognises as end-of-turn markers.
     std::set<int32_t> eog;
     static const char* eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>"};
+                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
+                                      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
     for (const char* t : eog_texts) {
       int32_t id = v_.find(t);
       if (id >= 0) eog.insert(id);

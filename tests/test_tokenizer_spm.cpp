@@ -228,7 +228,7 @@ class GgufWriter {
 };
 
 // A small valid SPM vocabulary: <unk> <s> </s>, 256 byte tokens, then a few pieces.
-GgufWriter small_vocab(bool with_tokens = true) {
+GgufWriter small_vocab(bool with_tokens = true, bool cross_word_tokens = false) {
   std::vector<std::string> toks = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};
   static const char* hex = "0123456789ABCDEF";
@@ -243,6 +243,11 @@ GgufWriter small_vocab(bool with_tokens = true) {
   std::vector<float> scores(toks.size(), 0.0f);
   for (size_t i = 259; i < toks.size(); ++i) scores[i] = -static_cast<float>(i - 258);
   scores.back() = -0.5f;
+  if (cross_word_tokens) {  // tokens that join a word to the next one: 264 "b▁a" (best), 265 "b▁"
+    toks.insert(toks.end(), {"b\xE2\x96\x81" "a", "b\xE2\x96\x81"});
+    types.insert(types.end(), {1, 1});
+    scores.insert(scores.end(), {0.0f, -0.1f});
+  }
   GgufWriter w;
   w.str("tokenizer.ggml.model", "llama");
   if (with_tokens) w.strs("tokenizer.ggml.tokens", toks);
@@ -271,6 +276,12 @@ TEST(TokenizerSpm, SmallSyntheticVocabMergesAndFallsBack) {
   EXPECT_EQ(tok->encode("abc", {.add_special = false}), (std::vector<int32_t>{263, 3 + 0x63}));
   EXPECT_EQ(tok->encode("abc"), (std::vector<int32_t>{1, 263, 3 + 0x63}));
   EXPECT_EQ(tok->decode(tok->encode("ab ba", {.add_special = false}), false), "ab ba");
+  EXPECT_EQ(tok->encode("ab ab", {.add_special = false}), (std::vector<int32_t>{263, 263}));
+  // With a token spanning a word boundary the merge must see the whole text: ▁ a [b▁ -> b▁a] b.
+  GgufWriter w2 = small_vocab(true, true);
+  GgufFile g2(w2.write("spm-cross.gguf"));
+  auto cross = load_gguf_tokenizer(g2);
+  EXPECT_EQ(cross->encode("ab ab", {.add_special = false}), (std::vector<int32_t>{259, 260, 264, 261}));
 }
 
 TEST(TokenizerSpm, MalformedGgufVocabThrows) {
@@ -435,6 +446,12 @@ TEST(TokenizerSpm, MalformedHfJsonThrows) {
     j["added_tokens"].push_back({{"id", -4}, {"content", "<bad>"}, {"special", true}});
     std::string p = write_json(j, "bad-added");
     expect_error_mentioning([&] { load_hf_tokenizer(p); }, "<bad>");
+  }
+  {
+    json j = llama2_json();
+    j["post_processor"]["special_tokens"]["<s>"]["ids"] = json::array({40000});
+    std::string p = write_json(j, "bad-template");
+    expect_error_mentioning([&] { load_hf_tokenizer(p); }, "40000");
   }
   {
     json j = llama2_json();
