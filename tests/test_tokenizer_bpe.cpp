@@ -1,0 +1,267 @@
+// Byte-level BPE tokenizer: golden ids from HF tokenizers and llama.cpp, fixtures, malformed files, token methods.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "lmgen/error.hpp"
+#include "lmgen/gguf.hpp"
+#include "lmgen/tokenizer.hpp"
+#include "../src/tokenizer_internal.hpp"
+
+namespace {
+
+using nlohmann::json;
+using lmgen::test::shared_path;
+
+std::vector<int32_t> ids_of(const json& j) { return j.get<std::vector<int32_t>>(); }
+
+std::string show(const std::vector<int32_t>& v) {
+  std::ostringstream s;
+  s << '[';
+  for (size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
+  s << ']';
+  return s.str();
+}
+
+// Checks every line of a reference file; `check_decode` also compares the decoded strings.
+void check_reference(const lmgen::Tokenizer& tok, const std::string& file, bool check_decode) {
+  auto lines = lmgen::test::read_lines(shared_path("reference/tokenizer/" + file));
+  ASSERT_GT(lines.size(), 100u) << file;
+  int bad_ids = 0, bad_ws = 0, bad_dec = 0, bad_dec_ws = 0;
+  lmgen::EncodeOptions plain{.add_special = false, .parse_special = true};
+  lmgen::EncodeOptions with{.add_special = true, .parse_special = true};
+  for (size_t n = 0; n < lines.size(); ++n) {
+    json j = json::parse(lines[n]);
+    std::string text = j["text"];
+    auto want = ids_of(j["ids"]);
+    auto want_ws = ids_of(j["ids_with_special"]);
+    auto got = tok.encode(text, plain);
+    auto got_ws = tok.encode(text, with);
+    if (got != want) {
+      ++bad_ids;
+      ADD_FAILURE() << file << " line " << n + 1 << " ids\n text: " << text.substr(0, 200) << "\n want " << show(want)
+                    << "\n got  " << show(got);
+    }
+    if (got_ws != want_ws) {
+      ++bad_ws;
+      ADD_FAILURE() << file << " line " << n + 1 << " ids_with_special\n want " << show(want_ws) << "\n got  "
+                    << show(got_ws);
+    }
+    if (check_decode) {
+      std::string d = tok.decode(want, false), dws = tok.decode(want_ws, false);
+      if (d != j["decoded"].get<std::string>()) {
+        ++bad_dec;
+        ADD_FAILURE() << file << " line " << n + 1 << " decoded: want '" << j["decoded"].get<std::string>()
+                      << "' got '" << d << "'";
+      }
+      if (dws != j["decoded_with_special"].get<std::string>()) ++bad_dec_ws;
+    }
+  }
+  EXPECT_EQ(bad_ids, 0) << file;
+  EXPECT_EQ(bad_ws, 0) << file;
+  EXPECT_EQ(bad_dec, 0) << file;
+  EXPECT_EQ(bad_dec_ws, 0) << file;
+}
+
+void check_hf(const std::string& name) {
+  auto tok = lmgen::load_hf_tokenizer(shared_path("tokenizers/" + name + "/tokenizer.json"));
+  check_reference(*tok, "hf-" + name + ".jsonl", true);
+}
+
+void check_llamacpp(const std::string& name) {
+  lmgen::GgufFile g(shared_path("vocab/ggml-vocab-" + name + ".gguf"));
+  auto tok = lmgen::load_gguf_tokenizer(g);
+  check_reference(*tok, "llamacpp-" + name + ".jsonl", false);
+}
+
+}  // namespace
+
+TEST(TokenizerBpeHf, Gpt2MatchesHfTokenizers) { check_hf("gpt2"); }
+TEST(TokenizerBpeHf, Llama3MatchesHfTokenizers) { check_hf("llama3"); }
+TEST(TokenizerBpeHf, Qwen3MatchesHfTokenizers) { check_hf("qwen3"); }
+
+TEST(TokenizerBpeGguf, Gpt2MatchesLlamaCpp) { check_llamacpp("gpt-2"); }
+TEST(TokenizerBpeGguf, GptNeoxMatchesLlamaCpp) { check_llamacpp("gpt-neox"); }
+TEST(TokenizerBpeGguf, MptMatchesLlamaCpp) { check_llamacpp("mpt"); }
+TEST(TokenizerBpeGguf, FalconMatchesLlamaCpp) { check_llamacpp("falcon"); }
+TEST(TokenizerBpeGguf, RefactMatchesLlamaCpp) { check_llamacpp("refact"); }
+TEST(TokenizerBpeGguf, StarcoderMatchesLlamaCpp) { check_llamacpp("starcoder"); }
+TEST(TokenizerBpeGguf, DeepseekCoderMatchesLlamaCpp) { check_llamacpp("deepseek-coder"); }
+TEST(TokenizerBpeGguf, DeepseekLlmMatchesLlamaCpp) { check_llamacpp("deepseek-llm"); }
+
+// The llama.cpp detokenizer (with its space clean-up) reproduces llama.cpp's decoded strings.
+TEST(TokenizerBpeGguf, DecodeMatchesLlamaCpp) {
+  for (std::string name : {"gpt-2", "falcon", "deepseek-coder", "starcoder"}) {
+    lmgen::GgufFile g(shared_path("vocab/ggml-vocab-" + name + ".gguf"));
+    auto tok = lmgen::load_gguf_tokenizer(g);
+    int bad = 0;
+    for (const auto& line : lmgen::test::read_lines(shared_path("reference/tokenizer/llamacpp-" + name + ".jsonl"))) {
+      json j = json::parse(line);
+      std::string d = tok->decode(ids_of(j["ids_with_special"]), false);
+      if (d != j["decoded_with_special"].get<std::string>()) {
+        ++bad;
+        ADD_FAILURE() << name << ": want '" << j["decoded_with_special"].get<std::string>() << "' got '" << d << "'";
+      }
+    }
+    EXPECT_EQ(bad, 0) << name;
+  }
+}
+
+// Fixture models: the prompt ids recorded with each reference run, through the GGUF and through tokenizer.json.
+TEST(TokenizerBpeFixtures, PromptIdsMatch) {
+  for (std::string fx : {"tiny-qwen2", "tiny-gpt2"}) {
+    lmgen::GgufFile g(shared_path("fixtures/" + fx + "/model-q8_0.gguf"));
+    auto from_gguf = lmgen::load_gguf_tokenizer(g);
+    auto from_hf = lmgen::load_hf_tokenizer(shared_path("fixtures/" + fx + "/hf/tokenizer.json"));
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(shared_path("fixtures/" + fx + "/refs"))) {
+      if (e.path().extension() != ".json") continue;
+      json j = json::parse(lmgen::test::read_file(e.path().string()));
+      if (!j.contains("prompt_ids")) continue;
+      std::string prompt = j["prompt"];
+      bool add = j.value("add_bos", false);
+      auto want = ids_of(j["prompt_ids"]);
+      lmgen::EncodeOptions opt{.add_special = add, .parse_special = true};
+      EXPECT_EQ(from_gguf->encode(prompt, opt), want) << fx << " gguf " << e.path();
+      EXPECT_EQ(from_hf->encode(prompt, opt), want) << fx << " hf " << e.path();
+      ++n;
+    }
+    EXPECT_GT(n, 0) << fx;
+  }
+}
+
+TEST(TokenizerBpe, TokenMethodsGpt2) {
+  auto tok = lmgen::load_hf_tokenizer(shared_path("tokenizers/gpt2/tokenizer.json"));
+  EXPECT_EQ(tok->n_vocab(), 50257);
+  auto ids = tok->encode("Hello world<|endoftext|>", {.add_special = true, .parse_special = true});
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[2], 50256);
+  EXPECT_EQ(tok->token_text(ids[1]), "\xC4\xA0world");  // "Ġworld"
+  EXPECT_EQ(tok->token_to_piece(ids[1]), " world");
+  EXPECT_TRUE(tok->is_special(50256));
+  EXPECT_TRUE(tok->is_eog(50256));
+  EXPECT_FALSE(tok->is_eog(ids[0]));
+  EXPECT_EQ(tok->token_to_piece(50256, true), "<|endoftext|>");
+  EXPECT_EQ(tok->token_to_piece(50256, false), "");
+  EXPECT_EQ(tok->decode(ids, true), "Hello world");
+  EXPECT_EQ(tok->eos_id(), 50256);
+  EXPECT_FALSE(tok->add_bos());
+  // Without parse_special the marker is ordinary text.
+  auto lit = tok->encode("<|endoftext|>", {.add_special = false, .parse_special = false});
+  EXPECT_GT(lit.size(), 1u);
+  EXPECT_EQ(tok->decode(lit), "<|endoftext|>");
+  // A byte that is half of a UTF-8 character decodes to raw bytes piecewise, and to U+FFFD alone.
+  auto e = tok->encode("\xC3\xA9", {.add_special = false});
+  std::string joined;
+  for (int32_t id : e) joined += tok->token_to_piece(id);
+  EXPECT_EQ(joined, "\xC3\xA9");
+}
+
+TEST(TokenizerBpe, EogAndSpecialsQwen3) {
+  auto tok = lmgen::load_hf_tokenizer(shared_path("tokenizers/qwen3/tokenizer.json"));
+  auto im_end = tok->encode("<|im_end|>", {.add_special = false});
+  ASSERT_EQ(im_end.size(), 1u);
+  EXPECT_TRUE(tok->is_eog(im_end[0]));
+  EXPECT_TRUE(tok->is_special(im_end[0]));
+  auto think = tok->encode("<think>", {.add_special = false, .parse_special = false});
+  ASSERT_EQ(think.size(), 1u);  // non-special added tokens are always matched
+  EXPECT_FALSE(tok->is_special(think[0]));
+  EXPECT_EQ(tok->token_to_piece(think[0], false), "<think>");
+  EXPECT_FALSE(tok->is_eog(think[0]));
+}
+
+TEST(TokenizerBpe, GgufSpecialTokensAndBos) {
+  lmgen::GgufFile g(shared_path("vocab/ggml-vocab-deepseek-coder.gguf"));
+  auto tok = lmgen::load_gguf_tokenizer(g);
+  EXPECT_TRUE(tok->add_bos());
+  auto a = tok->encode("hi", {.add_special = true});
+  auto b = tok->encode("hi", {.add_special = false});
+  ASSERT_EQ(a.size(), b.size() + 1);
+  EXPECT_EQ(a[0], tok->bos_id());
+  EXPECT_TRUE(tok->is_eog(tok->eos_id()));
+}
+
+namespace {
+std::string write_tmp(const std::string& name, const std::string& content) {
+  auto dir = std::filesystem::path(lmgen::test::scratch_dir()) / name;
+  std::filesystem::create_directories(dir);
+  auto p = dir / "tokenizer.json";
+  std::ofstream(p, std::ios::binary) << content;
+  return p.string();
+}
+
+json tiny_tokenizer() {
+  json vocab = json::object();
+  for (int b = 33; b < 127; ++b) vocab[std::string(1, static_cast<char>(b))] = b - 33;
+  vocab["\xC4\xA0"] = 94;  // "Ġ"
+  vocab["ab"] = 95;
+  return json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({"a b"})}}},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+              {"decoder", {{"type", "ByteLevel"}}},
+              {"added_tokens", json::array()}};
+}
+}  // namespace
+
+TEST(TokenizerBpe, TinyJsonWorks) {
+  auto tok = lmgen::load_hf_tokenizer(write_tmp("ok", tiny_tokenizer().dump()));
+  EXPECT_EQ(tok->encode("ab a", {.add_special = false}), (std::vector<int32_t>{95, 94, 'a' - 33}));
+  EXPECT_EQ(tok->decode(std::vector<int32_t>{95, 94, 0}), "ab !");
+}
+
+TEST(TokenizerBpe, MalformedFilesThrow) {
+  std::string good = tiny_tokenizer().dump();
+  EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("trunc", good.substr(0, good.size() / 2))), lmgen::Error);
+  {
+    json j = tiny_tokenizer();
+    j["model"]["merges"] = json::array({"a zz"});
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("merge_unknown", j.dump())), lmgen::Error);
+  }
+  {
+    json j = tiny_tokenizer();
+    j["model"]["merges"] = json::array({"abc"});
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("merge_bad", j.dump())), lmgen::Error);
+  }
+  {
+    json j = tiny_tokenizer();
+    j["model"]["vocab"]["zz"] = 4000000000LL;
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("id_big", j.dump())), lmgen::Error);
+  }
+  {
+    json j = tiny_tokenizer();
+    j["model"]["vocab"]["zz"] = -3;
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("id_neg", j.dump())), lmgen::Error);
+  }
+  {
+    json j = tiny_tokenizer();
+    j["added_tokens"] = json::array({json{{"id", 1LL << 40}, {"content", "<x>"}}});
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("added_big", j.dump())), lmgen::Error);
+  }
+  {
+    json j = tiny_tokenizer();
+    j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("bad_regex", j.dump())), lmgen::Error);
+  }
+  {
+    json j = tiny_tokenizer();
+    j["model"]["vocab"] = json::array();
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("vocab_array", j.dump())), lmgen::Error);
+  }
+}
+
+TEST(TokenizerBpe, IsByteLevel) {
+  json j = tiny_tokenizer();
+  EXPECT_TRUE(lmgen::hf_tokenizer_is_byte_level(j));
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers", json::array({json{{"type", "Digits"}}, json{{"type", "ByteLevel"}}})}};
+  EXPECT_TRUE(lmgen::hf_tokenizer_is_byte_level(j));
+  j["pre_tokenizer"] = {{"type", "Metaspace"}};
+  j["decoder"] = {{"type", "Sequence"}, {"decoders", json::array({json{{"type", "ByteFallback"}}})}};
+  EXPECT_FALSE(lmgen::hf_tokenizer_is_byte_level(j));
+  j["decoder"] = nullptr;
+  j["pre_tokenizer"] = nullptr;
+  EXPECT_FALSE(lmgen::hf_tokenizer_is_byte_level(j));
+}
