@@ -191,33 +191,38 @@ class HfSpmTokenizer final : public Tokenizer {
       byte_id_[b] = it == vocab_.end() ? -1 : it->second;
     }
     // Merges: "a b" strings or ["a", "b"] pairs; rank = position in the list.
-    const json merges = m.value("merges", json::array());
+    static const json no_merges = json::array();
+    const json& merges = m.contains("merges") ? m["merges"] : no_merges;
     if (!merges.is_array()) throw Error(path_, "model.merges is not an array");
     merges_.reserve(merges.size() * 2);
+    std::string joined;
     for (size_t r = 0; r < merges.size(); ++r) {
       const json& e = merges[r];
-      std::string a, b;
+      std::string_view a, b;
       if (e.is_string()) {
-        const std::string& s = e.get_ref<const std::string&>();
+        std::string_view s = e.get_ref<const std::string&>();
         size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          throw Error(path_, "merge " + std::to_string(r) + " '" + s + "' is not two tokens separated by a space");
+          throw Error(path_, "merge " + std::to_string(r) + " '" + std::string(s) +
+                                 "' is not two tokens separated by a space");
         a = s.substr(0, sp);
         b = s.substr(sp + 1);
       } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-        a = e[0];
-        b = e[1];
+        a = e[0].get_ref<const std::string&>();
+        b = e[1].get_ref<const std::string&>();
       } else {
         throw Error(path_, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
       }
-      auto id_of = [&](const std::string& t) {
+      auto id_of = [&](std::string_view t) {
         auto it = vocab_.find(t);
         if (it == vocab_.end())
-          throw Error(path_, "merge " + std::to_string(r) + " ('" + a + "' + '" + b + "') names token '" + t +
-                                 "' which is not in the vocabulary");
+          throw Error(path_, "merge " + std::to_string(r) + " ('" + std::string(a) + "' + '" + std::string(b) +
+                                 "') names token '" + std::string(t) + "' which is not in the vocabulary");
         return it->second;
       };
-      int32_t ia = id_of(a), ib = id_of(b), in = id_of(a + b);
+      joined.assign(a);
+      joined.append(b);
+      int32_t ia = id_of(a), ib = id_of(b), in = id_of(joined);
       merges_[key(ia, ib)] = {static_cast<int32_t>(r), in};  // a later duplicate wins, as HF's map
     }
   }
@@ -230,7 +235,7 @@ class HfSpmTokenizer final : public Tokenizer {
   void bpe(std::string_view w, std::vector<int32_t>& out) const {
     if (w.empty()) return;
     if (ignore_merges_) {
-      auto it = vocab_.find(std::string(w));
+      auto it = vocab_.find(w);
       if (it != vocab_.end()) {
         out.push_back(it->second);
         return;
@@ -319,7 +324,7 @@ class HfSpmTokenizer final : public Tokenizer {
   };
 
   std::string path_;
-  std::unordered_map<std::string, int32_t> vocab_;
+  std::unordered_map<std::string, int32_t, spm::StringHash, std::equal_to<>> vocab_;
   std::vector<std::string> texts_;  // id -> model or added token text ("" for ids nobody names)
   std::vector<bool> in_vocab_;
   std::unordered_map<uint64_t, MergeInfo> merges_;
