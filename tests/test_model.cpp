@@ -47,13 +47,18 @@ TEST(ModelRefs, Stories260KBos200) {
   EXPECT_GT(r.greedy_compared, 100);
 }
 
-// Quantized files: llama.cpp rounds the activations to 8 bits inside quantized matmuls, so logits move by up to a
-// few tenths; compare the top-5 loosely and greedy ids until a near-tie.
+// Quantized files: lmgen quantizes activations to 8 bits inside quantized matmuls exactly as llama.cpp does, and
+// matches its logits to ~1e-5 on most prompts; but one activation landing on a rounding boundary flips a level and,
+// with these peaked random weights, moves logits by up to ~1 (fixtures/README.md measured 0.6-1.5 for such flips).
+// So: top-5 logits within kQuantAtol, argmax and greedy ids compared where the reference margin exceeds kQuantTie.
+constexpr float kQuantAtol = 1.0f;
+constexpr float kQuantTie = 0.5f;
+constexpr RefTolerance kQuant{1e-3f, kQuantAtol, kQuantTie};
 TEST(ModelRefs, TinyLlamaQ8_0) {
-  check_refs("fixtures/tiny-llama/model-q8_0.gguf", "fixtures/tiny-llama/refs/ref-q8_0-", 4, {1e-3f, 0.25f, 0.1f});
+  check_refs("fixtures/tiny-llama/model-q8_0.gguf", "fixtures/tiny-llama/refs/ref-q8_0-", 4, kQuant);
 }
 TEST(ModelRefs, TinyLlamaQ4_0) {
-  check_refs("fixtures/tiny-llama/model-q4_0.gguf", "fixtures/tiny-llama/refs/ref-q4_0-", 4, {1e-3f, 0.5f, 0.2f});
+  check_refs("fixtures/tiny-llama/model-q4_0.gguf", "fixtures/tiny-llama/refs/ref-q4_0-", 4, kQuant);
 }
 
 TEST(ModelRefs, ThreadCountDoesNotChangeLogits) {
@@ -72,4 +77,33 @@ TEST(ModelRefs, ThreadCountDoesNotChangeLogits) {
     }
   }
   for (size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << "configuration " << i;
+}
+
+// qwen2 (NEOX RoPE, q/k/v biases, tied head) and gpt2 (LayerNorm, GELU, learned positions, fused qkv) from GGUF.
+// The BF16 GGUF holds exactly the values of the f32 refs' weights, so full logits must agree to 1e-3.
+TEST(ModelRefs, TinyQwen2Bf16) {
+  check_refs("fixtures/tiny-qwen2/model-bf16.gguf", "fixtures/tiny-qwen2/refs/ref-f32-", 4, {1e-3f, 1e-3f, 1e-2f});
+}
+TEST(ModelRefs, TinyQwen2Q8_0) {
+  check_refs("fixtures/tiny-qwen2/model-q8_0.gguf", "fixtures/tiny-qwen2/refs/ref-q8_0-", 4, kQuant);
+}
+// GPT-2: llama.cpp evaluates GELU through an fp16 table; with the exact GELU the fixtures measured up to 2e-2.
+TEST(ModelRefs, TinyGpt2F16) {
+  check_refs("fixtures/tiny-gpt2/model-f16.gguf", "fixtures/tiny-gpt2/refs/ref-f16-", 4, {3e-2f, 3e-2f, 0.1f});
+}
+TEST(ModelRefs, TinyGpt2Q8_0) {
+  check_refs("fixtures/tiny-gpt2/model-q8_0.gguf", "fixtures/tiny-gpt2/refs/ref-q8_0-", 4, kQuant);
+}
+TEST(ModelRefs, TinyGpt2Q4_K_M) {
+  check_refs("fixtures/tiny-gpt2/model-q4_k.gguf", "fixtures/tiny-gpt2/refs/ref-q4_k-", 4, kQuant);
+}
+// Real K-quant blocks (Q4_K, Q5_K, Q6_K) and Q4_1.
+TEST(ModelRefs, TinyLlamaKqQ4_K_M) {
+  check_refs("fixtures/tiny-llama-kq/model-q4_k_m.gguf", "fixtures/tiny-llama-kq/refs/ref-q4_k_m-", 4, kQuant);
+}
+TEST(ModelRefs, TinyLlamaKqQ5_K_M) {
+  check_refs("fixtures/tiny-llama-kq/model-q5_k_m.gguf", "fixtures/tiny-llama-kq/refs/ref-q5_k_m-", 4, kQuant);
+}
+TEST(ModelRefs, TinyLlamaKqQ4_1) {
+  check_refs("fixtures/tiny-llama-kq/model-q4_1.gguf", "fixtures/tiny-llama-kq/refs/ref-q4_1-", 4, kQuant);
 }
