@@ -184,8 +184,13 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir) {
   const fs::path index = d / "model.safetensors.index.json";
   std::error_code ec;
   if (fs::exists(single, ec)) return open_file(single.string());
-  if (!fs::exists(index, ec))
-    throw Error(dir, "no model.safetensors or model.safetensors.index.json in this directory");
+  if (!fs::exists(index, ec)) {
+    const bool pickle = fs::exists(d / "pytorch_model.bin", ec) || fs::exists(d / "pytorch_model.bin.index.json", ec);
+    throw Error(dir, std::string("no model.safetensors or model.safetensors.index.json in this directory") +
+                         (pickle ? " (PyTorch pickle checkpoints (pytorch_model.bin) are not supported: convert them "
+                                   "to safetensors)"
+                                 : ""));
+  }
 
   const std::string index_path = index.string();
   auto idx_file = MappedFile::open(index_path);

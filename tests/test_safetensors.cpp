@@ -189,6 +189,8 @@ TEST(Safetensors, DirectoryWithoutWeights) {
   const std::string dir = test::scratch_dir() + "/empty-model";
   fs::create_directories(dir);
   expect_dir_error(dir, {dir, "model.safetensors"});
+  std::ofstream(dir + "/pytorch_model.bin") << "not really";
+  expect_dir_error(dir, {dir, "pytorch_model.bin", "not supported"});
 }
 
 const std::string kGood =
