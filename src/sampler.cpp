@@ -6,32 +6,66 @@
 #include <limits>
 
 #include "lmgen/error.hpp"
+#include "sampler_internal.hpp"
 
 namespace lmgen {
 
 namespace {
 
-// Max logit and sum of exp(logit - max) over v, in double. Throws when no candidate has a usable logit.
-std::pair<double, double> max_and_expsum(const std::vector<Candidate>& v) {
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// Max logit over v; throws when there is nothing to normalise.
+float max_logit(const std::vector<Candidate>& v) {
   if (v.empty()) throw Error("sampler: no candidates to normalise (empty vocabulary or everything filtered)");
-  float mx = -std::numeric_limits<float>::infinity();
+  float mx = -kInf;
   for (const Candidate& c : v) mx = std::max(mx, c.logit);
   if (!std::isfinite(mx)) throw Error("sampler: cannot normalise, the largest logit is not finite");
-  double sum = 0.0;
-  for (const Candidate& c : v) sum += std::exp(static_cast<double>(c.logit) - mx);
-  return {mx, sum};
+  return mx;
 }
 
 }  // namespace
 
+namespace sampler_detail {
+
+// p_i = expf(l_i - max) / sum (sum in double). top() uses the same arithmetic, so both agree to the bit.
+double normalise(Candidates& c) {
+  const float mx = max_logit(c.data);
+  double sum = 0.0;
+  for (Candidate& x : c.data) sum += x.p = std::exp(x.logit - mx);
+  double total = 0.0;
+  for (Candidate& x : c.data) total += x.p = static_cast<float>(x.p / sum);
+  return total;
+}
+
+void sort_prefix(Candidates& c, size_t done, size_t m) {
+  auto first = c.data.begin() + static_cast<std::ptrdiff_t>(done);
+  auto mid = c.data.begin() + static_cast<std::ptrdiff_t>(m);
+  if (m >= c.data.size()) {
+    std::sort(first, c.data.end(), ranks_before);
+    c.sorted = true;
+    return;
+  }
+  if (m - done <= 4096) {  // a heap select: ~1 comparison per element when the prefix is short
+    std::partial_sort(first, mid, c.data.end(), ranks_before);
+  } else {
+    std::nth_element(first, mid, c.data.end(), ranks_before);
+    std::sort(first, mid, ranks_before);
+  }
+}
+
+}  // namespace sampler_detail
+
 void Candidates::reset(std::span<const float> logits) {
   data.resize(logits.size());
+  bool bad = false;
   for (size_t i = 0; i < logits.size(); ++i) {
-    const float l = logits[i];
-    if (std::isnan(l) || l == std::numeric_limits<float>::infinity())
-      throw Error("sampler: logit of token " + std::to_string(i) + " is " + (std::isnan(l) ? "NaN" : "+inf") +
-                  " (the forward pass produced a non-finite value)");
-    data[i] = Candidate{static_cast<int32_t>(i), l, 0.0f};
+    data[i] = Candidate{static_cast<int32_t>(i), logits[i], 0.0f};
+    bad |= !(logits[i] < kInf);  // NaN or +inf
+  }
+  if (bad) {
+    const auto it = std::find_if(logits.begin(), logits.end(), [](float l) { return !(l < kInf); });
+    throw Error("sampler: logit of token " + std::to_string(it - logits.begin()) + " is " +
+                (std::isnan(*it) ? "NaN" : "+inf") + " (the forward pass produced a non-finite value)");
   }
   sorted = false;
   selected = -1;
@@ -44,16 +78,17 @@ void Candidates::sort_desc() {
 
 void Candidates::softmax() {
   sort_desc();
-  const auto [mx, sum] = max_and_expsum(data);
-  for (Candidate& c : data) c.p = static_cast<float>(std::exp(static_cast<double>(c.logit) - mx) / sum);
+  sampler_detail::normalise(*this);
 }
 
 std::vector<Candidate> Candidates::top(size_t n) const {
-  const auto [mx, sum] = max_and_expsum(data);
+  const float mx = max_logit(data);
+  double sum = 0.0;
+  for (const Candidate& x : data) sum += std::exp(x.logit - mx);
   n = std::min(n, data.size());
   std::vector<Candidate> out(n);
   std::partial_sort_copy(data.begin(), data.end(), out.begin(), out.end(), ranks_before);
-  for (Candidate& c : out) c.p = static_cast<float>(std::exp(static_cast<double>(c.logit) - mx) / sum);
+  for (Candidate& x : out) x.p = static_cast<float>(std::exp(x.logit - mx) / sum);
   return out;
 }
 

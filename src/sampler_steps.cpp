@@ -31,7 +31,7 @@ class TopK final : public Sampler {
   std::string name() const override { return "top_k(" + num(static_cast<double>(k_)) + ")"; }
   void apply(Candidates& c) override {
     if (k_ == 0 || k_ >= c.data.size()) return;
-    if (!c.sorted) std::partial_sort(c.data.begin(), c.data.begin() + k_, c.data.end(), ranks_before);
+    if (!c.sorted) sampler_detail::sort_prefix(c, 0, k_);
     c.data.resize(k_);
     c.sorted = true;
   }
@@ -46,15 +46,12 @@ class TopP final : public Sampler {
   TopP(float p, size_t min_keep) : p_(p), min_keep_(min_keep) {}
   std::string name() const override { return "top_p(" + num(p_) + ")"; }
   void apply(Candidates& c) override {
-    c.softmax();
-    double mass = 0.0;
-    for (size_t i = 0; i < c.data.size(); ++i) {
-      mass += c.data[i].p;
-      if (mass >= p_ && i + 1 >= min_keep_) {
-        c.data.resize(i + 1);
-        return;
-      }
-    }
+    sampler_detail::normalise(c);
+    const size_t last = sampler_detail::walk_sorted(c, [this](size_t i, double mass) {
+      return mass >= p_ && i + 1 >= min_keep_;
+    });
+    c.data.resize(last + 1);  // the walked prefix is sorted
+    c.sorted = true;
   }
 
  private:
@@ -107,24 +104,17 @@ class Temperature final : public Sampler {
 };
 
 // Seeded draw: softmax, then inverse CDF with one uniform u = Rng::next_double() per call: the first candidate
-// (in sorted order) whose cumulative probability exceeds u * total mass. reset() re-seeds.
+// (in sorted order) whose cumulative probability exceeds u * total mass. reset() re-seeds. Afterwards every p is
+// valid but only the walked prefix is guaranteed sorted (c.sorted says whether all of it is).
 class Dist final : public Sampler {
  public:
   explicit Dist(uint64_t seed) : seed_(seed), rng_(seed) {}
   std::string name() const override { return "dist(seed=" + std::to_string(seed_) + ")"; }
   void reset() override { rng_ = Rng(seed_); }
   void apply(Candidates& c) override {
-    c.softmax();
-    double total = 0.0;
-    for (const Candidate& x : c.data) total += x.p;
-    const double target = rng_.next_double() * total;
-    double cum = 0.0;
-    size_t pick = 0;  // fallback for rounding: the last candidate with p > 0
-    for (size_t i = 0; i < c.data.size(); ++i) {
-      cum += c.data[i].p;
-      if (c.data[i].p > 0.0f) pick = i;
-      if (target < cum) break;
-    }
+    const double target = rng_.next_double() * sampler_detail::normalise(c);
+    size_t pick = sampler_detail::walk_sorted(c, [target](size_t, double mass) { return target < mass; });
+    while (pick > 0 && c.data[pick].p == 0.0f) --pick;  // rounding fallback: the last candidate with p > 0
     c.selected = c.data[pick].id;
   }
 

@@ -328,6 +328,34 @@ TEST(SamplerSteps, DistFrequenciesMatchDistributionChiSquare) {
   EXPECT_GT(chi_square(counts, wrong, n), 10 * critical);
 }
 
+// Top-p and dist sort big unsorted lists lazily, in chunks; the result must equal working on a fully sorted list.
+TEST(SamplerSteps, LazySortOnBigListsMatchesFullSort) {
+  const std::vector<float> logits = random_logits(50000, 31, 6.0f);
+  Candidates sorted = make_candidates(logits);
+  sorted.sort_desc();
+  for (float top_p : {0.05f, 0.5f, 0.9f, 0.999f}) {
+    Candidates lazy = make_candidates(logits), full = sorted;
+    make_top_p(top_p)->apply(lazy);
+    make_top_p(top_p)->apply(full);
+    ASSERT_EQ(lazy.data.size(), full.data.size()) << top_p;
+    for (size_t i = 0; i < lazy.data.size(); ++i) {
+      ASSERT_EQ(lazy.data[i].id, full.data[i].id) << i;
+      ASSERT_EQ(lazy.data[i].p, full.data[i].p) << i;
+    }
+    EXPECT_TRUE(std::is_sorted(lazy.data.begin(), lazy.data.end(), ranks_before));
+  }
+  Candidates probe = make_candidates(logits);
+  make_top_p(0.999f)->apply(probe);
+  EXPECT_GT(probe.data.size(), 2000u);  // the walk above really crossed several chunks
+  auto a = make_dist(5), b = make_dist(5);
+  for (int i = 0; i < 100; ++i) {
+    Candidates lazy = make_candidates(logits), full = sorted;
+    a->apply(lazy);
+    b->apply(full);
+    ASSERT_EQ(lazy.selected, full.selected) << "draw " << i;
+  }
+}
+
 // ---- penalties and bias ----
 
 TEST(SamplerSteps, PenaltiesChangeExactlyThePenalisedLogits) {
