@@ -42,7 +42,7 @@ void act_q8(const float* x, uint8_t* dst, int64_t nb) {
     int8_t qs[QK];
     int sum = 0;
     for (int j = 0; j < QK; ++j) {
-      qs[j] = static_cast<int8_t>(nearest_int(x[j] * id));
+      qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));  // product rounded first, as ggml's AVX code
       sum += qs[j];
     }
     if constexpr (WithSum) {

@@ -1,12 +1,361 @@
-// SIMD dot-product kernels (AVX-512 / AVX2), chosen at compile time. Types without a kernel here fall back to the
-// portable code in quant_dot.cpp.
-#include "quant_blocks.hpp"
+// SIMD dot-product kernels, chosen at compile time: AVX2 (+ AVX-512 VNNI/VL integer multiply-adds when present) for
+// the block types, AVX-512F (else AVX2) for F32 / F16 / BF16 rows. Without AVX2 everything falls back to the
+// portable kernels of quant_dot.cpp.
+//
+// Every kernel is a template over NA, the number of activation rows multiplied with one weight row at once. Each
+// activation has its own accumulators that see exactly the same sequence of operations whatever NA is, so a
+// batched result is bit-identical to the single-token one (the determinism rule of matmul.hpp).
 #include "quant_simd.hpp"
 
+#include "quant_blocks.hpp"
+#include "quant_simd_util.hpp"
+
 namespace lmgen::simd {
+
+#if defined(LMGEN_SIMD_AVX2)
+
+namespace {
+
+using namespace qblk;
+
+// ---- 32-element block types: per block one 8-lane i32 vector of partial sums, scaled in float ----
+
+struct KQ4_0 {
+  using W = BlockQ4_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kSigned = true, kMin = false;
+  static __m256i decode(const W& b) { return _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8)); }
+};
+struct KQ4_1 {
+  using W = BlockQ4_1;
+  using Y = BlockQ8_1;
+  static constexpr bool kSigned = false, kMin = true;
+  static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
+};
+struct KQ5_0 {
+  using W = BlockQ5_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kSigned = true, kMin = false;
+  static __m256i decode(const W& b) {
+    const __m256i q = _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+  }
+};
+struct KQ5_1 {
+  using W = BlockQ5_1;
+  using Y = BlockQ8_1;
+  static constexpr bool kSigned = false, kMin = true;
+  static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
+};
+struct KQ8_0 {
+  using W = BlockQ8_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kSigned = true, kMin = false;
+  static __m256i decode(const W& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
+};
+
+template <typename K, int NA>
+inline void block32_step(const typename K::W& b, int64_t i, const uint8_t* act, size_t stride, __m256* acc,
+                         float* macc) {
+  const __m256i w = K::decode(b);
+  const __m256i wu = K::kSigned ? _mm256_sign_epi8(w, w) : w;
+  const float dw = h2f(b.d);
+#pragma GCC unroll 4
+  for (int a = 0; a < NA; ++a) {
+    const auto& y = reinterpret_cast<const typename K::Y*>(act + a * stride)[i];
+    __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
+    if constexpr (K::kSigned) yv = _mm256_sign_epi8(yv, w);
+    const __m256i p = dot_u8s8(_mm256_setzero_si256(), wu, yv);
+    acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(y.d)), _mm256_cvtepi32_ps(p), acc[a]);
+    if constexpr (K::kMin) macc[a] += h2f(b.m) * h2f(y.s);
+  }
+}
+
+template <typename K, int NA>
+void dot32(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  const auto* x = static_cast<const typename K::W*>(wp);
+  __m256 acc0[NA], acc1[NA];
+  float macc[NA];
+  for (int a = 0; a < NA; ++a) {
+    acc0[a] = _mm256_setzero_ps();
+    acc1[a] = _mm256_setzero_ps();
+    macc[a] = 0.0f;
+  }
+  int64_t i = 0;
+  for (; i + 1 < nb; i += 2) {  // two accumulators hide the FMA latency
+    block32_step<K, NA>(x[i], i, act, stride, acc0, macc);
+    block32_step<K, NA>(x[i + 1], i + 1, act, stride, acc1, macc);
+  }
+  if (i < nb) block32_step<K, NA>(x[i], i, act, stride, acc0, macc);
+  for (int a = 0; a < NA; ++a) out[a] = hsum(_mm256_add_ps(acc0[a], acc1[a])) + macc[a];
+}
+
+// ---- K-quants against Q8_K ----
+
+// 6-bit scales and mins of a Q4_K / Q5_K super-block: sc[0..7], mn[0..7].
+inline void unpack_scales_k4(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+  for (int j = 0; j < 8; ++j) scale_min_k4(j, s, sc[j], mn[j]);
+}
+
+// Sum over the 8 sub-blocks of min_j * (bsums[2j] + bsums[2j+1]), as 8 i32 lanes.
+inline __m256i min_terms(const uint8_t* mn, const int16_t* bsums) {
+  const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
+  const __m256i mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
+  return _mm256_madd_epi16(mdup, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)));
+}
+
+template <bool Five, int NA>
+void dot_q45_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  __m256 acc[NA];
+  for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t *scales, *qs, *qh = nullptr;
+    uint16_t dh, dminh;
+    if constexpr (Five) {
+      const auto& b = static_cast<const BlockQ5_K*>(wp)[i];
+      scales = b.scales, qs = b.qs, qh = b.qh, dh = b.d, dminh = b.dmin;
+    } else {
+      const auto& b = static_cast<const BlockQ4_K*>(wp)[i];
+      scales = b.scales, qs = b.qs, dh = b.d, dminh = b.dmin;
+    }
+    uint8_t sc[8], mn[8];
+    unpack_scales_k4(scales, sc, mn);
+    __m256i sumi[NA];
+    for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
+    __m256i hbits = Five ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * k));
+      __m256i lo = _mm256_and_si256(q, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (Five) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hbits, _mm256_set1_epi8(1)), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(hbits, _mm256_set1_epi8(2)), 3));
+        hbits = _mm256_srli_epi16(hbits, 2);
+      }
+      const __m256i s_lo = _mm256_set1_epi16(sc[2 * k]), s_hi = _mm256_set1_epi16(sc[2 * k + 1]);
+#pragma GCC unroll 4
+      for (int a = 0; a < NA; ++a) {
+        const int8_t* y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].qs + 64 * k;
+        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y));
+        const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32));
+        sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(lo, y0), s_lo);
+        sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(hi, y1), s_hi);
+      }
+    }
+    const float d = h2f(dh), dmin = h2f(dminh);
+    for (int a = 0; a < NA; ++a) {
+      const auto& y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
+      const __m256i mt = min_terms(mn, y.bsums);
+      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+      acc[a] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(mt), acc[a]);
+    }
+  }
+  for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
+}
+
+template <int NA>
+void dot_q6_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  const auto* x = static_cast<const BlockQ6_K*>(wp);
+  __m256 acc[NA];
+  for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+  for (int64_t i = 0; i < nb; ++i) {
+    const auto& b = x[i];
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    __m256i sumi[NA];
+    for (int a = 0; a < NA; ++a) {
+      // q - 32 folded in: subtract 32 * sum_j scale_j * bsum_j (Q6_K sub-blocks of 16 = the bsums groups).
+      const auto& y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
+      const __m256i corr =
+          _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums)));
+      sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
+    }
+#pragma GCC unroll 2
+    for (int n = 0; n < 2; ++n) {
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * n));
+      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * n + 32));
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * n));
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+      __m256i s[4];
+      for (int k = 0; k < 4; ++k) {
+        const int j = 8 * n + 2 * k;
+        s[k] = _mm256_set_m128i(_mm_set1_epi16(b.scales[j + 1]), _mm_set1_epi16(b.scales[j]));
+      }
+#pragma GCC unroll 4
+      for (int a = 0; a < NA; ++a) {
+        const int8_t* y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].qs + 128 * n;
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32 * k));
+          sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(q[k], yv), s[k]);
+        }
+      }
+    }
+    const float d = h2f(b.d);
+    for (int a = 0; a < NA; ++a) {
+      const float yd = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].d;
+      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * yd), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+    }
+  }
+  for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
+}
+
+// ---- F32 / F16 / BF16 rows against F32 activations ----
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+constexpr int kLanes = 16;
+using VF = __m512;
+template <DType T>
+inline VF load_w(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+  const auto* p = reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i);
+  if constexpr (T == DType::F16) return _mm512_cvtph_ps(_mm256_loadu_si256(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(p)), 16));
+}
+template <DType T>
+inline VF load_w_tail(const void* w, int64_t i, int m) {
+  const __mmask16 k = static_cast<__mmask16>((1u << m) - 1);
+  if constexpr (T == DType::F32) return _mm512_maskz_loadu_ps(k, static_cast<const float*>(w) + i);
+  const uint16_t* p = static_cast<const uint16_t*>(w) + i;
+  if constexpr (T == DType::F16) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, p)), 16));
+}
+inline VF load_x(const float* x) { return _mm512_loadu_ps(x); }
+inline VF load_x_tail(const float* x, int m) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << m) - 1), x);
+}
+inline VF vzero() { return _mm512_setzero_ps(); }
+inline VF vfma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+inline float vsum(VF a, VF b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
+constexpr bool kMaskedTail = true;
+#else
+constexpr int kLanes = 8;
+using VF = __m256;
+template <DType T>
+inline VF load_w(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
+  const auto* p = reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i);
+  if constexpr (T == DType::F16) return _mm256_cvtph_ps(_mm_loadu_si128(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(p)), 16));
+}
+template <DType T>
+inline VF load_w_tail(const void*, int64_t, int) { return _mm256_setzero_ps(); }
+inline VF load_x(const float* x) { return _mm256_loadu_ps(x); }
+inline VF load_x_tail(const float*, int) { return _mm256_setzero_ps(); }
+inline VF vzero() { return _mm256_setzero_ps(); }
+inline VF vfma(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
+inline float vsum(VF a, VF b) { return hsum(_mm256_add_ps(a, b)); }
+constexpr bool kMaskedTail = false;
+#endif
+
+template <DType T>
+inline float scalar_w(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return static_cast<const float*>(w)[i];
+  const uint16_t h = static_cast<const uint16_t*>(w)[i];
+  if constexpr (T == DType::F16) return h2f(h);
+  return bf16_to_fp32(h);
+}
+
+template <DType T, int NA>
+void dot_float(int64_t n, const void* w, const uint8_t* act, size_t stride, float* out) {
+  const float* x[NA];
+  VF acc0[NA], acc1[NA];
+  for (int a = 0; a < NA; ++a) {
+    x[a] = reinterpret_cast<const float*>(act + a * stride);
+    acc0[a] = vzero();
+    acc1[a] = vzero();
+  }
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    const VF w0 = load_w<T>(w, i), w1 = load_w<T>(w, i + kLanes);
+#pragma GCC unroll 4
+    for (int a = 0; a < NA; ++a) {
+      acc0[a] = vfma(w0, load_x(x[a] + i), acc0[a]);
+      acc1[a] = vfma(w1, load_x(x[a] + i + kLanes), acc1[a]);
+    }
+  }
+  if (i + kLanes <= n) {
+    const VF w0 = load_w<T>(w, i);
+    for (int a = 0; a < NA; ++a) acc0[a] = vfma(w0, load_x(x[a] + i), acc0[a]);
+    i += kLanes;
+  }
+  if (kMaskedTail && i < n) {
+    const int m = static_cast<int>(n - i);
+    const VF w0 = load_w_tail<T>(w, i, m);
+    for (int a = 0; a < NA; ++a) acc1[a] = vfma(w0, load_x_tail(x[a] + i, m), acc1[a]);
+    i = n;
+  }
+  for (int a = 0; a < NA; ++a) {
+    float s = vsum(acc0[a], acc1[a]);
+    for (int64_t k = i; k < n; ++k) s += scalar_w<T>(w, k) * x[a][k];
+    out[a] = s;
+  }
+}
+
+template <int NA>
+bool run(DType t, int64_t n, const void* w, const uint8_t* act, size_t stride, float* out) {
+  switch (t) {
+    case DType::F32: dot_float<DType::F32, NA>(n, w, act, stride, out); return true;
+    case DType::F16: dot_float<DType::F16, NA>(n, w, act, stride, out); return true;
+    case DType::BF16: dot_float<DType::BF16, NA>(n, w, act, stride, out); return true;
+    case DType::Q4_0: dot32<KQ4_0, NA>(n / QK, w, act, stride, out); return true;
+    case DType::Q4_1: dot32<KQ4_1, NA>(n / QK, w, act, stride, out); return true;
+    case DType::Q5_0: dot32<KQ5_0, NA>(n / QK, w, act, stride, out); return true;
+    case DType::Q5_1: dot32<KQ5_1, NA>(n / QK, w, act, stride, out); return true;
+    case DType::Q8_0: dot32<KQ8_0, NA>(n / QK, w, act, stride, out); return true;
+    case DType::Q4_K: dot_q45_k<false, NA>(n / QK_K, w, act, stride, out); return true;
+    case DType::Q5_K: dot_q45_k<true, NA>(n / QK_K, w, act, stride, out); return true;
+    case DType::Q6_K: dot_q6_k<NA>(n / QK_K, w, act, stride, out); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+bool vec_dot(DType t, int64_t n, const void* w, const void* act, float* out) {
+  return run<1>(t, n, w, static_cast<const uint8_t*>(act), 0, out);
+}
+
+int vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t stride, int n_act, float* out) {
+  const auto* a = static_cast<const uint8_t*>(act);
+  int k = 0;
+  for (; k + 4 <= n_act; k += 4)
+    if (!run<4>(t, n, w, a + k * stride, stride, out + k)) return 0;
+  switch (n_act - k) {
+    case 3: return run<3>(t, n, w, a + k * stride, stride, out + k) ? n_act : 0;
+    case 2: return run<2>(t, n, w, a + k * stride, stride, out + k) ? n_act : 0;
+    case 1: return run<1>(t, n, w, a + k * stride, stride, out + k) ? n_act : 0;
+    default: return n_act;
+  }
+}
+
+const char* isa_name() {
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#if defined(__AVX512VNNI__)
+  return "avx512-vnni";
+#else
+  return "avx512";
+#endif
+#else
+  return "avx2";
+#endif
+}
+
+#else  // no AVX2: the portable kernels of quant_dot.cpp do everything
 
 bool vec_dot(DType, int64_t, const void*, const void*, float*) { return false; }
 int vec_dot_multi(DType, int64_t, const void*, const void*, size_t, int, float*) { return 0; }
 const char* isa_name() { return "scalar"; }
+
+#endif
 
 }  // namespace lmgen::simd

@@ -1,0 +1,74 @@
+// Internal: 256-bit SIMD helpers shared by the dot-product kernels (AVX2, with AVX-512 VNNI/VL variants of the
+// integer multiply-adds when the build has them). Integer sums are exact either way, so the VNNI and plain AVX2
+// variants give identical results.
+#pragma once
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define LMGEN_SIMD_AVX2 1
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace lmgen::simd {
+
+// acc + sum of 4 adjacent products u8 x s8 per i32 lane (no saturation as long as |u| <= 128).
+inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+// acc + sum of 2 adjacent products s16 x s16 per i32 lane.
+inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpwssd_epi32(acc, a, b);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+// Sum of s8 x s8 products (|x| <= 128, |y| <= 127) per i32 lane: |x| times y with x's sign.
+inline __m256i dot_s8s8(__m256i acc, __m256i x, __m256i y) {
+  return dot_u8s8(acc, _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+// 16 bytes of nibbles -> 32 bytes: low nibbles then high nibbles (ggml's element order within a block).
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+}
+
+// 32 bits -> 32 bytes, byte j = 0x10 if bit j is set, else 0.
+inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+  return _mm256_maskz_mov_epi8(static_cast<__mmask32>(qh), _mm256_set1_epi8(0x10));
+#else
+  // Byte j takes byte j/8 of qh, keeps bit j%8, and becomes 0x10 if it was set.
+  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                        3, 3, 3, 3, 3, 3);
+  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), shuf);
+  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+#endif
+}
+
+// Horizontal sum in a fixed order.
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+}  // namespace lmgen::simd
+
+#endif
