@@ -66,7 +66,7 @@ struct Candidates {
   // Throws Error if a logit is NaN or +inf (the forward pass is broken); -inf is allowed (a masked token).
   void reset(std::span<const float> logits);
   void sort_desc();  // by logit, descending; ties by lower id first (a total, deterministic order)
-  // p from logits over the current candidates (sorts first); computed in double, stable (max subtracted).
+  // p from logits over the current candidates (sorts first); stable: p = expf(l - max) / sum, sum in double.
   // Throws Error when there are no candidates or every logit is -inf.
   void softmax();
   // The n most likely candidates, most likely first, with p = softmax over ALL current candidates.
@@ -106,7 +106,8 @@ class SamplerChain : public Sampler {
   // Same, and fills *trace (when not null) with the top_n candidates before and after the chain. Tracing does not
   // change the result nor consume randomness: the same seed gives the same tokens with or without it.
   int32_t sample(std::span<const float> logits, SampleTrace* trace, size_t top_n = 10);
-  // The candidates as the last sample() left them (survivors, sorted, with p after Dist).
+  // The candidates as the last sample() left them: the survivors; after Dist every p is valid and the list is
+  // sorted at least up to the selected token (`sorted` says whether all of it is). Use Candidates::top() to list.
   const Candidates& last() const { return scratch_; }
   size_t size() const { return steps_.size(); }
   const Sampler& step(size_t i) const { return *steps_[i]; }
