@@ -181,7 +181,9 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantRoundTrip,
                          ::testing::Values(RoundTrip{DType::F16, 1e-3}, RoundTrip{DType::BF16, 5e-3},
                                            RoundTrip{DType::Q8_0, 0.01}, RoundTrip{DType::Q4_0, 0.15},
                                            RoundTrip{DType::Q4_1, 0.12}, RoundTrip{DType::Q5_0, 0.07},
-                                           RoundTrip{DType::Q5_1, 0.06}, RoundTrip{DType::Q8_K, 0.01}),
+                                           RoundTrip{DType::Q5_1, 0.06}, RoundTrip{DType::Q8_K, 0.01},
+                                           RoundTrip{DType::Q4_K, 0.11}, RoundTrip{DType::Q5_K, 0.055},
+                                           RoundTrip{DType::Q6_K, 0.03}),
                          [](const auto& info) { return std::string(lmgen::dtype_name(info.param.type)); });
 
 TEST(QuantActivation, Q8EncodersKeepSumsAndScale) {
