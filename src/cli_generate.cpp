@@ -112,8 +112,17 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
 // --batch: one prompt per input line (plain text, or a JSON object {"prompt": ..., per-line options}); one JSONL
 // result per prompt, in input order, with the model loaded once. Every prompt starts from an empty context and
 // the same seed, so a result does not depend on the other lines (inputs can be sharded freely).
+// Token ids given on the command line must exist in the model's vocabulary.
+void check_bias_ids(const GenerateOptions& g, int64_t n_vocab) {
+  for (const auto& [id, bias] : g.sampling.logit_bias)
+    if (id >= n_vocab)
+      throw UsageError("--logit-bias: token id " + std::to_string(id) + " is outside the vocabulary (" +
+                       std::to_string(n_vocab) + " tokens)");
+}
+
 int run_batch(GenerateArgs& a, Context& ctx, const std::string& input) {
   LoadedModel lm = load(a.model);
+  check_bias_ids(a.gen, lm.model->config.n_vocab);
   Model model(lm.model, model_options(a.model));
   Generator gen(model, *lm.tokenizer);
   size_t pos = 0;
@@ -159,6 +168,7 @@ int run(GenerateArgs& a, Context& ctx) {
   const std::string prompt = read_prompt(a.prompt);
   if (a.batch) return run_batch(a, ctx, prompt);
   LoadedModel lm = load(a.model);
+  check_bias_ids(a.gen, lm.model->config.n_vocab);
   Model model(lm.model, model_options(a.model));
   Generator gen(model, *lm.tokenizer);
   const Tokenizer& tok = *lm.tokenizer;
