@@ -428,6 +428,34 @@ TEST(TokenizerSpm, HfMergesAsStringsAndMetaspaceVariant) {
   EXPECT_EQ(meta_tok->encode(" Hello", {.add_special = false}), (std::vector<int32_t>{15043}));
 }
 
+TEST(TokenizerSpm, HfAddedTokenStripFlags) {
+  auto base = load_hf_tokenizer(test::shared_path("tokenizers/llama2/tokenizer.json"));
+  auto with_token = [&](bool strip, const std::string& name) {
+    json j = llama2_json();
+    j["added_tokens"].push_back({{"id", 32000}, {"content", "<|end|>"}, {"single_word", false}, {"lstrip", strip},
+                                 {"rstrip", strip}, {"normalized", false}, {"special", true}});
+    return load_hf_tokenizer(write_json(j, name));
+  };
+  EncodeOptions plain{.add_special = false, .parse_special = true};
+  auto cat = [](std::vector<int32_t> a, const std::vector<int32_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  // Non-normalized added tokens split the raw text; each remaining piece is normalized (gets its own "▁").
+  auto stripping = with_token(true, "added-strip");
+  EXPECT_EQ(stripping->n_vocab(), 32001);
+  EXPECT_EQ(stripping->encode("Hi <|end|> there", plain),
+            cat(cat(base->encode("Hi", plain), {32000}), base->encode("there", plain)));
+  auto keeping = with_token(false, "added-nostrip");
+  EXPECT_EQ(keeping->encode("Hi <|end|> there", plain),
+            cat(cat(base->encode("Hi ", plain), {32000}), base->encode(" there", plain)));
+  EXPECT_TRUE(keeping->is_special(32000));
+  EXPECT_EQ(keeping->decode(std::vector<int32_t>{32000}, true), "");
+  // Not matched when special-token parsing is off.
+  auto off = keeping->encode("<|end|>", {.add_special = false, .parse_special = false});
+  EXPECT_EQ(std::find(off.begin(), off.end(), 32000), off.end());
+}
+
 TEST(TokenizerSpm, MalformedHfJsonThrows) {
   {
     json j = llama2_json();
