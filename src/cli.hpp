@@ -40,7 +40,10 @@ struct PromptArgs {
   bool no_parse_special = false;
 };
 
-void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime);
+void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime);  // the three below, in that order
+void add_model_source_options(CLI::App& app, ModelArgs& a);  // -m, --tokenizer
+void add_runtime_options(CLI::App& app, ModelArgs& a);       // -c, -t, -b
+void add_log_options(CLI::App& app, ModelArgs& a);           // -v, -q
 void add_prompt_options(CLI::App& app, PromptArgs& a);
 
 // The model path to use: -m, or the bundled model when -m is absent.

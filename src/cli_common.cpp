@@ -12,7 +12,7 @@
 
 namespace lmgen::cli {
 
-void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime) {
+void add_model_source_options(CLI::App& app, ModelArgs& a) {
   app.add_option("-m,--model", a.model,
                  "Model: a GGUF file, a llama2.c .bin checkpoint, or a Hugging Face model directory "
                  "(default: the bundled model in models/)")
@@ -20,20 +20,30 @@ void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime) {
   app.add_option("--tokenizer", a.tokenizer,
                  "Tokenizer file: llama2.c tokenizer.bin (needed with a .bin checkpoint), tokenizer.json or GGUF")
       ->group("Model");
-  if (with_runtime) {
-    app.add_option("-c,--ctx-size", a.n_ctx, "Context length in tokens (default: the model's, at most 4096)")
-        ->check(CLI::NonNegativeNumber)
-        ->group("Performance");
-    app.add_option("-t,--threads", a.threads, "Threads (default: physical cores)")
-        ->check(CLI::NonNegativeNumber)
-        ->group("Performance");
-    app.add_option("-b,--batch-size", a.n_batch, "Prompt tokens processed per forward chunk")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str()
-        ->group("Performance");
-  }
+}
+
+void add_runtime_options(CLI::App& app, ModelArgs& a) {
+  app.add_option("-c,--ctx-size", a.n_ctx, "Context length in tokens (default: the model's, at most 4096)")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Performance");
+  app.add_option("-t,--threads", a.threads, "Threads (default: physical cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Performance");
+  app.add_option("-b,--batch-size", a.n_batch, "Prompt tokens processed per forward chunk")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Performance");
+}
+
+void add_log_options(CLI::App& app, ModelArgs& a) {
   app.add_flag("-v,--verbose", a.verbose, "More information on stderr (repeat for more)")->group("Output");
   app.add_flag("-q,--quiet", a.quiet, "Nothing on stderr but errors")->group("Output");
+}
+
+void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime) {
+  add_model_source_options(app, a);
+  if (with_runtime) add_runtime_options(app, a);
+  add_log_options(app, a);
 }
 
 void add_prompt_options(CLI::App& app, PromptArgs& a) {

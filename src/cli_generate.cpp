@@ -227,7 +227,7 @@ Command setup_generate(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<GenerateArgs>();
   app.set_version_flag("--version", std::string("lmgen ") + LMGEN_VERSION);
   app.footer(
-      "Commands: lmgen tokenize | detokenize (see lmgen COMMAND --help)\n\n"
+      "Each subcommand has its own --help (lmgen score --help).\n\n"
       "Examples:\n"
       "  lmgen -p \"ROMEO:\"                                   # bundled model, default sampling\n"
       "  lmgen -m model.gguf -p \"Once upon a time\" --temp 0 -n 64\n"
@@ -236,7 +236,7 @@ Command setup_generate(CLI::App& app, Context& ctx) {
       "  lmgen -m model.gguf -p \"Hi\" --jsonl --n-probs 5 | jq .\n"
       "Without -m, lmgen runs the model bundled in models/. Exit status: 0 ok, 1 error, 2 usage error, "
       "130 interrupted.");
-  add_model_options(app, a->model, true);
+  add_model_source_options(app, a->model);
   add_prompt_options(app, a->prompt);
   auto& g = a->gen;
   auto& s = g.sampling;
@@ -277,6 +277,8 @@ Command setup_generate(CLI::App& app, Context& ctx) {
   app.add_flag("--trace", a->trace, "Show each step's top candidates before/after decoding settings on stderr")
       ->group("Output");
   app.add_flag("--render-special", g.render_special, "Print special tokens' text instead of nothing")->group("Output");
+  add_log_options(app, a->model);
+  add_runtime_options(app, a->model);
   Context* c = &ctx;
   return Command{&app, [a, c] { return run(*a, *c); }};
 }
