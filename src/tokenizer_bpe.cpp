@@ -28,7 +28,78 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+
+uint64_t hash_bytes(std::string_view s) {
+  uint64_t h = 0x243F6A8885A308D3ull ^ s.size();
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, s.data() + i, s.size() - i);
+  h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 32);
+}
+
+// Open-addressing index string -> id over a string table (key of id i is (*keys)[i]); 8 bytes per slot.
+class StrIdMap {
+ public:
+  void init(const std::vector<std::string>* keys, size_t n) {
+    keys_ = keys;
+    size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    slots_.assign(cap, Slot{});
+    mask_ = cap - 1;
+    size_ = 0;
+  }
+  // Adds id under the key (*keys)[id]; an existing key is re-pointed only if `overwrite`.
+  void put(int32_t id, bool overwrite = true) {
+    if ((size_ + 1) * 2 > slots_.size()) {  // keep the load factor at most 1/2
+      std::vector<Slot> old;
+      old.swap(slots_);
+      init(keys_, std::max<size_t>(16, old.size()));
+      for (const Slot& s : old)
+        if (s.id >= 0) put(s.id);
+    }
+    std::string_view k = (*keys_)[id];
+    uint64_t h = hash_bytes(k);
+    uint32_t h32 = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.id < 0) {
+        s = Slot{h32, id};
+        ++size_;
+        return;
+      }
+      if (s.hash == h32 && (*keys_)[s.id] == k) {
+        if (overwrite) s.id = id;
+        return;
+      }
+    }
+  }
+  int32_t get(std::string_view k) const {
+    if (slots_.empty()) return -1;
+    uint64_t h = hash_bytes(k);
+    uint32_t h32 = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.hash == h32 && (*keys_)[s.id] == k) return s.id;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t hash = 0;
+    int32_t id = -1;
+  };
+  const std::vector<std::string>* keys_ = nullptr;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, size_ = 0;
+};
 
 // Open-addressing map (left id, right id) -> (rank, merged id).
 class MergeTable {
@@ -172,11 +243,12 @@ class BpeTokenizer final : public Tokenizer {
   std::string path_;
   std::vector<std::string> tokens_;  // vocabulary strings
   std::vector<std::string> pieces_;  // bytes each token stands for
+  std::vector<uint8_t> decoded_;     // pieces_[id] is the byte-level decoding of tokens_[id]
   std::vector<uint8_t> special_;     // rendered only with render_special
   std::vector<uint8_t> type_;        // GGUF token types
   std::array<int32_t, 256> byte_id_{};
   MergeTable merges_;
-  StringMap raw_to_id_;  // raw bytes -> id (for ignore_merges)
+  StrIdMap raw_to_id_;  // raw bytes (views of pieces_) -> id, for ignore_merges
   bool ignore_merges_ = false;
   PreTokenizer pretok_;
   int32_t bos_ = -1, eos_ = -1;
@@ -209,13 +281,11 @@ class BpeTokenizer final : public Tokenizer {
 
 void BpeTokenizer::build_byte_ids() {
   byte_id_.fill(-1);
-  StringMap exact;
-  for (int32_t id = 0; id < n_vocab(); ++id)
-    if (tokens_[id].size() <= 2) exact.emplace(tokens_[id], id);
-  for (int b = 0; b < 256; ++b) {
-    auto it = exact.find(byte_char_utf8(static_cast<uint8_t>(b)));
-    if (it != exact.end()) byte_id_[b] = it->second;
-  }
+  StrIdMap exact;
+  exact.init(&tokens_, tokens_.size());
+  for (int32_t id = n_vocab(); id-- > 0;)  // the lowest id wins
+    if (tokens_[id].size() <= 2 && !tokens_[id].empty()) exact.put(id);
+  for (int b = 0; b < 256; ++b) byte_id_[b] = exact.get(byte_char_utf8(static_cast<uint8_t>(b)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -285,9 +355,9 @@ void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const
     return;
   }
   if (ignore_merges_) {
-    auto it = raw_to_id_.find(w);
-    if (it != raw_to_id_.end()) {
-      out.push_back(it->second);
+    int32_t id = raw_to_id_.get(w);
+    if (id >= 0) {
+      out.push_back(id);
       return;
     }
   }
@@ -536,6 +606,7 @@ std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special
 
 void BpeTokenizer::finish_pieces() {
   pieces_.resize(tokens_.size());
+  decoded_.assign(tokens_.size(), 0);
   for (size_t id = 0; id < tokens_.size(); ++id) {
     bool raw = false;
     if (flavor == Flavor::Gguf) {
@@ -547,7 +618,8 @@ void BpeTokenizer::finish_pieces() {
         continue;
       }
     }
-    if (raw || !byte_level_decode(tokens_[id], pieces_[id])) pieces_[id] = tokens_[id];
+    if (!raw && byte_level_decode(tokens_[id], pieces_[id])) decoded_[id] = 1;
+    else pieces_[id] = tokens_[id];
   }
 }
 
@@ -579,9 +651,9 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
                             std::to_string(n) + " tokens");
     for (int32_t i = 0; i < n; ++i) t->type_[i] = static_cast<uint8_t>(tt[i] >= 0 && tt[i] <= 6 ? tt[i] : 0);
   }
-  StringMap text_to_id;  // last wins, as llama.cpp's token_to_id
-  text_to_id.reserve(n);
-  for (int32_t i = 0; i < n; ++i) text_to_id[t->tokens_[i]] = i;
+  StrIdMap text_to_id;  // last wins, as llama.cpp's token_to_id
+  text_to_id.init(&t->tokens_, n);
+  for (int32_t i = 0; i < n; ++i) text_to_id.put(i);
 
   LlamaCppPreType pre = llamacpp_pretokenizer(gguf.get_string_opt("tokenizer.ggml.pre").value_or(""), path);
   t->pretok_ = std::move(pre.pretok);
@@ -593,16 +665,17 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   if (!gguf.has("tokenizer.ggml.merges")) throw Error(path, "tokenizer.ggml.merges missing (needed by a gpt2 tokenizer)");
   const auto& merges = gguf.get_string_array("tokenizer.ggml.merges");
   t->merges_.reserve(merges.size());
+  std::string joined;
   for (size_t r = 0; r < merges.size(); ++r) {
     std::string_view m = merges[r];
     size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string_view::npos;
     if (sp == std::string_view::npos) continue;  // llama.cpp keeps an ("","") pair that can never apply
-    auto a = text_to_id.find(m.substr(0, sp)), b = text_to_id.find(m.substr(sp + 1));
-    if (a == text_to_id.end() || b == text_to_id.end()) continue;
-    std::string joined = a->first + b->first;
-    auto c = text_to_id.find(joined);
-    if (c == text_to_id.end()) continue;
-    t->merges_.insert(a->second, b->second, static_cast<int32_t>(r), c->second, false);
+    int32_t a = text_to_id.get(m.substr(0, sp)), b = text_to_id.get(m.substr(sp + 1));
+    if (a < 0 || b < 0) continue;
+    joined.assign(m.data(), sp).append(m.substr(sp + 1));
+    int32_t c = text_to_id.get(joined);
+    if (c < 0) continue;
+    t->merges_.insert(a, b, static_cast<int32_t>(r), c, false);
   }
 
   // special ids (llama.cpp defaults for gpt2 vocabularies: bos = eos = 11)
@@ -619,16 +692,16 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
 
   // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
   for (const char* txt : kEogTexts) {
-    auto it = text_to_id.find(std::string_view(txt));
-    if (it == text_to_id.end()) continue;
-    t->eog_.insert(it->second);
-    t->type_[it->second] = kControl;
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t->eog_.insert(id);
+    t->type_[id] = kControl;
   }
   for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
-    auto it = text_to_id.find(std::string_view(txt));
-    if (it == text_to_id.end()) continue;
-    t->type_[it->second] = kControl;
-    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t->eog_.insert(it->second);
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t->type_[id] = kControl;
+    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t->eog_.insert(id);
   }
   for (int32_t id : {t->eos_, eot, eom})
     if (id >= 0) t->eog_.insert(id);
@@ -642,12 +715,16 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   std::stable_sort(t->gguf_specials_.begin(), t->gguf_specials_.end(),
                    [&](int32_t a, int32_t b) { return t->tokens_[a].size() > t->tokens_[b].size(); });
   t->build_byte_ids();
+  t->finish_pieces();
   if (t->ignore_merges_) {
+    // control tokens written in printable ASCII are their own byte-level form: index them by that text too
     std::string raw;
     for (int32_t i = 0; i < n; ++i)
-      if (byte_level_decode(t->tokens_[i], raw)) t->raw_to_id_[raw] = i;
+      if (!t->decoded_[i] && byte_level_decode(t->tokens_[i], raw) && raw == t->tokens_[i]) t->decoded_[i] = 1;
+    t->raw_to_id_.init(&t->pieces_, n);
+    for (int32_t i = 0; i < n; ++i)
+      if (t->decoded_[i]) t->raw_to_id_.put(i);
   }
-  t->finish_pieces();
   return t;
 }
 
@@ -789,12 +866,12 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
       throw Error(path, std::string("unsupported BPE option ") + k + " for a byte-level tokenizer");
   t->ignore_merges_ = model.value("ignore_merges", false);
 
-  StringMap vocab;
   int32_t max_id = -1;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    int32_t id = json_id(it.value(), path, "model.vocab entry '" + it.key() + "'");
-    vocab[it.key()] = id;
-    max_id = std::max(max_id, id);
+    const json& v = it.value();
+    int64_t id64 = v.is_number_integer() ? v.get<int64_t>() : -1;
+    if (id64 < 0 || id64 >= (1 << 24)) json_id(v, path, "model.vocab entry '" + it.key() + "'");  // throws
+    max_id = std::max(max_id, static_cast<int32_t>(id64));
   }
   // added tokens
   if (tok.contains("added_tokens") && !tok["added_tokens"].is_null()) {
@@ -815,7 +892,17 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   }
   if (max_id < 0) throw Error(path, "empty vocabulary");
   t->tokens_.assign(static_cast<size_t>(max_id) + 1, std::string());
-  for (const auto& [s, id] : vocab) t->tokens_[id] = s;
+  std::vector<uint8_t> in_model(t->tokens_.size(), 0);
+  std::vector<std::string> model_tokens(t->tokens_.size());  // the model's own strings (added tokens may differ)
+  StrIdMap vocab;
+  vocab.init(&model_tokens, model["vocab"].size());
+  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
+    int32_t id = it.value().get<int32_t>();
+    t->tokens_[id] = it.key();
+    model_tokens[id] = it.key();
+    in_model[id] = 1;
+    vocab.put(id);
+  }
   t->special_.assign(t->tokens_.size(), 0);
   t->type_.assign(t->tokens_.size(), kNormal);
   for (const auto& at : t->added_) {
@@ -839,34 +926,32 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     const json& ms = model["merges"];
     if (!ms.is_array()) throw Error(path, "model.merges is not an array");
     t->merges_.reserve(ms.size());
-    std::string a, b;
-    for (size_t r = 0; r < ms.size(); ++r) {
-      const json& m = ms[r];
+    std::string_view a, b;
+    std::string joined;
+    size_t r = 0;
+    for (const json& m : ms) {
       if (m.is_string()) {
-        const std::string& s = m.get_ref<const std::string&>();
+        std::string_view s = m.get_ref<const std::string&>();
         size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          throw Error(path, "merge " + std::to_string(r) + " '" + s + "' is not two space-separated tokens");
+          throw Error(path, "merge " + std::to_string(r) + " '" + std::string(s) + "' is not two space-separated tokens");
         a = s.substr(0, sp);
         b = s.substr(sp + 1);
       } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        a = m[0].get<std::string>();
-        b = m[1].get<std::string>();
+        a = m[0].get_ref<const std::string&>();
+        b = m[1].get_ref<const std::string&>();
       } else {
         throw Error(path, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
       }
-      auto ia = vocab.find(a), ib = vocab.find(b), ic = vocab.find(a + b);
-      if (ia == vocab.end() || ib == vocab.end() || ic == vocab.end())
-        throw Error(path, "merge " + std::to_string(r) + " (" + a + " " + b + ") names a token not in the vocabulary");
-      t->merges_.insert(ia->second, ib->second, static_cast<int32_t>(r), ic->second, true);
+      joined.assign(a).append(b);
+      int32_t ia = vocab.get(a), ib = vocab.get(b), ic = vocab.get(joined);
+      if (ia < 0 || ib < 0 || ic < 0)
+        throw Error(path, "merge " + std::to_string(r) + " (" + std::string(a) + " " + std::string(b) +
+                              ") names a token not in the vocabulary");
+      t->merges_.insert(ia, ib, static_cast<int32_t>(r), ic, true);
+      ++r;
     }
   }
-  if (t->ignore_merges_) {
-    std::string raw;
-    for (const auto& [s, id] : vocab)
-      if (byte_level_decode(s, raw)) t->raw_to_id_[raw] = id;
-  }
-
   add_hf_pretokenizer(t->pretok_, tok.value("pre_tokenizer", json()), path);
   add_post_processor(*t, tok.value("post_processor", json()), path);
   const json dec = tok.value("decoder", json());
@@ -876,8 +961,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   auto id_of = [&](const std::string& text) -> int32_t {
     for (const auto& at : t->added_)
       if (at.content == text) return at.id;
-    auto it = vocab.find(text);
-    return it == vocab.end() ? -1 : it->second;
+    return vocab.get(text);
   };
   auto cfg_token = [&](const char* key) -> int32_t {
     if (!config.is_object() || !config.contains(key)) return -1;
@@ -900,6 +984,11 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     if (id >= static_cast<int32_t>(t->tokens_.size())) throw Error(path, "post_processor token id out of range");
   t->build_byte_ids();
   t->finish_pieces();
+  if (t->ignore_merges_) {  // HF looks the whole word up in the model vocabulary only
+    t->raw_to_id_.init(&t->pieces_, t->tokens_.size());
+    for (size_t id = 0; id < t->tokens_.size(); ++id)
+      if (in_model[id] && t->decoded_[id]) t->raw_to_id_.put(static_cast<int32_t>(id));
+  }
   return t;
 }
 

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# tools/bench.sh — lmgen vs llama.cpp, side by side, on the models of the speed issue's table.
+#
+#   tools/bench.sh            # everything (about 10-15 min on the 2-core machine): writes $BENCH_DIR/results-*.{jsonl,md}
+#                             # and prints the markdown table
+#   QUICK=1 tools/bench.sh    # smoke test: 1 rep, -p 32 -n 16, small models only
+#
+# Steps:
+#   1. builds lmgen (Release, no tests) in $BUILD_DIR (default build-bench) and tools/make_random_gguf.cpp against
+#      its library;
+#   2. makes the random-weight models once (cached in $BENCH_DIR, default /tmp/lmgen-bench): SmolLM2-135M and
+#      TinyLlama-1.1B shapes from shared/configs with the 32000-token llama SPM vocabulary from
+#      shared/vocab/ggml-vocab-llama-spm.gguf, written as F32 (SmolLM2) / F16 (TinyLlama) by make_random_gguf, the
+#      other types by `lmgen quantize`; plus the real stories260K.gguf;
+#   3. per model: `lmgen bench -p 128 -n 64 -t 1,2 -r $REPS --jsonl`; llama.cpp through
+#      shared/bench/llamacpp_peer.mjs (node-llama-cpp 3.22.1 installed in $PEER_DIR, default /tmp/peer:
+#      `mkdir -p /tmp/peer && cd /tmp/peer && npm init -y && npm install node-llama-cpp@3.22.1`) at --threads 1 and 2
+#      (quote t=1: at t=2 Node's own thread competes for the 2 cores); whole-process time of
+#      `lmgen -m M -p "Once upon a time" -n 16 --temp 0 --ignore-eos` at -t 1 and -t 2 with hyperfine (or a
+#      date +%s%N loop); peak RSS of that command at -t 2 from /usr/bin/time -v.
+# Environment: REPS (default 5), BENCH_DIR, BUILD_DIR, PEER_DIR, LMGEN_SHARED, SKIP_PEER=1, MODELS="smol-f32 ..."
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${LMGEN_SHARED:-$ROOT/../shared}
+BUILD=${BUILD_DIR:-$ROOT/build-bench}
+WORK=${BENCH_DIR:-/tmp/lmgen-bench}
+PEER=${PEER_DIR:-/tmp/peer}
+REPS=${REPS:-5}
+PP=128
+TG=64
+ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 tinyllama-q4_0 stories260K"
+if [[ -n "${QUICK:-}" ]]; then
+  REPS=1 PP=32 TG=16
+  ALL_MODELS="smol-q4_0 stories260K"
+fi
+MODELS=${MODELS:-$ALL_MODELS}
+mkdir -p "$WORK"
+STAMP=$(date +%Y%m%d-%H%M%S)
+RES=$WORK/results-$STAMP.jsonl
+MD=$WORK/results-$STAMP.md
+: >"$RES"
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---- 1. build ----
+log "building lmgen in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLMGEN_BUILD_TESTS=OFF -G Ninja >/dev/null
+cmake --build "$BUILD" -j2 --target lmgen >/dev/null
+LMGEN=$BUILD/lmgen
+MAKE_RANDOM=$BUILD/make_random_gguf
+if [[ ! -x $MAKE_RANDOM || $ROOT/tools/make_random_gguf.cpp -nt $MAKE_RANDOM || $BUILD/liblmgen.a -nt $MAKE_RANDOM ]]; then
+  log "building make_random_gguf"
+  g++ -O2 -march=native -std=c++20 -I"$ROOT/include" "$ROOT/tools/make_random_gguf.cpp" "$BUILD/liblmgen.a" \
+    -lpthread $(pkg-config --libs libpcre2-8 libutf8proc) -o "$MAKE_RANDOM"
+fi
+
+# ---- 2. models ----
+VOCAB=$SHARED/vocab/ggml-vocab-llama-spm.gguf
+model_path() {
+  case $1 in
+    stories260K) echo "$SHARED/models/stories260K/stories260K.gguf" ;;
+    *) echo "$WORK/$1.gguf" ;;
+  esac
+}
+make_model() {
+  local name=$1 out
+  out=$(model_path "$name")
+  [[ -s $out ]] && return 0
+  case $name in
+    smol-f32)
+      log "making $name"
+      "$MAKE_RANDOM" --config "$SHARED/configs/smollm2-135m/config.json" --vocab "$VOCAB" --type f32 --out "$out" ;;
+    smol-*)
+      make_model smol-f32
+      log "making $name"
+      "$LMGEN" quantize "$(model_path smol-f32)" "$out" --type "${name#smol-}" -q ;;
+    tinyllama-q4_0)
+      local f16=$WORK/tinyllama-f16.gguf
+      if [[ ! -s $f16 ]]; then
+        log "making tinyllama-f16 (2.1 GB, deleted after quantizing)"
+        "$MAKE_RANDOM" --config "$SHARED/configs/tinyllama-1.1b-chat-v1.0/config.json" --vocab "$VOCAB" --type f16 --out "$f16"
+      fi
+      log "making $name"
+      "$LMGEN" quantize "$f16" "$out" --type q4_0 -q
+      rm -f "$f16" ;;
+    *) echo "unknown model $name" >&2; exit 1 ;;
+  esac
+}
+for m in $MODELS; do make_model "$m"; done
+
+# ---- 3. measurements ----
+have_peer=0
+if [[ -z "${SKIP_PEER:-}" ]] && command -v node >/dev/null && [[ -d $PEER/node_modules/node-llama-cpp ]]; then
+  have_peer=1
+else
+  log "llama.cpp peer not available (node + $PEER/node_modules/node-llama-cpp); measuring lmgen only"
+fi
+PROMPT="Once upon a time"
+whole_process() {  # prints mean milliseconds of one `lmgen ... -n 16` run at -t $2
+  local m=$1 t=$2
+  local cmd=("$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t "$t" -q)
+  if command -v hyperfine >/dev/null; then
+    local j=$WORK/hf-$$.json
+    hyperfine -N -w 2 -r "$((REPS * 2))" --export-json "$j" "${cmd[*]}" >/dev/null 2>&1
+    python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["mean"]*1000, 2))' "$j"
+    rm -f "$j"
+  else
+    "${cmd[@]}" >/dev/null
+    local n=$((REPS * 2)) t0 t1
+    t0=$(date +%s%N)
+    for ((i = 0; i < n; i++)); do "${cmd[@]}" >/dev/null; done
+    t1=$(date +%s%N)
+    python3 -c "print(round(($t1 - $t0) / 1e6 / $n, 2))"
+  fi
+}
+for name in $MODELS; do
+  m=$(model_path "$name")
+  mib=$(python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) / 1048576, 1))" "$m")
+  log "$name ($mib MiB): lmgen bench"
+  "$LMGEN" bench -m "$m" -p "$PP" -n "$TG" -t 1,2 -r "$REPS" --jsonl |
+    while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES"
+  if ((have_peer)); then
+    for t in 1 2; do
+      log "$name: llama.cpp t=$t"
+      line=$(cd "$PEER" && node "$SHARED/bench/llamacpp_peer.mjs" "$m" --prompt-tokens "$PP" --gen-tokens "$TG" \
+        --threads "$t" --reps "$REPS" 2>/dev/null | tail -1) || line=""
+      [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp\", \"threads\": $t, \"r\": $line}" >>"$RES"
+    done
+  fi
+  for t in 1 2; do
+    log "$name: whole process, 16 tokens, t=$t"
+    ms=$(whole_process "$m" "$t")
+    echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-process\", \"threads\": $t, \"ms\": $ms}" >>"$RES"
+  done
+  rss=$( { /usr/bin/time -v "$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t 2 -q >/dev/null; } 2>&1 |
+    awk -F': ' '/Maximum resident set size/ {print $2}')
+  echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-rss\", \"kib\": ${rss:-0}}" >>"$RES"
+done
+
+# ---- 4. table ----
+python3 - "$RES" "$PP" "$TG" >"$MD" <<'EOF'
+import json, sys
+res, pp, tg = sys.argv[1], sys.argv[2], sys.argv[3]
+rows, order = {}, []
+for line in open(res):
+    j = json.loads(line)
+    m = j["model"]
+    if m not in rows:
+        rows[m] = {"mib": j["mib"]}
+        order.append(m)
+    r = rows[m]
+    if j["engine"] == "lmgen":
+        x = j["r"]
+        r[("lmgen", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
+    elif j["engine"] == "llama.cpp":
+        x = j["r"]
+        r[("llama", "pp", j["threads"])] = (x["pp_tps_median"], None)
+        r[("llama", "tg", j["threads"])] = (x["tg_tps_median"], None)
+    elif j["engine"] == "lmgen-process":
+        r[("proc", j["threads"])] = j["ms"]
+    elif j["engine"] == "lmgen-rss":
+        r["rss"] = j["kib"] / 1024
+def cell(r, test, t):
+    a, b = r.get(("lmgen", test, t)), r.get(("llama", test, t))
+    s = f"{a[0]:.0f} ± {a[1]:.0f}" if a else "–"
+    s += f" / {b[0]:.0f}" if b else " / –"
+    if a and b and b[0] > 0:
+        s += f" (**{a[0] / b[0]:.2f}×**)"
+    return s
+print(f"| model | file MiB | pp{pp} t=1 lmgen / llama.cpp | pp{pp} t=2 | tg{tg} t=1 lmgen / llama.cpp | tg{tg} t=2 | 16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for m in order:
+    r = rows[m]
+    proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
+    rss = f"{r['rss']:.0f}" if "rss" in r else "–"
+    print(f"| {m} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {proc} | {rss} |")
+EOF
+{
+  echo
+  echo "uptime at end: $(uptime)"
+  echo "lmgen $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), reps $REPS, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "raw results: $RES"
+} >>"$MD"
+cat "$MD"
