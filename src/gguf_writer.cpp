@@ -75,36 +75,21 @@ void GgufWriter::put(std::string_view key, GgufType type, std::string encoded) {
   kv_.push_back({std::string(key), static_cast<uint32_t>(type), std::move(encoded)});
 }
 
-void GgufWriter::set_u8(std::string_view key, uint8_t v) {
+namespace {
+template <typename T>
+std::string encode_pod(T v) {
   std::string e;
   append_pod(e, v);
-  put(key, GgufType::U8, std::move(e));
+  return e;
 }
-void GgufWriter::set_i32(std::string_view key, int32_t v) {
-  std::string e;
-  append_pod(e, v);
-  put(key, GgufType::I32, std::move(e));
-}
-void GgufWriter::set_u32(std::string_view key, uint32_t v) {
-  std::string e;
-  append_pod(e, v);
-  put(key, GgufType::U32, std::move(e));
-}
-void GgufWriter::set_u64(std::string_view key, uint64_t v) {
-  std::string e;
-  append_pod(e, v);
-  put(key, GgufType::U64, std::move(e));
-}
-void GgufWriter::set_f32(std::string_view key, float v) {
-  std::string e;
-  append_pod(e, v);
-  put(key, GgufType::F32, std::move(e));
-}
-void GgufWriter::set_bool(std::string_view key, bool v) {
-  std::string e;
-  append_pod<uint8_t>(e, v ? 1 : 0);
-  put(key, GgufType::BOOL, std::move(e));
-}
+}  // namespace
+
+void GgufWriter::set_u8(std::string_view key, uint8_t v) { put(key, GgufType::U8, encode_pod(v)); }
+void GgufWriter::set_i32(std::string_view key, int32_t v) { put(key, GgufType::I32, encode_pod(v)); }
+void GgufWriter::set_u32(std::string_view key, uint32_t v) { put(key, GgufType::U32, encode_pod(v)); }
+void GgufWriter::set_u64(std::string_view key, uint64_t v) { put(key, GgufType::U64, encode_pod(v)); }
+void GgufWriter::set_f32(std::string_view key, float v) { put(key, GgufType::F32, encode_pod(v)); }
+void GgufWriter::set_bool(std::string_view key, bool v) { put(key, GgufType::BOOL, encode_pod<uint8_t>(v ? 1 : 0)); }
 void GgufWriter::set_string(std::string_view key, std::string_view v) {
   std::string e;
   append_str(e, v);
@@ -121,19 +106,22 @@ void GgufWriter::set_string_array(std::string_view key, const std::vector<std::s
   std::vector<std::string_view> views(v.begin(), v.end());
   set_string_array(key, views);
 }
-void GgufWriter::set_f32_array(std::string_view key, const std::vector<float>& v) {
+namespace {
+template <typename T>
+std::string encode_array(GgufType elem, const std::vector<T>& v) {
   std::string e;
-  append_pod<uint32_t>(e, static_cast<uint32_t>(GgufType::F32));
+  append_pod<uint32_t>(e, static_cast<uint32_t>(elem));
   append_pod<uint64_t>(e, v.size());
-  for (float x : v) append_pod(e, x);
-  put(key, GgufType::ARRAY, std::move(e));
+  for (T x : v) append_pod(e, x);
+  return e;
+}
+}  // namespace
+
+void GgufWriter::set_f32_array(std::string_view key, const std::vector<float>& v) {
+  put(key, GgufType::ARRAY, encode_array(GgufType::F32, v));
 }
 void GgufWriter::set_i32_array(std::string_view key, const std::vector<int32_t>& v) {
-  std::string e;
-  append_pod<uint32_t>(e, static_cast<uint32_t>(GgufType::I32));
-  append_pod<uint64_t>(e, v.size());
-  for (int32_t x : v) append_pod(e, x);
-  put(key, GgufType::ARRAY, std::move(e));
+  put(key, GgufType::ARRAY, encode_array(GgufType::I32, v));
 }
 
 void GgufWriter::set_value(std::string_view key, const GgufValue& v) {
