@@ -866,14 +866,17 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
       throw Error(path, std::string("unsupported BPE option ") + k + " for a byte-level tokenizer");
   t->ignore_merges_ = model.value("ignore_merges", false);
 
+  // model vocabulary (one pass over the JSON object), then added tokens
+  std::vector<std::pair<const std::string*, int32_t>> entries;
+  entries.reserve(model["vocab"].size());
   int32_t max_id = -1;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
     const json& v = it.value();
     int64_t id64 = v.is_number_integer() ? v.get<int64_t>() : -1;
     if (id64 < 0 || id64 >= (1 << 24)) json_id(v, path, "model.vocab entry '" + it.key() + "'");  // throws
+    entries.emplace_back(&it.key(), static_cast<int32_t>(id64));
     max_id = std::max(max_id, static_cast<int32_t>(id64));
   }
-  // added tokens
   if (tok.contains("added_tokens") && !tok["added_tokens"].is_null()) {
     if (!tok["added_tokens"].is_array()) throw Error(path, "added_tokens is not an array");
     for (const auto& a : tok["added_tokens"]) {
@@ -891,25 +894,22 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     }
   }
   if (max_id < 0) throw Error(path, "empty vocabulary");
-  t->tokens_.assign(static_cast<size_t>(max_id) + 1, std::string());
-  std::vector<uint8_t> in_model(t->tokens_.size(), 0);
-  std::vector<std::string> model_tokens(t->tokens_.size());  // the model's own strings (added tokens may differ)
-  StrIdMap vocab;
-  vocab.init(&model_tokens, model["vocab"].size());
-  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    int32_t id = it.value().get<int32_t>();
-    t->tokens_[id] = it.key();
-    model_tokens[id] = it.key();
+  const size_t n = static_cast<size_t>(max_id) + 1;
+  t->tokens_.assign(n, std::string());
+  std::vector<uint8_t> in_model(n, 0);
+  for (const auto& [key, id] : entries) {
+    t->tokens_[id] = *key;
     in_model[id] = 1;
-    vocab.put(id);
   }
-  t->special_.assign(t->tokens_.size(), 0);
-  t->type_.assign(t->tokens_.size(), kNormal);
-  for (const auto& at : t->added_) {
-    t->tokens_[at.id] = at.content;
-    t->special_[at.id] = at.special;
-  }
+  // index of the model's strings (added token texts replace tokens_ entries only after the merges are read)
+  StrIdMap vocab;
+  vocab.init(&t->tokens_, entries.size());
+  for (const auto& e : entries) vocab.put(e.second);
+  entries = {};
+  t->special_.assign(n, 0);
+  t->type_.assign(n, kNormal);
   t->normalizer_ = Normalizer::from_json(tok.value("normalizer", json()), path);
+  for (const auto& at : t->added_) t->special_[at.id] = at.special;
   for (size_t k = 0; k < t->added_.size(); ++k) {
     const AddedToken& at = t->added_[k];
     if (!at.normalized) {
@@ -952,6 +952,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
       ++r;
     }
   }
+  for (const auto& at : t->added_) t->tokens_[at.id] = at.content;
   add_hf_pretokenizer(t->pretok_, tok.value("pre_tokenizer", json()), path);
   add_post_processor(*t, tok.value("post_processor", json()), path);
   const json dec = tok.value("decoder", json());
