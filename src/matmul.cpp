@@ -2,9 +2,9 @@
 //
 // Quantized weights: each activation row is encoded once per call to the weight type's 8-bit activation type
 // (quant.hpp), then every output element is one vec_dot (integer block sums, float accumulation in a fixed order).
-// Batches are tiled: a tile of tokens whose activations fit in L2 is multiplied with each weight row while that row
-// is in L1, through vec_dot_multi, which gives results bit-identical to single-token vec_dot. So Y does not depend
-// on n_tok or the thread count.
+// Batches are tiled: a tile of tokens whose activations fit in L2 goes through vec_dot_rows, which keeps a block of
+// weight rows in L1 while groups of 4 tokens stream past it; its results are bit-identical to single-token
+// vec_dot. So Y depends neither on n_tok nor on the thread count.
 #include "lmgen/matmul.hpp"
 
 #include <algorithm>
@@ -17,9 +17,27 @@
 namespace lmgen {
 
 namespace {
-constexpr size_t kActTileBytes = 256 * 1024;  // activation bytes of one token tile (kept in L2)
-constexpr int kMaxTileTokens = 64;
+constexpr size_t kActTileBytes = 512 * 1024;  // activation bytes of one token tile (kept in L2)
 constexpr int64_t kSerialWork = 64 * 1024;    // below this many weight elements x tokens, stay on one thread
+constexpr size_t kStackAct = 16 * 1024;       // encoded activations up to this size live on the stack
+
+struct Job {
+  const Matrix* W;
+  const uint8_t* act;
+  size_t abytes;
+  int64_t n_tok;
+  int64_t tile;
+  float* Y;
+};
+
+void run_rows(const Job& j, int64_t r0, int64_t r1) {
+  const Matrix& W = *j.W;
+  for (int64_t t0 = 0; t0 < j.n_tok; t0 += j.tile) {
+    const int nt = static_cast<int>(std::min(j.tile, j.n_tok - t0));
+    vec_dot_rows(W.type, W.cols, W.row(r0), W.row_stride, r1 - r0, j.act + t0 * j.abytes, j.abytes, nt,
+                 j.Y + t0 * W.rows + r0, static_cast<size_t>(W.rows));
+  }
+}
 }  // namespace
 
 void matmul(const Matrix& W, const float* X, int64_t n_tok, float* Y, ThreadPool& pool) {
@@ -32,42 +50,32 @@ void matmul(const Matrix& W, const float* X, int64_t n_tok, float* Y, ThreadPool
   const DType at = vec_dot_type(W.type);
   const size_t abytes = row_bytes(at, W.cols);
   const int64_t cols = W.cols, rows = W.rows;
+  const bool serial = rows * cols * n_tok < kSerialWork || pool.size() == 1;
 
-  const uint8_t* act = reinterpret_cast<const uint8_t*>(X);
-  std::vector<uint8_t> buf;
+  Job job{&W, reinterpret_cast<const uint8_t*>(X), abytes, n_tok, 1, Y};
+  alignas(64) uint8_t stack_buf[kStackAct];
+  std::vector<uint8_t> heap_buf;
   if (at != DType::F32) {
-    buf.resize(abytes * static_cast<size_t>(n_tok));
-    uint8_t* dst = buf.data();
+    const size_t need = abytes * static_cast<size_t>(n_tok);
+    uint8_t* dst = stack_buf;
+    if (need > kStackAct) {
+      heap_buf.resize(need);
+      dst = heap_buf.data();
+    }
     auto enc = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) quantize_activation_row(at, X + t * cols, dst + t * abytes, cols);
     };
-    if (n_tok >= 8) pool.parallel_for(n_tok, 1, enc);
+    if (n_tok >= 8 && !serial) pool.parallel_for(n_tok, 1, enc);
     else enc(0, n_tok);
-    act = buf.data();
+    job.act = dst;
   }
+  job.tile = std::clamp<int64_t>(static_cast<int64_t>(kActTileBytes / std::max<size_t>(abytes, 1)), 1, n_tok);
 
-  const int tile = static_cast<int>(
-      std::clamp<int64_t>(static_cast<int64_t>(kActTileBytes / std::max<size_t>(abytes, 1)), 1, kMaxTileTokens));
-  auto work = [&](int64_t r0, int64_t r1) {
-    float tmp[kMaxTileTokens];
-    for (int64_t t0 = 0; t0 < n_tok; t0 += tile) {
-      const int nt = static_cast<int>(std::min<int64_t>(tile, n_tok - t0));
-      const uint8_t* a = act + t0 * abytes;
-      if (nt == 1) {
-        float* y = Y + t0 * rows;
-        for (int64_t r = r0; r < r1; ++r) y[r] = vec_dot(W.type, cols, W.row(r), a);
-        continue;
-      }
-      for (int64_t r = r0; r < r1; ++r) {
-        vec_dot_multi(W.type, cols, W.row(r), a, abytes, nt, tmp);
-        for (int k = 0; k < nt; ++k) Y[(t0 + k) * rows + r] = tmp[k];
-      }
-    }
-  };
-  if (rows * cols * n_tok < kSerialWork || pool.size() == 1) {
-    work(0, rows);
+  if (serial) {
+    run_rows(job, 0, rows);
   } else {
-    pool.parallel_for(rows, 16, work);
+    const Job* jp = &job;  // one pointer: the std::function needs no allocation
+    pool.parallel_for(rows, 16, [jp](int64_t r0, int64_t r1) { run_rows(*jp, r0, r1); });
   }
 }
 

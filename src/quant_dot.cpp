@@ -241,14 +241,21 @@ float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act) {
 
 float vec_dot(DType t, int64_t n, const void* w, const void* act) {
   float r;
-  if (simd::vec_dot(t, n, w, act, &r)) return r;
+  if (simd::vec_dot_rows(t, n, w, 0, 1, act, 0, 1, &r, 1)) return r;
   return vec_dot_scalar(t, n, w, act);
 }
 
+void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
+                  size_t act_stride, int n_act, float* y, size_t y_stride) {
+  if (simd::vec_dot_rows(t, n, w, w_stride, n_rows, act, act_stride, n_act, y, y_stride)) return;
+  const auto* wp = static_cast<const uint8_t*>(w);
+  const auto* ap = static_cast<const uint8_t*>(act);
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int k = 0; k < n_act; ++k) y[k * y_stride + r] = vec_dot_scalar(t, n, wp + r * w_stride, ap + k * act_stride);
+}
+
 void vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t act_stride, int n_act, float* out) {
-  int done = simd::vec_dot_multi(t, n, w, act, act_stride, n_act, out);
-  const auto* a = static_cast<const uint8_t*>(act);
-  for (int k = done; k < n_act; ++k) out[k] = vec_dot(t, n, w, a + k * act_stride);
+  vec_dot_rows(t, n, w, 0, 1, act, act_stride, n_act, out, 1);
 }
 
 const char* vec_dot_isa() { return simd::isa_name(); }

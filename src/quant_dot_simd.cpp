@@ -7,6 +7,8 @@
 // batched result is bit-identical to the single-token one (the determinism rule of matmul.hpp).
 #include "quant_simd.hpp"
 
+#include <algorithm>
+
 #include "quant_blocks.hpp"
 #include "quant_simd_util.hpp"
 
@@ -301,40 +303,78 @@ void dot_float(int64_t n, const void* w, const uint8_t* act, size_t stride, floa
   }
 }
 
-template <int NA>
-bool run(DType t, int64_t n, const void* w, const uint8_t* act, size_t stride, float* out) {
-  switch (t) {
-    case DType::F32: dot_float<DType::F32, NA>(n, w, act, stride, out); return true;
-    case DType::F16: dot_float<DType::F16, NA>(n, w, act, stride, out); return true;
-    case DType::BF16: dot_float<DType::BF16, NA>(n, w, act, stride, out); return true;
-    case DType::Q4_0: dot32<KQ4_0, NA>(n / QK, w, act, stride, out); return true;
-    case DType::Q4_1: dot32<KQ4_1, NA>(n / QK, w, act, stride, out); return true;
-    case DType::Q5_0: dot32<KQ5_0, NA>(n / QK, w, act, stride, out); return true;
-    case DType::Q5_1: dot32<KQ5_1, NA>(n / QK, w, act, stride, out); return true;
-    case DType::Q8_0: dot32<KQ8_0, NA>(n / QK, w, act, stride, out); return true;
-    case DType::Q4_K: dot_q45_k<false, NA>(n / QK_K, w, act, stride, out); return true;
-    case DType::Q5_K: dot_q45_k<true, NA>(n / QK_K, w, act, stride, out); return true;
-    case DType::Q6_K: dot_q6_k<NA>(n / QK_K, w, act, stride, out); return true;
-    default: return false;
+// Kernel adaptors with one signature: Kern::call<NA>(n elements, weight row, activations, stride, out).
+template <typename K>
+struct K32 {
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) { dot32<K, NA>(n / QK, w, a, s, o); }
+};
+template <bool Five>
+struct K45 {
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) {
+    dot_q45_k<Five, NA>(n / QK_K, w, a, s, o);
+  }
+};
+struct K6 {
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) { dot_q6_k<NA>(n / QK_K, w, a, s, o); }
+};
+template <DType T>
+struct KF {
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) { dot_float<T, NA>(n, w, a, s, o); }
+};
+
+// Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
+// activation rows stream past it.
+template <typename Kern>
+void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+               float* y, size_t ys) {
+  if (n_act == 1) {
+    for (int64_t r = 0; r < n_rows; ++r) Kern::template call<1>(n, w + r * ws, act, 0, y + r);
+    return;
+  }
+  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)), 1, 64);
+  float tmp[4];
+  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
+    const int64_t r1 = std::min(n_rows, r0 + rb);
+    for (int k = 0; k < n_act; k += 4) {
+      const int na = std::min(4, n_act - k);
+      const uint8_t* a = act + k * as;
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* wr = w + r * ws;
+        switch (na) {
+          case 4: Kern::template call<4>(n, wr, a, as, tmp); break;
+          case 3: Kern::template call<3>(n, wr, a, as, tmp); break;
+          case 2: Kern::template call<2>(n, wr, a, as, tmp); break;
+          default: Kern::template call<1>(n, wr, a, as, tmp); break;
+        }
+        for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = tmp[j];
+      }
+    }
   }
 }
 
 }  // namespace
 
-bool vec_dot(DType t, int64_t n, const void* w, const void* act, float* out) {
-  return run<1>(t, n, w, static_cast<const uint8_t*>(act), 0, out);
-}
-
-int vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t stride, int n_act, float* out) {
-  const auto* a = static_cast<const uint8_t*>(act);
-  int k = 0;
-  for (; k + 4 <= n_act; k += 4)
-    if (!run<4>(t, n, w, a + k * stride, stride, out + k)) return 0;
-  switch (n_act - k) {
-    case 3: return run<3>(t, n, w, a + k * stride, stride, out + k) ? n_act : 0;
-    case 2: return run<2>(t, n, w, a + k * stride, stride, out + k) ? n_act : 0;
-    case 1: return run<1>(t, n, w, a + k * stride, stride, out + k) ? n_act : 0;
-    default: return n_act;
+bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const void* act, size_t as,
+                  int n_act, float* y, size_t ys) {
+  const auto* wp = static_cast<const uint8_t*>(w);
+  const auto* ap = static_cast<const uint8_t*>(act);
+  switch (t) {
+    case DType::F32: rows_impl<KF<DType::F32>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::F16: rows_impl<KF<DType::F16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::BF16: rows_impl<KF<DType::BF16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q4_0: rows_impl<K32<KQ4_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q4_1: rows_impl<K32<KQ4_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_0: rows_impl<K32<KQ5_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_1: rows_impl<K32<KQ5_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q8_0: rows_impl<K32<KQ8_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q4_K: rows_impl<K45<false>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_K: rows_impl<K45<true>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q6_K: rows_impl<K6>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    default: return false;
   }
 }
 
@@ -352,8 +392,9 @@ const char* isa_name() {
 
 #else  // no AVX2: the portable kernels of quant_dot.cpp do everything
 
-bool vec_dot(DType, int64_t, const void*, const void*, float*) { return false; }
-int vec_dot_multi(DType, int64_t, const void*, const void*, size_t, int, float*) { return 0; }
+bool vec_dot_rows(DType, int64_t, const void*, size_t, int64_t, const void*, size_t, int, float*, size_t) {
+  return false;
+}
 const char* isa_name() { return "scalar"; }
 
 #endif

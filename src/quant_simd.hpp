@@ -8,11 +8,10 @@
 
 namespace lmgen::simd {
 
-// Computes the dot product into *out and returns true if this build has a SIMD kernel for type t.
-bool vec_dot(DType t, int64_t n, const void* w, const void* act, float* out);
-// Multi-activation version; returns how many leading activations it handled (0 if none), each bit-identical to
-// vec_dot for the same activation.
-int vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t act_stride, int n_act, float* out);
+// y[k * y_stride + r] = dot(weight row r, activation row k) for r < n_rows, k < n_act; each result bit-identical
+// whatever n_rows / n_act are. Returns false (and does nothing) if this build has no SIMD kernel for type t.
+bool vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
+                  size_t act_stride, int n_act, float* y, size_t y_stride);
 const char* isa_name();
 
 }  // namespace lmgen::simd

@@ -51,6 +51,11 @@ float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act);
 // vec_dot(t, n, w, act_k), but the weight row is read once for all of them (batched prompts).
 void vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t act_stride, int n_act, float* out);
 
+// The same for a block of weight rows: y[k * y_stride + r] = vec_dot(t, n, w + r * w_stride, act + k * act_stride)
+// for r < n_rows, k < n_act (bit-identical to vec_dot), with the loops blocked for cache reuse.
+void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
+                  size_t act_stride, int n_act, float* y, size_t y_stride);
+
 // Name of the kernel family compiled in: "avx512", "avx2" or "scalar".
 const char* vec_dot_isa();
 
