@@ -101,7 +101,8 @@ whole_process() {  # prints mean milliseconds of one `lmgen ... -n 16` run at -t
   local cmd=("$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t "$t" -q)
   if command -v hyperfine >/dev/null; then
     local j=$WORK/hf-$$.json
-    hyperfine -N -w 2 -r "$((REPS * 2))" --export-json "$j" "${cmd[*]}" >/dev/null 2>&1
+    # -N: no intermediate shell (its ~1 ms would distort small models); the words are quoted for hyperfine's splitter
+    hyperfine -N -w 2 -r "$((REPS * 2))" --export-json "$j" "$(printf '%q ' "${cmd[@]}")" >/dev/null
     python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["mean"]*1000, 2))' "$j"
     rm -f "$j"
   else
@@ -160,6 +161,9 @@ for line in open(res):
         r[("proc", j["threads"])] = j["ms"]
     elif j["engine"] == "lmgen-rss":
         r["rss"] = j["kib"] / 1024
+LABELS = {"smol-f32": "SmolLM2-135M shape, F32", "smol-f16": "SmolLM2-135M shape, F16",
+          "smol-q8_0": "SmolLM2-135M shape, Q8_0", "smol-q4_0": "SmolLM2-135M shape, Q4_0",
+          "tinyllama-q4_0": "TinyLlama-1.1B shape, Q4_0", "stories260K": "stories260K (real, F32)"}
 def cell(r, test, t):
     a, b = r.get(("lmgen", test, t)), r.get(("llama", test, t))
     s = f"{a[0]:.0f} ± {a[1]:.0f}" if a else "–"
@@ -173,7 +177,7 @@ for m in order:
     r = rows[m]
     proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
     rss = f"{r['rss']:.0f}" if "rss" in r else "–"
-    print(f"| {m} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {proc} | {rss} |")
+    print(f"| {LABELS.get(m, m)} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {proc} | {rss} |")
 EOF
 {
   echo
