@@ -384,6 +384,7 @@ void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const
 
 void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
   if (text.empty()) return;
+  if (text.size() >= (1ull << 31)) throw Error(path_, "text to encode is too long (2 GiB or more)");
   std::string buf(text);
   std::vector<Span> words;
   if (pretok_.empty()) words.push_back({0, static_cast<uint32_t>(buf.size())});

@@ -265,3 +265,27 @@ TEST(TokenizerBpe, IsByteLevel) {
   j["pre_tokenizer"] = nullptr;
   EXPECT_FALSE(lmgen::hf_tokenizer_is_byte_level(j));
 }
+
+// Byte-level BPE is lossless when the vocabulary has all 256 byte tokens (GPT-2 has; StarCoder lacks bytes that
+// never occur in UTF-8, such as 0xF7): for arbitrary bytes, invalid UTF-8 included, the pieces give back the input.
+TEST(TokenizerBpe, ArbitraryBytesRoundTrip) {
+  auto hf = lmgen::load_hf_tokenizer(shared_path("tokenizers/gpt2/tokenizer.json"));
+  lmgen::GgufFile g(shared_path("vocab/ggml-vocab-gpt-2.gguf"));
+  auto gg = lmgen::load_gguf_tokenizer(g);
+  uint32_t seed = 12345;
+  auto rnd = [&] { return seed = seed * 1664525u + 1013904223u, seed >> 24; };
+  for (int n = 0; n < 300; ++n) {
+    std::string s;
+    size_t len = rnd() % 40;
+    for (size_t k = 0; k < len; ++k) {
+      uint32_t r = rnd();
+      s.push_back(static_cast<char>(r < 128 ? " a1'\n\t.\xC3\xE2\x80\xFF"[r % 12] : rnd()));
+    }
+    for (const lmgen::Tokenizer* t : {hf.get(), gg.get()}) {
+      auto ids = t->encode(s, {.add_special = false, .parse_special = false});
+      std::string back;
+      for (int32_t id : ids) back += t->token_to_piece(id);
+      ASSERT_EQ(back, s) << "case " << n;
+    }
+  }
+}
