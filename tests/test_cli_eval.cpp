@@ -25,7 +25,8 @@ struct RunResult {
 };
 
 // Runs `script` with bash -c (stdin from `input`), capturing stdout, stderr and the exit status.
-// $LMGEN names the binary, $STORIES the stories260K directory, $DATA the shared data directory.
+// $LMGEN names the binary, $STORIES the stories260K directory, $DATA the shared data directory, $SCRATCH a
+// scratch directory.
 RunResult run(const std::string& script, const std::string& input = "") {
   static int counter = 0;
   const std::string base = scratch_dir() + "/run" + std::to_string(counter++);
@@ -40,6 +41,7 @@ RunResult run(const std::string& script, const std::string& input = "") {
   }
   const std::string stories = shared_dir() + "/models/stories260K";
   const std::string data = shared_dir() + "/data";
+  const std::string scratch = scratch_dir();
   pid_t pid = fork();
   if (pid == 0) {
     int in = open(in_path.c_str(), O_RDONLY);
@@ -52,6 +54,7 @@ RunResult run(const std::string& script, const std::string& input = "") {
     setenv("LMGEN", LMGEN_BINARY, 1);
     setenv("STORIES", stories.c_str(), 1);
     setenv("DATA", data.c_str(), 1);
+    setenv("SCRATCH", scratch.c_str(), 1);
     execl("/bin/bash", "bash", "-c", script.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -338,8 +341,9 @@ TEST(CliEval, ScorePerplexityMatchesLlamaCpp) {
   const double ppl = std::stod(r.out.substr(at + 11));
   EXPECT_NEAR(ppl, 6.0255, 6.0255 * 0.005) << r.out;
 
-  RunResult j = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 --jsonl < "
-                                "\"$DATA/tinystories-sample/tinystories.txt\""));
+  // --jsonl on the first 20000 bytes, from standard input.
+  RunResult j = run(std::string("head -c 20000 \"$DATA/tinystories-sample/tinystories.txt\" | "
+                                "\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 --jsonl"));
   ASSERT_EQ(j.status, 0) << j.err;
   auto recs = parse_jsonl(j.out);
   ASSERT_GT(recs.size(), 100u);
@@ -356,7 +360,15 @@ TEST(CliEval, ScorePerplexityMatchesLlamaCpp) {
   }
   EXPECT_NEAR(done["cross_entropy"].get<double>(), nll / static_cast<double>(n), 1e-9);
   EXPECT_NEAR(done["perplexity"].get<double>(), std::exp(nll / static_cast<double>(n)), 1e-9);
-  EXPECT_NEAR(done["perplexity"].get<double>(), ppl, 1e-3);
+  EXPECT_EQ(done["windows"].get<int64_t>() * 63, n);
+  EXPECT_EQ(done["tokens"].get<int64_t>() / 128, done["windows"].get<int64_t>());
+  // The same text given with -f gives the same summary figure.
+  RunResult f = run(std::string("head -c 20000 \"$DATA/tinystories-sample/tinystories.txt\" > \"$SCRATCH/t.txt\"; "
+                                "\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 -f \"$SCRATCH/t.txt\""));
+  ASSERT_EQ(f.status, 0) << f.err;
+  const size_t fat = f.out.find("perplexity:");
+  ASSERT_NE(fat, std::string::npos) << f.out;
+  EXPECT_NEAR(std::stod(f.out.substr(fat + 11)), done["perplexity"].get<double>(), 1e-4);
 
   // Usage errors and a text shorter than one chunk.
   RunResult bad_stride = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 --stride 65 -p 'Hi there'"));
