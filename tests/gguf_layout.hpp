@@ -33,6 +33,11 @@ struct GgufLayout {
   uint64_t infos_end = 0;   // end of the tensor info table
   uint64_t data_start = 0;  // aligned start of the data section (alignment 32 unless general.alignment)
 
+  bool has(const std::string& key) const {
+    for (const Kv& k : kvs)
+      if (k.key == key) return true;
+    return false;
+  }
   const Kv& kv(const std::string& key) const {
     for (const Kv& k : kvs)
       if (k.key == key) return k;

@@ -3,6 +3,8 @@
 // by byte, so the tests do not depend on fuzzer artifacts.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "lmgen/error.hpp"
 #include "lmgen/gguf.hpp"
 #include "lmgen/hf_config.hpp"
+#include "lmgen/json_limits.hpp"
 #include "lmgen/loader.hpp"
 #include "lmgen/safetensors.hpp"
 #include "lmgen/tokenizer.hpp"
@@ -220,5 +223,21 @@ TEST(Robustness, Gpt2HugeEmbeddingNoOverflow) {
     const std::string c = std::string(R"({"architectures":["GPT2LMHeadModel"],"vocab_size":100,"n_layer":2,"n_head":4,)") +
                           R"("n_positions":64,"n_embd":)" + n_embd + "}";
     expect_error_naming([&] { lmgen::hf_config_from_json(c, "gpt2/config.json"); }, "gpt2/config.json");
+  }
+}
+
+// check_json_depth (lmgen/json_limits.hpp): the guard the JSON loaders call right after parsing.
+TEST(Robustness, JsonDepthLimit) {
+  nlohmann::json deep = nlohmann::json::parse(nested("[", "1", "]", 100000));
+  expect_error_naming([&] { lmgen::check_json_depth(deep, "deep.json"); }, "deep.json");
+  nlohmann::json ok = nlohmann::json::parse(nested(R"({"a":[)", "1", "]}", 20));
+  EXPECT_NO_THROW(lmgen::check_json_depth(ok, "ok.json"));
+  EXPECT_NO_THROW(lmgen::check_json_depth(nlohmann::json::parse(nested("[", "", "]", 65)), "empty.json"));
+  EXPECT_THROW(lmgen::check_json_depth(nlohmann::json::parse(nested("[", "1", "]", 65)), "x"), lmgen::Error);
+  // every real tokenizer.json / config.json of the shared material is far below the limit
+  for (const char* rel : {"fixtures/tiny-qwen2/hf/tokenizer.json", "fixtures/tiny-llama/hf/tokenizer.json",
+                          "fixtures/tiny-gpt2/hf/config.json", "tokenizers/llama3/tokenizer_config.json"}) {
+    auto j = nlohmann::json::parse(lmgen::test::read_file(lmgen::test::shared_path(rel)));
+    EXPECT_NO_THROW(lmgen::check_json_depth(j, rel, 16)) << rel;
   }
 }
