@@ -213,7 +213,8 @@ void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t 
               " blocks");
 }
 
-float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act) {
+// Not inlined: one compiled copy, so the compiler's fused multiply-add choices are the same for every caller.
+__attribute__((noinline)) float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act) {
   const int64_t nb32 = n / QK, nbk = n / QK_K;
   switch (t) {
     case DType::F32: return dot_f32(n, static_cast<const float*>(w), static_cast<const float*>(act));

@@ -8,6 +8,8 @@
 #include "quant_simd.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "quant_blocks.hpp"
 #include "quant_simd_util.hpp"
@@ -21,75 +23,117 @@ namespace {
 using namespace qblk;
 
 // ---- 32-element block types: per block one 8-lane i32 vector of partial sums, scaled in float ----
+//
+// Q4_0 / Q5_0 quants are multiplied unsigned (0..15 / 0..31) and the offset (8 / 16) is taken out afterwards
+// through offset * sum(y) of the activation block; Q4_1 / Q5_1 add m * s. The activation side of those terms
+// (block scale, offset * sum or s) is decoded once per vec_dot_rows call (Prep32), not once per weight row.
+
+struct Prep32 {
+  const float* d;  // activation block scales
+  const float* e;  // Q4_0 / Q5_0: d * offset * sum(q); Q4_1 / Q5_1: s; Q8_0: unused
+};
 
 struct KQ4_0 {
   using W = BlockQ4_0;
   using Y = BlockQ8_0;
-  static constexpr bool kSigned = true, kMin = false;
-  static __m256i decode(const W& b) { return _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8)); }
+  static constexpr int kOffset = 8;
+  static constexpr bool kSignTrick = false, kMin = false;
+  static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
 };
 struct KQ4_1 {
   using W = BlockQ4_1;
   using Y = BlockQ8_1;
-  static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kOffset = 0;
+  static constexpr bool kSignTrick = false, kMin = true;
   static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
 };
 struct KQ5_0 {
   using W = BlockQ5_0;
   using Y = BlockQ8_0;
-  static constexpr bool kSigned = true, kMin = false;
-  static __m256i decode(const W& b) {
-    const __m256i q = _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh));
-    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-  }
+  static constexpr int kOffset = 16;
+  static constexpr bool kSignTrick = false, kMin = false;
+  static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
 };
 struct KQ5_1 {
   using W = BlockQ5_1;
   using Y = BlockQ8_1;
-  static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kOffset = 0;
+  static constexpr bool kSignTrick = false, kMin = true;
   static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
 };
-struct KQ8_0 {
+struct KQ8_0 {  // signed x signed: |w| times y with w's sign
   using W = BlockQ8_0;
   using Y = BlockQ8_0;
-  static constexpr bool kSigned = true, kMin = false;
+  static constexpr int kOffset = 0;
+  static constexpr bool kSignTrick = true, kMin = false;
   static __m256i decode(const W& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
 };
 
-template <typename K, int NA>
-inline void block32_step(const typename K::W& b, int64_t i, const uint8_t* act, size_t stride, __m256* acc,
-                         float* macc) {
-  const __m256i w = K::decode(b);
-  const __m256i wu = K::kSigned ? _mm256_sign_epi8(w, w) : w;
-  const float dw = h2f(b.d);
-#pragma GCC unroll 4
-  for (int a = 0; a < NA; ++a) {
-    const auto& y = reinterpret_cast<const typename K::Y*>(act + a * stride)[i];
-    __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
-    if constexpr (K::kSigned) yv = _mm256_sign_epi8(yv, w);
-    const __m256i p = dot_u8s8(_mm256_setzero_si256(), wu, yv);
-    acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(y.d)), _mm256_cvtepi32_ps(p), acc[a]);
-    if constexpr (K::kMin) macc[a] += h2f(b.m) * h2f(y.s);
+inline int sum_i8x32(const int8_t* q) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), v);
+  const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+  __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+  return _mm_cvtsi128_si32(t);
+}
+
+template <typename K>
+void prepare32(const uint8_t* act, size_t stride, int n_act, int64_t nb, float* store, Prep32* prep) {
+  for (int k = 0; k < n_act; ++k) {
+    const auto* y = reinterpret_cast<const typename K::Y*>(act + k * stride);
+    float* d = store + 2 * k * nb;
+    float* e = d + nb;
+    for (int64_t i = 0; i < nb; ++i) {
+      d[i] = h2f(y[i].d);
+      if constexpr (K::kOffset != 0) e[i] = d[i] * static_cast<float>(K::kOffset * sum_i8x32(y[i].qs));
+      if constexpr (K::kMin) e[i] = h2f(y[i].s);
+    }
+    prep[k] = Prep32{d, e};
   }
 }
 
 template <typename K, int NA>
-void dot32(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+inline void block32_step(const typename K::W& b, int64_t i, const uint8_t* act, size_t stride, const Prep32* prep,
+                         __m256* acc, float* cacc) {
+  const __m256i w = K::decode(b);
+  const __m256i wu = K::kSignTrick ? _mm256_sign_epi8(w, w) : w;
+  const float dw = h2f(b.d);
+  float cw = dw;
+  if constexpr (K::kMin) cw = h2f(b.m);
+#pragma GCC unroll 4
+  for (int a = 0; a < NA; ++a) {
+    const auto& y = reinterpret_cast<const typename K::Y*>(act + a * stride)[i];
+    __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
+    if constexpr (K::kSignTrick) yv = _mm256_sign_epi8(yv, w);
+    const __m256i p = dot_u8s8(_mm256_setzero_si256(), wu, yv);
+    acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(dw * prep[a].d[i]), _mm256_cvtepi32_ps(p), acc[a]);
+    if constexpr (K::kOffset != 0 || K::kMin) cacc[a] = std::fma(cw, prep[a].e[i], cacc[a]);  // explicit: same in every NA
+  }
+}
+
+template <typename K, int NA>
+void dot32(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const Prep32* prep, float* out) {
   const auto* x = static_cast<const typename K::W*>(wp);
   __m256 acc0[NA], acc1[NA];
-  float macc[NA];
+  float c0[NA], c1[NA];
   for (int a = 0; a < NA; ++a) {
     acc0[a] = _mm256_setzero_ps();
     acc1[a] = _mm256_setzero_ps();
-    macc[a] = 0.0f;
+    c0[a] = c1[a] = 0.0f;
   }
   int64_t i = 0;
-  for (; i + 1 < nb; i += 2) {  // two accumulators hide the FMA latency
-    block32_step<K, NA>(x[i], i, act, stride, acc0, macc);
-    block32_step<K, NA>(x[i + 1], i + 1, act, stride, acc1, macc);
+  for (; i + 1 < nb; i += 2) {  // two sets of accumulators hide the FMA latency
+    block32_step<K, NA>(x[i], i, act, stride, prep, acc0, c0);
+    block32_step<K, NA>(x[i + 1], i + 1, act, stride, prep, acc1, c1);
   }
-  if (i < nb) block32_step<K, NA>(x[i], i, act, stride, acc0, macc);
-  for (int a = 0; a < NA; ++a) out[a] = hsum(_mm256_add_ps(acc0[a], acc1[a])) + macc[a];
+  if (i < nb) block32_step<K, NA>(x[i], i, act, stride, prep, acc0, c0);
+  for (int a = 0; a < NA; ++a) {
+    const float v = hsum(_mm256_add_ps(acc0[a], acc1[a]));
+    const float c = c0[a] + c1[a];
+    out[a] = K::kMin ? v + c : v - c;
+  }
 }
 
 // ---- K-quants against Q8_K ----
@@ -298,32 +342,68 @@ void dot_float(int64_t n, const void* w, const uint8_t* act, size_t stride, floa
   }
   for (int a = 0; a < NA; ++a) {
     float s = vsum(acc0[a], acc1[a]);
-    for (int64_t k = i; k < n; ++k) s += scalar_w<T>(w, k) * x[a][k];
+    for (int64_t k = i; k < n; ++k) s = std::fma(scalar_w<T>(w, k), x[a][k], s);
     out[a] = s;
   }
 }
 
-// Kernel adaptors with one signature: Kern::call<NA>(n elements, weight row, activations, stride, out).
+// Kernel adaptors with one interface: State st(act, stride, n_act, n) prepares the activation side once per call,
+// then call<NA>(n, weight row, activations k.., stride, out, st, k) computes NA dot products.
+struct NoState {
+  NoState(const uint8_t*, size_t, int, int64_t) {}
+};
+
 template <typename K>
 struct K32 {
+  struct State {
+    static constexpr size_t kStack = 2048;  // floats kept on the stack (2 per block and activation)
+    float stack[kStack];
+    Prep32 prep_stack[64];
+    std::vector<float> heap;
+    std::vector<Prep32> prep_heap;
+    Prep32* prep;
+    State(const uint8_t* act, size_t stride, int n_act, int64_t n) {
+      const int64_t nb = n / QK;
+      float* store = stack;
+      if (static_cast<size_t>(2 * nb * n_act) > kStack) {
+        heap.resize(static_cast<size_t>(2 * nb * n_act));
+        store = heap.data();
+      }
+      prep = prep_stack;
+      if (n_act > 64) {
+        prep_heap.resize(static_cast<size_t>(n_act));
+        prep = prep_heap.data();
+      }
+      prepare32<K>(act, stride, n_act, nb, store, prep);
+    }
+  };
   template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) { dot32<K, NA>(n / QK, w, a, s, o); }
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State& st, int k) {
+    dot32<K, NA>(n / QK, w, a, s, st.prep + k, o);
+  }
 };
 template <bool Five>
 struct K45 {
+  using State = NoState;
   template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) {
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_q45_k<Five, NA>(n / QK_K, w, a, s, o);
   }
 };
 struct K6 {
+  using State = NoState;
   template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) { dot_q6_k<NA>(n / QK_K, w, a, s, o); }
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_q6_k<NA>(n / QK_K, w, a, s, o);
+  }
 };
 template <DType T>
 struct KF {
+  using State = NoState;
   template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o) { dot_float<T, NA>(n, w, a, s, o); }
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_float<T, NA>(n, w, a, s, o);
+  }
 };
 
 // Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
@@ -331,8 +411,9 @@ struct KF {
 template <typename Kern>
 void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
                float* y, size_t ys) {
+  const typename Kern::State st(act, as, n_act, n);
   if (n_act == 1) {
-    for (int64_t r = 0; r < n_rows; ++r) Kern::template call<1>(n, w + r * ws, act, 0, y + r);
+    for (int64_t r = 0; r < n_rows; ++r) Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
     return;
   }
   const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)), 1, 64);
@@ -345,10 +426,10 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* wr = w + r * ws;
         switch (na) {
-          case 4: Kern::template call<4>(n, wr, a, as, tmp); break;
-          case 3: Kern::template call<3>(n, wr, a, as, tmp); break;
-          case 2: Kern::template call<2>(n, wr, a, as, tmp); break;
-          default: Kern::template call<1>(n, wr, a, as, tmp); break;
+          case 4: Kern::template call<4>(n, wr, a, as, tmp, st, k); break;
+          case 3: Kern::template call<3>(n, wr, a, as, tmp, st, k); break;
+          case 2: Kern::template call<2>(n, wr, a, as, tmp, st, k); break;
+          default: Kern::template call<1>(n, wr, a, as, tmp, st, k); break;
         }
         for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = tmp[j];
       }

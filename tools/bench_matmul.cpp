@@ -86,6 +86,22 @@ int main(int argc, char** argv) {
   }
   lmgen::ThreadPool pool(threads);
   std::printf("kernels: %s, threads: %d\n", lmgen::vec_dot_isa(), pool.size());
+  {  // cost of one parallel_for with trivial work, and of a tiny serial matmul (per-call overhead)
+    const int iters = 20000;
+    double t0 = now(), c0 = cpu_now();
+    for (int i = 0; i < iters; ++i) pool.parallel_for(pool.size(), 1, [](int64_t, int64_t) {});
+    std::printf("parallel_for overhead: %.2f us wall, %.2f us cpu/thread\n", (now() - t0) / iters * 1e6,
+                (cpu_now() - c0) / pool.size() / iters * 1e6);
+    std::mt19937 r0(1);
+    auto w = make_weights(DType::Q8_0, 64, 64, r0);
+    lmgen::Matrix m{DType::Q8_0, 64, 64, w.data(), lmgen::row_bytes(DType::Q8_0, 64)};
+    std::vector<float> x(64, 0.5f), y(64);
+    t0 = now();
+    c0 = cpu_now();
+    for (int i = 0; i < iters; ++i) lmgen::matmul(m, x.data(), 1, y.data(), pool);
+    std::printf("matmul q8_0 64x64 n_tok=1: %.2f us wall, %.2f us cpu\n", (now() - t0) / iters * 1e6,
+                (cpu_now() - c0) / iters * 1e6);
+  }
   struct Shape {
     int64_t rows, cols;
   };
