@@ -44,7 +44,8 @@ uint64_t hash_bytes(std::string_view s) {
   return h ^ (h >> 32);
 }
 
-// Open-addressing index string -> id over a string table (key of id i is (*keys)[i]); 8 bytes per slot.
+// Open-addressing index string -> id over a string table (key of id i is (*keys)[i]). A slot keeps the key's
+// length, 24 hash bits and first 8 bytes, so keys of up to 8 bytes are compared without touching the table.
 class StrIdMap {
  public:
   void init(const std::vector<std::string>* keys, size_t n) {
@@ -65,16 +66,15 @@ class StrIdMap {
         if (s.id >= 0) put(s.id);
     }
     std::string_view k = (*keys_)[id];
-    uint64_t h = hash_bytes(k);
-    uint32_t h32 = static_cast<uint32_t>(h >> 32);
-    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    Probe p(k);
+    for (size_t i = p.h & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.id < 0) {
-        s = Slot{h32, id};
+        s = Slot{p.tag, id, p.prefix};
         ++size_;
         return;
       }
-      if (s.hash == h32 && (*keys_)[s.id] == k) {
+      if (same(s, p, k)) {
         if (overwrite) s.id = id;
         return;
       }
@@ -82,20 +82,32 @@ class StrIdMap {
   }
   int32_t get(std::string_view k) const {
     if (slots_.empty()) return -1;
-    uint64_t h = hash_bytes(k);
-    uint32_t h32 = static_cast<uint32_t>(h >> 32);
-    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    Probe p(k);
+    for (size_t i = p.h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.hash == h32 && (*keys_)[s.id] == k) return s.id;
+      if (same(s, p, k)) return s.id;
     }
   }
 
  private:
   struct Slot {
-    uint32_t hash = 0;
+    uint32_t tag = 0;  // hash bits 8..31 | min(length, 255)
     int32_t id = -1;
+    uint64_t prefix = 0;
   };
+  struct Probe {
+    uint64_t h, prefix = 0;
+    uint32_t tag;
+    explicit Probe(std::string_view k) : h(hash_bytes(k)) {
+      tag = (static_cast<uint32_t>(h >> 32) & ~0xFFu) | static_cast<uint32_t>(std::min<size_t>(k.size(), 255));
+      std::memcpy(&prefix, k.data(), std::min<size_t>(k.size(), 8));
+    }
+  };
+  bool same(const Slot& s, const Probe& p, std::string_view k) const {
+    if (s.tag != p.tag || s.prefix != p.prefix) return false;
+    return k.size() <= 8 || (*keys_)[s.id] == k;
+  }
   const std::vector<std::string>* keys_ = nullptr;
   std::vector<Slot> slots_;
   size_t mask_ = 0, size_ = 0;
@@ -282,7 +294,9 @@ class BpeTokenizer final : public Tokenizer {
 void BpeTokenizer::build_byte_ids() {
   byte_id_.fill(-1);
   StrIdMap exact;
-  exact.init(&tokens_, tokens_.size());
+  size_t n_short = 0;
+  for (const std::string& t : tokens_) n_short += t.size() <= 2;
+  exact.init(&tokens_, n_short);
   for (int32_t id = n_vocab(); id-- > 0;)  // the lowest id wins
     if (tokens_[id].size() <= 2 && !tokens_[id].empty()) exact.put(id);
   for (int b = 0; b < 256; ++b) byte_id_[b] = exact.get(byte_char_utf8(static_cast<uint8_t>(b)));
