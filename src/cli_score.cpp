@@ -23,6 +23,11 @@ struct ScoreArgs {
   bool jsonl = false;
 };
 
+// One JSON line with the keys in the order written (invalid UTF-8 replaced by U+FFFD, as json_line does).
+std::string ordered_line(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -45,11 +50,15 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   eo.parse_special = a.parse_special;
 
   const bool progress = !a.model.quiet && a.model.verbose > 0;
+  const int64_t n_train = lm.model->config.n_ctx_train;
+  if (!a.model.quiet && n_train > 0 && so.n_ctx > n_train)
+    std::fprintf(stderr, "lmgen: warning: scoring windows of %lld tokens, longer than the %lld the model was trained on\n",
+                 static_cast<long long>(so.n_ctx), static_cast<long long>(n_train));
   ScoreCallback on_token;
   if (a.jsonl)
     on_token = [&](const ScoredToken& t) {
-      nlohmann::json j = {{"token", t.id}, {"text", tok.token_to_piece(t.id)}, {"logprob", t.logprob}};
-      write_out(ctx, json_line(j));
+      nlohmann::ordered_json j = {{"token", t.id}, {"text", tok.token_to_piece(t.id)}, {"logprob", t.logprob}};
+      write_out(ctx, ordered_line(j));
       return !ctx.stdout_broken && !ctx.interrupted->load();
     };
   else
@@ -68,7 +77,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   if (ctx.stdout_broken) return 0;
   const char* method = so.stride == 0 ? "chunks" : "sliding";
   if (a.jsonl) {
-    nlohmann::json done = {{"done", true},
+    nlohmann::ordered_json done = {{"done", true},
                            {"tokens_scored", r.tokens_scored},
                            {"cross_entropy", r.cross_entropy()},
                            {"perplexity", r.perplexity()},
@@ -77,7 +86,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
                            {"tokens", r.n_tokens},
                            {"windows", r.n_windows}};
     if (so.stride > 0) done["stride"] = so.stride;
-    write_out(ctx, json_line(done));
+    write_out(ctx, ordered_line(done));
     return 0;
   }
   std::string out;
