@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "common.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/gguf.hpp"
+#include "lmgen/gguf_writer.hpp"
 #include "lmgen/tokenizer.hpp"
 #include "../src/tokenizer_internal.hpp"
 
@@ -288,4 +290,92 @@ TEST(TokenizerBpe, ArbitraryBytesRoundTrip) {
       ASSERT_EQ(back, s) << "case " << n;
     }
   }
+}
+
+namespace {
+// A copy of a GGUF's metadata (no tensors) with `edit` applied, written to the scratch directory.
+std::string edited_gguf(const std::string& src, const std::string& name,
+                        const std::function<void(lmgen::GgufWriter&)>& edit) {
+  lmgen::GgufFile g(src);
+  lmgen::GgufWriter w;
+  for (const auto& [k, v] : g.metadata()) w.set_value(k, v);
+  edit(w);
+  std::string out = lmgen::test::scratch_dir() + "/" + name + ".gguf";
+  w.write(out);
+  return out;
+}
+}  // namespace
+
+TEST(TokenizerBpeGguf, MalformedVocabThrowsOrDegradesLikeLlamaCpp) {
+  const std::string src = shared_path("vocab/ggml-vocab-gpt-2.gguf");
+  auto load = [](const std::string& p) {
+    lmgen::GgufFile g(p);
+    return lmgen::load_gguf_tokenizer(g);
+  };
+  EXPECT_THROW(load(edited_gguf(src, "no_merges", [](auto& w) { w.remove("tokenizer.ggml.merges"); })), lmgen::Error);
+  EXPECT_THROW(load(edited_gguf(src, "bad_pre", [](auto& w) { w.set_string("tokenizer.ggml.pre", "no-such-pre"); })),
+               lmgen::Error);
+  EXPECT_THROW(load(edited_gguf(src, "short_types",
+                                [](auto& w) { w.set_i32_array("tokenizer.ggml.token_type", {1, 1, 1}); })),
+               lmgen::Error);
+  EXPECT_THROW(load(edited_gguf(src, "no_tokens", [](auto& w) { w.remove("tokenizer.ggml.tokens"); })), lmgen::Error);
+  // llama.cpp ignores an out-of-range special id and merges naming unknown tokens; so does lmgen.
+  auto tok = load(edited_gguf(src, "odd", [](auto& w) {
+    w.set_u32("tokenizer.ggml.eos_token_id", 999999999u);
+    w.set_string_array("tokenizer.ggml.merges", std::vector<std::string>{"zzzq yyyq", "nospace", "\xC4\xA0 t"});
+  }));
+  EXPECT_LT(tok->eos_id(), tok->n_vocab());
+  auto ids = tok->encode(" the", {.add_special = false});
+  std::string back;
+  for (int32_t id : ids) back += tok->token_to_piece(id);
+  EXPECT_EQ(back, " the");
+  EXPECT_EQ(ids.size(), 3u);  // only "Ġ t" is left to merge: "Ġt" "h" "e"
+}
+
+// The llama-bpe (Llama 3) GGUF path: a vocabulary built from the Llama 3 tokenizer.json gives HF's ids on the corpus
+// (llama.cpp's regex spells (?i:'s|...) as '[sS]... and skips merges for whole-vocabulary words, as HF does), and
+// llama.cpp adds BOS for this pre-tokenizer type.
+TEST(TokenizerBpeGguf, Llama3VocabAsGguf) {
+  json tj = json::parse(lmgen::test::read_file(shared_path("tokenizers/llama3/tokenizer.json")));
+  std::vector<std::string> tokens(128256);
+  std::vector<int32_t> types(128256, 1);
+  for (auto it = tj["model"]["vocab"].begin(); it != tj["model"]["vocab"].end(); ++it) tokens[it.value()] = it.key();
+  for (const auto& a : tj["added_tokens"]) {
+    tokens[a["id"].get<int>()] = a["content"];
+    types[a["id"].get<int>()] = 3;
+  }
+  std::vector<std::string> merges;
+  for (const auto& m : tj["model"]["merges"]) merges.push_back(m.get<std::string>());
+  tj = json();
+  lmgen::GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", "llama-bpe");
+  w.set_string_array("tokenizer.ggml.tokens", tokens);
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_string_array("tokenizer.ggml.merges", merges);
+  w.set_u32("tokenizer.ggml.bos_token_id", 128000);
+  w.set_u32("tokenizer.ggml.eos_token_id", 128001);
+  std::string path = lmgen::test::scratch_dir() + "/llama3-vocab.gguf";
+  w.write(path);
+  lmgen::GgufFile g(path);
+  auto tok = lmgen::load_gguf_tokenizer(g);
+  EXPECT_TRUE(tok->add_bos());
+  int n = 0, bad = 0;
+  for (const auto& line : lmgen::test::read_lines(shared_path("reference/tokenizer/hf-llama3.jsonl"))) {
+    json j = json::parse(line);
+    auto want = ids_of(j["ids"]);
+    auto got = tok->encode(j["text"].get<std::string>(), {.add_special = false});
+    if (got != want) {
+      ++bad;
+      ADD_FAILURE() << "line " << n + 1 << "\n want " << show(want) << "\n got  " << show(got);
+    }
+    auto with = tok->encode(j["text"].get<std::string>(), {.add_special = true});
+    ASSERT_FALSE(with.empty());
+    EXPECT_EQ(with[0], 128000);
+    ++n;
+  }
+  EXPECT_EQ(bad, 0);
+  EXPECT_TRUE(tok->is_eog(128001));
+  EXPECT_TRUE(tok->is_eog(128009));  // <|eot_id|>
 }
