@@ -7,10 +7,13 @@
 //          -b is smaller), tokens/s = P / time;
 //   tg<N>: from an empty context, one untimed start token, then N single-token evals, each fed the previous step's
 //          argmax (greedy, as a generation loop would), tokens/s = N / time.
+// With -d D (llama-bench's --n-depth) both tests start after D untimed random context tokens instead of an empty
+// context (tg then runs at positions D+1 .. D+N, e.g. -d 128 matches a generation that follows a 128-token prompt,
+// as shared/bench/llamacpp_peer.mjs measures it); the JSON lines then carry "depth": D.
 // Reported: mean ± sample standard deviation of tokens/s over the R runs. Weights are read straight from the
 // memory-mapped file (no tokenizer is loaded), so random-weight models of a real shape work.
 // Output: a markdown table on stdout, or with --jsonl one line per test:
-//   {"test": "pp128", "threads": 2, "tokens_per_s": 1234.5, "sd": 12.3}
+//   {"test": "pp128", "threads": 2, "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,6 +31,7 @@ struct BenchArgs {
   std::string model;
   int64_t n_prompt = 128;
   int64_t n_gen = 64;
+  int64_t depth = 0;
   std::vector<int> threads;
   int reps = 5;
   int64_t n_batch = 0;  // 0 = the prompt length
@@ -71,7 +75,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 struct Result {
-  std::string test;
+  std::string test;  // "pp128", "tg64"
   int threads = 0;
   Stats s;
 };
@@ -80,30 +84,36 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
                                   Context& ctx) {
   ModelOptions mo;
   mo.n_threads = threads;
-  mo.n_ctx = a.n_prompt + a.n_gen + 2;
-  mo.n_batch = a.n_batch > 0 ? a.n_batch : std::max<int64_t>(1, a.n_prompt);
+  mo.n_ctx = a.depth + std::max(a.n_prompt, a.n_gen + 1) + 1;
+  mo.n_batch = a.n_batch > 0 ? a.n_batch : std::max<int64_t>({1, a.n_prompt, a.depth});
   Model model(data, mo);
   const int used = model.pool().size();
   const int64_t n_vocab = model.n_vocab();
 
+  std::vector<float> logits;
   uint64_t rng = a.seed;
   std::vector<int32_t> prompt(static_cast<size_t>(a.n_prompt));
   for (auto& t : prompt) t = static_cast<int32_t>(next_random(rng) % static_cast<uint64_t>(n_vocab));
   const int32_t start = static_cast<int32_t>(next_random(rng) % static_cast<uint64_t>(n_vocab));
+  std::vector<int32_t> context(static_cast<size_t>(a.depth));
+  for (auto& t : context) t = static_cast<int32_t>(next_random(rng) % static_cast<uint64_t>(n_vocab));
+  auto restart = [&] {  // empty cache, then the untimed depth tokens
+    model.reset();
+    if (!context.empty()) model.eval(context, logits);
+  };
 
-  std::vector<float> logits;
   std::vector<double> pp, tg;
   for (int rep = 0; rep <= a.reps; ++rep) {  // rep 0 is the warm-up
     if (ctx.interrupted && ctx.interrupted->load()) break;
     if (a.n_prompt > 0) {
-      model.reset();
+      restart();
       auto t0 = std::chrono::steady_clock::now();
       model.eval(prompt, logits);
       double dt = seconds_since(t0);
       if (rep > 0) pp.push_back(static_cast<double>(a.n_prompt) / dt);
     }
     if (a.n_gen > 0) {
-      model.reset();
+      restart();
       int32_t tok = start;
       model.eval({&tok, 1}, logits);
       tok = argmax(logits);
@@ -149,11 +159,13 @@ int run_bench(BenchArgs& a, Context& ctx) {
         j["threads"] = r.threads;
         j["tokens_per_s"] = std::round(r.s.mean * 100) / 100;
         j["sd"] = std::round(r.s.sd * 100) / 100;
+        if (a.depth > 0) j["depth"] = a.depth;
         if (!write_out(ctx, json_line(j))) return 1;
       } else {
         char buf[512];
         std::snprintf(buf, sizeof buf, "| %s | %.1f MiB | %s | %d | %s | %.2f ± %.2f |\n", name.c_str(), mib,
-                      c.arch.c_str(), r.threads, r.test.c_str(), r.s.mean, r.s.sd);
+                      c.arch.c_str(), r.threads, (r.test + (a.depth > 0 ? " @ d" + std::to_string(a.depth) : "")).c_str(),
+                      r.s.mean, r.s.sd);
         if (!write_out(ctx, buf)) return 1;
       }
     }
@@ -174,13 +186,16 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
   sub->add_option("-n,--n-gen", a->n_gen, "Generated tokens of the tg test (0 = skip)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  sub->add_option("-d,--depth", a->depth, "Context tokens already in the cache when each test starts (untimed)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "Thread counts, comma-separated (default: physical cores)")
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
   sub->add_option("-r,--repetitions", a->reps, "Timed runs per test (after one warm-up run)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward chunk (default: the whole prompt)")
+  sub->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward chunk (default: the whole prompt / depth)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str();
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");

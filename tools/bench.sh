@@ -12,21 +12,25 @@
 #      TinyLlama-1.1B shapes from shared/configs with the 32000-token llama SPM vocabulary from
 #      shared/vocab/ggml-vocab-llama-spm.gguf, written as F32 (SmolLM2) / F16 (TinyLlama) by make_random_gguf, the
 #      other types by `lmgen quantize`; plus the real stories260K.gguf;
-#   3. per model: `lmgen bench -p 128 -n 64 -t 1,2 -r $REPS --jsonl`; llama.cpp through
+#   3. per model: `lmgen bench -p 128 -n 0 -t 1,2 -r $REPS --jsonl` (prompt from an empty context) and
+#      `lmgen bench -p 0 -n 64 -d 128 ...` (generation after 128 context tokens, as the peer measures it); llama.cpp through
 #      shared/bench/llamacpp_peer.mjs (node-llama-cpp 3.22.1 installed in $PEER_DIR, default /tmp/peer:
 #      `mkdir -p /tmp/peer && cd /tmp/peer && npm init -y && npm install node-llama-cpp@3.22.1`) at --threads 1 and 2
 #      (quote t=1: at t=2 Node's own thread competes for the 2 cores); whole-process time of
 #      `lmgen -m M -p "Once upon a time" -n 16 --temp 0 --ignore-eos` at -t 1 and -t 2 with hyperfine (or a
 #      date +%s%N loop); peak RSS of that command at -t 2 from /usr/bin/time -v.
-# Environment: REPS (default 5), BENCH_DIR, BUILD_DIR, PEER_DIR, LMGEN_SHARED, SKIP_PEER=1, MODELS="smol-f32 ..."
+# Environment: LMGEN_ROOT (source tree; default: this script's), REPS (default 5), BENCH_DIR, BUILD_DIR, PEER_DIR,
+#   PEER_THREADS (default "1 2"), PEER_TIMEOUT (s, default 240), LMGEN_SHARED, SKIP_PEER=1, MODELS="smol-f32 ...".
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=${LMGEN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SHARED=${LMGEN_SHARED:-$ROOT/../shared}
 BUILD=${BUILD_DIR:-$ROOT/build-bench}
 WORK=${BENCH_DIR:-/tmp/lmgen-bench}
 PEER=${PEER_DIR:-/tmp/peer}
 REPS=${REPS:-5}
+PEER_THREADS=${PEER_THREADS:-1 2}  # llama.cpp thread counts (t=2 crawls when the machine is busy: spinning threads)
+PEER_TIMEOUT=${PEER_TIMEOUT:-240}  # seconds per llama.cpp run
 PP=128
 TG=64
 ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 tinyllama-q4_0 stories260K"
@@ -118,23 +122,26 @@ for name in $MODELS; do
   m=$(model_path "$name")
   mib=$(python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) / 1048576, 1))" "$m")
   log "$name ($mib MiB): lmgen bench"
-  "$LMGEN" bench -m "$m" -p "$PP" -n "$TG" -t 1,2 -r "$REPS" --jsonl |
+  # pp from an empty context; tg after PP context tokens (-d), as the llama.cpp peer script generates after its prompt
+  { "$LMGEN" bench -m "$m" -p "$PP" -n 0 -t 1,2 -r "$REPS" --jsonl
+    "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl; } |
     while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES"
   if ((have_peer)); then
-    for t in 1 2; do
+    for t in $PEER_THREADS; do
       log "$name: llama.cpp t=$t"
-      line=$(cd "$PEER" && node "$SHARED/bench/llamacpp_peer.mjs" "$m" --prompt-tokens "$PP" --gen-tokens "$TG" \
-        --threads "$t" --reps "$REPS" 2>/dev/null | tail -1) || line=""
+      line=$(cd "$PEER" && timeout "$PEER_TIMEOUT" node "$SHARED/bench/llamacpp_peer.mjs" "$m" --prompt-tokens "$PP" \
+        --gen-tokens "$TG" --threads "$t" --reps "$REPS" 2>/dev/null | tail -1) || line=""
+      [[ -z $line ]] && log "$name: llama.cpp t=$t failed or timed out (${PEER_TIMEOUT}s)"
       [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp\", \"threads\": $t, \"r\": $line}" >>"$RES"
     done
   fi
   for t in 1 2; do
     log "$name: whole process, 16 tokens, t=$t"
-    ms=$(whole_process "$m" "$t")
-    echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-process\", \"threads\": $t, \"ms\": $ms}" >>"$RES"
+    ms=$(whole_process "$m" "$t") || ms=""
+    echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-process\", \"threads\": $t, \"ms\": ${ms:-null}}" >>"$RES"
   done
   rss=$( { /usr/bin/time -v "$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t 2 -q >/dev/null; } 2>&1 |
-    awk -F': ' '/Maximum resident set size/ {print $2}')
+    awk -F': ' '/Maximum resident set size/ {print $2}') || rss=0
   echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-rss\", \"kib\": ${rss:-0}}" >>"$RES"
 done
 
@@ -157,7 +164,7 @@ for line in open(res):
         x = j["r"]
         r[("llama", "pp", j["threads"])] = (x["pp_tps_median"], None)
         r[("llama", "tg", j["threads"])] = (x["tg_tps_median"], None)
-    elif j["engine"] == "lmgen-process":
+    elif j["engine"] == "lmgen-process" and j["ms"] is not None:
         r[("proc", j["threads"])] = j["ms"]
     elif j["engine"] == "lmgen-rss":
         r["rss"] = j["kib"] / 1024
