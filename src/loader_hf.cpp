@@ -15,6 +15,7 @@
 // (widened from F16 / BF16 into owned buffers).
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include "lmgen/error.hpp"
 #include "lmgen/hf_config.hpp"
@@ -166,6 +167,26 @@ void load_gpt2(HfLoader& L, const ModelConfig& c) {
   w.output = c.tied_head ? w.tok_embd : L.matrix("lm_head.weight", c.n_vocab, E);
 }
 
+// A checkpoint with more layers than config.json declares would otherwise load silently and compute garbage.
+void check_no_extra_layers(const SafetensorsCheckpoint& ck, const ModelConfig& c, const std::string& cfg_path) {
+  const std::string_view prefixes[] = {"model.layers.", "transformer.h.", "h."};
+  for (const std::string& name : ck.names())
+    for (std::string_view pre : prefixes) {
+      if (name.compare(0, pre.size(), pre) != 0) continue;
+      int64_t layer = 0;
+      size_t i = pre.size();
+      for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && layer < (int64_t{1} << 40); ++i)
+        layer = layer * 10 + (name[i] - '0');
+      if (i > pre.size() && i < name.size() && name[i] == '.' && layer >= c.n_layer) {
+        const SafetensorsFile* f = ck.file_of(name);
+        throw Error(f ? f->path() : ck.source(), "tensor " + name + " belongs to layer " + std::to_string(layer) +
+                                                     " but " + cfg_path + " declares " + std::to_string(c.n_layer) +
+                                                     " layers");
+      }
+      break;
+    }
+}
+
 std::string dir_name(const std::string& dir) {
   fs::path p = fs::path(dir).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
@@ -190,6 +211,7 @@ ModelData load_hf_model(const std::string& dir) {
   for (const auto& f : ck.files()) {
     md.weights.keep_alive.push_back(f->file());
   }
+  check_no_extra_layers(ck, md.config, cfg_path.string());
   HfLoader L{ck, md.weights};
   if (md.config.arch == "gpt2")
     load_gpt2(L, md.config);

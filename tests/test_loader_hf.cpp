@@ -468,6 +468,15 @@ TEST(LoaderHf, BrokenDirectories) {
   dir = fixture_copy("gpt2-3-layers", "fixtures/tiny-gpt2/hf", [](json& j) { j["n_layer"] = 3; },
                      {"model.safetensors"});
   expect_error([&] { load_hf_model(dir); }, {"missing tensor transformer.h.2.ln_1.weight"});
+
+  // Fewer layers in config.json than in the checkpoint: refused, not silently truncated.
+  dir = fixture_copy("gpt2-1-layer", "fixtures/tiny-gpt2/hf", [](json& j) { j["n_layer"] = 1; }, {"model.safetensors"});
+  expect_error([&] { load_hf_model(dir); },
+               {dir + "/model.safetensors: tensor transformer.h.1.", "belongs to layer 1", "declares 1 layers"});
+  dir = fixture_copy("llama-1-layer", "fixtures/tiny-llama/hf-sharded", [](json& j) { j["num_hidden_layers"] = 1; },
+                     {"model.safetensors.index.json", "model-00001-of-00002.safetensors",
+                      "model-00002-of-00002.safetensors"});
+  expect_error([&] { load_hf_model(dir); }, {"model-00002-of-00002.safetensors: tensor model.layers.1."});
 }
 
 TEST(LoaderHf, LoadModelDispatchesDirectories) {
