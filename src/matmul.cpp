@@ -18,7 +18,7 @@ namespace lmgen {
 
 namespace {
 constexpr size_t kActTileBytes = 512 * 1024;  // activation bytes of one token tile (kept in L2)
-constexpr int64_t kSerialWork = 64 * 1024;    // below this many weight elements x tokens, stay on one thread
+constexpr size_t kSerialBytes = 48 * 1024;    // below this many weight bytes x tokens, stay on one thread
 constexpr size_t kStackAct = 16 * 1024;       // encoded activations up to this size live on the stack
 
 struct Job {
@@ -50,7 +50,7 @@ void matmul(const Matrix& W, const float* X, int64_t n_tok, float* Y, ThreadPool
   const DType at = vec_dot_type(W.type);
   const size_t abytes = row_bytes(at, W.cols);
   const int64_t cols = W.cols, rows = W.rows;
-  const bool serial = rows * cols * n_tok < kSerialWork || pool.size() == 1;
+  const bool serial = wbytes * static_cast<size_t>(rows * n_tok) < kSerialBytes || pool.size() == 1;
 
   Job job{&W, reinterpret_cast<const uint8_t*>(X), abytes, n_tok, 1, Y};
   alignas(64) uint8_t stack_buf[kStackAct];
