@@ -144,9 +144,13 @@ TEST(GgufWriter, CopiesAVocabularyFileValueForValue) {
     if (v.type == lmgen::GgufType::ARRAY) {
       EXPECT_EQ(c->elem_type, v.elem_type) << k;
       ASSERT_EQ(c->count, v.count) << k;
-      if (v.elem_type == lmgen::GgufType::STRING) EXPECT_EQ(c->strings, v.strings) << k;
-      else if (v.elem_type == lmgen::GgufType::F32) EXPECT_EQ(g.get_f32_array(k), src.get_f32_array(k)) << k;
-      else if (v.elem_type == lmgen::GgufType::I32) EXPECT_EQ(g.get_i32_array(k), src.get_i32_array(k)) << k;
+      if (v.elem_type == lmgen::GgufType::STRING) {
+        EXPECT_EQ(c->strings, v.strings) << k;
+      } else if (v.elem_type == lmgen::GgufType::F32) {
+        EXPECT_EQ(g.get_f32_array(k), src.get_f32_array(k)) << k;
+      } else if (v.elem_type == lmgen::GgufType::I32) {
+        EXPECT_EQ(g.get_i32_array(k), src.get_i32_array(k)) << k;
+      }
     } else if (v.type == lmgen::GgufType::STRING) {
       EXPECT_EQ(c->str, v.str) << k;
     } else {

@@ -121,7 +121,9 @@ TEST(Quantize, Qwen2Q8_0LogitsCloseToSource) {
     agree += am(a, p * V) == am(b, p * V);
     std::vector<float> sorted(a.begin() + p * V, a.begin() + (p + 1) * V);
     std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
-    if (sorted[0] - sorted[1] > 2 * max_diff) EXPECT_EQ(am(a, p * V), am(b, p * V)) << "position " << p;
+    if (sorted[0] - sorted[1] > 2 * max_diff) {
+      EXPECT_EQ(am(a, p * V), am(b, p * V)) << "position " << p;
+    }
   }
   EXPECT_GE(agree, ids.size() * 8 / 10) << "top-1 agreement " << agree << "/" << ids.size();
 }

@@ -14,8 +14,8 @@
 // Deterministic for a given seed, whatever the thread count.
 //
 // Build (tools/bench.sh does this):
-//   g++ -O2 -march=native -std=c++20 -Iinclude tools/make_random_gguf.cpp BUILD/liblmgen.a -lpthread \
-//       $(pkg-config --libs libpcre2-8 libutf8proc) -o BUILD/make_random_gguf
+//   g++ -O2 -march=native -std=c++20 -Iinclude tools/make_random_gguf.cpp BUILD/liblmgen.a -lpthread
+//       $(pkg-config --libs libpcre2-8 libutf8proc) -o BUILD/make_random_gguf      (one command line)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
