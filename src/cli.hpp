@@ -54,6 +54,9 @@ ModelOptions model_options(const ModelArgs& a);
 // The prompt text from -p / -f / stdin (when -p - or no prompt option and stdin is not a terminal), byte for byte.
 std::string read_prompt(const PromptArgs& a);
 std::string read_all(std::FILE* f);
+// Calls fn(line) for each '\n'-terminated line of `input` (a final line without '\n' counts; a trailing '\r' is
+// dropped); stops early when fn returns false.
+void for_each_line(const std::string& input, const std::function<bool(const std::string&)>& fn);
 EncodeOptions encode_options(const PromptArgs& a);
 
 // Writes to stdout and flushes; returns false (and marks ctx.stdout_broken) if the reader has gone away.

@@ -119,6 +119,17 @@ std::string read_all(std::FILE* f) {
   return out;
 }
 
+void for_each_line(const std::string& input, const std::function<bool(const std::string&)>& fn) {
+  size_t pos = 0;
+  while (pos < input.size()) {
+    size_t nl = input.find('\n', pos);
+    std::string line = input.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? input.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!fn(line)) return;
+  }
+}
+
 std::string read_prompt(const PromptArgs& a) {
   if (a.prompt_set && !a.file.empty()) throw UsageError("give the prompt with -p or -f, not both");
   if (!a.file.empty()) {

@@ -125,13 +125,9 @@ int run_batch(GenerateArgs& a, Context& ctx, const std::string& input) {
   check_bias_ids(a.gen, lm.model->config.n_vocab);
   Model model(lm.model, model_options(a.model));
   Generator gen(model, *lm.tokenizer);
-  size_t pos = 0;
-  for (int64_t index = 0; pos < input.size(); ++index) {
-    size_t nl = input.find('\n', pos);
-    std::string line = input.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? input.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    nlohmann::ordered_json out = {{"prompt_index", index}};
+  int64_t index = 0;
+  for_each_line(input, [&](const std::string& line) {
+    nlohmann::ordered_json out = {{"prompt_index", index++}};
     try {
       std::string prompt = line;
       GenerateOptions o = a.gen;
@@ -153,8 +149,8 @@ int run_batch(GenerateArgs& a, Context& ctx, const std::string& input) {
     } catch (const Error& e) {
       out["error"] = e.what();  // one bad line does not end the batch
     }
-    if (!write_out(ctx, json_line(out)) || ctx.interrupted->load()) break;
-  }
+    return write_out(ctx, json_line(out)) && !ctx.interrupted->load();
+  });
   return 0;
 }
 

@@ -55,19 +55,14 @@ int run_tokenize(const TokenizeArgs& a, Context& ctx) {
   auto tok = open_tokenizer(a.model);
   const EncodeOptions eo = encode_options(a.prompt);
   if (a.jsonl) {
-    std::string input = read_prompt(a.prompt);
-    size_t pos = 0;
-    while (pos < input.size()) {
-      size_t nl = input.find('\n', pos);
-      std::string line = input.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      pos = nl == std::string::npos ? input.size() : nl + 1;
-      if (line.empty()) continue;
+    for_each_line(read_prompt(a.prompt), [&](const std::string& line) {
+      if (line.empty()) return true;
       nlohmann::json j = parse_json_line(line, "{\"text\": ...}");
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw UsageError("each --jsonl input line must be an object with a string \"text\"");
       nlohmann::ordered_json out = {{"ids", tok->encode(j["text"].get<std::string>(), eo)}};
-      if (!write_out(ctx, json_line(out))) break;
-    }
+      return write_out(ctx, json_line(out));
+    });
     return 0;
   }
   std::vector<int32_t> ids = tok->encode(read_prompt(a.prompt), eo);
@@ -79,17 +74,13 @@ int run_detokenize(const TokenizeArgs& a, Context& ctx) {
   auto tok = open_tokenizer(a.model);
   std::string input = read_prompt(a.prompt);
   if (a.jsonl) {
-    size_t pos = 0;
-    while (pos < input.size()) {
-      size_t nl = input.find('\n', pos);
-      std::string line = input.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      pos = nl == std::string::npos ? input.size() : nl + 1;
-      if (line.empty()) continue;
+    for_each_line(input, [&](const std::string& line) {
+      if (line.empty()) return true;
       nlohmann::json j = parse_json_line(line, "{\"ids\": [...]}");
       if (!j.is_object() || !j.contains("ids")) throw UsageError("each --jsonl input line must be an object with \"ids\"");
       nlohmann::ordered_json out = {{"text", tok->decode(ids_from_json(j["ids"], *tok), a.skip_special)}};
-      if (!write_out(ctx, json_line(out))) break;
-    }
+      return write_out(ctx, json_line(out));
+    });
     return 0;
   }
   write_out(ctx, tok->decode(ids_from_json(parse_json_line(input, "[id, ...]"), *tok), a.skip_special));
