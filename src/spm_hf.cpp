@@ -23,21 +23,28 @@ class HfSpmTokenizer final : public Tokenizer {
  public:
   HfSpmTokenizer(const json& tok, const json& config, const std::string& path) : path_(path) {
     load_model(tok.at("model"));
-    added_ = AddedTokens(tok.value("added_tokens", json::array()), path);
+    auto field = [&](const char* k) -> const json& {  // by reference: a copy of a deep value would recurse
+      static const json null_json;
+      return tok.contains(k) ? tok[k] : null_json;
+    };
+    static const json empty_array = json::array();
+    added_ = AddedTokens(tok.contains("added_tokens") ? tok["added_tokens"] : empty_array, path);
+    for (const AddedToken& t : added_.tokens())
+      check_dense(t.id, vocab_.size() + added_.tokens().size(), "added_tokens");
     for (const AddedToken& t : added_.tokens()) {
       if (t.id >= static_cast<int32_t>(texts_.size())) texts_.resize(t.id + 1);
       if (texts_[t.id].empty()) texts_[t.id] = t.content;
     }
     in_vocab_.resize(texts_.size(), false);
-    normalizer_ = Normalizer(tok.contains("normalizer") ? tok["normalizer"] : json(), path);
-    pre_ = PreTokenizer(tok.contains("pre_tokenizer") ? tok["pre_tokenizer"] : json(), path);
+    normalizer_ = Normalizer(field("normalizer"), path);
+    pre_ = PreTokenizer(field("pre_tokenizer"), path);
     added_.build_patterns(normalizer_);
-    post_ = PostProcessor(tok.contains("post_processor") ? tok["post_processor"] : json(), path,
+    post_ = PostProcessor(field("post_processor"), path,
                           [&](const std::string& s) { return lookup(s); });
     if (post_.max_id() >= static_cast<int32_t>(texts_.size()))
       throw Error(path_, "post-processor adds token id " + std::to_string(post_.max_id()) +
                              " beyond the vocabulary (" + std::to_string(texts_.size()) + " tokens)");
-    decoder_ = Decoder(tok.contains("decoder") ? tok["decoder"] : json(), path);
+    decoder_ = Decoder(field("decoder"), path);
     space_prefix_ = normalizer_.prepends_space() || pre_.prepends_space();
 
     auto special_id = [&](const char* key, const char* fallback) -> int32_t {
@@ -143,6 +150,13 @@ class HfSpmTokenizer final : public Tokenizer {
                              std::to_string(texts_.size()) + " tokens)");
   }
 
+  // Ids far beyond the number of tokens would make the id -> text table huge (and are not a real vocabulary).
+  void check_dense(int64_t id, size_t n_tokens, const char* what) const {
+    if (id >= 2 * static_cast<int64_t>(n_tokens) + 1024)
+      throw Error(path_, std::string(what) + ": token id " + std::to_string(id) + " is far beyond the " +
+                             std::to_string(n_tokens) + " tokens defined (sparse ids are not supported)");
+  }
+
   int32_t lookup(const std::string& s) const {
     if (int32_t id = added_.find(s); id >= 0) return id;
     auto it = vocab_.find(s);
@@ -167,6 +181,7 @@ class HfSpmTokenizer final : public Tokenizer {
       vocab_.emplace(it.key(), static_cast<int32_t>(id));
       max_id = std::max(max_id, id);
     }
+    check_dense(max_id, vocab.size(), "model.vocab");
     texts_.assign(static_cast<size_t>(max_id + 1), std::string());
     in_vocab_.assign(static_cast<size_t>(max_id + 1), false);
     for (const auto& [s, id] : vocab_) {

@@ -101,6 +101,13 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// Sequences nest; a hostile file could nest them deeply enough to exhaust the stack.
+constexpr int kMaxDepth = 32;
+void check_depth(int depth, const std::string& path, const char* what) {
+  if (depth > kMaxDepth)
+    throw Error(path, std::string(what) + " Sequences nested more than " + std::to_string(kMaxDepth) + " deep");
+}
+
 std::string prepend_scheme_of(const json& j) {
   if (j.contains("prepend_scheme") && j["prepend_scheme"].is_string()) return j["prepend_scheme"];
   if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean())
@@ -113,13 +120,14 @@ std::string prepend_scheme_of(const json& j) {
 // ---- Normalizer ----
 
 Normalizer::Normalizer(const json& j, const std::string& path) {
-  if (!j.is_null()) add(j, path);
+  if (!j.is_null()) add(j, path, 0);
 }
 
-void Normalizer::add(const json& j, const std::string& path) {
+void Normalizer::add(const json& j, const std::string& path, int depth) {
+  check_depth(depth, path, "normalizer");
   std::string type = j.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& n : j.at("normalizers")) add(n, path);
+    for (const json& n : j.at("normalizers")) add(n, path, depth + 1);
   } else if (type == "Prepend") {
     std::string p = j.at("prepend");
     if (p == kSpace) prepends_space_ = true;
@@ -201,20 +209,25 @@ std::string Normalizer::apply(std::string_view in) const {
 
 // ---- PreTokenizer ----
 
-PreTokenizer::PreTokenizer(const json& j, const std::string& path) {
-  if (j.is_null()) return;
-  std::string type = j.value("type", std::string());
-  if (type == "Sequence" && j.contains("pretokenizers") && j["pretokenizers"].size() == 1) {
-    *this = PreTokenizer(j["pretokenizers"][0], path);
-    return;
+PreTokenizer::PreTokenizer(const json& top, const std::string& path) {
+  const json* j = &top;
+  // A Sequence of exactly one pre-tokenizer is that pre-tokenizer.
+  for (int depth = 0; j->is_object() && j->value("type", std::string()) == "Sequence"; ++depth) {
+    check_depth(depth, path, "pre-tokenizer");
+    const json& list = j->at("pretokenizers");
+    if (!list.is_array() || list.size() != 1)
+      throw Error(path, "pre-tokenizer Sequence is not supported by the SentencePiece-style tokenizer");
+    j = &list[0];
   }
+  if (j->is_null()) return;
+  std::string type = j->value("type", std::string());
   if (type != "Metaspace")
     throw Error(path, "pre-tokenizer '" + type + "' is not supported by the SentencePiece-style tokenizer");
   metaspace_ = true;
-  replacement_ = j.value("replacement", std::string(kSpace));
-  std::string scheme = prepend_scheme_of(j);
+  replacement_ = j->value("replacement", std::string(kSpace));
+  std::string scheme = prepend_scheme_of(*j);
   prepend_ = scheme == "first" ? Prepend::First : scheme == "never" ? Prepend::Never : Prepend::Always;
-  split_ = j.value("split", true);
+  split_ = j->value("split", true);
 }
 
 std::vector<std::string> PreTokenizer::split(std::string_view s, bool at_start) const {
@@ -249,7 +262,8 @@ AddedTokens::AddedTokens(const json& arr, const std::string& path) {
     AddedToken t;
     if (!e.is_object() || !e.contains("id") || !e["id"].is_number_integer() || !e.contains("content") ||
         !e["content"].is_string())
-      throw Error(path, "added_tokens entry without an integer id and a string content: " + e.dump());
+      throw Error(path, "added_tokens entry " + std::to_string(tokens_.size()) +
+                            " lacks an integer \"id\" or a string \"content\"");
     int64_t id = e["id"].get<int64_t>();
     t.content = e["content"];
     if (id < 0 || id >= (int64_t{1} << 24))
@@ -348,20 +362,22 @@ std::vector<Piece> AddedTokens::split(std::string_view s, bool normalized, bool 
 
 PostProcessor::PostProcessor(const json& j, const std::string& path,
                              const std::function<int32_t(const std::string&)>& lookup) {
-  if (!j.is_null()) add(j, path, lookup);
+  if (!j.is_null()) add(j, path, lookup, 0);
 }
 
 void PostProcessor::add(const json& j, const std::string& path,
-                        const std::function<int32_t(const std::string&)>& lookup) {
+                        const std::function<int32_t(const std::string&)>& lookup, int depth) {
+  check_depth(depth, path, "post-processor");
   std::string type = j.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& p : j.at("processors")) add(p, path, lookup);
+    for (const json& p : j.at("processors")) add(p, path, lookup, depth + 1);
     return;
   }
   if (type == "ByteLevel") return;  // only adjusts offsets
   if (type != "TemplateProcessing")
     throw Error(path, "post-processor '" + type + "' is not supported by the SentencePiece-style tokenizer");
-  const json& specials = j.value("special_tokens", json::object());
+  static const json no_specials = json::object();
+  const json& specials = j.contains("special_tokens") ? j["special_tokens"] : no_specials;
   std::vector<Item> items;
   for (const json& it : j.at("single")) {
     if (it.contains("Sequence")) {
@@ -384,7 +400,7 @@ void PostProcessor::add(const json& j, const std::string& path,
       }
       items.push_back(std::move(item));
     } else {
-      throw Error(path, "post-processor template item not understood: " + it.dump());
+      throw Error(path, "post-processor template item is neither a SpecialToken nor a Sequence");
     }
   }
   templates_.push_back(std::move(items));
@@ -425,13 +441,14 @@ int32_t PostProcessor::max_id() const {
 Decoder::Decoder(const json& j, const std::string& path) {
   if (j.is_null()) return;
   none_ = false;
-  add(j, path);
+  add(j, path, 0);
 }
 
-void Decoder::add(const json& j, const std::string& path) {
+void Decoder::add(const json& j, const std::string& path, int depth) {
+  check_depth(depth, path, "decoder");
   std::string type = j.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& d : j.at("decoders")) add(d, path);
+    for (const json& d : j.at("decoders")) add(d, path, depth + 1);
   } else if (type == "Replace") {
     steps_.push_back({Kind::Replace, string_pattern(j, path, "Replace decoder"), j.at("content").get<std::string>()});
   } else if (type == "ByteFallback") {

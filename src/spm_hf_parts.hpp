@@ -34,7 +34,7 @@ class Normalizer {
     Kind kind;
     std::string a, b;
   };
-  void add(const nlohmann::json& j, const std::string& path);
+  void add(const nlohmann::json& j, const std::string& path, int depth);
   std::vector<Step> steps_;
   bool prepends_space_ = false;
 };
@@ -107,7 +107,8 @@ class PostProcessor {
     bool sequence = false;
     std::vector<int32_t> ids;
   };
-  void add(const nlohmann::json& j, const std::string& path, const std::function<int32_t(const std::string&)>& lookup);
+  void add(const nlohmann::json& j, const std::string& path, const std::function<int32_t(const std::string&)>& lookup,
+           int depth);
   std::vector<std::vector<Item>> templates_;  // applied in order
 };
 
@@ -127,7 +128,7 @@ class Decoder {
     size_t start = 0, stop = 0;
     bool flag = false;  // Metaspace: strip the replacement from the first token
   };
-  void add(const nlohmann::json& j, const std::string& path);
+  void add(const nlohmann::json& j, const std::string& path, int depth);
   bool none_ = true;
   std::vector<Step> steps_;
 };

@@ -482,6 +482,24 @@ TEST(TokenizerSpm, MalformedHfJsonThrows) {
     expect_error_mentioning([&] { load_hf_tokenizer(p); }, "40000");
   }
   {
+    // Ids far beyond the number of tokens are refused instead of allocating a huge id table.
+    json j = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"b", 16777215}}}, {"merges", json::array()}}}};
+    std::string p = write_json(j, "sparse");
+    expect_error_mentioning([&] { load_hf_tokenizer(p); }, "16777215");
+  }
+  {
+    // Deeply nested Sequences are refused, not followed until the stack runs out.
+    std::string deep;
+    for (int i = 0; i < 100000; ++i) deep += R"({"type":"Sequence","normalizers":[)";
+    deep += R"({"type":"Lowercase"})";
+    for (int i = 0; i < 100000; ++i) deep += "]}";
+    std::string dir = test::scratch_dir() + "/deep-normalizer";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/tokenizer.json")
+        << R"({"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]},"normalizer":)" + deep + "}";
+    expect_error_mentioning([&] { load_hf_tokenizer(dir + "/tokenizer.json"); }, "nested");
+  }
+  {
     json j = llama2_json();
     j["model"]["merges"][0] = 42;
     std::string p = write_json(j, "bad-merge-type");
