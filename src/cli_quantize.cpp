@@ -18,7 +18,7 @@
 //         (e.g. SmolLM2's 576-wide rows cannot hold 256-element K-quant blocks).
 //     --pure turns the rules off (all re-encoded tensors get the base type; the fallback still applies).
 //   * Metadata is copied; general.file_type is set to llama.cpp's llama_ftype number and
-//     general.quantization_version to 2 for quantized targets. Alignment 32 (or the source's general.alignment).
+//     general.quantization_version to 2 (as llama-quantize does, also for f32/f16/bf16 targets). Alignment 32 (or the source's general.alignment).
 // Re-encoding decodes each source row to F32 (any type lmgen reads) and encodes it with lmgen::quantize_row
 // (ggml's reference rounding). Hugging Face directories are not accepted yet (convert them to GGUF first).
 #include <algorithm>
@@ -206,8 +206,7 @@ int run_quantize(const QuantizeArgs& a) {
   if (const GgufValue* arch = g.find("general.architecture")) w.set_value("general.architecture", *arch);
   for (const auto& [key, value] : g.metadata()) w.set_value(key, value);
   w.set_u32("general.file_type", ft.llama_ftype);
-  if (is_float_type(ft.base)) w.remove("general.quantization_version");
-  else w.set_u32("general.quantization_version", 2);
+  w.set_u32("general.quantization_version", 2);  // llama-quantize sets it whatever the target
 
   const int n_threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const uint8_t* base = g.file()->data();
