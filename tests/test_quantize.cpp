@@ -159,6 +159,19 @@ TEST(Quantize, Gpt2Q4_K_MTypeTableMatchesLlamaQuantize) {
   }
 }
 
+// With rows that hold whole 256-element blocks (tiny-llama-kq: hidden 256, ffn 512, tied head) the K-quant mixtures
+// are real: q5_k_m and q4_1 of the (re-encoded) q4_k_m file give llama-quantize's type tables for those targets
+// (Q6_K for the tied token_embd and for the "more bits" layer-1 attn_v / ffn_down).
+TEST(Quantize, KQuantMixturesMatchLlamaQuantizeTypeTables) {
+  const std::string src = lmgen::test::shared_path("fixtures/tiny-llama-kq/model-q4_k_m.gguf");
+  for (const std::string type : {"q5_k_m", "q4_1", "q4_k_m"}) {
+    const std::string out = quantize(src, "kq-" + type + ".gguf", type);
+    GgufFile mine(out), ref(lmgen::test::shared_path("fixtures/tiny-llama-kq/model-" + type + ".gguf"));
+    EXPECT_EQ(type_table(mine), type_table(ref)) << type;
+    EXPECT_EQ(mine.get_int("general.file_type"), ref.get_int("general.file_type")) << type;
+  }
+}
+
 // q8_0 -> f32 is exact (dequantization), and f32 -> q8_0 then gives back the original bytes.
 TEST(Quantize, Q8_0ToF32AndBackIsLossless) {
   const std::string src = lmgen::test::shared_path("fixtures/tiny-llama/model-q8_0.gguf");
