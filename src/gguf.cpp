@@ -202,7 +202,13 @@ GgufFile::GgufFile(const std::string& path) : file_(MappedFile::open(path)) {
     if (ti.ne[0] % tr.block_size != 0)
       throw Error(path, "tensor '" + ti.name + "': row of " + std::to_string(ti.ne[0]) + " is not a multiple of the " +
                             tr.name + " block size " + std::to_string(tr.block_size));
-    ti.nbytes = n_el / static_cast<uint64_t>(tr.block_size) * static_cast<uint64_t>(tr.type_size);
+    // n_el <= 2^62 but n_el * type_size can still wrap (2^62 F32 elements would need 2^64 bytes -> 0): bound the
+    // block count by the file size first.
+    const uint64_t blocks = n_el / static_cast<uint64_t>(tr.block_size);
+    if (blocks > f.size() / static_cast<uint64_t>(tr.type_size))
+      throw Error(path, "tensor '" + ti.name + "' of " + std::to_string(n_el) + " " + tr.name +
+                            " elements is larger than the file");
+    ti.nbytes = blocks * static_cast<uint64_t>(tr.type_size);
     ti.offset = c.read<uint64_t>();  // relative for now
     tensors_.push_back(std::move(ti));
   }
