@@ -241,3 +241,20 @@ TEST(Robustness, JsonDepthLimit) {
     EXPECT_NO_THROW(lmgen::check_json_depth(j, rel, 16)) << rel;
   }
 }
+
+// A tensor of 2^31 x 2^31 F32 elements: 2^64 bytes wrapped to 0 in the size computation, so the tensor passed the
+// bounds checks as an empty view of 2^62 elements. Refused now (gguf.cpp bounds the block count by the file size).
+TEST(Robustness, GgufTensorByteSizeOverflowRefused) {
+  for (uint32_t type : {0u, 1u, 8u}) {  // F32, F16, Q8_0
+    std::string body;
+    put_str(body, "w");
+    put<uint32_t>(body, 2);
+    put<uint64_t>(body, uint64_t{1} << 31);
+    put<uint64_t>(body, uint64_t{1} << 31);
+    put<uint32_t>(body, type);
+    put<uint64_t>(body, 0);
+    body += std::string(256, '\0');
+    const std::string p = scratch("wrap.gguf", gguf(1, 0, body));
+    expect_error_naming([&] { lmgen::GgufFile g(p); }, p);
+  }
+}
