@@ -86,6 +86,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
                            {"tokens", r.n_tokens},
                            {"windows", r.n_windows}};
     if (so.stride > 0) done["stride"] = so.stride;
+    if (ctx.interrupted->load()) done["interrupted"] = true;
     write_out(ctx, ordered_line(done));
     return 0;
   }
@@ -101,6 +102,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   out += "cross-entropy: " + fmt("%.6f", r.cross_entropy()) + " nats/token (" +
          fmt("%.6f", r.cross_entropy() / std::log(2.0)) + " bits)\n";
   out += "perplexity:    " + fmt("%.4f", r.perplexity()) + "\n";
+  if (ctx.interrupted->load()) out += "interrupted:   the figures cover the tokens scored before Ctrl-C\n";
   write_out(ctx, out);
   return 0;
 }

@@ -25,7 +25,7 @@ LoadedModel load_stories(const std::string& file = "stories260K.gguf") {
   return load_model(shared_path("models/stories260K/" + file), lo);
 }
 
-ModelOptions opts(int64_t n_ctx, int64_t n_batch = 64, int threads = 2) {
+ModelOptions opts(int64_t n_ctx, int64_t n_batch = 64, int threads = 1) {
   ModelOptions mo;
   mo.n_ctx = n_ctx;
   mo.n_batch = n_batch;
@@ -148,7 +148,7 @@ TEST(Scorer, ChunkLogprobsMatchTokenByTokenEval) {
   std::vector<int32_t> ids = lm.tokenizer->encode(text, score_encode_options());
   ASSERT_GT(ids.size(), 200u);
   ASSERT_EQ(ids[0], lm.tokenizer->bos_id());
-  Model model(lm.model, opts(64));
+  Model model(lm.model, opts(64, 64, 2));
   ScoreOptions so;
   so.n_ctx = 64;
   so.bos_id = lm.tokenizer->bos_id();
