@@ -13,6 +13,7 @@
 // not aligned to its element size (legal in safetensors: offsets are arbitrary) is copied into an aligned owned
 // buffer, so every Matrix / Vector handed out is naturally aligned. Norm gains and biases become F32 Vectors
 // (widened from F16 / BF16 into owned buffers).
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <string_view>
@@ -42,15 +43,30 @@ float element_f32(DType t, const uint8_t* p, size_t i) {
   return t == DType::F16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
 }
 
-// src is [rows, cols] of `es`-byte elements; returns [cols, rows].
+// src is [rows, cols] of U-sized elements (any alignment); dst is [cols, rows].
+template <typename U>
+void transpose_tiled(const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols) {
+  // 16 x 16 tiles, each output row segment written whole (measured fastest of 8/16/32/64 and both loop orders on
+  // GPT-2-sized matrices: about 2x the naive order; large matrices are bound by memory traffic).
+  constexpr int64_t B = 16;
+  for (int64_t r0 = 0; r0 < rows; r0 += B)
+    for (int64_t c0 = 0; c0 < cols; c0 += B) {
+      const int64_t r1 = std::min(rows, r0 + B), c1 = std::min(cols, c0 + B);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t r = r0; r < r1; ++r) {
+          U v;
+          std::memcpy(&v, src + static_cast<size_t>(r * cols + c) * sizeof(U), sizeof(U));
+          std::memcpy(dst + static_cast<size_t>(c * rows + r) * sizeof(U), &v, sizeof(U));
+        }
+    }
+}
+
 std::vector<uint8_t> transpose_bytes(const uint8_t* src, int64_t rows, int64_t cols, size_t es) {
   std::vector<uint8_t> dst(static_cast<size_t>(rows * cols) * es);
-  constexpr int64_t B = 32;  // tile for cache locality on large GPT-2 matrices
-  for (int64_t r0 = 0; r0 < rows; r0 += B)
-    for (int64_t c0 = 0; c0 < cols; c0 += B)
-      for (int64_t r = r0; r < std::min(rows, r0 + B); ++r)
-        for (int64_t c = c0; c < std::min(cols, c0 + B); ++c)
-          std::memcpy(&dst[static_cast<size_t>(c * rows + r) * es], src + static_cast<size_t>(r * cols + c) * es, es);
+  if (es == 4)
+    transpose_tiled<uint32_t>(src, dst.data(), rows, cols);
+  else
+    transpose_tiled<uint16_t>(src, dst.data(), rows, cols);
   return dst;
 }
 
