@@ -282,6 +282,17 @@ TEST(TokenizerSpm, SmallSyntheticVocabMergesAndFallsBack) {
   GgufFile g2(w2.write("spm-cross.gguf"));
   auto cross = load_gguf_tokenizer(g2);
   EXPECT_EQ(cross->encode("ab ab", {.add_special = false}), (std::vector<int32_t>{259, 260, 264, 261}));
+  // Flags from the metadata: no space prefix, no BOS, EOS appended.
+  GgufWriter w3 = small_vocab();
+  w3.boolean("tokenizer.ggml.add_space_prefix", false);
+  w3.boolean("tokenizer.ggml.add_bos_token", false);
+  w3.boolean("tokenizer.ggml.add_eos_token", true);
+  GgufFile g3(w3.write("spm-flags.gguf"));
+  auto flags = load_gguf_tokenizer(g3);
+  EXPECT_FALSE(flags->add_bos());
+  EXPECT_EQ(flags->encode("ab"), (std::vector<int32_t>{262, 2}));
+  EXPECT_EQ(flags->stream_piece(263, -1), " ab");  // no prefix to strip at the start
+  EXPECT_EQ(tok->stream_piece(263, -1), "ab");
 }
 
 TEST(TokenizerSpm, MalformedGgufVocabThrows) {
