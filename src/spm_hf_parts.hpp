@@ -14,6 +14,16 @@
 
 namespace lmgen::spm::hf {
 
+namespace detail {
+std::string replace_all(std::string_view s, std::string_view pat, std::string_view with);
+// The String pattern of a Replace normalizer/decoder (a Regex pattern is refused).
+std::string string_pattern(const nlohmann::json& j, const std::string& path, const char* what);
+// Throws when Sequences are nested too deeply (hostile files would exhaust the stack).
+void check_depth(int depth, const std::string& path, const char* what);
+// Metaspace "prepend_scheme" (or the legacy "add_prefix_space"): "always", "first" or "never".
+std::string prepend_scheme_of(const nlohmann::json& j);
+}  // namespace detail
+
 // A piece of text produced by added-token splitting: either an added token (token >= 0) or text.
 struct Piece {
   int32_t token = -1;
