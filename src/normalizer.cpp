@@ -9,9 +9,10 @@
 
 namespace lmgen {
 
-Normalizer Normalizer::from_json(const nlohmann::json& j, const std::string& path) {
+Normalizer Normalizer::from_json(const nlohmann::json& j, const std::string& path, int depth) {
   Normalizer n;
   if (j.is_null()) return n;
+  if (depth > 32) throw Error(path, "normalizer Sequences nested too deeply");
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
     throw Error(path, "normalizer: expected an object with a \"type\"");
   std::string type = j["type"].get<std::string>();
@@ -19,7 +20,7 @@ Normalizer Normalizer::from_json(const nlohmann::json& j, const std::string& pat
     if (!j.contains("normalizers") || !j["normalizers"].is_array())
       throw Error(path, "normalizer Sequence without \"normalizers\" array");
     for (const auto& sub : j["normalizers"]) {
-      Normalizer s = from_json(sub, path);
+      Normalizer s = from_json(sub, path, depth + 1);
       n.steps_.insert(n.steps_.end(), s.steps_.begin(), s.steps_.end());
     }
   } else if (type == "NFC") {

@@ -12,8 +12,9 @@ namespace lmgen {
 class Normalizer {
  public:
   // Builds from the tokenizer.json "normalizer" value (null -> identity). Supported: NFC, NFD, NFKC, NFKD,
-  // Lowercase, Sequence of those. Throws Error naming `path` for anything else.
-  static Normalizer from_json(const nlohmann::json& j, const std::string& path);
+  // Lowercase, Sequence of those. Throws Error naming `path` for anything else (and for Sequences nested more than
+  // 32 deep).
+  static Normalizer from_json(const nlohmann::json& j, const std::string& path, int depth = 0);
 
   bool identity() const { return steps_.empty(); }
   // Normalizes `s` in place. Invalid UTF-8 is left untouched.

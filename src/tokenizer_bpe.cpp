@@ -753,8 +753,18 @@ std::string json_str(const json& j, const char* key, const std::string& path, co
   return j[key].get<std::string>();
 }
 
-void add_hf_pretokenizer(PreTokenizer& p, const json& j, const std::string& path) {
+constexpr int kMaxNesting = 32;  // Sequence depth accepted in tokenizer.json components
+
+const json& member(const json& j, const char* key) {
+  static const json null_json;
+  if (!j.is_object()) return null_json;
+  auto it = j.find(key);
+  return it == j.end() ? null_json : *it;
+}
+
+void add_hf_pretokenizer(PreTokenizer& p, const json& j, const std::string& path, int depth = 0) {
   if (j.is_null()) return;
+  if (depth > kMaxNesting) throw Error(path, "pre_tokenizer Sequences nested too deeply");
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
     throw Error(path, "pre_tokenizer: expected an object with a \"type\"");
   std::string type = j["type"].get<std::string>();
@@ -764,7 +774,7 @@ void add_hf_pretokenizer(PreTokenizer& p, const json& j, const std::string& path
   if (type == "Sequence") {
     if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
       throw Error(path, "pre_tokenizer Sequence without \"pretokenizers\" array");
-    for (const auto& s : j["pretokenizers"]) add_hf_pretokenizer(p, s, path);
+    for (const auto& s : j["pretokenizers"]) add_hf_pretokenizer(p, s, path, depth + 1);
   } else if (type == "ByteLevel") {
     if (j.value("add_prefix_space", false)) p.add_prefix_space();
     if (j.value("use_regex", true)) iso(kGpt2SplitRegex, SplitBehavior::Isolated, false);
@@ -799,14 +809,14 @@ void add_hf_pretokenizer(PreTokenizer& p, const json& j, const std::string& path
   }
 }
 
-bool json_has_type(const json& j, const char* type, const char* list_key) {
-  if (!j.is_object()) return false;
+bool json_has_type(const json& j, const char* type, const char* list_key, int depth = 0) {
+  if (!j.is_object() || depth > kMaxNesting) return false;
   auto it = j.find("type");
   if (it == j.end() || !it->is_string()) return false;
   if (*it == type) return true;
   if (*it == "Sequence" && j.contains(list_key) && j[list_key].is_array())
     for (const auto& s : j[list_key])
-      if (json_has_type(s, type, list_key)) return true;
+      if (json_has_type(s, type, list_key, depth + 1)) return true;
   return false;
 }
 
@@ -818,14 +828,15 @@ int32_t json_id(const json& v, const std::string& path, const std::string& what)
 }
 
 // TemplateProcessing / Roberta / Bert / ByteLevel / Sequence post-processors for a single sequence.
-void add_post_processor(BpeTokenizer& t, const json& j, const std::string& path) {
+void add_post_processor(BpeTokenizer& t, const json& j, const std::string& path, int depth = 0) {
   if (j.is_null()) return;
+  if (depth > kMaxNesting) throw Error(path, "post_processor Sequences nested too deeply");
   if (!j.is_object() || !j.contains("type")) throw Error(path, "post_processor: expected an object with a \"type\"");
   std::string type = j["type"].is_string() ? j["type"].get<std::string>() : "";
   if (type == "ByteLevel") return;
   if (type == "Sequence") {
     if (!j.contains("processors") || !j["processors"].is_array()) throw Error(path, "post_processor Sequence without processors");
-    for (const auto& s : j["processors"]) add_post_processor(t, s, path);
+    for (const auto& s : j["processors"]) add_post_processor(t, s, path, depth + 1);
     return;
   }
   if (type == "RobertaProcessing" || type == "BertProcessing") {
@@ -923,7 +934,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   entries = {};
   t->special_.assign(n, 0);
   t->type_.assign(n, kNormal);
-  t->normalizer_ = Normalizer::from_json(tok.value("normalizer", json()), path);
+  t->normalizer_ = Normalizer::from_json(member(tok, "normalizer"), path);
   for (const auto& at : t->added_) t->special_[at.id] = at.special;
   for (size_t k = 0; k < t->added_.size(); ++k) {
     const AddedToken& at = t->added_[k];
@@ -968,9 +979,9 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     }
   }
   for (const auto& at : t->added_) t->tokens_[at.id] = at.content;
-  add_hf_pretokenizer(t->pretok_, tok.value("pre_tokenizer", json()), path);
-  add_post_processor(*t, tok.value("post_processor", json()), path);
-  const json dec = tok.value("decoder", json());
+  add_hf_pretokenizer(t->pretok_, member(tok, "pre_tokenizer"), path);
+  add_post_processor(*t, member(tok, "post_processor"), path);
+  const json& dec = member(tok, "decoder");
   t->byte_level_decoder_ = dec.is_null() ? false : json_has_type(dec, "ByteLevel", "decoders");
 
   // bos / eos from tokenizer_config.json (HF transformers), else from the vocabulary

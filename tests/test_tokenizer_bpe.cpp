@@ -252,6 +252,16 @@ TEST(TokenizerBpe, MalformedFilesThrow) {
     j["model"]["vocab"] = json::array();
     EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp("vocab_array", j.dump())), lmgen::Error);
   }
+  for (const char* what : {"pre_tokenizer", "normalizer"}) {  // deep nesting is refused, not recursed into
+    std::string open, close;
+    std::string list = std::string(what) == "normalizer" ? "normalizers" : "pretokenizers";
+    for (int i = 0; i < 50000; ++i) open += R"({"type":"Sequence",")" + list + R"(":[)", close += "]}";
+    json j = tiny_tokenizer();
+    j.erase(what);
+    std::string text = j.dump();
+    text.insert(1, "\"" + std::string(what) + "\":" + open + R"({"type":"NFC"})" + close + ",");
+    EXPECT_THROW(lmgen::load_hf_tokenizer(write_tmp(std::string("deep_") + what, text)), lmgen::Error) << what;
+  }
 }
 
 TEST(TokenizerBpe, IsByteLevel) {
