@@ -115,7 +115,8 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
   sub->footer(
       "Default windowing is llama-perplexity's: the text is tokenized once, cut into whole chunks of -c tokens, each\n"
       "evaluated from an empty context with BOS as its first token, scoring only the second half of each chunk.\n"
-      "--stride S uses sliding windows of -c tokens advancing by S instead. See docs/evaluation.md.\n\n"
+      "--stride S uses sliding windows of -c tokens advancing by S instead. -c is the chunk/window length (and the\n"
+      "model's context; default: the model's). See docs/evaluation.md for exactly what is computed.\n\n"
       "Examples:\n"
       "  lmgen score -m model.gguf -f wiki.test.raw -c 512\n"
       "  lmgen score -m model.gguf -f text.txt -c 1024 --stride 512 --jsonl | tail -1");
