@@ -1,5 +1,6 @@
 // ThreadPool: persistent workers woken by a generation counter (spin briefly, then futex-wait via
-// std::atomic::wait), so one parallel_for costs a few microseconds and never creates threads.
+// std::atomic::wait), so one parallel_for costs a few microseconds and never creates threads. Tasks (one contiguous
+// range per thread) are claimed by whoever is ready first, the caller included.
 #include "lmgen/threads.hpp"
 
 #include <atomic>
@@ -47,22 +48,25 @@ struct ThreadPool::Impl {
   int n_threads = 1;
   std::vector<std::thread> workers;
 
-  // Job description, written by the caller before bumping `generation`, read by workers after seeing it.
+  // Job description, written by the caller before publishing a generation, read by whoever claims a task of it.
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
   int64_t n = 0;
   int64_t grain = 1;
-  int n_tasks = 0;
 
+  // Wake-up signal for idle workers.
   alignas(64) std::atomic<uint32_t> generation{0};
-  alignas(64) std::atomic<int32_t> pending{0};  // workers that have not finished the current generation
+  // Task claiming: generation (bits 63..32), number of tasks (31..16), next unclaimed task (15..0). Any thread,
+  // the caller included, claims the next task with a CAS, so a worker that is slow to wake (a busy machine) does
+  // not hold the caller up: the caller runs the task itself. Results do not depend on who runs a task.
+  alignas(64) std::atomic<uint64_t> state{0};
+  alignas(64) std::atomic<uint32_t> done{0};  // tasks finished in the current generation
   std::atomic<bool> stop{false};
 
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  // Task t of the current job: a contiguous range of whole grains.
-  void run_task(int t) {
-    if (t >= n_tasks) return;
+  // Task t of n_tasks: a contiguous range of whole grains.
+  void run_task(int t, int n_tasks) {
     const int64_t n_grains = (n + grain - 1) / grain;
     const int64_t g0 = n_grains * t / n_tasks;
     const int64_t g1 = n_grains * (t + 1) / n_tasks;
@@ -77,15 +81,28 @@ struct ThreadPool::Impl {
     }
   }
 
-  void worker_loop(int index) {
+  // Claims and runs tasks of generation g until none is left.
+  void claim_tasks(uint32_t g) {
+    uint64_t st = state.load(std::memory_order_acquire);
+    for (;;) {
+      if (static_cast<uint32_t>(st >> 32) != g) return;
+      const int n_tasks = static_cast<int>((st >> 16) & 0xFFFF), next = static_cast<int>(st & 0xFFFF);
+      if (next >= n_tasks) return;
+      if (!state.compare_exchange_weak(st, st + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      run_task(next, n_tasks);
+      if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == static_cast<uint32_t>(n_tasks)) done.notify_one();
+      st = state.load(std::memory_order_acquire);
+    }
+  }
+
+  void worker_loop() {
     uint32_t seen = 0;  // the value at construction (a job may be posted before this thread first runs)
     for (;;) {
       while (!spin_until([&] { return generation.load(std::memory_order_acquire) != seen; }))
         generation.wait(seen, std::memory_order_acquire);
       seen = generation.load(std::memory_order_acquire);
       if (stop.load(std::memory_order_acquire)) return;
-      run_task(index);
-      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) pending.notify_one();
+      claim_tasks(seen);
     }
   }
 };
@@ -96,7 +113,7 @@ ThreadPool::ThreadPool(int n_threads) : impl_(std::make_unique<Impl>()) {
   if (n_threads > 512) n_threads = 512;
   impl_->n_threads = n_threads;
   impl_->workers.reserve(static_cast<size_t>(n_threads - 1));
-  for (int i = 1; i < n_threads; ++i) impl_->workers.emplace_back([this, i] { impl_->worker_loop(i); });
+  for (int i = 1; i < n_threads; ++i) impl_->workers.emplace_back([this] { impl_->worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -120,19 +137,22 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   im.fn = &fn;
   im.n = n;
   im.grain = grain;
-  im.n_tasks = static_cast<int>(std::min<int64_t>(im.n_threads, n_grains));
   im.error = nullptr;
-  im.pending.store(im.n_threads - 1, std::memory_order_relaxed);
-  im.generation.fetch_add(1, std::memory_order_release);
+  const int n_tasks = static_cast<int>(std::min<int64_t>(im.n_threads, n_grains));
+  const uint32_t g = im.generation.load(std::memory_order_relaxed) + 1;
+  im.done.store(0, std::memory_order_relaxed);
+  im.state.store((static_cast<uint64_t>(g) << 32) | (static_cast<uint64_t>(n_tasks) << 16),
+                 std::memory_order_release);
+  im.generation.store(g, std::memory_order_release);
   im.generation.notify_all();
 
-  im.run_task(0);
+  im.claim_tasks(g);
 
-  for (;;) {
-    if (spin_until([&] { return im.pending.load(std::memory_order_acquire) == 0; })) break;
-    const int32_t p = im.pending.load(std::memory_order_acquire);
-    if (p == 0) break;
-    im.pending.wait(p, std::memory_order_acquire);
+  const auto all_done = [&] { return im.done.load(std::memory_order_acquire) == static_cast<uint32_t>(n_tasks); };
+  while (!spin_until(all_done)) {
+    const uint32_t d = im.done.load(std::memory_order_acquire);
+    if (d == static_cast<uint32_t>(n_tasks)) break;
+    im.done.wait(d, std::memory_order_acquire);
   }
   im.fn = nullptr;
   if (im.error) {

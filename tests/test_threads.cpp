@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -50,7 +51,13 @@ TEST(ThreadPool, UsesSeveralThreadsAndManyCallsStayCorrect) {
   lmgen::ThreadPool pool(3);
   std::mutex m;
   std::vector<std::thread::id> ids;
+  // Each task waits (bounded) until all three have started, so they must run on three different threads.
+  std::atomic<int> started{0};
   pool.parallel_for(3, 1, [&](int64_t, int64_t) {
+    started++;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (started.load() < 3 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+      std::this_thread::yield();
     std::lock_guard<std::mutex> lock(m);
     ids.push_back(std::this_thread::get_id());
   });

@@ -105,7 +105,18 @@ int main(int argc, char** argv) {
   struct Shape {
     int64_t rows, cols;
   };
-  const Shape shapes[] = {{1536, 576}, {576, 1536}, {32000, 576}};
+  // Layers and lm_head of a ~100M model, then the lm_heads of the tiny fixture models (short rows).
+  std::vector<Shape> shapes = {{1536, 576}, {576, 1536}, {32000, 576}, {32000, 256}, {32000, 64}};
+  if (const char* e = std::getenv("BENCH_SHAPES"); e && *e) {  // e.g. BENCH_SHAPES=32000x64,512x512
+    shapes.clear();
+    for (const char* p = e; *p;) {
+      char* end;
+      const long long r = std::strtoll(p, &end, 10);
+      const long long c = std::strtoll(end + 1, &end, 10);
+      shapes.push_back({r, c});
+      p = *end ? end + 1 : end;
+    }
+  }
   std::mt19937 rng(42);
   std::printf("(cpu: the same figures from process CPU time / threads, i.e. what an unloaded machine would show)\n");
   std::printf("%-5s %-11s %7s %10s %7s %7s | %11s %8s %8s\n", "type", "shape", "MB", "matvec us", "GB/s",
@@ -116,9 +127,12 @@ int main(int argc, char** argv) {
       const int64_t bs = lmgen::dtype_traits(t).block_size;
       sh.rows = sh.rows / bs * bs == sh.rows || sh.rows > 4096 ? sh.rows : sh.rows / bs * bs;
       sh.cols = sh.cols / bs * bs;
+      if (sh.cols == 0) continue;
       const size_t mbytes = lmgen::row_bytes(t, sh.cols) * static_cast<size_t>(sh.rows);
       // Enough distinct copies that the set is far larger than the L3 cache (32 MB here).
-      const int copies = static_cast<int>(std::max<size_t>(2, (256u << 20) / mbytes));
+      // (BENCH_HOT=1: a single copy, i.e. weights from the caches, to see the kernels' compute cost.)
+      const bool hot = std::getenv("BENCH_HOT") != nullptr;
+      const int copies = hot ? 1 : static_cast<int>(std::max<size_t>(2, (256u << 20) / mbytes));
       std::vector<std::vector<uint8_t>> ws;
       ws.push_back(make_weights(t, sh.rows, sh.cols, rng));
       for (int c = 1; c < copies; ++c) ws.push_back(ws[0]);
@@ -132,7 +146,7 @@ int main(int argc, char** argv) {
 
       // matvec: stream through the copies, several passes, best pass.
       double best = 1e30, cbest = 1e30;
-      for (int pass = 0; pass < 3; ++pass) {
+      for (int pass = 0; pass < (hot ? 50 : 3); ++pass) {
         const double t0 = now(), c0 = cpu_now();
         for (auto& m : ms) lmgen::matmul(m, x.data(), 1, y.data(), pool);
         best = std::min(best, (now() - t0) / static_cast<double>(ms.size()));

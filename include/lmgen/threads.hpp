@@ -20,7 +20,10 @@ class ThreadPool {
 
   int size() const;
   // Calls fn(begin, end) on disjoint ranges covering [0, n), on up to size() threads (the caller is one of them),
-  // and returns when all are done. Ranges are multiples of `grain` (except the last).
+  // and returns when all are done. Ranges are multiples of `grain` (except the last); there are at most size() of
+  // them, fixed by n, grain and size() only. An idle thread (the caller too) claims the next unstarted range, so
+  // a worker that is slow to wake does not stall the call. An exception thrown by fn is rethrown here (the first
+  // one). One caller at a time: fn must not call parallel_for on the same pool.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
   static int physical_cores();
