@@ -71,8 +71,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
       std::fflush(stderr);
     };
 
-  std::vector<int32_t> tokens;
-  const ScoreResult r = score_text(model, tok, text, so, eo, on_token, on_window, &tokens);
+  const ScoreResult r = score_text(model, tok, text, so, eo, on_token, on_window);
   if (progress) std::fprintf(stderr, "\n");
   if (ctx.stdout_broken) return 0;
   const char* method = so.stride == 0 ? "chunks" : "sliding";
