@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "lmgen/error.hpp"
+#include "lmgen/json_limits.hpp"
 #include "lmgen/mapped_file.hpp"
 
 namespace lmgen {
@@ -33,6 +35,21 @@ std::string supported_list() {
     if (!s.empty()) s += ", ";
     s += a.hf_class;
   }
+  return s;
+}
+
+// double -> float without undefined behaviour for values beyond float's range (they become +-inf, which
+// ModelConfig::validate refuses).
+float to_float(double d) {
+  if (std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+    return d > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+  return static_cast<float>(d);
+}
+
+// A value for an error message: scalars as JSON (cut at 60 characters), objects / arrays by type only.
+std::string show(const json& v) {
+  std::string s = v.is_structured() ? std::string("a JSON ") + v.type_name() : v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
 
@@ -65,7 +82,7 @@ struct Fields {
       const double d = v->get<double>();
       if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
     }
-    throw Error(src, key_names(keys) + " must be an integer, found " + v->dump());
+    throw Error(src, key_names(keys) + " must be an integer, found " + show(*v));
   }
   int64_t int_req(std::initializer_list<const char*> keys) const {
     auto v = int_opt(keys);
@@ -75,19 +92,19 @@ struct Fields {
   std::optional<double> float_opt(std::initializer_list<const char*> keys) const {
     const json* v = find(keys);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_number()) throw Error(src, key_names(keys) + " must be a number, found " + v->dump());
+    if (!v->is_number()) throw Error(src, key_names(keys) + " must be a number, found " + show(*v));
     return v->get<double>();
   }
   std::optional<bool> bool_opt(std::initializer_list<const char*> keys) const {
     const json* v = find(keys);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_boolean()) throw Error(src, key_names(keys) + " must be true or false, found " + v->dump());
+    if (!v->is_boolean()) throw Error(src, key_names(keys) + " must be true or false, found " + show(*v));
     return v->get<bool>();
   }
   std::optional<std::string> str_opt(std::initializer_list<const char*> keys) const {
     const json* v = find(keys);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_string()) throw Error(src, key_names(keys) + " must be a string, found " + v->dump());
+    if (!v->is_string()) throw Error(src, key_names(keys) + " must be a string, found " + show(*v));
     return v->get<std::string>();
   }
 };
@@ -122,10 +139,11 @@ void read_gpt2(const Fields& f, ModelConfig& c) {
   c.n_head = f.int_req({"n_head", "num_attention_heads"});
   c.n_head_kv = c.n_head;
   c.head_dim = c.n_head > 0 ? c.n_embd / c.n_head : 0;
-  c.n_ff = f.int_opt({"n_inner", "intermediate_size"}).value_or(4 * c.n_embd);
+  // 4 * n_embd only when it cannot overflow; an absurd n_embd is refused by validate() anyway.
+  c.n_ff = f.int_opt({"n_inner", "intermediate_size"}).value_or(c.n_embd > 0 && c.n_embd <= 65536 ? 4 * c.n_embd : 0);
   c.n_ctx_train = f.int_opt({"n_positions", "max_position_embeddings", "n_ctx"}).value_or(1024);
   c.norm = NormKind::LayerNorm;
-  c.norm_eps = static_cast<float>(f.float_opt({"layer_norm_epsilon"}).value_or(1e-5));
+  c.norm_eps = to_float(f.float_opt({"layer_norm_epsilon"}).value_or(1e-5));
   const std::string act = f.str_opt({"activation_function"}).value_or("gelu_new");
   if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
     throw Error(f.src, "activation_function '" + act + "' is not supported (supported: gelu_new)");
@@ -151,13 +169,13 @@ void read_llama_like(const Fields& f, ModelConfig& c, bool qwen2) {
   c.n_ff = f.int_req({"intermediate_size"});
   c.n_ctx_train = f.int_opt({"max_position_embeddings"}).value_or(qwen2 ? 32768 : 2048);
   c.norm = NormKind::RMSNorm;
-  c.norm_eps = static_cast<float>(f.float_opt({"rms_norm_eps"}).value_or(1e-6));
+  c.norm_eps = to_float(f.float_opt({"rms_norm_eps"}).value_or(1e-6));
   const std::string act = f.str_opt({"hidden_act"}).value_or("silu");
   if (act != "silu" && act != "swish")
     throw Error(f.src, "hidden_act '" + act + "' is not supported (supported: silu)");
   c.act = Activation::SwiGLU;
   c.rope = RopeStyle::Neox;  // HF q_proj/k_proj are in rotate_half order
-  c.rope_theta = static_cast<float>(f.float_opt({"rope_theta"}).value_or(10000.0));
+  c.rope_theta = to_float(f.float_opt({"rope_theta"}).value_or(10000.0));
   c.rope_dim = c.head_dim;
   if (const json* rs = f.find({"rope_scaling"})) {
     std::string type = "?";
@@ -189,6 +207,7 @@ ModelConfig hf_config_from_json(const std::string& text, const std::string& sour
   } catch (const json::exception& e) {
     throw Error(source, std::string("not valid JSON: ") + e.what());
   }
+  check_json_depth(j, source);
   if (!j.is_object()) throw Error(source, "not a JSON object");
   const Arch& a = detect_arch(j, source);
   ModelConfig c;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmgen/error.hpp"
+#include "lmgen/json_limits.hpp"
 
 namespace lmgen {
 
@@ -50,8 +51,20 @@ bool json_u64(const json& j, uint64_t& out) {
   return false;
 }
 
+// A short rendering of a header value for messages: scalars and flat arrays of scalars are printed (at most 60
+// characters), anything nested only by type, so a hostile value is never walked recursively.
 std::string dump_short(const json& j) {
-  std::string s = j.dump();
+  std::string s;
+  if (j.is_array()) {
+    s = "[";
+    for (size_t i = 0; i < j.size() && s.size() < 60; ++i) {
+      if (i) s += ", ";
+      s += j[i].is_structured() ? std::string(j[i].type_name()) : j[i].dump();
+    }
+    s += "]";
+  } else {
+    s = j.is_structured() ? std::string(j.type_name()) : j.dump();
+  }
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
@@ -83,6 +96,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(MappedFile::op
   } catch (const json::exception& e) {
     throw Error(path, std::string("safetensors header is not valid JSON: ") + e.what());
   }
+  check_json_depth(header, path);  // before anything walks or prints it (real headers are 3 levels deep)
   if (!header.is_object()) throw Error(path, "safetensors header is not a JSON object");
 
   for (auto it = header.begin(); it != header.end(); ++it) {
@@ -202,6 +216,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir) {
   } catch (const json::exception& e) {
     throw Error(index_path, std::string("not valid JSON: ") + e.what());
   }
+  check_json_depth(j, index_path);
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw Error(index_path, "no \"weight_map\" object");
 

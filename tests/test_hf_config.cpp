@@ -173,5 +173,26 @@ TEST(HfConfig, Gpt2AndQwen2Options) {
   expect_error([&] { hf_config_from_json(q.dump(), "q.json"); }, {"rope_scaling 'yarn'"});
 }
 
+
+TEST(HfConfig, HostileValuesRefusedCleanly) {
+  json j = llama_cfg();
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  std::string text = j.dump();
+  text.insert(1, "\"deep\":" + deep + ",");  // an unused key nested 100000 levels
+  expect_error([&] { hf_config_from_json(text, "deep/config.json"); }, {"deep/config.json", "nested"});
+  j["vocab_size"] = json::array({json::array({1})});
+  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"vocab_size", "must be an integer, found a JSON array"});
+  j = llama_cfg();
+  j["rms_norm_eps"] = 1e300;  // beyond float: becomes inf, refused by validate
+  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"epsilon"});
+  j = llama_cfg();
+  j["rope_theta"] = -1e300;
+  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"theta"});
+  json g = {{"model_type", "gpt2"}, {"vocab_size", 100}, {"n_layer", 2}, {"n_head", 4},
+            {"n_embd", int64_t{4611686018427387904}}};  // 4 * n_embd would overflow
+  expect_error([&] { hf_config_from_json(g.dump(), "g.json"); }, {"g.json", "n_embd"});
+}
+
 }  // namespace
 }  // namespace lmgen

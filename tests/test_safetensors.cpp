@@ -289,6 +289,13 @@ TEST(Safetensors, MalformedHeaders) {
                {"'a'", "shape"});
   expect_error(write_raw("entry.safetensors", R"({"a":5})", d16), {"'a'", "not an object"});
 
+  // Nested values are refused before anything walks or prints them (a recursive dump would overflow the stack).
+  std::string deep = R"({"a":{"dtype":"F32","shape":)" + std::string(100000, '[') + std::string(100000, ']') +
+                     R"(,"data_offsets":[0,16]}})";
+  expect_error(write_raw("deep.safetensors", deep, d16), {"nested"});
+  expect_error(write_raw("nestedshape.safetensors", R"({"a":{"dtype":"F32","shape":[[4]],"data_offsets":[0,16]}})", d16),
+               {"'a'", "shape [array]"});
+
   // Truncated: fewer than 8 bytes, and a valid header whose data was cut off.
   const std::string tiny = test::scratch_dir() + "/tiny.safetensors";
   std::ofstream(tiny, std::ios::binary) << "abc";
