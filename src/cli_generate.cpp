@@ -156,6 +156,7 @@ int run_batch(GenerateArgs& a, Context& ctx, const std::string& input) {
 
 int run(GenerateArgs& a, Context& ctx) {
   if (a.gen.n_predict < -1) throw UsageError("-n must be -1 (no limit) or a non-negative number of tokens");
+  if (a.gen.n_probs > 0 && !a.jsonl && !a.batch) throw UsageError("--n-probs needs --jsonl (the probabilities are JSON)");
   a.gen.sampling.seed = static_cast<uint64_t>(a.seed);
   a.gen.sampling.logit_bias = parse_logit_bias(a.logit_bias);
   a.gen.encode = encode_options(a.prompt);

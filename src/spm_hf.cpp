@@ -217,7 +217,19 @@ class HfSpmTokenizer final : public Tokenizer {
       if (e.is_string()) {
         std::string_view s = e.get_ref<const std::string&>();
         size_t sp = s.find(' ');
-        if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
+        if (sp != std::string::npos && s.find(' ', sp + 1) != std::string::npos) {
+          // A token that itself contains spaces (e.g. a re-saved Llama-2 file whose U+00A0 tokens became ' '):
+          // take the one split whose two sides are both tokens.
+          size_t found = std::string::npos;
+          for (size_t p = s.find(' '); p != std::string::npos; p = s.find(' ', p + 1)) {
+            if (p > 0 && p + 1 < s.size() && vocab_.count(s.substr(0, p)) && vocab_.count(s.substr(p + 1))) {
+              if (found != std::string::npos) { found = std::string::npos; break; }  // ambiguous
+              found = p;
+            }
+          }
+          sp = found;
+        }
+        if (sp == std::string::npos)
           throw Error(path_, "merge " + std::to_string(r) + " '" + std::string(s) +
                                  "' is not two tokens separated by a space");
         a = s.substr(0, sp);
