@@ -68,6 +68,27 @@ void layer_norm(const float* x, const Vector& g, const Vector& b, float eps, flo
   o = o * scale * ConstArrayMap(g.data, n) + ConstArrayMap(b.data, n);
 }
 
+// e^x from a fixed sequence of IEEE operations (Cody-Waite range reduction + degree-6 polynomial, the classic
+// Cephes expf coefficients; ~1 ulp). Unlike a library or Eigen SIMD exp, every element gets the same operations
+// whether the compiler vectorises the loop or not, so results do not depend on buffer alignment or length.
+inline float exp_fixed(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float n = std::nearbyint(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
 inline float gelu_tanh(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
@@ -226,8 +247,9 @@ struct Model::Impl {
       if (c.act == Activation::SwiGLU) {
         matmul(L.w_gate, xb.data(), n, ff_a.data(), pool);  // [n, F]
         matmul(L.w_up, xb.data(), n, ff_b.data(), pool);    // [n, F]
-        ArrayMap a(ff_a.data(), n * F);
-        a = a / (1.0f + (-a).exp()) * ConstArrayMap(ff_b.data(), n * F);
+        float* a = ff_a.data();
+        const float* b = ff_b.data();
+        for (int64_t i = 0; i < n * F; ++i) a[i] = a[i] / (1.0f + exp_fixed(-a[i])) * b[i];  // silu(gate) * up
       } else {
         matmul(L.w_up, xb.data(), n, ff_a.data(), pool);  // [n, F]
         add_bias(ff_a.data(), L.b_up, n);
