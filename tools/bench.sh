@@ -125,7 +125,8 @@ for name in $MODELS; do
   # pp from an empty context; tg after PP context tokens (-d), as the llama.cpp peer script generates after its prompt
   { "$LMGEN" bench -m "$m" -p "$PP" -n 0 -t 1,2 -r "$REPS" --jsonl
     "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl; } |
-    while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES"
+    while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES" ||
+    log "$name: lmgen bench failed"
   if ((have_peer)); then
     for t in $PEER_THREADS; do
       log "$name: llama.cpp t=$t"
