@@ -920,6 +920,12 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     }
   }
   if (max_id < 0) throw Error(path, "empty vocabulary");
+  // Ids far beyond the number of tokens defined would size the id -> text table from one field (a 150-byte file
+  // asking for 16M entries); real vocabularies are dense, with at most some padding.
+  const size_t n_defined = entries.size() + t->added_.size();
+  if (static_cast<size_t>(max_id) >= 2 * n_defined + 1024)
+    throw Error(path, "token id " + std::to_string(max_id) + " is far beyond the " + std::to_string(n_defined) +
+                          " tokens defined (sparse ids are not supported)");
   const size_t n = static_cast<size_t>(max_id) + 1;
   t->tokens_.assign(n, std::string());
   std::vector<uint8_t> in_model(n, 0);
