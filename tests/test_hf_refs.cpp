@@ -97,3 +97,17 @@ TEST(HfRefs, ShardedSameLogitsAsSingleFile) {
   }
   EXPECT_EQ(differing, 0u) << "max diff " << max_diff;
 }
+
+// The tokenizer.json shipped in each fixture directory gives the prompt ids llama.cpp fed the model.
+TEST(HfRefs, TokenizerJsonGivesReferencePromptIds) {
+  for (const char* model : {"tiny-llama", "tiny-qwen2", "tiny-gpt2"}) {
+    auto tok = lmgen::load_tokenizer(lmgen::test::shared_path(std::string("fixtures/") + model + "/hf"));
+    for (int i = 0; i < 4; ++i) {
+      const std::string variant = std::string(model) == "tiny-gpt2" ? "f16" : "f32";
+      nlohmann::json ref = nlohmann::json::parse(lmgen::test::read_file(
+          lmgen::test::shared_path(std::string("fixtures/") + model + "/refs/ref-" + variant + "-" + std::to_string(i) + ".json")));
+      EXPECT_EQ(tok->encode(ref["prompt"].get<std::string>()), ref["prompt_ids"].get<std::vector<int32_t>>())
+          << model << " prompt " << i;
+    }
+  }
+}
