@@ -28,12 +28,15 @@ namespace {
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
-// Dot product with 16 independent partial sums combined in a fixed order (vectorisable, deterministic).
+// Dot product with 16 independent partial sums (then 8 for a remaining chunk) combined in a fixed order:
+// vectorisable, and deterministic (the order depends only on n).
 inline float dot_f32(const float* a, const float* b, int64_t n) {
   float acc[16] = {0};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
     for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
   float tail = 0;
   for (; i < n; ++i) tail += a[i] * b[i];
   for (int w = 8; w >= 1; w /= 2)
@@ -184,7 +187,10 @@ struct Model::Impl {
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const float* kc = k_cache.get() + layer * n_ctx * kv_dim;
     const float* vc = v_cache.get() + layer * n_ctx * kv_dim;
-    pool.parallel_for(n * c.n_head, 1, [&](int64_t begin, int64_t end) {
+    // Small problems (tiny models, short contexts) run on the calling thread: a wake-up costs more than the work.
+    const int64_t work = n * c.n_head * (pos0 + n) * hd;
+    const int64_t grain = work < (1 << 16) ? n * c.n_head : 1;
+    pool.parallel_for(n * c.n_head, grain, [&](int64_t begin, int64_t end) {
       std::vector<float> scores(static_cast<size_t>(pos0 + n));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t t = task / c.n_head, h = task % c.n_head, kvh = h / group;
@@ -196,10 +202,8 @@ struct Model::Impl {
           mx = std::max(mx, scores[p]);
         }
         float sum = 0;
-        for (int64_t p = 0; p < n_pos; ++p) {
-          scores[p] = std::exp(scores[p] - mx);
-          sum += scores[p];
-        }
+        for (int64_t p = 0; p < n_pos; ++p) scores[p] = exp_fixed(scores[p] - mx);
+        for (int64_t p = 0; p < n_pos; ++p) sum += scores[p];
         const float inv = 1.0f / sum;
         ArrayMap out(att.data() + t * q_dim + h * hd, hd);
         out.setZero();
