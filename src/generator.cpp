@@ -120,7 +120,10 @@ GenerateResult Generator::generate(std::string_view prompt, const GenerateOption
   auto chain = make_sampler_chain(opt.sampling);
   res.prompt_tokens = tok_.encode(prompt, opt.encode);
   if (res.prompt_tokens.empty()) {
-    if (tok_.bos_id() < 0) throw UsageError("the prompt is empty and the model has no BOS token to start from");
+    if (tok_.bos_id() < 0) {
+      if (prompt.empty()) throw UsageError("the prompt is empty and the model has no BOS token to start from");
+      throw Error("the prompt encodes to no tokens and the model has no BOS token to start from");
+    }
     res.prompt_tokens.push_back(tok_.bos_id());
   }
   const int64_t n_prompt = static_cast<int64_t>(res.prompt_tokens.size());

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "lmgen/error.hpp"
+#include "lmgen/json_limits.hpp"
 #include "tokenizer_internal.hpp"
 
 namespace lmgen {
@@ -14,11 +15,14 @@ nlohmann::json read_json_file(const std::string& path) {
   if (!in) throw Error(path, "cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
+  nlohmann::json j;
   try {
-    return nlohmann::json::parse(ss.str());
+    j = nlohmann::json::parse(ss.str());
   } catch (const nlohmann::json::exception& e) {
     throw Error(path, std::string("invalid JSON: ") + e.what());
   }
+  check_json_depth(j, path);  // before the builders (some recurse) walk it
+  return j;
 }
 }  // namespace
 
