@@ -14,16 +14,6 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" little-endian
 constexpr uint64_t kMaxKeyLen = 1 << 16;
 constexpr uint32_t kMaxDims = 4;
 
-size_t scalar_size(GgufType t) {
-  switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    default: return 0;
-  }
-}
-
 // Sequential reader over the mapped file; every read is bounds-checked by MappedFile::span.
 class Cursor {
  public:
@@ -81,6 +71,16 @@ void read_scalar(Cursor& c, GgufType t, GgufValue& v, const MappedFile& f, const
 }
 
 }  // namespace
+
+size_t gguf_scalar_size(GgufType t) {
+  switch (t) {
+    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
+    case GgufType::U16: case GgufType::I16: return 2;
+    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
+    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
+    default: return 0;
+  }
+}
 
 const char* gguf_type_name(GgufType t) {
   switch (t) {
@@ -157,7 +157,7 @@ GgufFile::GgufFile(const std::string& path) : file_(MappedFile::open(path)) {
         v.strings.reserve(static_cast<size_t>(v.count));
         for (uint64_t j = 0; j < v.count; ++j) v.strings.push_back(c.read_string("metadata string"));
       } else {
-        size_t es = scalar_size(v.elem_type);
+        size_t es = gguf_scalar_size(v.elem_type);
         if (es == 0)
           throw Error(path, "metadata array '" + skey + "' has unsupported element type " +
                                 std::to_string(static_cast<uint32_t>(v.elem_type)));

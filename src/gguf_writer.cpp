@@ -25,16 +25,6 @@ void append_str(std::string& out, std::string_view s) {
   out.append(s.data(), s.size());
 }
 
-size_t scalar_size(GgufType t) {
-  switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    default: return 0;
-  }
-}
-
 // Encodes a decoded scalar of a GgufValue back into its wire form.
 void append_scalar(std::string& out, const GgufValue& v) {
   switch (v.type) {
@@ -133,7 +123,7 @@ void GgufWriter::set_value(std::string_view key, const GgufValue& v) {
       if (v.strings.size() != v.count) throw Error("GgufWriter: string array '" + std::string(key) + "' is incomplete");
       for (std::string_view s : v.strings) append_str(e, s);
     } else {
-      size_t es = scalar_size(v.elem_type);
+      size_t es = gguf_scalar_size(v.elem_type);
       if (es == 0 || (v.count > 0 && v.elems == nullptr))
         throw Error("GgufWriter: cannot copy array '" + std::string(key) + "' of element type " +
                     gguf_type_name(v.elem_type));

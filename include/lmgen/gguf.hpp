@@ -33,6 +33,8 @@ enum class GgufType : uint32_t {
   I64 = 11, F64 = 12,
 };
 const char* gguf_type_name(GgufType t);
+// Bytes of one scalar of type t on the wire (0 for STRING and ARRAY, whose size depends on their content).
+size_t gguf_scalar_size(GgufType t);
 
 // One metadata value. Scalars are held decoded; arrays keep a pointer into the map.
 struct GgufValue {
