@@ -443,6 +443,7 @@ bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, 
                   int n_act, float* y, size_t ys) {
   const auto* wp = static_cast<const uint8_t*>(w);
   const auto* ap = static_cast<const uint8_t*>(act);
+  if (q0_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
   switch (t) {
     case DType::F32: rows_impl<KF<DType::F32>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::F16: rows_impl<KF<DType::F16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;

@@ -5,7 +5,7 @@
 //   batch (n_tok = 128, prompt processing): GFLOP/s (2 * rows * cols * n_tok per call).
 //
 // Build (not part of CMake):
-//   g++ -O3 -march=native -std=c++20 -Iinclude tools/bench_matmul.cpp build-quant/liblmgen_engine.a -lpthread \
+//   g++ -O3 -march=native -std=c++20 -Iinclude tools/bench_matmul.cpp build/liblmgen.a -lpthread \
 //       -o /tmp/bench_matmul
 // Usage: bench_matmul [threads] [type,type,...]
 #include <chrono>

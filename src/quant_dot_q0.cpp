@@ -1,0 +1,211 @@
+// Q4_0 and Q8_0 weights x Q8_0 activations, two blocks per 256-bit vector (AVX-512 VNNI/VL builds).
+//
+// The generic 32-element kernel of quant_dot_simd.cpp spends most of its instructions on per-block scalar work
+// (converting scales, broadcasting their product, the offset term). Here a pair of blocks shares every vector:
+//
+//   weights (decoded once per pair, shared by all activations):
+//     lo = [block i elements 0..15 | block i+1 elements 0..15]    as unsigned bytes (Q4_0: 0..15, Q8_0: q + 128)
+//     hi = [block i elements 16..31 | block i+1 elements 16..31]
+//     dw = [d_i x4 | d_{i+1} x4]                                   (floats)
+//   activations (rearranged once per call, PairAct below):
+//     A, B    = the matching halves of the activation blocks (signed bytes)
+//     negcorr = -offset * (sum of the 4 activation bytes under each i32 lane of lo and hi), offset 8 or 128
+//     dy      = [dy_i x4 | dy_{i+1} x4]
+//   per weight row r and activation a:  s = dpbusd(dpbusd(negcorr, lo, A), hi, B)    (exact integer sums)
+//                                       acc += float(s) * (dw * dy)
+//
+// Every output element sees the same sequence of operations whatever the number of rows and activations computed
+// together, so results are bit-identical between single-token and batched calls (matmul.hpp's rule).
+// An odd trailing block is a pair whose second half is zero on both sides.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "quant_blocks.hpp"
+#include "quant_simd.hpp"
+#include "quant_simd_util.hpp"
+
+namespace lmgen::simd {
+
+#if defined(LMGEN_SIMD_AVX2) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+
+
+
+namespace {
+
+using namespace qblk;
+
+// One pair of activation blocks as the kernel reads it: 128 bytes.
+struct alignas(32) PairAct {
+  int8_t a[32];
+  int8_t b[32];
+  int32_t negcorr[8];
+  float dy[8];
+};
+static_assert(sizeof(PairAct) == 128);
+
+struct Q4 {
+  using W = BlockQ4_0;
+  static constexpr int kOffset = 8;
+  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi) {
+    const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[0].qs));
+    const __m256i v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0),
+                                                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[1].qs)), 1)
+                          : _mm256_zextsi128_si256(v0);
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    lo = _mm256_and_si256(v, m);
+    hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+  }
+};
+
+struct Q8 {
+  using W = BlockQ8_0;
+  static constexpr int kOffset = 128;
+  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi) {
+    const auto ld = [](const int8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
+    __m256i l = _mm256_zextsi128_si256(ld(x[0].qs)), h = _mm256_zextsi128_si256(ld(x[0].qs + 16));
+    if (two) {
+      l = _mm256_inserti128_si256(l, ld(x[1].qs), 1);
+      h = _mm256_inserti128_si256(h, ld(x[1].qs + 16), 1);
+    }
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));  // q + 128 as an unsigned byte
+    lo = _mm256_xor_si256(l, flip);
+    hi = _mm256_xor_si256(h, flip);
+  }
+};
+
+inline __m256 expand_scales(uint16_t d0, uint16_t d1) {
+  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d0 | (static_cast<uint32_t>(d1) << 16))));
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+// Rearranges n_act Q8_0 activation rows (nb blocks each) into pairs: out[a * npairs + p].
+template <int Offset>
+void prepare_pairs(const uint8_t* act, size_t stride, int n_act, int64_t nb, PairAct* out) {
+  const int64_t np = (nb + 1) / 2;
+  const __m256i off = _mm256_set1_epi8(static_cast<char>(Offset));
+  for (int k = 0; k < n_act; ++k) {
+    const auto* y = reinterpret_cast<const BlockQ8_0*>(act + k * stride);
+    for (int64_t p = 0; p < np; ++p) {
+      const int64_t i = 2 * p;
+      const bool two = i + 1 < nb;
+      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+      const __m256i y1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i + 1].qs))
+                             : _mm256_setzero_si256();
+      const __m256i a = _mm256_permute2x128_si256(y0, y1, 0x20);
+      const __m256i b = _mm256_permute2x128_si256(y0, y1, 0x31);
+      const __m256i corr = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), off, a), off, b);
+      PairAct& o = out[k * np + p];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.a), a);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.b), b);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.negcorr), _mm256_sub_epi32(_mm256_setzero_si256(), corr));
+      _mm256_store_ps(o.dy, expand_scales(y[i].d, two ? y[i + 1].d : 0));
+    }
+  }
+}
+
+// R weight rows x NA activations over all pairs; out[r * NA + a].
+template <typename K, int R, int NA>
+[[gnu::always_inline]] inline void pair_kernel(int64_t nb, const uint8_t* w, size_t ws, const PairAct* act, int64_t np, float* out) {
+  __m256 acc[R][NA];
+  for (int r = 0; r < R; ++r)
+    for (int a = 0; a < NA; ++a) acc[r][a] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < np; ++p) {
+    const int64_t i = 2 * p;
+    const bool two = i + 1 < nb;
+    __m256i lo[R], hi[R];
+    __m256 dw[R];
+    for (int r = 0; r < R; ++r) {
+      const auto* x = reinterpret_cast<const typename K::W*>(w + r * ws) + i;
+      K::decode(x, two, lo[r], hi[r]);
+      dw[r] = expand_scales(x[0].d, two ? x[1].d : 0);
+    }
+#pragma GCC unroll 4
+    for (int a = 0; a < NA; ++a) {
+      const PairAct& y = act[a * np + p];
+      const __m256i ya = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.a));
+      const __m256i yb = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.b));
+      const __m256i nc = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.negcorr));
+      const __m256 dy = _mm256_load_ps(y.dy);
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r) {
+        const __m256i s = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(nc, lo[r], ya), hi[r], yb);
+        acc[r][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw[r], dy), acc[r][a]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int a = 0; a < NA; ++a) out[r * NA + a] = hsum(acc[r][a]);
+}
+
+template <typename K, int R>
+void pair_dispatch(int na, int64_t nb, const uint8_t* w, size_t ws, const PairAct* act, int64_t np, float* out) {
+  switch (na) {
+    case 4: pair_kernel<K, R, 4>(nb, w, ws, act, np, out); break;
+    case 3: pair_kernel<K, R, 3>(nb, w, ws, act, np, out); break;
+    case 2: pair_kernel<K, R, 2>(nb, w, ws, act, np, out); break;
+    default: pair_kernel<K, R, 1>(nb, w, ws, act, np, out); break;
+  }
+}
+
+template <typename K>
+void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+                float* y, size_t ys) {
+  const int64_t nb = n / QK, np = (nb + 1) / 2;
+  constexpr size_t kStackPairs = 128;  // 16 KB
+  alignas(32) PairAct stack[kStackPairs];
+  std::vector<PairAct> heap;
+  PairAct* pa = stack;
+  if (static_cast<size_t>(np * n_act) > kStackPairs) {
+    heap.resize(static_cast<size_t>(np * n_act));
+    pa = heap.data();
+  }
+  prepare_pairs<K::kOffset>(act, as, n_act, nb, pa);
+
+  // A block of weight rows stays in L1 while groups of 4 activations stream past it.
+  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)) & ~int64_t{1}, 2, 64);
+  float tmp[2 * 4];
+  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
+    const int64_t r1 = std::min(n_rows, r0 + rb);
+    for (int k = 0; k < n_act; k += 4) {
+      const int na = std::min(4, n_act - k);
+      const PairAct* a = pa + k * np;
+      // Two rows at a time share each activation load; a single activation (generation) streams one row at a
+      // time: with two interleaved rows of more than ~500 bytes the hardware prefetchers fall behind (Q8_0 matvec
+      // from DRAM dropped from 17 to 6-8 GB/s in tools/bench_matmul.cpp).
+      int64_t r = r0;
+      for (; n_act > 1 && r + 1 < r1; r += 2) {
+        pair_dispatch<K, 2>(na, nb, w + r * ws, ws, a, np, tmp);
+        for (int j = 0; j < na; ++j) {
+          y[(k + j) * ys + r] = tmp[j];
+          y[(k + j) * ys + r + 1] = tmp[na + j];
+        }
+      }
+      for (; r < r1; ++r) {
+        pair_dispatch<K, 1>(na, nb, w + r * ws, ws, a, np, tmp);
+        for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = tmp[j];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool q0_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const void* act, size_t as, int n_act,
+             float* y, size_t ys) {
+  const auto* wp = static_cast<const uint8_t*>(w);
+  const auto* ap = static_cast<const uint8_t*>(act);
+  switch (t) {
+    case DType::Q4_0: rows_pairs<Q4>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q8_0: rows_pairs<Q8>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    default: return false;
+  }
+}
+
+#else
+
+bool q0_rows(DType, int64_t, const void*, size_t, int64_t, const void*, size_t, int, float*, size_t) { return false; }
+
+#endif
+
+}  // namespace lmgen::simd
