@@ -20,6 +20,8 @@
 
 #include "lmgen/error.hpp"
 #include "lmgen/matmul.hpp"
+#include "kv_cache.hpp"
+#include "vecmath.hpp"
 
 namespace lmgen {
 
@@ -71,27 +73,6 @@ void layer_norm(const float* x, const Vector& g, const Vector& b, float eps, flo
   o = o * scale * ConstArrayMap(g.data, n) + ConstArrayMap(b.data, n);
 }
 
-// e^x from a fixed sequence of IEEE operations (Cody-Waite range reduction + degree-6 polynomial, the classic
-// Cephes expf coefficients; ~1 ulp). Unlike a library or Eigen SIMD exp, every element gets the same operations
-// whether the compiler vectorises the loop or not, so results do not depend on buffer alignment or length.
-inline float exp_fixed(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
-  const float n = std::nearbyint(x * 1.44269504088896341f);
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return p * scale;
-}
-
 inline float gelu_tanh(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
@@ -107,8 +88,7 @@ struct Model::Impl {
   int64_t n_ctx = 0, n_batch = 0, n_past = 0;
   int64_t q_dim = 0, kv_dim = 0;
 
-  // KV cache: [n_layer, n_ctx, KV] each. Left uninitialised so untouched positions cost no memory.
-  std::unique_ptr<float[]> k_cache, v_cache;
+  std::unique_ptr<KvCache> cache;
   // Scratch for one chunk of up to n_batch tokens.
   std::vector<float> x, xb, q, k, v, att, tmp, ff_a, ff_b;  // [n, E] / [n, Q] / [n, KV] / [n, F]
   std::vector<float> rope_cos, rope_sin;                   // [n, rope_dim/2] for the chunk's positions
@@ -121,9 +101,7 @@ struct Model::Impl {
     n_batch = std::max<int64_t>(1, opt.n_batch);
     q_dim = c.n_head * c.head_dim;
     kv_dim = c.n_head_kv * c.head_dim;
-    const size_t cache = static_cast<size_t>(c.n_layer * n_ctx * kv_dim);
-    k_cache.reset(new float[cache]);
-    v_cache.reset(new float[cache]);
+    cache = std::make_unique<KvCache>(c.n_layer, n_ctx, c.n_head_kv, c.head_dim);
   }
 
   void ensure_scratch(int64_t n) {
@@ -181,37 +159,6 @@ struct Model::Impl {
     }
   }
 
-  // Causal attention of the chunk's queries over the cache (positions 0 .. pos0+t for token t).
-  void attention(int64_t layer, int64_t pos0, int64_t n) {
-    const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const float* kc = k_cache.get() + layer * n_ctx * kv_dim;
-    const float* vc = v_cache.get() + layer * n_ctx * kv_dim;
-    // Small problems (tiny models, short contexts) run on the calling thread: a wake-up costs more than the work.
-    const int64_t work = n * c.n_head * (pos0 + n) * hd;
-    const int64_t grain = work < (1 << 16) ? n * c.n_head : 1;
-    pool.parallel_for(n * c.n_head, grain, [&](int64_t begin, int64_t end) {
-      std::vector<float> scores(static_cast<size_t>(pos0 + n));
-      for (int64_t task = begin; task < end; ++task) {
-        const int64_t t = task / c.n_head, h = task % c.n_head, kvh = h / group;
-        const int64_t n_pos = pos0 + t + 1;
-        const float* qh = q.data() + t * q_dim + h * hd;
-        float mx = -INFINITY;
-        for (int64_t p = 0; p < n_pos; ++p) {
-          scores[p] = dot_f32(qh, kc + p * kv_dim + kvh * hd, hd) * scale;
-          mx = std::max(mx, scores[p]);
-        }
-        float sum = 0;
-        for (int64_t p = 0; p < n_pos; ++p) scores[p] = exp_fixed(scores[p] - mx);
-        for (int64_t p = 0; p < n_pos; ++p) sum += scores[p];
-        const float inv = 1.0f / sum;
-        ArrayMap out(att.data() + t * q_dim + h * hd, hd);
-        out.setZero();
-        for (int64_t p = 0; p < n_pos; ++p) out += (scores[p] * inv) * ConstArrayMap(vc + p * kv_dim + kvh * hd, hd);
-      }
-    });
-  }
-
   void forward_chunk(const int32_t* tokens, int64_t n, float* logits, bool all_logits) {
     const int64_t E = c.n_embd, pos0 = n_past;
     ensure_scratch(n);
@@ -237,11 +184,10 @@ struct Model::Impl {
       add_bias(v.data(), L.bv, n);
       apply_rope(q.data(), n, c.n_head);
       apply_rope(k.data(), n, c.n_head_kv);
-      float* kc = k_cache.get() + (l * n_ctx + pos0) * kv_dim;
-      float* vc = v_cache.get() + (l * n_ctx + pos0) * kv_dim;
-      std::memcpy(kc, k.data(), static_cast<size_t>(n * kv_dim) * sizeof(float));
-      std::memcpy(vc, v.data(), static_cast<size_t>(n * kv_dim) * sizeof(float));
-      attention(l, pos0, n);                          // [n, Q]
+      cache->store(l, pos0, n, k.data(), v.data());
+      // att = softmax(q k^T / sqrt(head_dim), causal) v                                  [n, Q]
+      cache->attend(l, pos0, n, c.n_head, 1.0f / std::sqrt(static_cast<float>(c.head_dim)), q.data(), att.data(),
+                    pool);
       matmul(L.wo, att.data(), n, tmp.data(), pool);  // [n, E]
       add_bias(tmp.data(), L.bo, n);
       ArrayMap(x.data(), n * E) += ConstArrayMap(tmp.data(), n * E);
@@ -251,9 +197,7 @@ struct Model::Impl {
       if (c.act == Activation::SwiGLU) {
         matmul(L.w_gate, xb.data(), n, ff_a.data(), pool);  // [n, F]
         matmul(L.w_up, xb.data(), n, ff_b.data(), pool);    // [n, F]
-        float* a = ff_a.data();
-        const float* b = ff_b.data();
-        for (int64_t i = 0; i < n * F; ++i) a[i] = a[i] / (1.0f + exp_fixed(-a[i])) * b[i];  // silu(gate) * up
+        vec::silu_mul(ff_a.data(), ff_b.data(), n * F);  // silu(gate) * up
       } else {
         matmul(L.w_up, xb.data(), n, ff_a.data(), pool);  // [n, F]
         add_bias(ff_a.data(), L.b_up, n);
