@@ -64,6 +64,63 @@ void block_scores(const float* q, const float* kh, int64_t D, int64_t b0, int64_
   }
 }
 
+// weighted_values for D = 16 C: C independent accumulators per position (one chain each would be latency-bound).
+template <int C>
+void values_chunks(const float* e, float inv, const float* vh, int64_t n_pos, float* o) {
+  F16 acc[C] = {};
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const F16 w = vec::splat(e[p] * inv);
+    for (int c = 0; c < C; ++c) acc[c] += w * vec::load(vh + (p * C + c) * kW);
+  }
+  for (int c = 0; c < C; ++c) vec::store(o + c * kW, acc[c]);
+}
+
+// o[d] = sum over p < n_pos, in order, of (e[p] * inv) * v[p][d], accumulated in registers.
+void weighted_values(const float* e, float inv, const float* vh, int64_t D, int64_t n_pos, float* o) {
+  if (D % kW == 0 && D <= 8 * kW) {
+    switch (D / kW) {
+      case 1: return values_chunks<1>(e, inv, vh, n_pos, o);
+      case 2: return values_chunks<2>(e, inv, vh, n_pos, o);
+      case 3: return values_chunks<3>(e, inv, vh, n_pos, o);
+      case 4: return values_chunks<4>(e, inv, vh, n_pos, o);
+      case 5: return values_chunks<5>(e, inv, vh, n_pos, o);
+      case 6: return values_chunks<6>(e, inv, vh, n_pos, o);
+      case 7: return values_chunks<7>(e, inv, vh, n_pos, o);
+      default: return values_chunks<8>(e, inv, vh, n_pos, o);
+    }
+  } else if (kW % D == 0) {
+    // Small heads (D = 1, 2, 4, 8): one vector holds P = 16 / D consecutive positions; lane group g sums the
+    // positions p = g (mod P), and the groups are added in order at the end.
+    const int64_t P = kW / D;
+    vec::I16 group;  // lane -> its position within the vector
+    for (int j = 0; j < kW; ++j) group[j] = static_cast<int32_t>(j / D);
+    F16 acc{};
+    int64_t p = 0;
+    for (; p + P <= n_pos; p += P) {
+      F16 w;
+      for (int j = 0; j < kW; ++j) w[j] = e[p + j / D] * inv;
+      acc += w * vec::load(vh + p * D);
+    }
+    if (p < n_pos) {  // the rows past n_pos were never written: keep them out by selection, not by a 0 weight
+      const vec::I16 valid = group < static_cast<int32_t>(n_pos - p);
+      F16 w;
+      for (int j = 0; j < kW; ++j) w[j] = valid[j] ? e[p + j / D] * inv : 0.0f;
+      acc += vec::select(valid, w * vec::load(vh + p * D), F16{});
+    }
+    for (int64_t d = 0; d < D; ++d) {
+      float sum = acc[d];
+      for (int64_t g = 1; g < P; ++g) sum += acc[g * D + d];
+      o[d] = sum;
+    }
+  } else {
+    for (int64_t d = 0; d < D; ++d) {
+      float acc = 0;
+      for (int64_t p = 0; p < n_pos; ++p) acc += (e[p] * inv) * vh[p * D + d];
+      o[d] = acc;
+    }
+  }
+}
+
 }  // namespace
 
 void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, float scale, const float* q, float* out,
@@ -94,14 +151,7 @@ void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, flo
       }
       const float inv = 1.0f / vec::hsum(sum);
 
-      float* o = out + t * q_dim + h * D;
-      std::fill_n(o, D, 0.0f);
-      const float* vh = v_head(layer, kvh);
-      for (int64_t p = 0; p < n_pos; ++p) {
-        const float w = s[static_cast<size_t>(p)] * inv;
-        const float* vp = vh + p * D;
-        for (int64_t d = 0; d < D; ++d) o[d] += w * vp[d];
-      }
+      weighted_values(s.data(), inv, v_head(layer, kvh), D, n_pos, out + t * q_dim + h * D);
     }
   });
 }

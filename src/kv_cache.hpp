@@ -3,7 +3,7 @@
 // Layout, per layer and kv head h (head_dim D, positions p):
 //   K: blocks of 16 positions, transposed: K[h][p / 16][d][p % 16]. The scores of 16 positions are then D
 //      multiply-adds of 16-wide vectors (no horizontal sums), which is what makes tiny heads (D = 8) fast.
-//   V: by position: V[h][p][d].
+//   V: by position: V[h][p][d] (each head's rows padded to a whole number of 16-position blocks).
 // The storage is left uninitialised (untouched positions cost no memory); lanes past the last written position are
 // never let into a result.
 #pragma once
@@ -34,7 +34,9 @@ class KvCache {
   std::unique_ptr<float[]> k_, v_;
 
   const float* k_head(int64_t layer, int64_t h) const { return k_.get() + layer * layer_floats_ + h * n_blk_ * 16 * hd_; }
-  const float* v_head(int64_t layer, int64_t h) const { return v_.get() + layer * layer_floats_ + h * n_ctx_ * hd_; }
+  // V rows are padded to whole 16-position blocks too, so a vector load that starts at a valid position stays inside
+  // the allocation.
+  const float* v_head(int64_t layer, int64_t h) const { return v_.get() + layer * layer_floats_ + h * n_blk_ * 16 * hd_; }
 };
 
 }  // namespace lmgen

@@ -31,6 +31,10 @@ namespace lmgen::simd {
 
 
 
+
+
+
+
 namespace {
 
 using namespace qblk;
@@ -44,14 +48,37 @@ struct alignas(32) PairAct {
 };
 static_assert(sizeof(PairAct) == 128);
 
+inline __m256 expand_scales(uint16_t d0, uint16_t d1) {
+  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d0 | (static_cast<uint32_t>(d1) << 16))));
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
 struct Q4 {
   using W = BlockQ4_0;
   static constexpr int kOffset = 8;
-  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi) {
-    const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[0].qs));
-    const __m256i v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0),
-                                                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[1].qs)), 1)
-                          : _mm256_zextsi128_si256(v0);
+  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
+    __m256i v;
+#if defined(__AVX512VBMI__)
+    if (two) {
+      // The pair is 36 bytes [d0 | 16 quants | d1 | 16 quants]: two overlapping 32-byte loads and one byte
+      // permute give both blocks' quants; one word permute gives [d0 x4 | d1 x4].
+      const auto* b = reinterpret_cast<const uint8_t*>(x);
+      const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));      // bytes 0..31
+      const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 4));  // bytes 4..35
+      const __m256i idx = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,  //
+                                           48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63);
+      v = _mm256_permutex2var_epi8(a0, idx, a1);
+      const __m256i wi = _mm256_setr_epi16(0, 0, 0, 0, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
+      dw = _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permutexvar_epi16(wi, a0)));
+    } else
+#endif
+    {
+      const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[0].qs));
+      v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0),
+                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[1].qs)), 1)
+              : _mm256_zextsi128_si256(v0);
+      dw = expand_scales(x[0].d, two ? x[1].d : 0);
+    }
     const __m256i m = _mm256_set1_epi8(0x0F);
     lo = _mm256_and_si256(v, m);
     hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
@@ -61,7 +88,8 @@ struct Q4 {
 struct Q8 {
   using W = BlockQ8_0;
   static constexpr int kOffset = 128;
-  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi) {
+  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
+    dw = expand_scales(x[0].d, two ? x[1].d : 0);
     const auto ld = [](const int8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
     __m256i l = _mm256_zextsi128_si256(ld(x[0].qs)), h = _mm256_zextsi128_si256(ld(x[0].qs + 16));
     if (two) {
@@ -73,11 +101,6 @@ struct Q8 {
     hi = _mm256_xor_si256(h, flip);
   }
 };
-
-inline __m256 expand_scales(uint16_t d0, uint16_t d1) {
-  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d0 | (static_cast<uint32_t>(d1) << 16))));
-  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-}
 
 // Rearranges n_act Q8_0 activation rows (nb blocks each) into pairs: out[a * npairs + p].
 template <int Offset>
@@ -104,38 +127,48 @@ void prepare_pairs(const uint8_t* act, size_t stride, int n_act, int64_t nb, Pai
   }
 }
 
-// R weight rows x NA activations over all pairs; out[r * NA + a].
+// One pair of blocks (p) of R weight rows against NA activations, into acc.
 template <typename K, int R, int NA>
-[[gnu::always_inline]] inline void pair_kernel(int64_t nb, const uint8_t* w, size_t ws, const PairAct* act, int64_t np, float* out) {
-  __m256 acc[R][NA];
-  for (int r = 0; r < R; ++r)
-    for (int a = 0; a < NA; ++a) acc[r][a] = _mm256_setzero_ps();
-  for (int64_t p = 0; p < np; ++p) {
-    const int64_t i = 2 * p;
-    const bool two = i + 1 < nb;
-    __m256i lo[R], hi[R];
-    __m256 dw[R];
-    for (int r = 0; r < R; ++r) {
-      const auto* x = reinterpret_cast<const typename K::W*>(w + r * ws) + i;
-      K::decode(x, two, lo[r], hi[r]);
-      dw[r] = expand_scales(x[0].d, two ? x[1].d : 0);
-    }
+[[gnu::always_inline]] inline void pair_step(int64_t p, bool two, const uint8_t* w, size_t ws, const PairAct* act,
+                                             int64_t np, __m256 (&acc)[R][NA]) {
+  __m256i lo[R], hi[R];
+  __m256 dw[R];
+  for (int r = 0; r < R; ++r) {
+    const auto* x = reinterpret_cast<const typename K::W*>(w + r * ws) + 2 * p;
+    K::decode(x, two, lo[r], hi[r], dw[r]);
+  }
 #pragma GCC unroll 4
-    for (int a = 0; a < NA; ++a) {
-      const PairAct& y = act[a * np + p];
-      const __m256i ya = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.a));
-      const __m256i yb = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.b));
-      const __m256i nc = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.negcorr));
-      const __m256 dy = _mm256_load_ps(y.dy);
+  for (int a = 0; a < NA; ++a) {
+    const PairAct& y = act[a * np + p];
+    const __m256i ya = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.a));
+    const __m256i yb = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.b));
+    const __m256i nc = _mm256_load_si256(reinterpret_cast<const __m256i*>(y.negcorr));
+    const __m256 dy = _mm256_load_ps(y.dy);
 #pragma GCC unroll 2
-      for (int r = 0; r < R; ++r) {
-        const __m256i s = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(nc, lo[r], ya), hi[r], yb);
-        acc[r][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw[r], dy), acc[r][a]);
-      }
+    for (int r = 0; r < R; ++r) {
+      const __m256i s = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(nc, lo[r], ya), hi[r], yb);
+      acc[r][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw[r], dy), acc[r][a]);
     }
   }
+}
+
+// R weight rows x NA activations over all pairs; out[r * NA + a]. Even and odd pairs go to separate accumulators
+// (two FMA chains in flight), added at the end: the order depends on nb only.
+template <typename K, int R, int NA>
+void pair_kernel(int64_t nb, const uint8_t* w, size_t ws, const PairAct* act, int64_t np, float* out) {
+  __m256 acc0[R][NA], acc1[R][NA];
   for (int r = 0; r < R; ++r)
-    for (int a = 0; a < NA; ++a) out[r * NA + a] = hsum(acc[r][a]);
+    for (int a = 0; a < NA; ++a) acc0[r][a] = acc1[r][a] = _mm256_setzero_ps();
+  const int64_t full = nb / 2;  // pairs with two blocks
+  int64_t p = 0;
+  for (; p + 1 < full; p += 2) {
+    pair_step<K, R, NA>(p, true, w, ws, act, np, acc0);
+    pair_step<K, R, NA>(p + 1, true, w, ws, act, np, acc1);
+  }
+  if (p < full) pair_step<K, R, NA>(p++, true, w, ws, act, np, acc0);
+  if (p < np) pair_step<K, R, NA>(p, false, w, ws, act, np, acc1);  // the odd last block
+  for (int r = 0; r < R; ++r)
+    for (int a = 0; a < NA; ++a) out[r * NA + a] = hsum(_mm256_add_ps(acc0[r][a], acc1[r][a]));
 }
 
 template <typename K, int R>
