@@ -311,40 +311,56 @@ inline float scalar_w(const void* w, int64_t i) {
   return bf16_to_fp32(h);
 }
 
-template <DType T, int NA>
-void dot_float(int64_t n, const void* w, const uint8_t* act, size_t stride, float* out) {
+// R weight rows (ws bytes apart) x NA activation rows; out[r * NA + a]. Per (row, activation) the operations are
+// the same whatever R and NA are (two accumulators over 2 x kLanes chunks, then the tails), so batched and
+// single-token results are bit-identical.
+template <DType T, int R, int NA>
+void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t stride, float* out) {
   const float* x[NA];
-  VF acc0[NA], acc1[NA];
-  for (int a = 0; a < NA; ++a) {
-    x[a] = reinterpret_cast<const float*>(act + a * stride);
-    acc0[a] = vzero();
-    acc1[a] = vzero();
+  const void* wr[R];
+  VF acc0[R][NA], acc1[R][NA];
+  for (int a = 0; a < NA; ++a) x[a] = reinterpret_cast<const float*>(act + a * stride);
+  for (int r = 0; r < R; ++r) {
+    wr[r] = static_cast<const uint8_t*>(w) + r * ws;
+    for (int a = 0; a < NA; ++a) acc0[r][a] = acc1[r][a] = vzero();
   }
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    const VF w0 = load_w<T>(w, i), w1 = load_w<T>(w, i + kLanes);
+    VF w0[R], w1[R];
+    for (int r = 0; r < R; ++r) {
+      w0[r] = load_w<T>(wr[r], i);
+      w1[r] = load_w<T>(wr[r], i + kLanes);
+    }
 #pragma GCC unroll 4
     for (int a = 0; a < NA; ++a) {
-      acc0[a] = vfma(w0, load_x(x[a] + i), acc0[a]);
-      acc1[a] = vfma(w1, load_x(x[a] + i + kLanes), acc1[a]);
+      const VF x0 = load_x(x[a] + i), x1 = load_x(x[a] + i + kLanes);
+      for (int r = 0; r < R; ++r) {
+        acc0[r][a] = vfma(w0[r], x0, acc0[r][a]);
+        acc1[r][a] = vfma(w1[r], x1, acc1[r][a]);
+      }
     }
   }
   if (i + kLanes <= n) {
-    const VF w0 = load_w<T>(w, i);
-    for (int a = 0; a < NA; ++a) acc0[a] = vfma(w0, load_x(x[a] + i), acc0[a]);
+    for (int r = 0; r < R; ++r) {
+      const VF w0 = load_w<T>(wr[r], i);
+      for (int a = 0; a < NA; ++a) acc0[r][a] = vfma(w0, load_x(x[a] + i), acc0[r][a]);
+    }
     i += kLanes;
   }
   if (kMaskedTail && i < n) {
     const int m = static_cast<int>(n - i);
-    const VF w0 = load_w_tail<T>(w, i, m);
-    for (int a = 0; a < NA; ++a) acc1[a] = vfma(w0, load_x_tail(x[a] + i, m), acc1[a]);
+    for (int r = 0; r < R; ++r) {
+      const VF w0 = load_w_tail<T>(wr[r], i, m);
+      for (int a = 0; a < NA; ++a) acc1[r][a] = vfma(w0, load_x_tail(x[a] + i, m), acc1[r][a]);
+    }
     i = n;
   }
-  for (int a = 0; a < NA; ++a) {
-    float s = vsum(acc0[a], acc1[a]);
-    for (int64_t k = i; k < n; ++k) s = std::fma(scalar_w<T>(w, k), x[a][k], s);
-    out[a] = s;
-  }
+  for (int r = 0; r < R; ++r)
+    for (int a = 0; a < NA; ++a) {
+      float s = vsum(acc0[r][a], acc1[r][a]);
+      for (int64_t k = i; k < n; ++k) s = std::fma(scalar_w<T>(wr[r], k), x[a][k], s);
+      out[r * NA + a] = s;
+    }
 }
 
 // Kernel adaptors with one interface: State st(act, stride, n_act, n) prepares the activation side once per call,
@@ -402,7 +418,12 @@ struct KF {
   using State = NoState;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
-    dot_float<T, NA>(n, w, a, s, o);
+    dot_float<T, 1, NA>(n, w, 0, a, s, o);
+  }
+  // Two weight rows at once (batches only): each activation load serves both.
+  template <int NA>
+  static void call2(int64_t n, const void* w, size_t ws, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_float<T, 2, NA>(n, w, ws, a, s, o);
   }
 };
 
@@ -423,7 +444,24 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
     for (int k = 0; k < n_act; k += 4) {
       const int na = std::min(4, n_act - k);
       const uint8_t* a = act + k * as;
-      for (int64_t r = r0; r < r1; ++r) {
+      int64_t r = r0;
+      if constexpr (requires { &Kern::template call2<1>; }) {
+        float tmp2[8];
+        for (; r + 1 < r1; r += 2) {
+          const uint8_t* wr = w + r * ws;
+          switch (na) {
+            case 4: Kern::template call2<4>(n, wr, ws, a, as, tmp2, st, k); break;
+            case 3: Kern::template call2<3>(n, wr, ws, a, as, tmp2, st, k); break;
+            case 2: Kern::template call2<2>(n, wr, ws, a, as, tmp2, st, k); break;
+            default: Kern::template call2<1>(n, wr, ws, a, as, tmp2, st, k); break;
+          }
+          for (int j = 0; j < na; ++j) {
+            y[(k + j) * ys + r] = tmp2[j];
+            y[(k + j) * ys + r + 1] = tmp2[na + j];
+          }
+        }
+      }
+      for (; r < r1; ++r) {
         const uint8_t* wr = w + r * ws;
         switch (na) {
           case 4: Kern::template call<4>(n, wr, a, as, tmp, st, k); break;
