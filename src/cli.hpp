@@ -28,6 +28,7 @@ struct ModelArgs {
   int64_t n_ctx = 0;            // -c
   int threads = 0;              // -t
   int64_t n_batch = 64;         // -b
+  bool no_mmap = false;         // --no-mmap
   int verbose = 0;              // -v
   bool quiet = false;           // -q
 };

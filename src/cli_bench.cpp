@@ -37,6 +37,7 @@ struct BenchArgs {
   int64_t n_batch = 0;  // 0 = the prompt length
   uint64_t seed = 1;
   bool jsonl = false;
+  bool no_mmap = false;
   int verbose = 0;
   bool quiet = false;
 };
@@ -148,6 +149,7 @@ int run_bench(BenchArgs& a, Context& ctx) {
   ma.model = path;
   ma.verbose = a.verbose;
   ma.quiet = a.quiet;
+  ma.no_mmap = a.no_mmap;
   LoadedModel lm = load(ma, /*need_tokenizer=*/false);
   const ModelConfig& c = lm.model->config;
   if (c.n_vocab <= 0) throw Error(path, "model has no vocabulary rows");
@@ -207,6 +209,7 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str();
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");
+  sub->add_flag("--no-mmap", a->no_mmap, "Read the weights into memory instead of mapping the file (see lmgen --help)");
   sub->add_flag("-v,--verbose", a->verbose, "More information on stderr");
   sub->add_flag("-q,--quiet", a->quiet, "Nothing on stderr but errors");
   return {Command{sub, [a, &ctx] { return run_bench(*a, ctx); }}};

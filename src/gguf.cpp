@@ -128,7 +128,7 @@ bool GgufFile::sniff(const std::string& path) {
   return in.gcount() == 4 && magic == kMagic;
 }
 
-GgufFile::GgufFile(const std::string& path) : file_(MappedFile::open(path)) {
+GgufFile::GgufFile(const std::string& path, FileAccess access) : file_(MappedFile::open(path, access)) {
   const MappedFile& f = *file_;
   if (f.size() < 4 || f.at<uint32_t>(0) != kMagic) throw Error(path, "not a GGUF file (bad magic)");
   Cursor c(f, 4);

@@ -52,8 +52,8 @@ bool llama2c_sniff(const std::string& path) {
   return n > 0 && static_cast<uint64_t>(n) * 4 + sizeof(Header) == f->size();
 }
 
-ModelData load_llama2c_model(const std::string& path) {
-  auto f = MappedFile::open(path);
+ModelData load_llama2c_model(const std::string& path, FileAccess access) {
+  auto f = MappedFile::open(path, access);
   if (f->size() < sizeof(Header)) throw Error(path, "too small to be a llama2.c checkpoint");
   Header h = read_header(*f);
   const bool shared = h.vocab_size > 0;

@@ -18,12 +18,12 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
   if (fs::is_directory(path, ec)) {
     if (!fs::exists(fs::path(path) / "config.json"))
       throw Error(path, "directory has no config.json (expected a Hugging Face model directory)");
-    md = std::make_shared<ModelData>(load_hf_model(path));
+    md = std::make_shared<ModelData>(load_hf_model(path, opt.access));
     if (opt.load_tokenizer)
       tok = load_tokenizer(opt.tokenizer_path.empty() ? path : opt.tokenizer_path,
                            static_cast<int32_t>(md->config.n_vocab));
   } else if (GgufFile::sniff(path)) {
-    md = std::make_shared<ModelData>(load_gguf_model(path));
+    md = std::make_shared<ModelData>(load_gguf_model(path, opt.access));
     if (opt.load_tokenizer) {
       if (opt.tokenizer_path.empty()) {
         GgufFile g(path);
@@ -33,7 +33,7 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
       }
     }
   } else if (llama2c_sniff(path)) {
-    md = std::make_shared<ModelData>(load_llama2c_model(path));
+    md = std::make_shared<ModelData>(load_llama2c_model(path, opt.access));
     if (opt.load_tokenizer) {
       std::string tp = opt.tokenizer_path;
       if (tp.empty()) {

@@ -64,8 +64,8 @@ ModelConfig read_config(const GgufFile& g, const std::string& arch) {
 
 }  // namespace
 
-ModelData load_gguf_model(const std::string& path) {
-  GgufFile g(path);
+ModelData load_gguf_model(const std::string& path, FileAccess access) {
+  GgufFile g(path, access);
   ModelData md;
   md.source = path;
   const std::string arch = g.get_string("general.architecture");

@@ -212,7 +212,7 @@ std::string dir_name(const std::string& dir) {
 
 }  // namespace
 
-ModelData load_hf_model(const std::string& dir) {
+ModelData load_hf_model(const std::string& dir, FileAccess access) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir, "not a directory (expected a Hugging Face model directory)");
   const fs::path cfg_path = fs::path(dir) / "config.json";
@@ -223,7 +223,7 @@ ModelData load_hf_model(const std::string& dir) {
   md.source = dir;
   md.config = load_hf_config(cfg_path.string());
   md.config.name = dir_name(dir);
-  const SafetensorsCheckpoint ck = SafetensorsCheckpoint::open_dir(dir);
+  const SafetensorsCheckpoint ck = SafetensorsCheckpoint::open_dir(dir, access);
   for (const auto& f : ck.files()) {
     md.weights.keep_alive.push_back(f->file());
   }

@@ -77,7 +77,8 @@ size_t safetensors_dtype_size(std::string_view dtype) {
   return 0;
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : file_(MappedFile::open(path)) {
+SafetensorsFile::SafetensorsFile(const std::string& path, FileAccess access)
+    : file_(MappedFile::open(path, access)) {
   const MappedFile& f = *file_;
   if (f.size() < 8) throw Error(path, "not a safetensors file: " + std::to_string(f.size()) + " bytes, too short for a header");
   const uint64_t header_len = f.at<uint64_t>(0);
@@ -182,22 +183,22 @@ TensorView SafetensorsFile::tensor(std::string_view name) const {
   return v;
 }
 
-SafetensorsCheckpoint SafetensorsCheckpoint::open_file(const std::string& path) {
+SafetensorsCheckpoint SafetensorsCheckpoint::open_file(const std::string& path, FileAccess access) {
   SafetensorsCheckpoint c;
   c.source_ = path;
-  auto f = std::make_shared<const SafetensorsFile>(path);
+  auto f = std::make_shared<const SafetensorsFile>(path, access);
   for (const auto& t : f->tensors()) c.where_.emplace(t.name, 0);
   c.files_.push_back(std::move(f));
   return c;
 }
 
-SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir) {
+SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir, FileAccess access) {
   namespace fs = std::filesystem;
   const fs::path d(dir);
   const fs::path single = d / "model.safetensors";
   const fs::path index = d / "model.safetensors.index.json";
   std::error_code ec;
-  if (fs::exists(single, ec)) return open_file(single.string());
+  if (fs::exists(single, ec)) return open_file(single.string(), access);
   if (!fs::exists(index, ec)) {
     const bool pickle = fs::exists(d / "pytorch_model.bin", ec) || fs::exists(d / "pytorch_model.bin.index.json", ec);
     throw Error(dir, std::string("no model.safetensors or model.safetensors.index.json in this directory") +
@@ -238,7 +239,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir) {
       if (!fs::is_regular_file(shard_path, ec))
         throw Error(shard_path.string(), "missing shard file (listed in " + index_path + ")");
       s = shard_index.emplace(shard, c.files_.size()).first;
-      c.files_.push_back(std::make_shared<const SafetensorsFile>(shard_path.string()));
+      c.files_.push_back(std::make_shared<const SafetensorsFile>(shard_path.string(), access));
     }
     const SafetensorsFile& f = *c.files_[s->second];
     if (f.find_tensor(it.key()) == nullptr)

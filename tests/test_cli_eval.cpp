@@ -125,6 +125,15 @@ TEST(CliEval, KnownStoriesGreedyText) {
   }
 }
 
+TEST(CliEval, NoMmapGivesTheSameText) {
+  const std::string base = std::string(kGguf) + " --temp 0 -n 60 -p " + quoted(kPrompt);
+  RunResult a = run(base), b = run(base + " --no-mmap");
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  ASSERT_GT(a.out.size(), 40u);
+  EXPECT_EQ(a.out, b.out);
+}
+
 TEST(CliEval, GreedySameBytesForThreadCounts) {
   const std::string base = std::string(kGguf) + " --temp 0 -n 60 -p " + quoted(kPrompt);
   RunResult t1 = run(base + " -t 1");

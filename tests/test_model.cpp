@@ -79,6 +79,27 @@ TEST(ModelRefs, ThreadCountDoesNotChangeLogits) {
   for (size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << "configuration " << i;
 }
 
+// --no-mmap (weights read into anonymous memory) computes exactly what the memory map does, for each format.
+TEST(ModelRefs, ReadIntoMemoryGivesIdenticalLogits) {
+  for (const char* rel : {"fixtures/tiny-llama/model-q4_0.gguf", "fixtures/tiny-llama/hf",
+                          "models/stories260K/stories260K.bin"}) {
+    SCOPED_TRACE(rel);
+    std::vector<std::vector<float>> out;
+    for (FileAccess access : {FileAccess::Map, FileAccess::Read}) {
+      LoadOptions lo;
+      lo.load_tokenizer = false;
+      lo.access = access;
+      auto md = load_model(shared_path(rel), lo).model;
+      Model m(md, ModelOptions{});
+      std::vector<float> logits;
+      m.eval(std::vector<int32_t>{1, 45, 67, 89, 12}, logits, true);
+      out.push_back(logits);
+    }
+    ASSERT_FALSE(out[0].empty());
+    EXPECT_EQ(out[0], out[1]);
+  }
+}
+
 // qwen2 (NEOX RoPE, q/k/v biases, tied head) and gpt2 (LayerNorm, GELU, learned positions, fused qkv) from GGUF.
 // The BF16 GGUF holds exactly the values of the f32 refs' weights, so full logits must agree to 1e-3.
 TEST(ModelRefs, TinyQwen2Bf16) {

@@ -13,7 +13,8 @@
 #      shared/vocab/ggml-vocab-llama-spm.gguf, written as F32 (SmolLM2) / F16 (TinyLlama) by make_random_gguf, the
 #      other types by `lmgen quantize`; plus the real stories260K.gguf;
 #   3. per model: `lmgen bench -p 128 -n 0 -t 1,2 -r $REPS --jsonl` (prompt from an empty context) and
-#      `lmgen bench -p 0 -n 64 -d 128 ...` (generation after 128 context tokens, as the peer measures it); llama.cpp through
+#      `lmgen bench -p 0 -n 64 -d 128 ...` (generation after 128 context tokens, as the peer measures it), the latter
+#      again with --no-mmap (weights read into huge-page memory instead of mapped); llama.cpp through
 #      shared/bench/llamacpp_peer.mjs (node-llama-cpp 3.22.1 installed in $PEER_DIR, default /tmp/peer:
 #      `mkdir -p /tmp/peer && cd /tmp/peer && npm init -y && npm install node-llama-cpp@3.22.1`) at --threads 1 and 2
 #      (quote t=1: at t=2 Node's own thread competes for the 2 cores); whole-process time of
@@ -127,6 +128,10 @@ for name in $MODELS; do
     "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl; } |
     while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES" ||
     log "$name: lmgen bench failed"
+  # the same generation test with the weights read into (huge-page) memory instead of mapped: lmgen --no-mmap
+  "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl --no-mmap |
+    while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-nommap\", \"r\": $line}"; done >>"$RES" ||
+    log "$name: lmgen bench --no-mmap failed"
   if ((have_peer)); then
     for t in $PEER_THREADS; do
       log "$name: llama.cpp t=$t"
@@ -161,6 +166,9 @@ for line in open(res):
     if j["engine"] == "lmgen":
         x = j["r"]
         r[("lmgen", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
+    elif j["engine"] == "lmgen-nommap":
+        x = j["r"]
+        r[("nommap", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
     elif j["engine"] == "llama.cpp":
         x = j["r"]
         r[("llama", "pp", j["threads"])] = (x["pp_tps_median"], None)
@@ -172,20 +180,20 @@ for line in open(res):
 LABELS = {"smol-f32": "SmolLM2-135M shape, F32", "smol-f16": "SmolLM2-135M shape, F16",
           "smol-q8_0": "SmolLM2-135M shape, Q8_0", "smol-q4_0": "SmolLM2-135M shape, Q4_0",
           "tinyllama-q4_0": "TinyLlama-1.1B shape, Q4_0", "stories260K": "stories260K (real, F32)"}
-def cell(r, test, t):
-    a, b = r.get(("lmgen", test, t)), r.get(("llama", test, t))
+def cell(r, test, t, engine="lmgen"):
+    a, b = r.get((engine, test, t)), r.get(("llama", test, t))
     s = f"{a[0]:.0f} ± {a[1]:.0f}" if a else "–"
     s += f" / {b[0]:.0f}" if b else " / –"
     if a and b and b[0] > 0:
         s += f" (**{a[0] / b[0]:.2f}×**)"
     return s
-print(f"| model | file MiB | pp{pp} t=1 lmgen / llama.cpp | pp{pp} t=2 | tg{tg} t=1 lmgen / llama.cpp | tg{tg} t=2 | 16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print(f"| model | file MiB | pp{pp} t=1 lmgen / llama.cpp | pp{pp} t=2 | tg{tg} t=1 lmgen / llama.cpp | tg{tg} t=2 | tg{tg} t=1 `--no-mmap` | tg{tg} t=2 `--no-mmap` | 16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for m in order:
     r = rows[m]
     proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
     rss = f"{r['rss']:.0f}" if "rss" in r else "–"
-    print(f"| {LABELS.get(m, m)} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {proc} | {rss} |")
+    print(f"| {LABELS.get(m, m)} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {cell(r, 'tg', 1, 'nommap')} | {cell(r, 'tg', 2, 'nommap')} | {proc} | {rss} |")
 EOF
 {
   echo

@@ -68,7 +68,7 @@ struct GgufTensorInfo {
 class GgufFile {
  public:
   // Parses the header, metadata and tensor table of `path`. Throws Error naming the file on any inconsistency.
-  explicit GgufFile(const std::string& path);
+  explicit GgufFile(const std::string& path, FileAccess access = FileAccess::Map);
   // True if the file starts with the GGUF magic (cheap check for format detection).
   static bool sniff(const std::string& path);
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "lmgen/mapped_file.hpp"
 #include "lmgen/tokenizer.hpp"
 #include "lmgen/weights.hpp"
 
@@ -12,6 +13,7 @@ namespace lmgen {
 struct LoadOptions {
   std::string tokenizer_path;  // explicit tokenizer (llama2.c tokenizer.bin, tokenizer.json, GGUF); "" = automatic
   bool load_tokenizer = true;
+  FileAccess access = FileAccess::Map;  // how the weights' files are brought into memory (mapped_file.hpp)
 };
 
 struct LoadedModel {
@@ -24,9 +26,12 @@ struct LoadedModel {
 LoadedModel load_model(const std::string& path, const LoadOptions& opt = {});
 
 // Per-format loaders (weights and config only).
-ModelData load_gguf_model(const std::string& path);     // loader_gguf.cpp: archs llama, qwen2, gpt2
-ModelData load_llama2c_model(const std::string& path);  // llama2c.cpp: legacy float32 checkpoints
-bool llama2c_sniff(const std::string& path);            // header and size match a legacy checkpoint
-ModelData load_hf_model(const std::string& dir);        // loader_hf.cpp: config.json + safetensors (sharded too)
+// loader_gguf.cpp: archs llama, qwen2, gpt2
+ModelData load_gguf_model(const std::string& path, FileAccess access = FileAccess::Map);
+// llama2c.cpp: legacy float32 checkpoints
+ModelData load_llama2c_model(const std::string& path, FileAccess access = FileAccess::Map);
+bool llama2c_sniff(const std::string& path);  // header and size match a legacy checkpoint
+// loader_hf.cpp: config.json + safetensors (sharded too)
+ModelData load_hf_model(const std::string& dir, FileAccess access = FileAccess::Map);
 
 }  // namespace lmgen

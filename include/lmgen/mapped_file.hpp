@@ -14,10 +14,19 @@
 
 namespace lmgen {
 
+// How a file's bytes get into memory.
+//   Map:  a read-only memory map of the page cache (default): nothing is copied, start-up costs nothing, pages are
+//         shared between processes.
+//   Read: the file is read once into private anonymous memory, 2 MiB aligned and advised for transparent huge
+//         pages, then made read-only. Costs the copy at load, but streaming weights from huge pages measured up to
+//         1.8x the bandwidth of 4 KiB page-cache pages on the reference machine (BENCHMARKS.md), which is what
+//         generation speed is made of. `lmgen --no-mmap`.
+enum class FileAccess { Map, Read };
+
 class MappedFile {
  public:
-  // Maps `path` read-only. Throws Error("path: ...") if it cannot be opened or is a directory.
-  static std::shared_ptr<MappedFile> open(const std::string& path);
+  // Maps (or reads) `path` read-only. Throws Error("path: ...") if it cannot be opened or is a directory.
+  static std::shared_ptr<MappedFile> open(const std::string& path, FileAccess access = FileAccess::Map);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -46,6 +55,7 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   void* map_ = nullptr;  // what mmap returned (nullptr for an empty file)
+  size_t map_len_ = 0;
 };
 
 }  // namespace lmgen

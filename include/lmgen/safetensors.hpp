@@ -42,7 +42,7 @@ struct SafetensorsTensorInfo {
 class SafetensorsFile {
  public:
   // Maps and validates `path`. Throws Error naming the file on any inconsistency.
-  explicit SafetensorsFile(const std::string& path);
+  explicit SafetensorsFile(const std::string& path, FileAccess access = FileAccess::Map);
 
   const std::string& path() const { return file_->path(); }
   const std::shared_ptr<MappedFile>& file() const { return file_; }
@@ -71,9 +71,9 @@ class SafetensorsCheckpoint {
  public:
   // Opens the checkpoint in `dir` (model.safetensors preferred if both forms exist). Throws Error naming the
   // directory if neither exists, the index and the shard file for a missing shard or tensor.
-  static SafetensorsCheckpoint open_dir(const std::string& dir);
+  static SafetensorsCheckpoint open_dir(const std::string& dir, FileAccess access = FileAccess::Map);
   // A single-file checkpoint.
-  static SafetensorsCheckpoint open_file(const std::string& path);
+  static SafetensorsCheckpoint open_file(const std::string& path, FileAccess access = FileAccess::Map);
 
   // The file the checkpoint is described by: model.safetensors or model.safetensors.index.json (for messages
   // about tensors that are not there at all).
