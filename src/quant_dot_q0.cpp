@@ -205,7 +205,8 @@ void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const ui
       const PairAct* a = pa + k * np;
       // Two rows at a time share each activation load; a single activation (generation) streams one row at a
       // time: with two interleaved rows of more than ~500 bytes the hardware prefetchers fall behind (Q8_0 matvec
-      // from DRAM dropped from 17 to 6-8 GB/s in tools/bench_matmul.cpp).
+      // from DRAM dropped from 17 to 6-8 GB/s in tools/bench_matmul.cpp). No software prefetch here: unlike the
+      // float kernels (prefetch_row_ahead), these are compute-bound enough that it measured 5-10% slower for Q4_0.
       int64_t r = r0;
       for (; n_act > 1 && r + 1 < r1; r += 2) {
         pair_dispatch<K, 2>(na, nb, w + r * ws, ws, a, np, tmp);

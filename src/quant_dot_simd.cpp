@@ -434,7 +434,10 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
                float* y, size_t ys) {
   const typename Kern::State st(act, as, n_act, n);
   if (n_act == 1) {
-    for (int64_t r = 0; r < n_rows; ++r) Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      prefetch_row_ahead(w + r * ws, ws);
+      Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
+    }
     return;
   }
   const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)), 1, 64);
