@@ -20,7 +20,7 @@ std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32
 std::unique_ptr<Tokenizer> make_hf_spm_tokenizer(const nlohmann::json& tokenizer, const nlohmann::json& config,
                                                  const std::string& path);
 
-// tokenizer_bpe.cpp — byte-level BPE (GPT-2 family) with regex pre-tokenizers.
+// tokenizer_bpe_load.cpp — byte-level BPE (GPT-2 family) with regex pre-tokenizers (class in tokenizer_bpe.hpp).
 std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf);       // tokenizer.ggml.model == "gpt2"
 std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tokenizer, const nlohmann::json& config,
                                                  const std::string& path);
