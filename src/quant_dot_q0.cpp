@@ -57,28 +57,11 @@ struct Q4 {
   using W = BlockQ4_0;
   static constexpr int kOffset = 8;
   static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
-    __m256i v;
-#if defined(__AVX512VBMI__)
-    if (two) {
-      // The pair is 36 bytes [d0 | 16 quants | d1 | 16 quants]: two overlapping 32-byte loads and one byte
-      // permute give both blocks' quants; one word permute gives [d0 x4 | d1 x4].
-      const auto* b = reinterpret_cast<const uint8_t*>(x);
-      const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));      // bytes 0..31
-      const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 4));  // bytes 4..35
-      const __m256i idx = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,  //
-                                           48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63);
-      v = _mm256_permutex2var_epi8(a0, idx, a1);
-      const __m256i wi = _mm256_setr_epi16(0, 0, 0, 0, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
-      dw = _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permutexvar_epi16(wi, a0)));
-    } else
-#endif
-    {
-      const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[0].qs));
-      v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0),
-                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[1].qs)), 1)
-              : _mm256_zextsi128_si256(v0);
-      dw = expand_scales(x[0].d, two ? x[1].d : 0);
-    }
+    const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[0].qs));
+    const __m256i v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0),
+                                                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[1].qs)), 1)
+                          : _mm256_zextsi128_si256(v0);
+    dw = expand_scales(x[0].d, two ? x[1].d : 0);
     const __m256i m = _mm256_set1_epi8(0x0F);
     lo = _mm256_and_si256(v, m);
     hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
@@ -181,6 +164,27 @@ void pair_dispatch(int na, int64_t nb, const uint8_t* w, size_t ws, const PairAc
   }
 }
 
+// Generation (one activation): all rows in one loop with the pair loop inlined, so a row's final sum overlaps the
+// next row's loads instead of paying a call and a dependent reduction per row. Same operations per row as
+// pair_kernel<K, 1, 1>.
+template <typename K>
+void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const PairAct* act, int64_t np,
+                 float* y) {
+  const int64_t full = nb / 2;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const uint8_t* wr = w + r * ws;
+    __m256 acc0[1][1] = {{_mm256_setzero_ps()}}, acc1[1][1] = {{_mm256_setzero_ps()}};
+    int64_t p = 0;
+    for (; p + 1 < full; p += 2) {
+      pair_step<K, 1, 1>(p, true, wr, ws, act, np, acc0);
+      pair_step<K, 1, 1>(p + 1, true, wr, ws, act, np, acc1);
+    }
+    if (p < full) pair_step<K, 1, 1>(p++, true, wr, ws, act, np, acc0);
+    if (p < np) pair_step<K, 1, 1>(p, false, wr, ws, act, np, acc1);
+    y[r] = hsum(_mm256_add_ps(acc0[0][0], acc1[0][0]));
+  }
+}
+
 template <typename K>
 void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
                 float* y, size_t ys) {
@@ -194,6 +198,7 @@ void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const ui
     pa = heap.data();
   }
   prepare_pairs<K::kOffset>(act, as, n_act, nb, pa);
+  if (n_act == 1) return rows_single<K>(nb, w, ws, n_rows, pa, np, y);
 
   // A block of weight rows stays in L1 while groups of 4 activations stream past it.
   const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)) & ~int64_t{1}, 2, 64);
