@@ -1,0 +1,124 @@
+// KvCache (src/kv_cache.cpp) against a naive double-precision causal attention, on every code path of the kernel
+// (head sizes from 2 to 128, grouped and single heads, value sums in chunks, packed or scalar), and its
+// determinism: the same bits whatever the chunking and the thread count.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kv_cache.hpp"
+#include "lmgen/threads.hpp"
+
+namespace {
+
+using lmgen::KvCache;
+using lmgen::ThreadPool;
+
+struct Shape {
+  int64_t n_head, n_head_kv, D;
+};
+
+std::string name(const Shape& s) {
+  return std::to_string(s.n_head) + " heads / " + std::to_string(s.n_head_kv) + " kv heads x " + std::to_string(s.D);
+}
+
+std::vector<float> randn(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+// out[t][h] = softmax over p <= t of (q_t,h . k_p,kvh) * scale, applied to v_p,kvh; in double.
+std::vector<double> reference(const Shape& s, int64_t T, const std::vector<float>& q, const std::vector<float>& k,
+                              const std::vector<float>& v, float scale) {
+  const int64_t D = s.D, group = s.n_head / s.n_head_kv, qd = s.n_head * D, kvd = s.n_head_kv * D;
+  std::vector<double> out(static_cast<size_t>(T * qd));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < s.n_head; ++h) {
+      const int64_t kvh = h / group;
+      std::vector<double> w(static_cast<size_t>(t + 1));
+      double mx = -INFINITY;
+      for (int64_t p = 0; p <= t; ++p) {
+        double dot = 0;
+        for (int64_t d = 0; d < D; ++d) dot += double(q[t * qd + h * D + d]) * k[p * kvd + kvh * D + d];
+        w[p] = dot * scale;
+        mx = std::max(mx, w[p]);
+      }
+      double sum = 0;
+      for (auto& x : w) sum += (x = std::exp(x - mx));
+      for (int64_t d = 0; d < D; ++d) {
+        double o = 0;
+        for (int64_t p = 0; p <= t; ++p) o += w[p] / sum * v[p * kvd + kvh * D + d];
+        out[t * qd + h * D + d] = o;
+      }
+    }
+  return out;
+}
+
+// Stores T tokens into layer 1 of a 2-layer cache in chunks of `chunk` and attends each chunk's queries.
+std::vector<float> run(const Shape& s, int64_t T, int64_t chunk, int threads, const std::vector<float>& q,
+                       const std::vector<float>& k, const std::vector<float>& v, float scale) {
+  const int64_t qd = s.n_head * s.D, kvd = s.n_head_kv * s.D;
+  KvCache cache(2, 64, s.n_head_kv, s.D);
+  ThreadPool pool(threads);
+  std::vector<float> out(static_cast<size_t>(T * qd));
+  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+    const int64_t n = std::min(chunk, T - t0);
+    cache.store(1, t0, n, k.data() + t0 * kvd, v.data() + t0 * kvd);
+    cache.attend(1, t0, n, s.n_head, scale, q.data() + t0 * qd, out.data() + t0 * qd, pool);
+  }
+  return out;
+}
+
+const Shape kShapes[] = {
+    {9, 3, 64},   // SmolLM2: grouped, scores and values of 3 heads together
+    {32, 4, 64},  // TinyLlama: groups of 8, values per head
+    {4, 2, 128},  // grouped, 8 value chunks
+    {6, 2, 48},   // 3 value chunks (per head)
+    {4, 4, 16},   // no grouping, one chunk
+    {8, 4, 8},    // stories260K: small heads, 2 positions per vector
+    {4, 2, 4},    // 4 positions per vector
+    {2, 1, 2},    // 8 positions per vector
+    {2, 1, 40},   // neither a multiple nor a divisor of 16: scalar value sums
+};
+
+TEST(KvCache, MatchesNaiveAttention) {
+  const int64_t T = 37;  // two full 16-position blocks and a partial one
+  for (const Shape& s : kShapes) {
+    SCOPED_TRACE(name(s));
+    const auto q = randn(static_cast<size_t>(T * s.n_head * s.D), 1);
+    const auto k = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 2);
+    const auto v = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 3);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s.D));
+    const auto ref = reference(s, T, q, k, v, scale);
+    const auto got = run(s, T, T, 2, q, k, v, scale);
+    double worst = 0;
+    for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::fabs(got[i] - ref[i]));
+    EXPECT_LT(worst, 2e-5);
+  }
+}
+
+TEST(KvCache, SameBitsForAnyChunkingAndThreadCount) {
+  const int64_t T = 37;
+  for (const Shape& s : kShapes) {
+    SCOPED_TRACE(name(s));
+    const auto q = randn(static_cast<size_t>(T * s.n_head * s.D), 4);
+    const auto k = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 5);
+    const auto v = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 6);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s.D));
+    const auto base = run(s, T, T, 1, q, k, v, scale);
+    for (int threads : {1, 2, 3})
+      for (int64_t chunk : {int64_t{1}, int64_t{5}, int64_t{16}, T}) {
+        const auto got = run(s, T, chunk, threads, q, k, v, scale);
+        EXPECT_EQ(std::memcmp(got.data(), base.data(), base.size() * sizeof(float)), 0)
+            << "threads " << threads << " chunk " << chunk;
+      }
+  }
+}
+
+}  // namespace
