@@ -23,8 +23,8 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head
 void KvCache::store(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v) {
   const int64_t kv_dim = n_head_kv_ * hd_;
   for (int64_t h = 0; h < n_head_kv_; ++h) {
-    float* kh = const_cast<float*>(k_head(layer, h));
-    float* vh = const_cast<float*>(v_head(layer, h));
+    float* kh = k_head(layer, h);
+    float* vh = v_head(layer, h);
     for (int64_t t = 0; t < n; ++t) {
       const int64_t p = pos0 + t;
       const float* src_k = k + t * kv_dim + h * hd_;

@@ -33,10 +33,13 @@ class KvCache {
   int64_t layer_floats_;  // per layer, for K and for V alike
   std::unique_ptr<float[]> k_, v_;
 
-  const float* k_head(int64_t layer, int64_t h) const { return k_.get() + layer * layer_floats_ + h * n_blk_ * 16 * hd_; }
-  // V rows are padded to whole 16-position blocks too, so a vector load that starts at a valid position stays inside
-  // the allocation.
-  const float* v_head(int64_t layer, int64_t h) const { return v_.get() + layer * layer_floats_ + h * n_blk_ * 16 * hd_; }
+  // One kv head's rows within a layer. V rows are padded to whole 16-position blocks too, so a vector load that
+  // starts at a valid position stays inside the allocation.
+  int64_t head_offset(int64_t layer, int64_t h) const { return layer * layer_floats_ + h * n_blk_ * 16 * hd_; }
+  float* k_head(int64_t layer, int64_t h) { return k_.get() + head_offset(layer, h); }
+  float* v_head(int64_t layer, int64_t h) { return v_.get() + head_offset(layer, h); }
+  const float* k_head(int64_t layer, int64_t h) const { return k_.get() + head_offset(layer, h); }
+  const float* v_head(int64_t layer, int64_t h) const { return v_.get() + head_offset(layer, h); }
 };
 
 }  // namespace lmgen
