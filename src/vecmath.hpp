@@ -8,11 +8,6 @@
 #include <cstdint>
 #include <cstring>
 
-// 64-byte vector arguments of these inline helpers change the ABI on builds without AVX-512; nothing here is
-// called across a library boundary.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 namespace lmgen::vec {
 
 constexpr int kW = 16;
@@ -109,5 +104,3 @@ inline void silu_mul(float* a, const float* b, int64_t n) {
 }
 
 }  // namespace lmgen::vec
-
-#pragma GCC diagnostic pop

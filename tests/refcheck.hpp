@@ -65,8 +65,9 @@ inline RefReport check_against_ref(Model& model, const std::string& ref_path, co
       rep.max_top5_diff = std::max(rep.max_top5_diff, d);
       EXPECT_LE(d, tol.top5_atol) << ref_path << ": position " << pos << " token " << ids[r];
     }
-    if (vals[0] - vals[1] >= tol.tie_margin)
+    if (vals[0] - vals[1] >= tol.tie_margin) {
       EXPECT_EQ(argmax_lowest(row, V), ids[0]) << ref_path << ": argmax at position " << pos;
+    }
   }
 
   // Greedy continuation: ids must agree until the first divergence, and a divergence is only allowed where the

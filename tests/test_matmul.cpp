@@ -122,8 +122,9 @@ void check_against_reference(DType t, int64_t cols) {
       const double got = y[tk * rows + r];
       EXPECT_NEAR(got, ref, (has_min ? 1e-3 : 2e-5) * mag + 1e-6) << "token " << tk << " row " << r;
       // Activation encoding error is at most half a quantization step (amax/127) per element.
-      if (lmgen::vec_dot_type(t) != DType::F32)
+      if (lmgen::vec_dot_type(t) != DType::F32) {
         EXPECT_NEAR(got, ref_exact, wabs * amax / 250.0 + 1e-3 * mag + 1e-6) << "token " << tk << " row " << r;
+      }
       // SIMD and scalar kernels agree.
       std::vector<uint8_t> act(lmgen::row_bytes(lmgen::vec_dot_type(t), cols));
       lmgen::quantize_activation_row(lmgen::vec_dot_type(t), xt, act.data(), cols);

@@ -64,8 +64,9 @@ TEST(QuantDequant, MatchesLlamaCppDequantCheck) {
         lmgen::dequantize_row(type, bytes.data() + r * rb, row.data(), cols);
         for (int64_t c = 0; c < cols; ++c) {
           const int64_t idx = r * cols + c;
-          if (idx < static_cast<int64_t>(first64.size()))
+          if (idx < static_cast<int64_t>(first64.size())) {
             ASSERT_EQ(row[c], static_cast<float>(first64[idx])) << "element " << idx;
+          }
           sum += row[c];
           sumsq += static_cast<double>(row[c]) * row[c];
           mn = std::min(mn, row[c]);

@@ -83,7 +83,9 @@ TEST(ScorerPlan, SlidingScoresEveryTokenOnce) {
           EXPECT_GT(w.score_begin, w.begin);
           EXPECT_EQ(w.begin % s, 0);
         }
-        if (s < n) EXPECT_EQ(ws.back().end, len);  // with s == n a last one-token window scores nothing
+        if (s < n) {  // with s == n a last one-token window scores nothing
+          EXPECT_EQ(ws.back().end, len);
+        }
         for (const auto& [p, c] : m) EXPECT_EQ(c, 1) << "pos " << p << " len " << len << " n " << n << " s " << s;
         if (s < n) {
           // Every token but the first is scored, each with at least n - s tokens of context (or all before it).

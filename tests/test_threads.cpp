@@ -40,7 +40,9 @@ TEST(ThreadPool, RangesCoverEachIndexOnceInGrainMultiples) {
         for (auto [b, e] : ranges) {
           EXPECT_LT(b, e);
           EXPECT_EQ(b % grain, 0);
-          if (e != n) EXPECT_EQ(e % grain, 0);
+          if (e != n) {
+            EXPECT_EQ(e % grain, 0);
+          }
         }
       }
     }
