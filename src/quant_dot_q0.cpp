@@ -161,19 +161,9 @@ void pair_kernel(int64_t nb, const uint8_t* w, size_t ws, const PairAct* act, in
     for (int a = 0; a < NA; ++a) out[r * NA + a] = hsum(_mm256_add_ps(acc0[r][a], acc1[r][a]));
 }
 
-template <typename K, int R>
-void pair_dispatch(int na, int64_t nb, const uint8_t* w, size_t ws, const PairAct* act, int64_t np, float* out) {
-  switch (na) {
-    case 4: pair_kernel<K, R, 4>(nb, w, ws, act, np, out); break;
-    case 3: pair_kernel<K, R, 3>(nb, w, ws, act, np, out); break;
-    case 2: pair_kernel<K, R, 2>(nb, w, ws, act, np, out); break;
-    default: pair_kernel<K, R, 1>(nb, w, ws, act, np, out); break;
-  }
-}
-
 // Generation (one activation): all rows in one loop with the pair loop inlined, so a row's final sum overlaps the
 // next row's loads instead of paying a call and a dependent reduction per row. Same operations per row as
-// pair_kernel<K, 1, 1>.
+// pair_kernel<K, 1, 1> (written out: calling an always-inline pair_kernel here measured 10% slower).
 template <typename K>
 void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const PairAct* act, int64_t np,
                  float* y) {
@@ -207,32 +197,18 @@ void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const ui
   prepare_pairs<K::kOffset>(act, as, n_act, nb, pa);
   if (n_act == 1) return rows_single<K>(nb, w, ws, n_rows, pa, np, y);
 
-  // A block of weight rows stays in L1 while groups of 4 activations stream past it.
-  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)) & ~int64_t{1}, 2, 64);
-  float tmp[2 * 4];
-  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
-    const int64_t r1 = std::min(n_rows, r0 + rb);
-    for (int k = 0; k < n_act; k += 4) {
-      const int na = std::min(4, n_act - k);
-      const PairAct* a = pa + k * np;
-      // Two rows at a time share each activation load; a single activation (generation) streams one row at a
-      // time: with two interleaved rows of more than ~500 bytes the hardware prefetchers fall behind (Q8_0 matvec
-      // from DRAM dropped from 17 to 6-8 GB/s in tools/bench_matmul.cpp). No software prefetch here: unlike the
-      // float kernels (prefetch_row_ahead), these are compute-bound enough that it measured 5-10% slower for Q4_0.
-      int64_t r = r0;
-      for (; n_act > 1 && r + 1 < r1; r += 2) {
-        pair_dispatch<K, 2>(na, nb, w + r * ws, ws, a, np, tmp);
-        for (int j = 0; j < na; ++j) {
-          y[(k + j) * ys + r] = tmp[j];
-          y[(k + j) * ys + r + 1] = tmp[na + j];
-        }
-      }
-      for (; r < r1; ++r) {
-        pair_dispatch<K, 1>(na, nb, w + r * ws, ws, a, np, tmp);
-        for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = tmp[j];
-      }
-    }
-  }
+  // Batches: two rows at a time share each activation load. (A single activation streams one row at a time, see
+  // rows_single: with two interleaved rows of more than ~500 bytes the hardware prefetchers fall behind - Q8_0
+  // matvec from DRAM dropped from 17 to 6-8 GB/s in tools/bench_matmul.cpp. No software prefetch either: unlike the
+  // float kernels (prefetch_row_ahead), these are compute-bound enough that it measured 5-10% slower for Q4_0.)
+  for_each_tile(n_rows, ws, n_act, true, y, ys, [&](int64_t r, int rows, int k, int na, float* out) {
+    with_na(na, [&](auto NA) {
+      if (rows == 2)
+        pair_kernel<K, 2, NA>(nb, w + r * ws, ws, pa + k * np, np, out);
+      else
+        pair_kernel<K, 1, NA>(nb, w + r * ws, ws, pa + k * np, np, out);
+    });
+  });
 }
 
 }  // namespace

@@ -447,42 +447,17 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
     }
     return;
   }
-  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)), 1, 64);
-  float tmp[4];
-  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
-    const int64_t r1 = std::min(n_rows, r0 + rb);
-    for (int k = 0; k < n_act; k += 4) {
-      const int na = std::min(4, n_act - k);
-      const uint8_t* a = act + k * as;
-      int64_t r = r0;
-      if constexpr (requires { &Kern::template call2<1>; }) {
-        float tmp2[8];
-        for (; r + 1 < r1; r += 2) {
-          const uint8_t* wr = w + r * ws;
-          switch (na) {
-            case 4: Kern::template call2<4>(n, wr, ws, a, as, tmp2, st, k); break;
-            case 3: Kern::template call2<3>(n, wr, ws, a, as, tmp2, st, k); break;
-            case 2: Kern::template call2<2>(n, wr, ws, a, as, tmp2, st, k); break;
-            default: Kern::template call2<1>(n, wr, ws, a, as, tmp2, st, k); break;
-          }
-          for (int j = 0; j < na; ++j) {
-            y[(k + j) * ys + r] = tmp2[j];
-            y[(k + j) * ys + r + 1] = tmp2[na + j];
-          }
-        }
+  constexpr bool kPairs = requires { &Kern::template call2<1>; };
+  for_each_tile(n_rows, ws, n_act, kPairs, y, ys, [&](int64_t r, int rows, int k, int na, float* out) {
+    const uint8_t* wr = w + r * ws;
+    const uint8_t* a = act + k * as;
+    with_na(na, [&](auto NA) {
+      if constexpr (kPairs) {
+        if (rows == 2) return Kern::template call2<NA>(n, wr, ws, a, as, out, st, k);
       }
-      for (; r < r1; ++r) {
-        const uint8_t* wr = w + r * ws;
-        switch (na) {
-          case 4: Kern::template call<4>(n, wr, a, as, tmp, st, k); break;
-          case 3: Kern::template call<3>(n, wr, a, as, tmp, st, k); break;
-          case 2: Kern::template call<2>(n, wr, a, as, tmp, st, k); break;
-          default: Kern::template call<1>(n, wr, a, as, tmp, st, k); break;
-        }
-        for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = tmp[j];
-      }
-    }
-  }
+      Kern::template call<NA>(n, wr, a, as, out, st, k);
+    });
+  });
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 #define LMGEN_SIMD_AVX2 1
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace lmgen::simd {
 
@@ -66,6 +68,45 @@ inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
 constexpr size_t kPrefetchAhead = 8192;
 inline void prefetch_row_ahead(const uint8_t* row, size_t bytes) {
   for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchAhead + o), _MM_HINT_T1);
+}
+
+// f(std::integral_constant<int, na>{}) for na in 1..4: turns a run-time activation count into a template argument.
+template <typename F>
+inline void with_na(int na, F&& f) {
+  switch (na) {
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    default: f(std::integral_constant<int, 1>{}); break;
+  }
+}
+
+// The batch loop shared by the kernels: rows [0, n_rows) x activations [0, n_act), blocked so that a block of
+// weight rows (about 16 KiB) stays in L1 while groups of up to 4 activations stream past it. tile(r, rows, k, na,
+// out) computes `rows` weight rows from r (2 when `pairs`, else 1; a last odd row alone) against activations
+// k .. k+na-1 into out[i * na + j], which lands in y[(k + j) * ys + r + i].
+template <typename Tile>
+inline void for_each_tile(int64_t n_rows, size_t ws, int n_act, bool pairs, float* y, size_t ys, Tile&& tile) {
+  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)) & ~int64_t{1}, 2, 64);
+  float out[2 * 4];
+  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
+    const int64_t r1 = std::min(n_rows, r0 + rb);
+    for (int k = 0; k < n_act; k += 4) {
+      const int na = std::min(4, n_act - k);
+      int64_t r = r0;
+      for (; pairs && r + 1 < r1; r += 2) {
+        tile(r, 2, k, na, out);
+        for (int j = 0; j < na; ++j) {
+          y[(k + j) * ys + r] = out[j];
+          y[(k + j) * ys + r + 1] = out[na + j];
+        }
+      }
+      for (; r < r1; ++r) {
+        tile(r, 1, k, na, out);
+        for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = out[j];
+      }
+    }
+  }
 }
 
 // Horizontal sum in a fixed order.
