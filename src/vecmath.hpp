@@ -53,8 +53,7 @@ inline I16 first_lanes(int n) {
 
 // e^x: Cody-Waite range reduction + degree-6 polynomial (the classic Cephes expf coefficients; ~1 ulp).
 // Rounding to the nearest integer is done by adding and subtracting 1.5 * 2^23 (exact for |x| < 2^22, and x is
-// clamped to [-87, 88]), which is what nearbyint does in the default rounding mode; so exp16 and exp1 agree bit for
-// bit, and a result does not depend on whether an element went through the vector or the scalar form.
+// clamped to [-87, 88]), which is what nearbyint does in the default rounding mode.
 inline F16 exp16(F16 x) {
   x = vmin(vmax(x, splat(-87.0f)), splat(88.0f));
   const F16 magic = splat(12582912.0f);
@@ -74,24 +73,8 @@ inline F16 exp16(F16 x) {
   return p * scale;
 }
 
-inline float exp1(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
-  const float magic = 12582912.0f;
-  const float n = (x * 1.44269504088896341f + magic) - magic;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return p * scale;
-}
+// The scalar form is the vector form on one lane, so the two agree bit for bit by construction.
+inline float exp1(float x) { return exp16(splat(x))[0]; }
 
 // a[i] = silu(a[i]) * b[i] = a[i] / (1 + e^-a[i]) * b[i].
 inline void silu_mul(float* a, const float* b, int64_t n) {

@@ -75,6 +75,17 @@ std::vector<float> run(const Shape& s, int64_t T, int64_t chunk, int threads, co
   return out;
 }
 
+// Random queries, keys and values of T tokens for shape s.
+struct Inputs {
+  std::vector<float> q, k, v;
+  float scale;
+  Inputs(const Shape& s, int64_t T, uint32_t seed)
+      : q(randn(static_cast<size_t>(T * s.n_head * s.D), seed)),
+        k(randn(static_cast<size_t>(T * s.n_head_kv * s.D), seed + 1)),
+        v(randn(static_cast<size_t>(T * s.n_head_kv * s.D), seed + 2)),
+        scale(1.0f / std::sqrt(static_cast<float>(s.D))) {}
+};
+
 const Shape kShapes[] = {
     {9, 3, 64},   // SmolLM2: grouped, scores and values of 3 heads together
     {32, 4, 64},  // TinyLlama: groups of 8, values per head
@@ -91,12 +102,9 @@ TEST(KvCache, MatchesNaiveAttention) {
   const int64_t T = 37;  // two full 16-position blocks and a partial one
   for (const Shape& s : kShapes) {
     SCOPED_TRACE(name(s));
-    const auto q = randn(static_cast<size_t>(T * s.n_head * s.D), 1);
-    const auto k = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 2);
-    const auto v = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 3);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(s.D));
-    const auto ref = reference(s, T, q, k, v, scale);
-    const auto got = run(s, T, T, 2, q, k, v, scale);
+    const Inputs in(s, T, 1);
+    const auto ref = reference(s, T, in.q, in.k, in.v, in.scale);
+    const auto got = run(s, T, T, 2, in.q, in.k, in.v, in.scale);
     double worst = 0;
     for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::fabs(got[i] - ref[i]));
     EXPECT_LT(worst, 2e-5);
@@ -107,14 +115,11 @@ TEST(KvCache, SameBitsForAnyChunkingAndThreadCount) {
   const int64_t T = 37;
   for (const Shape& s : kShapes) {
     SCOPED_TRACE(name(s));
-    const auto q = randn(static_cast<size_t>(T * s.n_head * s.D), 4);
-    const auto k = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 5);
-    const auto v = randn(static_cast<size_t>(T * s.n_head_kv * s.D), 6);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(s.D));
-    const auto base = run(s, T, T, 1, q, k, v, scale);
+    const Inputs in(s, T, 4);
+    const auto base = run(s, T, T, 1, in.q, in.k, in.v, in.scale);
     for (int threads : {1, 2, 3})
       for (int64_t chunk : {int64_t{1}, int64_t{5}, int64_t{16}, T}) {
-        const auto got = run(s, T, chunk, threads, q, k, v, scale);
+        const auto got = run(s, T, chunk, threads, in.q, in.k, in.v, in.scale);
         EXPECT_EQ(std::memcmp(got.data(), base.data(), base.size() * sizeof(float)), 0)
             << "threads " << threads << " chunk " << chunk;
       }
