@@ -1,7 +1,6 @@
 #include "lmgen/gguf.hpp"
 
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 #include "lmgen/error.hpp"
@@ -122,10 +121,15 @@ double GgufValue::as_float() const {
 }
 
 bool GgufFile::sniff(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  uint32_t magic = 0;
-  in.read(reinterpret_cast<char*>(&magic), 4);
-  return in.gcount() == 4 && magic == kMagic;
+  // Through a map, not a buffered read: a read() of the first bytes would make the kernel read ahead megabytes of
+  // the file into small page-cache folios, where the model's own map (advised for huge pages) would have read it
+  // into 2 MiB ones (mapped_file.cpp).
+  try {
+    auto f = MappedFile::open(path);
+    return f->size() >= 4 && f->at<uint32_t>(0) == kMagic;
+  } catch (const Error&) {
+    return false;  // cannot open: not a GGUF file as far as format detection is concerned
+  }
 }
 
 GgufFile::GgufFile(const std::string& path, FileAccess access) : file_(MappedFile::open(path, access)) {

@@ -1,11 +1,13 @@
 // GGUF v3 writer (see gguf_writer.hpp for the layout).
 #include "lmgen/gguf_writer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <memory>
 
 #include "lmgen/error.hpp"
 
@@ -46,11 +48,7 @@ void append_scalar(std::string& out, const GgufValue& v) {
 
 uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const {
-    if (f) std::fclose(f);
-  }
-};
+constexpr size_t kWriteChunk = size_t{2} << 20;
 
 }  // namespace
 
@@ -208,16 +206,39 @@ void GgufWriter::write(const std::string& path) const {
   head.resize(pad_to(head.size(), align), '\0');
 
   const std::string tmp = path + ".tmp";
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) throw Error(path, std::string("cannot create file: ") + std::strerror(errno));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path, std::string("cannot create file: ") + std::strerror(errno));
   auto fail = [&](const std::string& what) {
-    f.reset();
+    if (fd >= 0) ::close(fd);
+    fd = -1;
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
     throw Error(path, what);
   };
+  // The file goes out in whole 2 MiB write() calls at 2 MiB offsets: on Linux file systems with large folios (ext4
+  // since 6.16, xfs, tmpfs) the page cache then holds it in 2 MiB folios, which a later memory map gets as huge pages
+  // (the weights stream faster: fewer TLB misses, no hardware-prefetch stop every 4 KiB).
+  std::vector<uint8_t> chunk;
+  chunk.reserve(kWriteChunk);
+  auto flush_chunk = [&] {
+    size_t done = 0;
+    while (done < chunk.size()) {
+      const ssize_t r = ::write(fd, chunk.data() + done, chunk.size() - done);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) fail(std::string("write failed: ") + std::strerror(r < 0 ? errno : EIO));
+      done += static_cast<size_t>(r);
+    }
+    chunk.clear();
+  };
   auto put_bytes = [&](const void* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, f.get()) != n) fail(std::string("write failed: ") + std::strerror(errno));
+    const auto* b = static_cast<const uint8_t*>(p);
+    while (n > 0) {
+      const size_t take = std::min(n, kWriteChunk - chunk.size());
+      chunk.insert(chunk.end(), b, b + take);
+      b += take;
+      n -= take;
+      if (chunk.size() == kWriteChunk) flush_chunk();
+    }
   };
   put_bytes(head.data(), head.size());
   std::vector<uint8_t> buf;
@@ -232,12 +253,10 @@ void GgufWriter::write(const std::string& path) const {
     put_bytes(buf.data(), buf.size());
     put_bytes(zeros.data(), pad_to(t.nbytes, align) - t.nbytes);
   }
-  if (std::fflush(f.get()) != 0) fail(std::string("write failed: ") + std::strerror(errno));
-  if (std::fclose(f.release()) != 0) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw Error(path, std::string("write failed: ") + std::strerror(errno));
-  }
+  flush_chunk();
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) fail(std::string("write failed: ") + std::strerror(errno));
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {

@@ -13,15 +13,16 @@ namespace lmgen {
 
 namespace {
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
 // Reads all of fd into fresh anonymous memory (2 MiB aligned, MADV_HUGEPAGE), then makes it read-only.
 // Returns the mapping (to munmap: base, len) and the data pointer.
 void* read_into_memory(int fd, const std::string& path, size_t size, size_t& len, const uint8_t*& data) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  len = (size + kHuge - 1) / kHuge * kHuge + kHuge;  // room to align the start
+  len = (size + kHugePage - 1) / kHugePage * kHugePage + kHugePage;  // room to align the start
   void* base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) throw Error(path, std::string("cannot allocate memory for --no-mmap: ") + std::strerror(errno));
-  auto* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHuge - 1) & ~(kHuge - 1));
-  madvise(start, len - kHuge, MADV_HUGEPAGE);  // advice only: without THP it is ordinary memory
+  auto* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+  madvise(start, len - kHugePage, MADV_HUGEPAGE);  // advice only: without THP it is ordinary memory
   size_t done = 0;
   while (done < size) {
     const ssize_t r = pread(fd, start + done, std::min<size_t>(size - done, size_t{64} << 20), static_cast<off_t>(done));
@@ -70,6 +71,10 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, FileAccess
       ::close(fd);
       throw Error(path, std::string("cannot map: ") + std::strerror(e));
     }
+    // Where the file is not in the page cache yet, this makes the kernel read it into 2 MiB folios, which the map
+    // then gets as huge pages (Linux with THP in "madvise" or "always" mode and a file system with large folios). A
+    // file already cached in small pages stays as it is. Advice only: errors are ignored.
+    if (f->size_ >= kHugePage) madvise(p, f->size_, MADV_HUGEPAGE);
     f->map_ = p;
     f->map_len_ = f->size_;
     f->data_ = static_cast<const uint8_t*>(p);

@@ -111,6 +111,33 @@ TEST(GgufWriter, RoundTripMetadataAndTensors) {
   EXPECT_EQ(bytes.size(), L.data_start + expect);
 }
 
+// The writer hands the file to the kernel in 2 MiB pieces (for huge-page-friendly page cache): tensors that straddle
+// piece boundaries must come back byte for byte. The bytes hash their position, so a repeated or shifted piece shows.
+TEST(GgufWriter, LargeTensorsCrossingWriteChunksRoundTrip) {
+  auto hashed = [](uint32_t seed) {
+    return [seed](uint8_t* dst, size_t n) {
+      for (size_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(((i + seed) * 2654435761u) >> 24);
+    };
+  };
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  w.add_tensor("a", DType::F32, {3, (1 << 18) + 1}, hashed(1));  // 3 MiB + 12 bytes
+  w.add_tensor("b", DType::F32, {5}, hashed(2));
+  w.add_tensor("c", DType::F32, {(5 << 18) + 3}, hashed(3));  // 5 MiB + 12 bytes
+  const std::string path = tmp_path("chunks.gguf");
+  w.write(path);
+  GgufFile g(path);
+  ASSERT_GT(std::filesystem::file_size(path), size_t{8} << 20);
+  uint32_t seed = 1;
+  for (const char* name : {"a", "b", "c"}) {
+    const lmgen::TensorView t = g.tensor(name);
+    ASSERT_EQ(t.nbytes, lmgen::row_bytes(DType::F32, t.shape.back()) * (t.shape.size() == 2 ? t.shape[0] : 1));
+    for (size_t i = 0; i < t.nbytes; ++i)
+      ASSERT_EQ(t.data[i], static_cast<uint8_t>(((i + seed) * 2654435761u) >> 24)) << name << " byte " << i;
+    ++seed;
+  }
+}
+
 TEST(GgufWriter, HonoursGeneralAlignment) {
   GgufWriter w;
   w.set_u32("general.alignment", 64);
