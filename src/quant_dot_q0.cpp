@@ -36,12 +36,6 @@ namespace lmgen::simd {
 
 #if defined(LMGEN_SIMD_AVX2) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
 
-
-
-
-
-
-
 namespace {
 
 using namespace qblk;

@@ -20,6 +20,11 @@
 #      (quote t=1: at t=2 Node's own thread competes for the 2 cores); whole-process time of
 #      `lmgen -m M -p "Once upon a time" -n 16 --temp 0 --ignore-eos` at -t 1 and -t 2 with hyperfine (or a
 #      date +%s%N loop); peak RSS of that command at -t 2 from /usr/bin/time -v.
+#      Page cache: each model file is dropped from the page cache first (dd iflag=nocache count=0), so lmgen's first
+#      load reads it from disk into 2 MiB folios (its map is advised MADV_HUGEPAGE) and both engines then run on
+#      that same cache, whatever happened to the file before. Then the worst case: a copy written in 4 KiB pieces
+#      (dd bs=4k: cached in 4 KiB folios, as a file written by a program with small writes and never evicted),
+#      generation at t=1 for both engines.
 # Environment: LMGEN_ROOT (source tree; default: this script's), REPS (default 5), BENCH_DIR, BUILD_DIR, PEER_DIR,
 #   PEER_THREADS (default "1 2"), PEER_TIMEOUT (s, default 240), LMGEN_SHARED, SKIP_PEER=1, MODELS="smol-f32 ...".
 set -euo pipefail
@@ -122,6 +127,7 @@ whole_process() {  # prints mean milliseconds of one `lmgen ... -n 16` run at -t
 for name in $MODELS; do
   m=$(model_path "$name")
   mib=$(python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) / 1048576, 1))" "$m")
+  dd if="$m" iflag=nocache count=0 status=none || log "$name: could not drop the file from the page cache"
   log "$name ($mib MiB): lmgen bench"
   # pp from an empty context; tg after PP context tokens (-d), as the llama.cpp peer script generates after its prompt
   { "$LMGEN" bench -m "$m" -p "$PP" -n 0 -t 1,2 -r "$REPS" --jsonl
@@ -140,6 +146,20 @@ for name in $MODELS; do
       [[ -z $line ]] && log "$name: llama.cpp t=$t failed or timed out (${PEER_TIMEOUT}s)"
       [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp\", \"threads\": $t, \"r\": $line}" >>"$RES"
     done
+  fi
+  if [[ $name != stories260K ]]; then  # (1 MiB: no huge pages either way)
+    small=$WORK/pages4k.gguf
+    log "$name: generation from a copy cached in 4 KiB pages"
+    dd if="$m" of="$small" bs=4k status=none
+    "$LMGEN" bench -m "$small" -p 0 -n "$TG" -d "$PP" -t 1 -r "$REPS" --jsonl |
+      while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-4k\", \"r\": $line}"; done >>"$RES" ||
+      log "$name: lmgen bench (4 KiB pages) failed"
+    if ((have_peer)); then
+      line=$(cd "$PEER" && timeout "$PEER_TIMEOUT" node "$SHARED/bench/llamacpp_peer.mjs" "$small" --prompt-tokens "$PP" \
+        --gen-tokens "$TG" --threads 1 --reps "$REPS" 2>/dev/null | tail -1) || line=""
+      [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp-4k\", \"threads\": 1, \"r\": $line}" >>"$RES"
+    fi
+    rm -f "$small"
   fi
   for t in 1 2; do
     log "$name: whole process, 16 tokens, t=$t"
@@ -169,10 +189,15 @@ for line in open(res):
     elif j["engine"] == "lmgen-nommap":
         x = j["r"]
         r[("nommap", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
+    elif j["engine"] == "lmgen-4k":
+        x = j["r"]
+        r[("lmgen4k", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
     elif j["engine"] == "llama.cpp":
         x = j["r"]
         r[("llama", "pp", j["threads"])] = (x["pp_tps_median"], None)
         r[("llama", "tg", j["threads"])] = (x["tg_tps_median"], None)
+    elif j["engine"] == "llama.cpp-4k":
+        r[("llama4k", "tg", j["threads"])] = (j["r"]["tg_tps_median"], None)
     elif j["engine"] == "lmgen-process" and j["ms"] is not None:
         r[("proc", j["threads"])] = j["ms"]
     elif j["engine"] == "lmgen-rss":
@@ -180,20 +205,20 @@ for line in open(res):
 LABELS = {"smol-f32": "SmolLM2-135M shape, F32", "smol-f16": "SmolLM2-135M shape, F16",
           "smol-q8_0": "SmolLM2-135M shape, Q8_0", "smol-q4_0": "SmolLM2-135M shape, Q4_0",
           "tinyllama-q4_0": "TinyLlama-1.1B shape, Q4_0", "stories260K": "stories260K (real, F32)"}
-def cell(r, test, t, engine="lmgen"):
-    a, b = r.get((engine, test, t)), r.get(("llama", test, t))
+def cell(r, test, t, engine="lmgen", peer="llama"):
+    a, b = r.get((engine, test, t)), r.get((peer, test, t))
     s = f"{a[0]:.0f} ± {a[1]:.0f}" if a else "–"
     s += f" / {b[0]:.0f}" if b else " / –"
     if a and b and b[0] > 0:
         s += f" (**{a[0] / b[0]:.2f}×**)"
     return s
-print(f"| model | file MiB | pp{pp} t=1 lmgen / llama.cpp | pp{pp} t=2 | tg{tg} t=1 lmgen / llama.cpp | tg{tg} t=2 | tg{tg} t=1 `--no-mmap` | tg{tg} t=2 `--no-mmap` | 16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print(f"| model | file MiB | pp{pp} t=1 lmgen / llama.cpp | pp{pp} t=2 | tg{tg} t=1 lmgen / llama.cpp | tg{tg} t=2 | tg{tg} t=1 `--no-mmap` | tg{tg} t=2 `--no-mmap` | tg{tg} t=1, file in 4 KiB pages, lmgen / llama.cpp | 16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for m in order:
     r = rows[m]
     proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
     rss = f"{r['rss']:.0f}" if "rss" in r else "–"
-    print(f"| {LABELS.get(m, m)} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {cell(r, 'tg', 1, 'nommap')} | {cell(r, 'tg', 2, 'nommap')} | {proc} | {rss} |")
+    print(f"| {LABELS.get(m, m)} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {cell(r, 'tg', 1, 'nommap')} | {cell(r, 'tg', 2, 'nommap')} | {cell(r, 'tg', 1, 'lmgen4k', 'llama4k')} | {proc} | {rss} |")
 EOF
 {
   echo
