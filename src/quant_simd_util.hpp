@@ -61,13 +61,21 @@ inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
 #endif
 }
 
-// Generation streams each weight matrix once from DRAM through 4 KiB page-cache pages, where the hardware
-// prefetchers stop at every page boundary. Single-activation loops therefore ask for the bytes kAhead further on
-// (into L2) as they start each row: +24% tokens/s for SmolLM2-shape F16 on the reference machine (8 KiB beat 2, 4,
-// 12, 16 and 32 KiB; T0 and NTA hints were slower than no prefetch). Prefetches never fault, past the end either.
+// Generation streams each weight matrix once from DRAM. Through 4 KiB page-cache pages the hardware prefetchers stop
+// at every page boundary, so single-activation loops ask for the bytes kAhead further on (into L2) as they start
+// each row: +24% tokens/s for SmolLM2-shape F16 on the reference machine (8 KiB beat 2, 4, 12, 16 and 32 KiB; T0
+// and NTA hints were slower than no prefetch). It still pays with the file in 2 MiB pages: F16 87 vs 70 tok/s.
+// Prefetches never fault, past the end either.
+// Step: one prefetch per Step bytes of the row (a kernel may set kPrefetchStep; 64, every cache line, otherwise).
 constexpr size_t kPrefetchAhead = 8192;
+template <size_t Step = 64>
 inline void prefetch_row_ahead(const uint8_t* row, size_t bytes) {
-  for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchAhead + o), _MM_HINT_T1);
+  for (size_t o = 0; o < bytes; o += Step) _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchAhead + o), _MM_HINT_T1);
+}
+template <typename Kern>
+constexpr size_t prefetch_step() {
+  if constexpr (requires { Kern::kPrefetchStep; }) return Kern::kPrefetchStep;
+  return 64;
 }
 
 // f(std::integral_constant<int, na>{}) for na in 1..4: turns a run-time activation count into a template argument.

@@ -16,7 +16,9 @@ namespace lmgen {
 
 // How a file's bytes get into memory.
 //   Map:  a read-only memory map of the page cache (default): nothing is copied, start-up costs nothing, pages are
-//         shared between processes.
+//         shared between processes. Files of 2 MiB or more are advised MADV_HUGEPAGE: read from disk through the
+//         map, the file lands in 2 MiB page-cache folios (Linux 6.16+ ext4, xfs, ...) that this and every later map
+//         gets as huge pages; a file already cached in small folios keeps them until it leaves the cache.
 //   Read: the file is read once into private anonymous memory, 2 MiB aligned and advised for transparent huge
 //         pages, then made read-only. Costs the copy at load, but streaming weights from huge pages measured up to
 //         1.8x the bandwidth of 4 KiB page-cache pages on the reference machine (BENCHMARKS.md), which is what
