@@ -216,7 +216,7 @@ void GgufWriter::write(const std::string& path) const {
     throw Error(path, what);
   };
   // The file goes out in whole 2 MiB write() calls at 2 MiB offsets: on Linux file systems with large folios (ext4
-  // since 6.16, xfs, tmpfs) the page cache then holds it in 2 MiB folios, which a later memory map gets as huge pages
+  // since 6.16, xfs) the page cache then holds it in 2 MiB folios, which a later memory map gets as huge pages
   // (the weights stream faster: fewer TLB misses, no hardware-prefetch stop every 4 KiB).
   std::vector<uint8_t> chunk;
   chunk.reserve(kWriteChunk);
