@@ -206,7 +206,7 @@ void GgufWriter::write(const std::string& path) const {
   head.resize(pad_to(head.size(), align), '\0');
 
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) throw Error(path, std::string("cannot create file: ") + std::strerror(errno));
   auto fail = [&](const std::string& what) {
     if (fd >= 0) ::close(fd);
