@@ -35,7 +35,7 @@ void add_runtime_options(CLI::App& app, ModelArgs& a) {
       ->group("Performance");
   app.add_flag("--no-mmap", a.no_mmap,
                "Read the weights into memory (huge pages where the kernel allows) instead of mapping the file: "
-               "slower start, faster generation")
+               "slower start; faster generation when the page cache holds the file in small pages")
       ->group("Performance");
 }
 

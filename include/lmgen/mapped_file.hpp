@@ -1,7 +1,8 @@
 // MappedFile — a read-only memory map of a whole file, with bounds-checked views.
 //
-// Model files are mapped, never read into memory and never written. Every parser takes its bytes through
-// `span()` / `at()`, which throw lmgen::Error instead of reading past the end: file fields are untrusted.
+// Model files are mapped (or, with FileAccess::Read, read once into memory) and never written. Every parser takes
+// its bytes through `span()` / `at()`, which throw lmgen::Error instead of reading past the end: file fields are
+// untrusted.
 #pragma once
 
 #include <cstddef>
@@ -20,9 +21,9 @@ namespace lmgen {
 //         map, the file lands in 2 MiB page-cache folios (Linux 6.16+ ext4, xfs, ...) that this and every later map
 //         gets as huge pages; a file already cached in small folios keeps them until it leaves the cache.
 //   Read: the file is read once into private anonymous memory, 2 MiB aligned and advised for transparent huge
-//         pages, then made read-only. Costs the copy at load, but streaming weights from huge pages measured up to
-//         1.8x the bandwidth of 4 KiB page-cache pages on the reference machine (BENCHMARKS.md), which is what
-//         generation speed is made of. `lmgen --no-mmap`.
+//         pages, then made read-only. Costs the copy at load; it gets huge pages for a file that the page cache
+//         holds in small folios (streaming weights from huge pages measured up to 1.8x the bandwidth of 4 KiB
+//         pages on the reference machine, BENCHMARKS.md). `lmgen --no-mmap`.
 enum class FileAccess { Map, Read };
 
 class MappedFile {
