@@ -1,5 +1,7 @@
 #include "lmgen/gguf.hpp"
 
+#include <cstdio>
+
 #include "common.hpp"
 
 using namespace lmgen;
@@ -22,4 +24,26 @@ TEST(Gguf, ReadsStories260KHeaderAndTensors) {
 
 TEST(Gguf, RejectsNonGgufFile) {
   EXPECT_THROW(GgufFile(test::shared_path("models/stories260K/tok512.bin")), Error);
+}
+
+// Format detection (through a map since the page-cache change): true only for the GGUF magic; anything that cannot
+// be opened or is too short is "not GGUF", never an exception.
+TEST(Gguf, SniffTellsGgufFromEverythingElse) {
+  EXPECT_TRUE(GgufFile::sniff(test::shared_path("models/stories260K/stories260K.gguf")));
+  EXPECT_FALSE(GgufFile::sniff(test::shared_path("models/stories260K/tok512.bin")));
+  EXPECT_FALSE(GgufFile::sniff(test::shared_path("models/stories260K")));  // a directory
+  EXPECT_FALSE(GgufFile::sniff(test::scratch_dir() + "/no-such-file.gguf"));
+  const std::string short_file = test::scratch_dir() + "/three-bytes.gguf";
+  {
+    std::FILE* f = std::fopen(short_file.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite("GGU", 1, 3, f);
+    std::fclose(f);
+  }
+  EXPECT_FALSE(GgufFile::sniff(short_file));
+  const std::string empty_file = test::scratch_dir() + "/empty.gguf";
+  std::FILE* e = std::fopen(empty_file.c_str(), "wb");
+  ASSERT_NE(e, nullptr);
+  std::fclose(e);
+  EXPECT_FALSE(GgufFile::sniff(empty_file));
 }
