@@ -13,7 +13,7 @@ using vec::F16;
 using vec::kW;
 
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
-    : n_ctx_(n_ctx), n_blk_((n_ctx + kW - 1) / kW), n_head_kv_(n_head_kv), hd_(head_dim) {
+    : n_blk_((n_ctx + kW - 1) / kW), n_head_kv_(n_head_kv), hd_(head_dim) {
   layer_floats_ = n_head_kv_ * n_blk_ * kW * hd_;
   const size_t total = static_cast<size_t>(n_layer * layer_floats_);
   k_.reset(new float[total]);

@@ -29,7 +29,7 @@ class KvCache {
               ThreadPool& pool) const;
 
  private:
-  int64_t n_ctx_, n_blk_, n_head_kv_, hd_;
+  int64_t n_blk_, n_head_kv_, hd_;  // 16-position blocks per head (n_ctx rounded up), kv heads, head_dim
   int64_t layer_floats_;  // per layer, for K and for V alike
   std::unique_ptr<float[]> k_, v_;
 

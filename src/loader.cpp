@@ -23,10 +23,10 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
       tok = load_tokenizer(opt.tokenizer_path.empty() ? path : opt.tokenizer_path,
                            static_cast<int32_t>(md->config.n_vocab));
   } else if (GgufFile::sniff(path)) {
-    md = std::make_shared<ModelData>(load_gguf_model(path, opt.access));
+    const GgufFile g(path, opt.access);  // parsed once, for the weights and the vocabulary
+    md = std::make_shared<ModelData>(load_gguf_model(g));
     if (opt.load_tokenizer) {
       if (opt.tokenizer_path.empty()) {
-        GgufFile g(path);
         tok = load_gguf_tokenizer(g);
       } else {
         tok = load_tokenizer(opt.tokenizer_path, static_cast<int32_t>(md->config.n_vocab));

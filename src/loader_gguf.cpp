@@ -65,7 +65,11 @@ ModelConfig read_config(const GgufFile& g, const std::string& arch) {
 }  // namespace
 
 ModelData load_gguf_model(const std::string& path, FileAccess access) {
-  GgufFile g(path, access);
+  return load_gguf_model(GgufFile(path, access));
+}
+
+ModelData load_gguf_model(const GgufFile& g) {
+  const std::string& path = g.path();
   ModelData md;
   md.source = path;
   const std::string arch = g.get_string("general.architecture");

@@ -16,7 +16,6 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "lmgen/error.hpp"
 #include "lmgen/matmul.hpp"

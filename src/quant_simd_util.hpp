@@ -62,9 +62,9 @@ inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
 }
 
 // Generation streams each weight matrix once from DRAM. Through 4 KiB page-cache pages the hardware prefetchers stop
-// at every page boundary, so single-activation loops ask for the bytes kAhead further on (into L2) as they start
-// each row: +24% tokens/s for SmolLM2-shape F16 on the reference machine (8 KiB beat 2, 4, 12, 16 and 32 KiB; T0
-// and NTA hints were slower than no prefetch). It still pays with the file in 2 MiB pages: F16 87 vs 70 tok/s.
+// at every page boundary, so single-activation loops ask for the bytes kPrefetchAhead further on (into L2) as they
+// start each row: +24% tokens/s for SmolLM2-shape F16 on the reference machine (8 KiB beat 2, 4, 12, 16 and 32 KiB;
+// T0 and NTA hints were slower than no prefetch). It still pays with the file in 2 MiB pages: F16 87 vs 70 tok/s.
 // Prefetches never fault, past the end either.
 // Step: one prefetch per Step bytes of the row (a kernel may set kPrefetchStep; 64, every cache line, otherwise).
 constexpr size_t kPrefetchAhead = 8192;

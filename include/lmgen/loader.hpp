@@ -10,6 +10,8 @@
 
 namespace lmgen {
 
+class GgufFile;
+
 struct LoadOptions {
   std::string tokenizer_path;  // explicit tokenizer (llama2.c tokenizer.bin, tokenizer.json, GGUF); "" = automatic
   bool load_tokenizer = true;
@@ -28,6 +30,7 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt = {});
 // Per-format loaders (weights and config only).
 // loader_gguf.cpp: archs llama, qwen2, gpt2
 ModelData load_gguf_model(const std::string& path, FileAccess access = FileAccess::Map);
+ModelData load_gguf_model(const GgufFile& g);  // from an opened file (its tokenizer can then come from it too)
 // llama2c.cpp: legacy float32 checkpoints
 ModelData load_llama2c_model(const std::string& path, FileAccess access = FileAccess::Map);
 bool llama2c_sniff(const std::string& path);  // header and size match a legacy checkpoint
