@@ -3,9 +3,11 @@
 #include <string_view>
 
 #include "common.hpp"
-#include "lmgen/gguf.hpp"
+#include "format/gguf.hpp"
 #include "lmgen/loader.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "tokenizer/builders.hpp"
+#include "load/loaders.hpp"
 
 using namespace lmgen;
 

@@ -6,9 +6,10 @@
 #include <string_view>
 
 #include "common.hpp"
-#include "lmgen/hf_config.hpp"
+#include "load/hf_config.hpp"
 #include "lmgen/loader.hpp"
-#include "lmgen/safetensors.hpp"
+#include "format/safetensors.hpp"
+#include "load/loaders.hpp"
 
 using namespace lmgen;
 

@@ -7,6 +7,8 @@
 #include "common.hpp"
 #include "lmgen/loader.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "tokenizer/builders.hpp"
+#include "load/loaders.hpp"
 
 using namespace lmgen;
 

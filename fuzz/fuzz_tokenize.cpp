@@ -7,8 +7,9 @@
 #include <string_view>
 
 #include "common.hpp"
-#include "lmgen/gguf.hpp"
+#include "format/gguf.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "tokenizer/builders.hpp"
 
 using namespace lmgen;
 

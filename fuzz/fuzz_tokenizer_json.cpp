@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "tokenizer/builders.hpp"
 
 using namespace lmgen;
 

@@ -1,4 +1,4 @@
-#include "lmgen/gguf.hpp"
+#include "format/gguf.hpp"
 
 #include <cstdio>
 

@@ -9,9 +9,9 @@
 #include "common.hpp"
 #include "gguf_layout.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/gguf.hpp"
-#include "lmgen/gguf_writer.hpp"
-#include "lmgen/quant.hpp"
+#include "format/gguf.hpp"
+#include "format/gguf_writer.hpp"
+#include "kernels/quant.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 
 #include "common.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/hf_config.hpp"
+#include "load/hf_config.hpp"
 
 namespace lmgen {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "lmgen/loader.hpp"
 #include "refcheck.hpp"
+#include "load/loaders.hpp"
 
 using namespace lmgen;
 using namespace lmgen::test;

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "kv_cache.hpp"
-#include "lmgen/threads.hpp"
+#include "model/kv_cache.hpp"
+#include "kernels/threads.hpp"
 
 namespace {
 

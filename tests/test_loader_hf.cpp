@@ -13,6 +13,7 @@
 #include "common.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/loader.hpp"
+#include "load/loaders.hpp"
 
 namespace lmgen {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "common.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/quant.hpp"
+#include "kernels/quant.hpp"
 #include "lmgen/tensor.hpp"
 
 namespace {

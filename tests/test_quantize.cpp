@@ -10,10 +10,10 @@
 
 #include "common.hpp"
 #include "gguf_layout.hpp"
-#include "lmgen/gguf.hpp"
+#include "format/gguf.hpp"
 #include "lmgen/loader.hpp"
 #include "lmgen/model.hpp"
-#include "lmgen/quant.hpp"
+#include "kernels/quant.hpp"
 #include "lmgen_run.hpp"
 
 namespace {

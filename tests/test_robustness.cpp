@@ -15,12 +15,13 @@
 #include "common.hpp"
 #include "lmgen_run.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/gguf.hpp"
-#include "lmgen/hf_config.hpp"
-#include "lmgen/json_limits.hpp"
+#include "format/gguf.hpp"
+#include "load/hf_config.hpp"
+#include "util/json_limits.hpp"
 #include "lmgen/loader.hpp"
-#include "lmgen/safetensors.hpp"
+#include "format/safetensors.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "tokenizer/builders.hpp"
 
 namespace {
 

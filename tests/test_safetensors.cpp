@@ -9,7 +9,7 @@
 
 #include "common.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/safetensors.hpp"
+#include "format/safetensors.hpp"
 
 namespace lmgen {
 namespace {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "lmgen/threads.hpp"
+#include "kernels/threads.hpp"
 
 namespace {
 

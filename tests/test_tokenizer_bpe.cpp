@@ -9,10 +9,11 @@
 
 #include "common.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/gguf.hpp"
-#include "lmgen/gguf_writer.hpp"
+#include "format/gguf.hpp"
+#include "format/gguf_writer.hpp"
 #include "lmgen/tokenizer.hpp"
-#include "../src/tokenizer_internal.hpp"
+#include "tokenizer/tokenizer_internal.hpp"
+#include "tokenizer/builders.hpp"
 
 namespace {
 

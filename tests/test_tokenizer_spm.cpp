@@ -9,8 +9,9 @@
 
 #include "common.hpp"
 #include "lmgen/error.hpp"
-#include "lmgen/gguf.hpp"
+#include "format/gguf.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "tokenizer/builders.hpp"
 
 using namespace lmgen;
 using nlohmann::json;

@@ -58,11 +58,7 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLMGEN_BUILD_TESTS=OFF 
 cmake --build "$BUILD" -j2 --target lmgen >/dev/null
 LMGEN=$BUILD/lmgen
 MAKE_RANDOM=$BUILD/make_random_gguf
-if [[ ! -x $MAKE_RANDOM || $ROOT/tools/make_random_gguf.cpp -nt $MAKE_RANDOM || $BUILD/liblmgen.a -nt $MAKE_RANDOM ]]; then
-  log "building make_random_gguf"
-  g++ -O2 -march=native -std=c++20 -I"$ROOT/include" "$ROOT/tools/make_random_gguf.cpp" "$BUILD/liblmgen.a" \
-    -lpthread $(pkg-config --libs libpcre2-8 libutf8proc) -o "$MAKE_RANDOM"
-fi
+cmake --build "$BUILD" -j2 --target make_random_gguf >/dev/null
 
 # ---- 2. models ----
 VOCAB=$SHARED/vocab/ggml-vocab-llama-spm.gguf

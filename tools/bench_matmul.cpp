@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "lmgen/matmul.hpp"
-#include "lmgen/quant.hpp"
-#include "lmgen/threads.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant.hpp"
+#include "kernels/threads.hpp"
 
 using lmgen::DType;
 

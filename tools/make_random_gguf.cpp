@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "lmgen/error.hpp"
-#include "lmgen/gguf.hpp"
-#include "lmgen/gguf_writer.hpp"
-#include "lmgen/quant.hpp"
+#include "format/gguf.hpp"
+#include "format/gguf_writer.hpp"
+#include "kernels/quant.hpp"
 
 using lmgen::DType;
 

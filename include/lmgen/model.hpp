@@ -10,10 +10,11 @@
 #include <span>
 #include <vector>
 
-#include "lmgen/threads.hpp"
 #include "lmgen/weights.hpp"
 
 namespace lmgen {
+
+class ThreadPool;  // kernels/threads.hpp (internal)
 
 struct ModelOptions {
   int64_t n_ctx = 0;     // context length (KV cache positions); 0 = the model's training context, capped at 4096

@@ -15,8 +15,6 @@
 
 namespace lmgen {
 
-class GgufFile;
-
 struct EncodeOptions {
   bool add_special = true;    // insert BOS/EOS as the tokenizer's own configuration says (HF add_special_tokens)
   bool parse_special = true;  // match special/added token text written literally in the input as single tokens
@@ -51,12 +49,6 @@ class Tokenizer {
   virtual std::string token_text(int32_t id) const = 0;  // raw vocabulary string (e.g. "▁Hello", "Ġthe")
 };
 
-// Builds the tokenizer described by a GGUF file's tokenizer.ggml.* metadata (a vocab-only GGUF is enough).
-std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& gguf);
-// Builds a tokenizer from an HF tokenizer.json (reads tokenizer_config.json from the same directory if present).
-std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::string& tokenizer_json_path);
-// Builds a tokenizer from a llama2.c tokenizer.bin; n_vocab is the model's vocabulary size (from its header).
-std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t n_vocab);
 // Any of the above, by looking at `path`: a GGUF file, a tokenizer.json, a directory holding tokenizer.json,
 // or a llama2.c tokenizer.bin (n_vocab required for the last).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path, int32_t n_vocab = 0);

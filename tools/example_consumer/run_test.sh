@@ -11,6 +11,20 @@ trap 'rm -rf "$scratch"' EXIT
 cmake --install "$build" --prefix "$scratch/prefix" >/dev/null
 cmake -S "$here" -B "$scratch/build" -G Ninja -DCMAKE_PREFIX_PATH="$scratch/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$scratch/build" >/dev/null
+# The installed public headers need nothing but the C++ standard library: list every header the example pulls in
+# and refuse any third-party one (Eigen, nlohmann/json, PCRE2, utf8proc, CLI11) or any lmgen header outside
+# the installed include/lmgen/.
+deps="$(c++ -std=c++20 -M -I"$scratch/prefix/include" "$here/main.cpp" | tr ' \\' '\n\n' | grep '\.h' || true)"
+bad="$(echo "$deps" | grep -Ei 'eigen|nlohmann|pcre2|utf8proc|CLI11' || true)"
+outside="$(echo "$deps" | grep 'lmgen' | grep -v "^$scratch/prefix/include/lmgen/" || true)"
+if [ -n "$bad$outside" ]; then
+  echo "install_and_consume: public headers pull in: $bad $outside" >&2
+  exit 1
+fi
+for h in "$scratch/prefix/include/lmgen/"*.hpp; do
+  echo "#include <lmgen/$(basename "$h")>" | c++ -std=c++20 -fsyntax-only -I"$scratch/prefix/include" -x c++ - ||
+    { echo "install_and_consume: $h does not compile on its own" >&2; exit 1; }
+done
 out="$("$scratch/build/lmgen_example" "$shared/models/stories260K/stories260K.gguf" "Once upon a time")"
 echo "$out"
 expected=", there was a little girl named Lily. She loved to play outside in the park."

@@ -1,0 +1,263 @@
+// `lmgen quantize IN OUT --type TYPE`: re-encodes the weights of a GGUF model and writes a GGUF file that lmgen and
+// llama.cpp both load.
+//
+// Which tensor gets which type follows llama.cpp's llama-quantize (facts of its documented behaviour, code written
+// here):
+//   * Only 2-D+ tensors whose name ends in "weight" are re-encoded, except norms ("*_norm.weight") and learned
+//     position embeddings (position_embd.weight), which keep their type. 1-D tensors (norms, biases) are written
+//     as F32.
+//   * f32 / f16 / bf16 targets: every re-encoded tensor gets that type (no per-tensor rules).
+//   * Quantized targets start from the type's base (q4_k_m -> Q4_K, q5_k_m -> Q5_K) and then:
+//       - output.weight (or token_embd.weight when the head is tied to it): Q6_K, unless the target is q8_0 (stays
+//         Q8_0) or its rows are not a multiple of the base type's block (Q8_0);
+//       - q4_k_m / q5_k_m: attn_v.weight and ffn_down.weight use Q6_K on the "more bits" layers
+//         (i < n/8, i >= 7n/8, or (i - n/8) % 3 == 2, counted over the tensors of that kind);
+//         fused attn_qkv.weight (gpt2) uses Q5_K (q4_k_m) / Q6_K (q5_k_m);
+//       - a row length that is not a multiple of the chosen type's block falls back:
+//         Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and to F16 if even that does not fit
+//         (e.g. SmolLM2's 576-wide rows cannot hold 256-element K-quant blocks).
+//     --pure turns the rules off (all re-encoded tensors get the base type; the fallback still applies).
+//   * Metadata is copied; general.file_type is set to llama.cpp's llama_ftype number and
+//     general.quantization_version to 2 (as llama-quantize does, also for f32/f16/bf16 targets). Alignment 32 (or the source's general.alignment).
+// Re-encoding decodes each source row to F32 (any type lmgen reads) and encodes it with lmgen::quantize_row
+// (ggml's reference rounding). Hugging Face directories are not accepted yet (convert them to GGUF first).
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "cli/cli.hpp"
+#include "lmgen/error.hpp"
+#include "format/gguf_writer.hpp"
+#include "kernels/quant.hpp"
+
+namespace lmgen::cli {
+
+namespace {
+
+struct FileType {
+  const char* name;
+  DType base;
+  uint32_t llama_ftype;
+};
+
+constexpr FileType kFileTypes[] = {
+    {"f32", DType::F32, 0},      {"f16", DType::F16, 1},       {"q4_0", DType::Q4_0, 2},
+    {"q4_1", DType::Q4_1, 3},    {"q8_0", DType::Q8_0, 7},     {"q5_0", DType::Q5_0, 8},
+    {"q5_1", DType::Q5_1, 9},    {"q4_k_m", DType::Q4_K, 15},  {"q5_k_m", DType::Q5_K, 17},
+    {"q6_k", DType::Q6_K, 18},   {"bf16", DType::BF16, 32},
+};
+
+const FileType& file_type_from_name(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const FileType& f : kFileTypes)
+    if (name == f.name) return f;
+  std::string all;
+  for (const FileType& f : kFileTypes) all += std::string(all.empty() ? "" : ", ") + f.name;
+  throw UsageError("quantize: unknown --type '" + name + "' (one of: " + all + ")");
+}
+
+bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+
+bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// Type to use when a row of `cols` elements does not hold whole blocks of `t` (llama.cpp's fallback chain).
+DType fallback(DType t, int64_t cols, const std::string& name) {
+  if (cols % dtype_traits(t).block_size == 0) return t;
+  DType f;
+  switch (t) {
+    case DType::Q4_K: f = DType::Q5_0; break;
+    case DType::Q5_K: f = DType::Q5_1; break;
+    case DType::Q6_K: f = DType::Q8_0; break;
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: f = DType::F16; break;
+    default: throw Error("quantize: tensor '" + name + "' has rows of " + std::to_string(cols) +
+                         " elements, which no fallback type fits");
+  }
+  if (cols % dtype_traits(f).block_size != 0) f = DType::F16;
+  return f;
+}
+
+struct Plan {
+  const GgufTensorInfo* src = nullptr;
+  std::vector<int64_t> shape;  // row-major
+  DType type = DType::F32;
+  bool fell_back = false;
+};
+
+std::vector<Plan> plan_types(const GgufFile& g, const FileType& ft, bool pure) {
+  const bool has_output = g.find_tensor("output.weight") != nullptr;
+  int64_t n_attn_v = 0, n_ffn_down = 0;
+  for (const auto& t : g.tensors()) {
+    if (contains(t.name, "attn_v.weight") || contains(t.name, "attn_qkv.weight")) ++n_attn_v;
+    if (contains(t.name, "ffn_down.weight")) ++n_ffn_down;
+  }
+  int64_t i_attn_v = 0, i_ffn_down = 0;
+  const bool km = ft.llama_ftype == 15 || ft.llama_ftype == 17;  // Q4_K_M, Q5_K_M
+  std::vector<Plan> plans;
+  for (const auto& t : g.tensors()) {
+    Plan p;
+    p.src = &t;
+    p.shape.assign(t.ne.rbegin(), t.ne.rend());
+    const int64_t cols = t.ne.empty() ? 0 : t.ne[0];
+    bool requant = ends_with(t.name, "weight") && t.ne.size() >= 2 && !contains(t.name, "_norm.weight") &&
+                   t.name != "position_embd.weight" && t.name != "token_types.weight";
+    if (t.ne.size() < 2) {
+      p.type = DType::F32;
+    } else if (!requant) {
+      p.type = t.type;
+    } else {
+      DType nt = ft.base;
+      if (!pure && !is_float_type(ft.base)) {
+        if (t.name == "output.weight" || (!has_output && t.name == "token_embd.weight")) {
+          if (cols % dtype_traits(ft.base).block_size != 0) nt = DType::Q8_0;
+          else if (ft.base != DType::Q8_0) nt = DType::Q6_K;
+        } else if (contains(t.name, "attn_v.weight")) {
+          if (km && use_more_bits(i_attn_v, n_attn_v)) nt = DType::Q6_K;
+          ++i_attn_v;
+        } else if (contains(t.name, "attn_qkv.weight")) {
+          if (ft.llama_ftype == 15) nt = DType::Q5_K;
+          else if (ft.llama_ftype == 17) nt = DType::Q6_K;
+        } else if (contains(t.name, "ffn_down.weight")) {
+          if (km && use_more_bits(i_ffn_down, n_ffn_down)) nt = DType::Q6_K;
+          ++i_ffn_down;
+        }
+      }
+      p.type = fallback(nt, cols, t.name);
+      p.fell_back = p.type != nt;
+    }
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
+// Re-encodes the rows of one tensor with up to n_threads threads.
+void convert_tensor(const Plan& p, const uint8_t* src, uint8_t* dst, int n_threads) {
+  const int64_t cols = p.shape.back();
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < p.shape.size(); ++d) rows *= p.shape[d];
+  const size_t in_row = row_bytes(p.src->type, cols), out_row = row_bytes(p.type, cols);
+  if (p.src->type == p.type) {
+    std::memcpy(dst, src, in_row * static_cast<size_t>(rows));
+    return;
+  }
+  auto work = [&](int64_t r0, int64_t r1) {
+    std::vector<float> buf(static_cast<size_t>(cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row(p.src->type, src + static_cast<size_t>(r) * in_row, buf.data(), cols);
+      quantize_row(p.type, buf.data(), dst + static_cast<size_t>(r) * out_row, cols);
+    }
+  };
+  const int64_t min_rows_per_thread = 16;
+  int nt = static_cast<int>(std::min<int64_t>(n_threads, std::max<int64_t>(1, rows / min_rows_per_thread)));
+  if (nt <= 1) {
+    work(0, rows);
+    return;
+  }
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(nt));
+  for (int k = 0; k < nt; ++k)
+    threads.emplace_back([&, k] {
+      try {
+        work(rows * k / nt, rows * (k + 1) / nt);
+      } catch (...) {
+        errors[static_cast<size_t>(k)] = std::current_exception();
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+struct QuantizeArgs {
+  std::string in, out, type;
+  int threads = 0;
+  bool pure = false;
+  int verbose = 0;
+  bool quiet = false;
+};
+
+int run_quantize(const QuantizeArgs& a) {
+  namespace fs = std::filesystem;
+  const FileType& ft = file_type_from_name(a.type);
+  std::error_code ec;
+  if (fs::is_directory(a.in, ec))
+    throw UsageError("quantize: " + a.in +
+                     " is a directory; Hugging Face input is not supported yet — convert it to GGUF first "
+                     "(e.g. llama.cpp's convert_hf_to_gguf.py), then quantize the GGUF file");
+  if (!GgufFile::sniff(a.in)) throw Error(a.in, "not a GGUF file (quantize reads GGUF models)");
+  if (fs::exists(a.out, ec) && fs::equivalent(a.in, a.out, ec))
+    throw UsageError("quantize: the output would overwrite the input " + a.in);
+  const auto t0 = std::chrono::steady_clock::now();
+  GgufFile g(a.in);
+  const std::vector<Plan> plans = plan_types(g, ft, a.pure);
+
+  GgufWriter w;
+  if (const GgufValue* arch = g.find("general.architecture")) w.set_value("general.architecture", *arch);
+  for (const auto& [key, value] : g.metadata()) w.set_value(key, value);
+  w.set_u32("general.file_type", ft.llama_ftype);
+  w.set_u32("general.quantization_version", 2);  // llama-quantize sets it whatever the target
+
+  const int n_threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const uint8_t* base = g.file()->data();
+  int n_fallback = 0;
+  std::map<std::string, int> type_counts;
+  for (const Plan& p : plans) {
+    if (!is_float_type(p.src->type) && p.src->type != p.type && !a.quiet && a.verbose > 0) {
+      std::fprintf(stderr, "lmgen quantize: note: %s is %s in the source; re-encoding a quantized tensor loses more "
+                   "precision than quantizing the original weights\n", p.src->name.c_str(), dtype_name(p.src->type));
+    }
+    n_fallback += p.fell_back;
+    ++type_counts[dtype_name(p.type)];
+    if (a.verbose > 0 && !a.quiet)
+      std::fprintf(stderr, "lmgen quantize: %-28s %-16s %5s -> %-5s%s\n", p.src->name.c_str(),
+                   shape_to_string(p.shape).c_str(), dtype_name(p.src->type), dtype_name(p.type),
+                   p.fell_back ? " (fallback: row length)" : "");
+    const Plan* pp = &p;
+    w.add_tensor(p.src->name, p.type, p.shape, [pp, base, n_threads](uint8_t* dst, size_t) {
+      convert_tensor(*pp, base + pp->src->offset, dst, n_threads);
+    });
+  }
+  w.write(a.out);
+  if (!a.quiet) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string types;
+    for (const auto& [name, n] : type_counts) types += " " + std::to_string(n) + "×" + name;
+    std::fprintf(stderr, "lmgen quantize: %s (%.1f MiB) -> %s (%.1f MiB) as %s in %.1f s; tensors:%s%s\n",
+                 a.in.c_str(), static_cast<double>(fs::file_size(a.in)) / 1048576.0, a.out.c_str(),
+                 static_cast<double>(fs::file_size(a.out)) / 1048576.0, ft.name, secs, types.c_str(),
+                 n_fallback ? (", " + std::to_string(n_fallback) + " by row-length fallback").c_str() : "");
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> setup_quantize(CLI::App& app, Context&) {
+  auto a = std::make_shared<QuantizeArgs>();
+  CLI::App* sub = app.add_subcommand("quantize", "Re-encode a GGUF model's weights (q8_0, q4_0, q4_k_m, f16, ...)");
+  sub->add_option("IN", a->in, "Input model: a GGUF file")->required();
+  sub->add_option("OUT", a->out, "Output GGUF file")->required();
+  sub->add_option("--type", a->type,
+                  "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16 or f32")
+      ->required();
+  sub->add_option("-t,--threads", a->threads, "Encoding threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  sub->add_flag("--pure", a->pure,
+                "Give every re-encoded tensor the base type (no Q6_K head / more-bits layers); "
+                "row-length fallbacks still apply");
+  sub->add_flag("-v,--verbose", a->verbose, "List each tensor's type");
+  sub->add_flag("-q,--quiet", a->quiet, "Nothing on stderr but errors");
+  return {Command{sub, [a] { return run_quantize(*a); }}};
+}
+
+}  // namespace lmgen::cli

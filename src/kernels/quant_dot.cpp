@@ -1,0 +1,264 @@
+// Activation encoding and the portable (scalar) dot-product kernels; the dispatch to the SIMD kernels of
+// quant_dot_simd.cpp.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "lmgen/error.hpp"
+#include "kernels/quant.hpp"
+#include "kernels/quant_blocks.hpp"
+#include "kernels/quant_simd.hpp"
+
+namespace lmgen {
+
+using namespace qblk;
+
+DType vec_dot_type(DType t) {
+  switch (t) {
+    case DType::Q4_0:
+    case DType::Q5_0:
+    case DType::Q8_0: return DType::Q8_0;
+    case DType::Q4_1:
+    case DType::Q5_1: return DType::Q8_1;
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: return DType::Q8_K;
+    default: return DType::F32;
+  }
+}
+
+namespace {
+
+// ggml-cpu's run-time Q8_0 / Q8_1 encoder (the x86 path): id = 127/amax, round half to even.
+template <bool WithSum>
+void act_q8(const float* x, uint8_t* dst, int64_t nb) {
+  const size_t bsz = WithSum ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+  for (int64_t i = 0; i < nb; ++i, x += QK, dst += bsz) {
+    float amax = 0;
+    for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.f;
+    const float id = amax != 0 ? 127.f / amax : 0.f;
+    int8_t qs[QK];
+    int sum = 0;
+    for (int j = 0; j < QK; ++j) {
+      qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));  // product rounded first, as ggml's AVX code
+      sum += qs[j];
+    }
+    if constexpr (WithSum) {
+      auto* b = reinterpret_cast<BlockQ8_1*>(dst);
+      b->d = f2h(d);
+      b->s = f2h(d * static_cast<float>(sum));
+      std::memcpy(b->qs, qs, QK);
+    } else {
+      auto* b = reinterpret_cast<BlockQ8_0*>(dst);
+      b->d = f2h(d);
+      std::memcpy(b->qs, qs, QK);
+    }
+  }
+}
+
+// ---- scalar reference kernels ----
+
+float dot_f32(int64_t n, const float* w, const float* x) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += w[i] * x[i];
+  return s;
+}
+float dot_f16(int64_t n, const uint16_t* w, const float* x) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += h2f(w[i]) * x[i];
+  return s;
+}
+float dot_bf16(int64_t n, const uint16_t* w, const float* x) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += bf16_to_fp32(w[i]) * x[i];
+  return s;
+}
+
+float dot_q4_0(int64_t nb, const BlockQ4_0* x, const BlockQ8_0* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < QK / 2; ++j)
+      sumi += ((x[i].qs[j] & 0xF) - 8) * y[i].qs[j] + ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + QK / 2];
+    s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d));
+  }
+  return s;
+}
+float dot_q4_1(int64_t nb, const BlockQ4_1* x, const BlockQ8_1* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < QK / 2; ++j) sumi += (x[i].qs[j] & 0xF) * y[i].qs[j] + (x[i].qs[j] >> 4) * y[i].qs[j + QK / 2];
+    s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d)) + h2f(x[i].m) * h2f(y[i].s);
+  }
+  return s;
+}
+// Q5_0 (Min = false, quants - 16) and Q5_1 (Min = true, + m * s).
+template <bool Min, typename B, typename A>
+float dot_q5(int64_t nb, const B* x, const A* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    uint32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    const int off = Min ? 0 : 16;
+    int sumi = 0;
+    for (int j = 0; j < QK / 2; ++j) {
+      const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
+      sumi += (((x[i].qs[j] & 0xF) | h0) - off) * y[i].qs[j] + (((x[i].qs[j] >> 4) | h1) - off) * y[i].qs[j + QK / 2];
+    }
+    if constexpr (Min)
+      s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d)) + h2f(x[i].m) * h2f(y[i].s);
+    else
+      s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d));
+  }
+  return s;
+}
+float dot_q8_0(int64_t nb, const BlockQ8_0* x, const BlockQ8_0* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < QK; ++j) sumi += x[i].qs[j] * y[i].qs[j];
+    s += static_cast<float>(sumi) * (h2f(x[i].d) * h2f(y[i].d));
+  }
+  return s;
+}
+
+// Q4_K / Q5_K: 8 sub-blocks of 32 with 6-bit scale and min; the min term uses the activation's bsums.
+template <bool Five, typename B>
+float dot_q45_k(int64_t nb, const B* x, const BlockQ8_K* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0, summ = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      scale_min_k4(j, x[i].scales, sc, m);
+      summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+      const uint8_t* q = x[i].qs + 32 * (j / 2);
+      const int shift = (j & 1) * 4;
+      int sub = 0;
+      for (int l = 0; l < 32; ++l) {
+        int v = (q[l] >> shift) & 0xF;
+        if constexpr (Five) {
+          if (reinterpret_cast<const BlockQ5_K*>(&x[i])->qh[l] & (1u << j)) v += 16;
+        }
+        sub += v * y[i].qs[32 * j + l];
+      }
+      sumi += sc * sub;
+    }
+    const float d = y[i].d * h2f(x[i].d), dmin = y[i].d * h2f(x[i].dmin);
+    s += d * static_cast<float>(sumi) - dmin * static_cast<float>(summ);
+  }
+  return s;
+}
+
+float dot_q6_k(int64_t nb, const BlockQ6_K* x, const BlockQ8_K* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int e16 = 0; e16 < 16; ++e16) {
+      int sub = 0;
+      for (int k = 0; k < 16; ++k) {
+        const int e = 16 * e16 + k;
+        const int n = e / 128, ep = e % 128, quad = ep / 32, l = ep % 32;
+        const uint8_t lq = x[i].ql[64 * n + l + (quad & 1) * 32];
+        const int lo = quad >= 2 ? (lq >> 4) : (lq & 0xF);
+        const int hi = (x[i].qh[32 * n + l] >> (2 * quad)) & 3;
+        sub += ((lo | (hi << 4)) - 32) * y[i].qs[e];
+      }
+      sumi += x[i].scales[e16] * sub;
+    }
+    s += y[i].d * h2f(x[i].d) * static_cast<float>(sumi);
+  }
+  return s;
+}
+
+// Types without an integer kernel (Q2_K, Q3_K, Q8_K, Q8_1): decode a super-block at a time, F32 dot.
+float dot_decoded(DType t, int64_t n, const void* w, const float* x) {
+  const int64_t bs = dtype_traits(t).block_size, ts = dtype_traits(t).type_size;
+  const int64_t chunk = 256;  // a multiple of every block size
+  float buf[256];
+  float s = 0;
+  const auto* p = static_cast<const uint8_t*>(w);
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t m = std::min(chunk, n - i);
+    dequantize_row(t, p + i / bs * ts, buf, m);
+    for (int64_t k = 0; k < m; ++k) s += buf[k] * x[i + k];
+  }
+  return s;
+}
+
+}  // namespace
+
+void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n) {
+  switch (act_type) {
+    case DType::F32: std::memcpy(dst, x, static_cast<size_t>(n) * 4); return;
+    case DType::Q8_0:
+      if (n % QK) break;
+      act_q8<false>(x, static_cast<uint8_t*>(dst), n / QK);
+      return;
+    case DType::Q8_1:
+      if (n % QK) break;
+      act_q8<true>(x, static_cast<uint8_t*>(dst), n / QK);
+      return;
+    case DType::Q8_K:
+      if (n % QK_K) break;
+      quantize_row_q8_k(x, dst, n);
+      return;
+    default:
+      throw Error(std::string("quantize_activation_row: ") + dtype_name(act_type) + " is not an activation type");
+  }
+  throw Error("quantize_activation_row: " + std::to_string(n) + " elements are not whole " + dtype_name(act_type) +
+              " blocks");
+}
+
+// Not inlined: one compiled copy, so the compiler's fused multiply-add choices are the same for every caller.
+__attribute__((noinline)) float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act) {
+  const int64_t nb32 = n / QK, nbk = n / QK_K;
+  switch (t) {
+    case DType::F32: return dot_f32(n, static_cast<const float*>(w), static_cast<const float*>(act));
+    case DType::F16: return dot_f16(n, static_cast<const uint16_t*>(w), static_cast<const float*>(act));
+    case DType::BF16: return dot_bf16(n, static_cast<const uint16_t*>(w), static_cast<const float*>(act));
+    case DType::Q4_0:
+      return dot_q4_0(nb32, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8_0*>(act));
+    case DType::Q4_1:
+      return dot_q4_1(nb32, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8_1*>(act));
+    case DType::Q5_0:
+      return dot_q5<false>(nb32, static_cast<const BlockQ5_0*>(w), static_cast<const BlockQ8_0*>(act));
+    case DType::Q5_1:
+      return dot_q5<true>(nb32, static_cast<const BlockQ5_1*>(w), static_cast<const BlockQ8_1*>(act));
+    case DType::Q8_0:
+      return dot_q8_0(nb32, static_cast<const BlockQ8_0*>(w), static_cast<const BlockQ8_0*>(act));
+    case DType::Q4_K:
+      return dot_q45_k<false>(nbk, static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(act));
+    case DType::Q5_K:
+      return dot_q45_k<true>(nbk, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(act));
+    case DType::Q6_K:
+      return dot_q6_k(nbk, static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(act));
+    default: return dot_decoded(t, n, w, static_cast<const float*>(act));
+  }
+}
+
+float vec_dot(DType t, int64_t n, const void* w, const void* act) {
+  float r;
+  if (simd::vec_dot_rows(t, n, w, 0, 1, act, 0, 1, &r, 1)) return r;
+  return vec_dot_scalar(t, n, w, act);
+}
+
+void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
+                  size_t act_stride, int n_act, float* y, size_t y_stride) {
+  if (simd::vec_dot_rows(t, n, w, w_stride, n_rows, act, act_stride, n_act, y, y_stride)) return;
+  const auto* wp = static_cast<const uint8_t*>(w);
+  const auto* ap = static_cast<const uint8_t*>(act);
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int k = 0; k < n_act; ++k) y[k * y_stride + r] = vec_dot_scalar(t, n, wp + r * w_stride, ap + k * act_stride);
+}
+
+void vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t act_stride, int n_act, float* out) {
+  vec_dot_rows(t, n, w, 0, 1, act, act_stride, n_act, out, 1);
+}
+
+const char* vec_dot_isa() { return simd::isa_name(); }
+
+}  // namespace lmgen

@@ -1,0 +1,511 @@
+// SIMD dot-product kernels, chosen at compile time: AVX2 (+ AVX-512 VNNI/VL integer multiply-adds when present) for
+// the block types, AVX-512F (else AVX2) for F32 / F16 / BF16 rows. Without AVX2 everything falls back to the
+// portable kernels of quant_dot.cpp.
+//
+// Every kernel is a template over NA, the number of activation rows multiplied with one weight row at once. Each
+// activation has its own accumulators that see exactly the same sequence of operations whatever NA is, so a
+// batched result is bit-identical to the single-token one (the determinism rule of matmul.hpp).
+// GCC 12 reports the deliberately undefined pass-through operands inside its own AVX-512 intrinsic headers
+// (`__Y` in _mm512_extractf64x4_pd / _mm512_cvtph_ps) as uninitialised once these kernels are inlined: a known
+// false positive of the headers, silenced for this file only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include "kernels/quant_simd.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/quant_blocks.hpp"
+#include "kernels/quant_simd_util.hpp"
+
+namespace lmgen::simd {
+
+#if defined(LMGEN_SIMD_AVX2)
+
+namespace {
+
+using namespace qblk;
+
+// ---- 32-element block types: per block one 8-lane i32 vector of partial sums, scaled in float ----
+//
+// Q4_0 / Q5_0 quants are multiplied unsigned (0..15 / 0..31) and the offset (8 / 16) is taken out afterwards
+// through offset * sum(y) of the activation block; Q4_1 / Q5_1 add m * s. The activation side of those terms
+// (block scale, offset * sum or s) is decoded once per vec_dot_rows call (Prep32), not once per weight row.
+
+struct Prep32 {
+  const float* d;  // activation block scales
+  const float* e;  // Q4_0 / Q5_0: d * offset * sum(q); Q4_1 / Q5_1: s; Q8_0: unused
+};
+
+struct KQ4_0 {
+  using W = BlockQ4_0;
+  using Y = BlockQ8_0;
+  static constexpr int kOffset = 8;
+  static constexpr bool kSignTrick = false, kMin = false;
+  static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
+};
+struct KQ4_1 {
+  using W = BlockQ4_1;
+  using Y = BlockQ8_1;
+  static constexpr int kOffset = 0;
+  static constexpr bool kSignTrick = false, kMin = true;
+  static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
+};
+struct KQ5_0 {
+  using W = BlockQ5_0;
+  using Y = BlockQ8_0;
+  static constexpr int kOffset = 16;
+  static constexpr bool kSignTrick = false, kMin = false;
+  static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
+};
+struct KQ5_1 {
+  using W = BlockQ5_1;
+  using Y = BlockQ8_1;
+  static constexpr int kOffset = 0;
+  static constexpr bool kSignTrick = false, kMin = true;
+  static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
+};
+struct KQ8_0 {  // signed x signed: |w| times y with w's sign
+  using W = BlockQ8_0;
+  using Y = BlockQ8_0;
+  static constexpr int kOffset = 0;
+  static constexpr bool kSignTrick = true, kMin = false;
+  static __m256i decode(const W& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
+};
+
+inline int sum_i8x32(const int8_t* q) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), v);
+  const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+  __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+  return _mm_cvtsi128_si32(t);
+}
+
+template <typename K>
+void prepare32(const uint8_t* act, size_t stride, int n_act, int64_t nb, float* store, Prep32* prep) {
+  for (int k = 0; k < n_act; ++k) {
+    const auto* y = reinterpret_cast<const typename K::Y*>(act + k * stride);
+    float* d = store + 2 * k * nb;
+    float* e = d + nb;
+    for (int64_t i = 0; i < nb; ++i) {
+      d[i] = h2f(y[i].d);
+      if constexpr (K::kOffset != 0) e[i] = d[i] * static_cast<float>(K::kOffset * sum_i8x32(y[i].qs));
+      if constexpr (K::kMin) e[i] = h2f(y[i].s);
+    }
+    prep[k] = Prep32{d, e};
+  }
+}
+
+template <typename K, int NA>
+inline void block32_step(const typename K::W& b, int64_t i, const uint8_t* act, size_t stride, const Prep32* prep,
+                         __m256* acc, float* cacc) {
+  const __m256i w = K::decode(b);
+  const __m256i wu = K::kSignTrick ? _mm256_sign_epi8(w, w) : w;
+  const float dw = h2f(b.d);
+  float cw = dw;
+  if constexpr (K::kMin) cw = h2f(b.m);
+#pragma GCC unroll 4
+  for (int a = 0; a < NA; ++a) {
+    const auto& y = reinterpret_cast<const typename K::Y*>(act + a * stride)[i];
+    __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
+    if constexpr (K::kSignTrick) yv = _mm256_sign_epi8(yv, w);
+    const __m256i p = dot_u8s8(_mm256_setzero_si256(), wu, yv);
+    acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(dw * prep[a].d[i]), _mm256_cvtepi32_ps(p), acc[a]);
+    if constexpr (K::kOffset != 0 || K::kMin) cacc[a] = std::fma(cw, prep[a].e[i], cacc[a]);  // explicit: same in every NA
+  }
+}
+
+template <typename K, int NA>
+void dot32(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const Prep32* prep, float* out) {
+  const auto* x = static_cast<const typename K::W*>(wp);
+  __m256 acc0[NA], acc1[NA];
+  float c0[NA], c1[NA];
+  for (int a = 0; a < NA; ++a) {
+    acc0[a] = _mm256_setzero_ps();
+    acc1[a] = _mm256_setzero_ps();
+    c0[a] = c1[a] = 0.0f;
+  }
+  int64_t i = 0;
+  for (; i + 1 < nb; i += 2) {  // two sets of accumulators hide the FMA latency
+    block32_step<K, NA>(x[i], i, act, stride, prep, acc0, c0);
+    block32_step<K, NA>(x[i + 1], i + 1, act, stride, prep, acc1, c1);
+  }
+  if (i < nb) block32_step<K, NA>(x[i], i, act, stride, prep, acc0, c0);
+  for (int a = 0; a < NA; ++a) {
+    const float v = hsum(_mm256_add_ps(acc0[a], acc1[a]));
+    const float c = c0[a] + c1[a];
+    out[a] = K::kMin ? v + c : v - c;
+  }
+}
+
+// ---- K-quants against Q8_K ----
+
+// 6-bit scales and mins of a Q4_K / Q5_K super-block: sc[0..7], mn[0..7].
+inline void unpack_scales_k4(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+  for (int j = 0; j < 8; ++j) scale_min_k4(j, s, sc[j], mn[j]);
+}
+
+// Sum over the 8 sub-blocks of min_j * (bsums[2j] + bsums[2j+1]), as 8 i32 lanes.
+inline __m256i min_terms(const uint8_t* mn, const int16_t* bsums) {
+  const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
+  const __m256i mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
+  return _mm256_madd_epi16(mdup, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)));
+}
+
+template <bool Five, int NA>
+void dot_q45_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  __m256 acc[NA];
+  for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t *scales, *qs, *qh = nullptr;
+    uint16_t dh, dminh;
+    if constexpr (Five) {
+      const auto& b = static_cast<const BlockQ5_K*>(wp)[i];
+      scales = b.scales, qs = b.qs, qh = b.qh, dh = b.d, dminh = b.dmin;
+    } else {
+      const auto& b = static_cast<const BlockQ4_K*>(wp)[i];
+      scales = b.scales, qs = b.qs, dh = b.d, dminh = b.dmin;
+    }
+    uint8_t sc[8], mn[8];
+    unpack_scales_k4(scales, sc, mn);
+    __m256i sumi[NA];
+    for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
+    __m256i hbits = Five ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * k));
+      __m256i lo = _mm256_and_si256(q, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (Five) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hbits, _mm256_set1_epi8(1)), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(hbits, _mm256_set1_epi8(2)), 3));
+        hbits = _mm256_srli_epi16(hbits, 2);
+      }
+      const __m256i s_lo = _mm256_set1_epi16(sc[2 * k]), s_hi = _mm256_set1_epi16(sc[2 * k + 1]);
+#pragma GCC unroll 4
+      for (int a = 0; a < NA; ++a) {
+        const int8_t* y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].qs + 64 * k;
+        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y));
+        const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32));
+        sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(lo, y0), s_lo);
+        sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(hi, y1), s_hi);
+      }
+    }
+    const float d = h2f(dh), dmin = h2f(dminh);
+    for (int a = 0; a < NA; ++a) {
+      const auto& y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
+      const __m256i mt = min_terms(mn, y.bsums);
+      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+      acc[a] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(mt), acc[a]);
+    }
+  }
+  for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
+}
+
+template <int NA>
+void dot_q6_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  const auto* x = static_cast<const BlockQ6_K*>(wp);
+  __m256 acc[NA];
+  for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+  for (int64_t i = 0; i < nb; ++i) {
+    const auto& b = x[i];
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    __m256i sumi[NA];
+    for (int a = 0; a < NA; ++a) {
+      // q - 32 folded in: subtract 32 * sum_j scale_j * bsum_j (Q6_K sub-blocks of 16 = the bsums groups).
+      const auto& y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
+      const __m256i corr =
+          _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums)));
+      sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
+    }
+#pragma GCC unroll 2
+    for (int n = 0; n < 2; ++n) {
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * n));
+      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * n + 32));
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * n));
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+      __m256i s[4];
+      for (int k = 0; k < 4; ++k) {
+        const int j = 8 * n + 2 * k;
+        s[k] = _mm256_set_m128i(_mm_set1_epi16(b.scales[j + 1]), _mm_set1_epi16(b.scales[j]));
+      }
+#pragma GCC unroll 4
+      for (int a = 0; a < NA; ++a) {
+        const int8_t* y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].qs + 128 * n;
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32 * k));
+          sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(q[k], yv), s[k]);
+        }
+      }
+    }
+    const float d = h2f(b.d);
+    for (int a = 0; a < NA; ++a) {
+      const float yd = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].d;
+      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * yd), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+    }
+  }
+  for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
+}
+
+// ---- F32 / F16 / BF16 rows against F32 activations ----
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+constexpr int kLanes = 16;
+using VF = __m512;
+template <DType T>
+inline VF load_w(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+  const auto* p = reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i);
+  if constexpr (T == DType::F16) return _mm512_cvtph_ps(_mm256_loadu_si256(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(p)), 16));
+}
+template <DType T>
+inline VF load_w_tail(const void* w, int64_t i, int m) {
+  const __mmask16 k = static_cast<__mmask16>((1u << m) - 1);
+  if constexpr (T == DType::F32) return _mm512_maskz_loadu_ps(k, static_cast<const float*>(w) + i);
+  const uint16_t* p = static_cast<const uint16_t*>(w) + i;
+  if constexpr (T == DType::F16) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, p)), 16));
+}
+inline VF load_x(const float* x) { return _mm512_loadu_ps(x); }
+inline VF load_x_tail(const float* x, int m) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << m) - 1), x);
+}
+inline VF vzero() { return _mm512_setzero_ps(); }
+inline VF vfma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+inline float vsum(VF a, VF b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
+constexpr bool kMaskedTail = true;
+#else
+constexpr int kLanes = 8;
+using VF = __m256;
+template <DType T>
+inline VF load_w(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
+  const auto* p = reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i);
+  if constexpr (T == DType::F16) return _mm256_cvtph_ps(_mm_loadu_si128(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(p)), 16));
+}
+template <DType T>
+inline VF load_w_tail(const void*, int64_t, int) { return _mm256_setzero_ps(); }
+inline VF load_x(const float* x) { return _mm256_loadu_ps(x); }
+inline VF load_x_tail(const float*, int) { return _mm256_setzero_ps(); }
+inline VF vzero() { return _mm256_setzero_ps(); }
+inline VF vfma(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
+inline float vsum(VF a, VF b) { return hsum(_mm256_add_ps(a, b)); }
+constexpr bool kMaskedTail = false;
+#endif
+
+template <DType T>
+inline float scalar_w(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return static_cast<const float*>(w)[i];
+  const uint16_t h = static_cast<const uint16_t*>(w)[i];
+  if constexpr (T == DType::F16) return h2f(h);
+  return bf16_to_fp32(h);
+}
+
+// R weight rows (ws bytes apart) x NA activation rows; out[r * NA + a]. Per (row, activation) the operations are
+// the same whatever R and NA are (two accumulators over 2 x kLanes chunks, then the tails), so batched and
+// single-token results are bit-identical.
+template <DType T, int R, int NA>
+void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t stride, float* out) {
+  const float* x[NA];
+  const void* wr[R];
+  VF acc0[R][NA], acc1[R][NA];
+  for (int a = 0; a < NA; ++a) x[a] = reinterpret_cast<const float*>(act + a * stride);
+  for (int r = 0; r < R; ++r) {
+    wr[r] = static_cast<const uint8_t*>(w) + r * ws;
+    for (int a = 0; a < NA; ++a) acc0[r][a] = acc1[r][a] = vzero();
+  }
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    VF w0[R], w1[R];
+    for (int r = 0; r < R; ++r) {
+      w0[r] = load_w<T>(wr[r], i);
+      w1[r] = load_w<T>(wr[r], i + kLanes);
+    }
+#pragma GCC unroll 4
+    for (int a = 0; a < NA; ++a) {
+      const VF x0 = load_x(x[a] + i), x1 = load_x(x[a] + i + kLanes);
+      for (int r = 0; r < R; ++r) {
+        acc0[r][a] = vfma(w0[r], x0, acc0[r][a]);
+        acc1[r][a] = vfma(w1[r], x1, acc1[r][a]);
+      }
+    }
+  }
+  if (i + kLanes <= n) {
+    for (int r = 0; r < R; ++r) {
+      const VF w0 = load_w<T>(wr[r], i);
+      for (int a = 0; a < NA; ++a) acc0[r][a] = vfma(w0, load_x(x[a] + i), acc0[r][a]);
+    }
+    i += kLanes;
+  }
+  if (kMaskedTail && i < n) {
+    const int m = static_cast<int>(n - i);
+    for (int r = 0; r < R; ++r) {
+      const VF w0 = load_w_tail<T>(wr[r], i, m);
+      for (int a = 0; a < NA; ++a) acc1[r][a] = vfma(w0, load_x_tail(x[a] + i, m), acc1[r][a]);
+    }
+    i = n;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int a = 0; a < NA; ++a) {
+      float s = vsum(acc0[r][a], acc1[r][a]);
+      for (int64_t k = i; k < n; ++k) s = std::fma(scalar_w<T>(wr[r], k), x[a][k], s);
+      out[r * NA + a] = s;
+    }
+}
+
+// Kernel adaptors with one interface: State st(act, stride, n_act, n) prepares the activation side once per call,
+// then call<NA>(n, weight row, activations k.., stride, out, st, k) computes NA dot products.
+struct NoState {
+  NoState(const uint8_t*, size_t, int, int64_t) {}
+};
+
+template <typename K>
+struct K32 {
+  struct State {
+    static constexpr size_t kStack = 2048;  // floats kept on the stack (2 per block and activation)
+    float stack[kStack];
+    Prep32 prep_stack[64];
+    std::vector<float> heap;
+    std::vector<Prep32> prep_heap;
+    Prep32* prep;
+    State(const uint8_t* act, size_t stride, int n_act, int64_t n) {
+      const int64_t nb = n / QK;
+      float* store = stack;
+      if (static_cast<size_t>(2 * nb * n_act) > kStack) {
+        heap.resize(static_cast<size_t>(2 * nb * n_act));
+        store = heap.data();
+      }
+      prep = prep_stack;
+      if (n_act > 64) {
+        prep_heap.resize(static_cast<size_t>(n_act));
+        prep = prep_heap.data();
+      }
+      prepare32<K>(act, stride, n_act, nb, store, prep);
+    }
+  };
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State& st, int k) {
+    dot32<K, NA>(n / QK, w, a, s, st.prep + k, o);
+  }
+};
+template <bool Five>
+struct K45 {
+  using State = NoState;
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_q45_k<Five, NA>(n / QK_K, w, a, s, o);
+  }
+};
+struct K6 {
+  using State = NoState;
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_q6_k<NA>(n / QK_K, w, a, s, o);
+  }
+};
+template <DType T>
+struct KF {
+  using State = NoState;
+  // F32 rows hold twice the bytes per element: a prefetch for every 64-byte line made SmolLM2-shape F32 generation
+  // 20% slower with the file in huge pages (38 vs 48-50 tok/s) and every other line was the fastest with 4 KiB and
+  // 2 MiB pages alike; F16/BF16 measured best with every line (87 vs 85 tok/s, 62 vs 57 with 4 KiB pages).
+  static constexpr size_t kPrefetchStep = T == DType::F32 ? 128 : 64;
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_float<T, 1, NA>(n, w, 0, a, s, o);
+  }
+  // Two weight rows at once (batches only): each activation load serves both.
+  template <int NA>
+  static void call2(int64_t n, const void* w, size_t ws, const uint8_t* a, size_t s, float* o, const State&, int) {
+    dot_float<T, 2, NA>(n, w, ws, a, s, o);
+  }
+};
+
+// Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
+// activation rows stream past it.
+template <typename Kern>
+void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+               float* y, size_t ys) {
+  const typename Kern::State st(act, as, n_act, n);
+  if (n_act == 1) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+      prefetch_row_ahead<prefetch_step<Kern>()>(w + r * ws, ws);
+      Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
+    }
+    return;
+  }
+  constexpr bool kPairs = requires { &Kern::template call2<1>; };
+  for_each_tile(n_rows, ws, n_act, kPairs, y, ys, [&](int64_t r, int rows, int k, int na, float* out) {
+    const uint8_t* wr = w + r * ws;
+    const uint8_t* a = act + k * as;
+    with_na(na, [&](auto NA) {
+      if constexpr (kPairs) {
+        if (rows == 2) return Kern::template call2<NA>(n, wr, ws, a, as, out, st, k);
+      }
+      Kern::template call<NA>(n, wr, a, as, out, st, k);
+    });
+  });
+}
+
+}  // namespace
+
+bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const void* act, size_t as,
+                  int n_act, float* y, size_t ys) {
+  const auto* wp = static_cast<const uint8_t*>(w);
+  const auto* ap = static_cast<const uint8_t*>(act);
+  if (q0_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
+  switch (t) {
+    case DType::F32: rows_impl<KF<DType::F32>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::F16: rows_impl<KF<DType::F16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::BF16: rows_impl<KF<DType::BF16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q4_0: rows_impl<K32<KQ4_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q4_1: rows_impl<K32<KQ4_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_0: rows_impl<K32<KQ5_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_1: rows_impl<K32<KQ5_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q8_0: rows_impl<K32<KQ8_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q4_K: rows_impl<K45<false>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_K: rows_impl<K45<true>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q6_K: rows_impl<K6>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    default: return false;
+  }
+}
+
+const char* isa_name() {
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#if defined(__AVX512VNNI__)
+  return "avx512-vnni";
+#else
+  return "avx512";
+#endif
+#else
+  return "avx2";
+#endif
+}
+
+#else  // no AVX2: the portable kernels of quant_dot.cpp do everything
+
+bool vec_dot_rows(DType, int64_t, const void*, size_t, int64_t, const void*, size_t, int, float*, size_t) {
+  return false;
+}
+const char* isa_name() { return "scalar"; }
+
+#endif
+
+}  // namespace lmgen::simd

@@ -1,0 +1,61 @@
+// load_model: detects the format of `path` from its content and loads weights + tokenizer.
+#include <filesystem>
+
+#include "lmgen/error.hpp"
+#include "format/gguf.hpp"
+#include "lmgen/loader.hpp"
+#include "load/loaders.hpp"
+#include "tokenizer/builders.hpp"
+
+namespace lmgen {
+
+LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path, "no such file or directory");
+  LoadedModel out;
+  std::shared_ptr<ModelData> md;
+  std::unique_ptr<Tokenizer> tok;
+
+  if (fs::is_directory(path, ec)) {
+    if (!fs::exists(fs::path(path) / "config.json"))
+      throw Error(path, "directory has no config.json (expected a Hugging Face model directory)");
+    md = std::make_shared<ModelData>(load_hf_model(path, opt.access));
+    if (opt.load_tokenizer)
+      tok = load_tokenizer(opt.tokenizer_path.empty() ? path : opt.tokenizer_path,
+                           static_cast<int32_t>(md->config.n_vocab));
+  } else if (GgufFile::sniff(path)) {
+    const GgufFile g(path, opt.access);  // parsed once, for the weights and the vocabulary
+    md = std::make_shared<ModelData>(load_gguf_model(g));
+    if (opt.load_tokenizer) {
+      if (opt.tokenizer_path.empty()) {
+        tok = load_gguf_tokenizer(g);
+      } else {
+        tok = load_tokenizer(opt.tokenizer_path, static_cast<int32_t>(md->config.n_vocab));
+      }
+    }
+  } else if (llama2c_sniff(path)) {
+    md = std::make_shared<ModelData>(load_llama2c_model(path, opt.access));
+    if (opt.load_tokenizer) {
+      std::string tp = opt.tokenizer_path;
+      if (tp.empty()) {
+        fs::path guess = fs::path(path).parent_path() / "tokenizer.bin";
+        if (!fs::exists(guess))
+          throw UsageError(path + ": a llama2.c checkpoint needs its tokenizer: pass --tokenizer PATH (tokenizer.bin)");
+        tp = guess.string();
+      }
+      tok = load_tokenizer(tp, static_cast<int32_t>(md->config.n_vocab));
+    }
+  } else {
+    throw Error(path, "not a model file (expected GGUF, a llama2.c checkpoint, or a Hugging Face model directory)");
+  }
+
+  if (tok && tok->n_vocab() > md->config.n_vocab)
+    throw Error(path, "tokenizer has " + std::to_string(tok->n_vocab()) + " tokens but the model's vocabulary is " +
+                          std::to_string(md->config.n_vocab));
+  out.model = std::move(md);
+  out.tokenizer = std::move(tok);
+  return out;
+}
+
+}  // namespace lmgen

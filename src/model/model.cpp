@@ -1,0 +1,251 @@
+// The forward pass. Shapes are noted as [rows, cols] row-major; n = tokens in the current chunk,
+// E = n_embd, Q = n_head*head_dim, KV = n_head_kv*head_dim, F = n_ff, V = n_vocab.
+//
+// Per layer (pre-norm transformer):
+//   xb = norm(x)                                  (RMSNorm, or LayerNorm with bias)
+//   q = xb Wq^T (+bq), k = xb Wk^T (+bk), v = xb Wv^T (+bv); RoPE(q, k) at each token's position
+//   k, v appended to the cache; att = softmax(q k^T / sqrt(head_dim), causal) v   (grouped-query: head h reads
+//   kv head h / (n_head / n_head_kv))
+//   x += att Wo^T (+bo)
+//   xb = norm(x); x += down(act(xb))   act: SwiGLU silu(xb Wg^T) * (xb Wu^T), or GELU-tanh(xb Wu^T + bu)
+// Then logits = norm(x) Wout^T.
+// Every reduction (dot products, norms, softmax sums) runs in a fixed order, so a token's numbers do not depend on
+// the chunk it was computed in or on the number of threads.
+#include "lmgen/model.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+#include "lmgen/error.hpp"
+#include "kernels/matmul.hpp"
+#include "model/kv_cache.hpp"
+#include "kernels/vecmath.hpp"
+
+namespace lmgen {
+
+namespace {
+
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// Dot product with 16 independent partial sums (then 8 for a remaining chunk) combined in a fixed order:
+// vectorisable, and deterministic (the order depends only on n).
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  for (int w = 8; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0] + tail;
+}
+
+inline float sum_f32(const float* a, int64_t n) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += a[i + j];
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i];
+  for (int w = 8; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0] + tail;
+}
+
+void rms_norm(const float* x, const Vector& g, float eps, float* out, int64_t n) {
+  const float ss = dot_f32(x, x, n) / static_cast<float>(n);
+  const float scale = 1.0f / std::sqrt(ss + eps);
+  ArrayMap(out, n) = ConstArrayMap(x, n) * scale * ConstArrayMap(g.data, n);
+}
+
+void layer_norm(const float* x, const Vector& g, const Vector& b, float eps, float* out, int64_t n) {
+  const float mean = sum_f32(x, n) / static_cast<float>(n);
+  ArrayMap o(out, n);
+  o = ConstArrayMap(x, n) - mean;
+  const float var = dot_f32(out, out, n) / static_cast<float>(n);
+  const float scale = 1.0f / std::sqrt(var + eps);
+  o = o * scale * ConstArrayMap(g.data, n) + ConstArrayMap(b.data, n);
+}
+
+inline float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+}
+
+}  // namespace
+
+struct Model::Impl {
+  std::shared_ptr<const ModelData> data;
+  const ModelConfig& c;
+  const Weights& w;
+  ThreadPool pool;
+  int64_t n_ctx = 0, n_batch = 0, n_past = 0;
+  int64_t q_dim = 0, kv_dim = 0;
+
+  std::unique_ptr<KvCache> cache;
+  // Scratch for one chunk of up to n_batch tokens.
+  std::vector<float> x, xb, q, k, v, att, tmp, ff_a, ff_b;  // [n, E] / [n, Q] / [n, KV] / [n, F]
+  std::vector<float> rope_cos, rope_sin;                   // [n, rope_dim/2] for the chunk's positions
+
+  Impl(std::shared_ptr<const ModelData> d, const ModelOptions& opt)
+      : data(std::move(d)), c(data->config), w(data->weights), pool(opt.n_threads) {
+    n_ctx = opt.n_ctx > 0 ? opt.n_ctx : std::min<int64_t>(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
+    if (n_ctx > (int64_t{1} << 22)) throw UsageError("context length " + std::to_string(n_ctx) + " is too large");
+    if (c.learned_pos && n_ctx > c.n_ctx_train) n_ctx = c.n_ctx_train;  // no positions beyond the table
+    n_batch = std::max<int64_t>(1, opt.n_batch);
+    q_dim = c.n_head * c.head_dim;
+    kv_dim = c.n_head_kv * c.head_dim;
+    cache = std::make_unique<KvCache>(c.n_layer, n_ctx, c.n_head_kv, c.head_dim);
+  }
+
+  void ensure_scratch(int64_t n) {
+    auto need = [&](std::vector<float>& b, int64_t cols) {
+      if (b.size() < static_cast<size_t>(n * cols)) b.resize(static_cast<size_t>(n * cols));
+    };
+    need(x, c.n_embd); need(xb, c.n_embd); need(tmp, c.n_embd);
+    need(q, q_dim); need(att, q_dim); need(k, kv_dim); need(v, kv_dim);
+    need(ff_a, c.n_ff); need(ff_b, c.n_ff);
+  }
+
+  void norm(const float* in, const Vector& g, const Vector& b, float* out) const {
+    if (c.norm == NormKind::RMSNorm)
+      rms_norm(in, g, c.norm_eps, out, c.n_embd);
+    else
+      layer_norm(in, g, b, c.norm_eps, out, c.n_embd);
+  }
+
+  static void add_bias(float* y, const Vector& b, int64_t n_tok) {
+    if (b.empty()) return;
+    for (int64_t t = 0; t < n_tok; ++t) ArrayMap(y + t * b.n, b.n) += ConstArrayMap(b.data, b.n);
+  }
+
+  void prepare_rope(int64_t pos0, int64_t n) {
+    const int64_t half = c.rope_dim / 2;
+    rope_cos.resize(static_cast<size_t>(n * half));
+    rope_sin.resize(static_cast<size_t>(n * half));
+    for (int64_t i = 0; i < half; ++i) {
+      const double freq = std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(i) / c.rope_dim);
+      for (int64_t t = 0; t < n; ++t) {
+        const double a = static_cast<double>(pos0 + t) * freq;
+        rope_cos[t * half + i] = static_cast<float>(std::cos(a));
+        rope_sin[t * half + i] = static_cast<float>(std::sin(a));
+      }
+    }
+  }
+
+  // Rotates each head of `buf` ([n, heads*head_dim]) in place.
+  void apply_rope(float* buf, int64_t n, int64_t heads) const {
+    if (c.rope == RopeStyle::None) return;
+    const int64_t hd = c.head_dim, half = c.rope_dim / 2;
+    for (int64_t t = 0; t < n; ++t) {
+      const float* cs = &rope_cos[t * half];
+      const float* sn = &rope_sin[t * half];
+      for (int64_t h = 0; h < heads; ++h) {
+        float* x = buf + t * heads * hd + h * hd;
+        for (int64_t i = 0; i < half; ++i) {
+          const int64_t a = c.rope == RopeStyle::Interleaved ? 2 * i : i;
+          const int64_t b = c.rope == RopeStyle::Interleaved ? 2 * i + 1 : i + half;
+          const float x0 = x[a], x1 = x[b];
+          x[a] = x0 * cs[i] - x1 * sn[i];
+          x[b] = x0 * sn[i] + x1 * cs[i];
+        }
+      }
+    }
+  }
+
+  void forward_chunk(const int32_t* tokens, int64_t n, float* logits, bool all_logits) {
+    const int64_t E = c.n_embd, pos0 = n_past;
+    ensure_scratch(n);
+    // x[t] = embedding of token t (+ learned position)       [n, E]
+    for (int64_t t = 0; t < n; ++t) {
+      matrix_row_f32(w.tok_embd, tokens[t], &x[t * E]);
+      if (c.learned_pos) {
+        std::vector<float> pe(static_cast<size_t>(E));
+        matrix_row_f32(w.pos_embd, pos0 + t, pe.data());
+        ArrayMap(&x[t * E], E) += ConstArrayMap(pe.data(), E);
+      }
+    }
+    if (c.rope != RopeStyle::None) prepare_rope(pos0, n);
+
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+      const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+      for (int64_t t = 0; t < n; ++t) norm(&x[t * E], L.attn_norm, L.attn_norm_b, &xb[t * E]);
+      matmul(L.wq, xb.data(), n, q.data(), pool);  // [n, Q]
+      matmul(L.wk, xb.data(), n, k.data(), pool);  // [n, KV]
+      matmul(L.wv, xb.data(), n, v.data(), pool);  // [n, KV]
+      add_bias(q.data(), L.bq, n);
+      add_bias(k.data(), L.bk, n);
+      add_bias(v.data(), L.bv, n);
+      apply_rope(q.data(), n, c.n_head);
+      apply_rope(k.data(), n, c.n_head_kv);
+      cache->store(l, pos0, n, k.data(), v.data());
+      // att = softmax(q k^T / sqrt(head_dim), causal) v                                  [n, Q]
+      cache->attend(l, pos0, n, c.n_head, 1.0f / std::sqrt(static_cast<float>(c.head_dim)), q.data(), att.data(),
+                    pool);
+      matmul(L.wo, att.data(), n, tmp.data(), pool);  // [n, E]
+      add_bias(tmp.data(), L.bo, n);
+      ArrayMap(x.data(), n * E) += ConstArrayMap(tmp.data(), n * E);
+
+      for (int64_t t = 0; t < n; ++t) norm(&x[t * E], L.ffn_norm, L.ffn_norm_b, &xb[t * E]);
+      const int64_t F = c.n_ff;
+      if (c.act == Activation::SwiGLU) {
+        matmul(L.w_gate, xb.data(), n, ff_a.data(), pool);  // [n, F]
+        matmul(L.w_up, xb.data(), n, ff_b.data(), pool);    // [n, F]
+        vec::silu_mul(ff_a.data(), ff_b.data(), n * F);  // silu(gate) * up
+      } else {
+        matmul(L.w_up, xb.data(), n, ff_a.data(), pool);  // [n, F]
+        add_bias(ff_a.data(), L.b_up, n);
+        for (int64_t i = 0; i < n * F; ++i) ff_a[i] = gelu_tanh(ff_a[i]);
+      }
+      matmul(L.w_down, ff_a.data(), n, tmp.data(), pool);  // [n, E]
+      add_bias(tmp.data(), L.b_down, n);
+      ArrayMap(x.data(), n * E) += ConstArrayMap(tmp.data(), n * E);
+    }
+
+    const int64_t first = all_logits ? 0 : n - 1, n_out = n - first;
+    for (int64_t t = first; t < n; ++t) norm(&x[t * E], w.out_norm, w.out_norm_b, &xb[(t - first) * E]);
+    if (logits) matmul(w.output, xb.data(), n_out, logits, pool);  // [n_out, V]
+    n_past += n;
+  }
+};
+
+Model::Model(std::shared_ptr<const ModelData> data, const ModelOptions& opt)
+    : impl_(std::make_unique<Impl>(std::move(data), opt)) {}
+Model::~Model() = default;
+
+const ModelConfig& Model::config() const { return impl_->c; }
+int64_t Model::n_ctx() const { return impl_->n_ctx; }
+int64_t Model::n_past() const { return impl_->n_past; }
+void Model::reset() { impl_->n_past = 0; }
+void Model::truncate(int64_t n) {
+  if (n < 0 || n > impl_->n_past) throw Error("cannot truncate the context to " + std::to_string(n) + " positions");
+  impl_->n_past = n;
+}
+ThreadPool& Model::pool() { return impl_->pool; }
+
+void Model::eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits) {
+  Impl& m = *impl_;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) throw Error("eval needs at least one token");
+  if (m.n_past + n > m.n_ctx)
+    throw Error("context full: " + std::to_string(m.n_past) + " + " + std::to_string(n) + " tokens exceed n_ctx " +
+                std::to_string(m.n_ctx));
+  for (int32_t id : tokens)
+    if (id < 0 || id >= m.c.n_vocab)
+      throw Error("token id " + std::to_string(id) + " is outside the vocabulary (" + std::to_string(m.c.n_vocab) + ")");
+  const int64_t V = m.c.n_vocab;
+  logits.resize(static_cast<size_t>((all_logits ? n : 1) * V));
+  for (int64_t start = 0; start < n; start += m.n_batch) {
+    const int64_t len = std::min(m.n_batch, n - start);
+    const bool last_chunk = start + len == n;
+    float* out = all_logits ? logits.data() + start * V : (last_chunk ? logits.data() : nullptr);
+    m.forward_chunk(tokens.data() + start, len, out, all_logits);
+  }
+}
+
+}  // namespace lmgen

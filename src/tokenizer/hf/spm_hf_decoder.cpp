@@ -1,0 +1,143 @@
+// HF tokenizer.json decoders for the SentencePiece-style BPE tokenizer: Replace, ByteFallback, Fuse, Strip,
+// Metaspace and Sequence (see spm_hf_parts.hpp).
+#include "lmgen/error.hpp"
+#include "tokenizer/hf/spm_hf_parts.hpp"
+#include "tokenizer/spm_vocab.hpp"
+
+namespace lmgen::spm::hf {
+
+namespace {
+
+using nlohmann::json;
+using namespace detail;
+
+// Strict UTF-8 validation (as Rust's String::from_utf8): no overlongs, surrogates or code points past U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---- Decoder ----
+
+Decoder::Decoder(const json& j, const std::string& path) {
+  if (j.is_null()) return;
+  none_ = false;
+  add(j, path, 0);
+}
+
+void Decoder::add(const json& j, const std::string& path, int depth) {
+  check_depth(depth, path, "decoder");
+  std::string type = j.value("type", std::string());
+  if (type == "Sequence") {
+    for (const json& d : j.at("decoders")) add(d, path, depth + 1);
+  } else if (type == "Replace") {
+    steps_.push_back({Kind::Replace, string_pattern(j, path, "Replace decoder"), j.at("content").get<std::string>()});
+  } else if (type == "ByteFallback") {
+    steps_.push_back({Kind::ByteFallback, {}, {}});
+  } else if (type == "Fuse") {
+    steps_.push_back({Kind::Fuse, {}, {}});
+  } else if (type == "Strip") {
+    Step s{Kind::Strip, j.at("content").get<std::string>(), {}};
+    s.start = j.value("start", size_t{0});
+    s.stop = j.value("stop", size_t{0});
+    steps_.push_back(std::move(s));
+  } else if (type == "Metaspace") {
+    Step s{Kind::Metaspace, j.value("replacement", std::string(kSpace)), {}};
+    s.flag = prepend_scheme_of(j) != "never";
+    steps_.push_back(std::move(s));
+  } else {
+    throw Error(path, "decoder '" + type + "' is not supported by the SentencePiece-style tokenizer");
+  }
+}
+
+std::string Decoder::decode(std::vector<std::string> toks) const {
+  if (none_) {
+    std::string r;
+    for (size_t i = 0; i < toks.size(); ++i) r += (i ? " " : "") + toks[i];
+    return r;
+  }
+  for (const Step& st : steps_) {
+    switch (st.kind) {
+      case Kind::Replace:
+        for (auto& t : toks) t = replace_all(t, st.a, st.b);
+        break;
+      case Kind::ByteFallback: {
+        std::vector<std::string> out;
+        std::string bytes;
+        size_t nbytes = 0;
+        auto flush = [&] {
+          if (nbytes == 0) return;
+          if (valid_utf8(bytes)) {
+            out.push_back(bytes);
+          } else {
+            for (size_t k = 0; k < nbytes; ++k) out.emplace_back("\xEF\xBF\xBD");  // U+FFFD per byte token
+          }
+          bytes.clear();
+          nbytes = 0;
+        };
+        for (auto& t : toks) {
+          uint8_t b = 0;
+          if (Vocab::parse_byte_piece(t, b)) {
+            bytes += static_cast<char>(b);
+            ++nbytes;
+          } else {
+            flush();
+            out.push_back(std::move(t));
+          }
+        }
+        flush();
+        toks = std::move(out);
+        break;
+      }
+      case Kind::Fuse: {
+        std::string all;
+        for (auto& t : toks) all += t;
+        toks.assign(1, std::move(all));
+        break;
+      }
+      case Kind::Strip:
+        for (auto& t : toks) {
+          size_t b = 0;
+          for (size_t k = 0; k < st.start && t.compare(b, st.a.size(), st.a) == 0; ++k) b += st.a.size();
+          size_t e = t.size();
+          for (size_t k = 0; k < st.stop && e >= b + st.a.size() && t.compare(e - st.a.size(), st.a.size(), st.a) == 0;
+               ++k)
+            e -= st.a.size();
+          t = t.substr(b, e - b);
+        }
+        break;
+      case Kind::Metaspace:
+        for (size_t i = 0; i < toks.size(); ++i) toks[i] = replace_all(toks[i], st.a, i == 0 && st.flag ? "" : " ");
+        break;
+    }
+  }
+  std::string r;
+  for (auto& t : toks) r += t;
+  return r;
+}
+
+std::string Decoder::piece(std::string_view token) const {
+  std::string t(token);
+  for (const Step& st : steps_) {
+    if (st.kind == Kind::Replace) t = replace_all(t, st.a, st.b);
+    if (st.kind == Kind::Metaspace) t = replace_all(t, st.a, " ");
+  }
+  return t;
+}
+
+}  // namespace lmgen::spm::hf

@@ -1,0 +1,177 @@
+// SentencePiece-style vocabulary and llama.cpp's score-ordered bigram merging.
+#include "tokenizer/spm_vocab.hpp"
+
+#include <queue>
+
+#include "lmgen/error.hpp"
+
+namespace lmgen::spm {
+
+bool attr_from_token_type(int32_t type, uint32_t& attr) {
+  switch (type) {
+    case 0: attr = kUndefined; return true;
+    case 1: attr = kNormal; return true;
+    case 2: attr = kUnknown; return true;
+    case 3: attr = kControl; return true;
+    case 4: attr = kUserDefined; return true;
+    case 5: attr = kUnused; return true;
+    case 6: attr = kByte; return true;
+    default: return false;
+  }
+}
+
+bool Vocab::parse_byte_piece(std::string_view t, uint8_t& out) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return false;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  int hi = hex(t[3]), lo = hex(t[4]);
+  if (hi < 0 || lo < 0) return false;
+  out = static_cast<uint8_t>(hi * 16 + lo);
+  return true;
+}
+
+void Vocab::assign(std::vector<std::string> texts, std::vector<float> scores, std::vector<uint32_t> attrs) {
+  text_ = std::move(texts);
+  score_ = std::move(scores);
+  attr_ = std::move(attrs);
+  score_.resize(text_.size(), 0.0f);
+  attr_.resize(text_.size(), kNormal);
+  map_.clear();
+  map_.reserve(text_.size() * 2);
+  for (int32_t i = 0; i < size(); ++i) map_[std::string_view(text_[i])] = i;  // later duplicates win
+  word_split_ = true;
+  for (const std::string& t : text_) word_split_ = word_split_ && space_only_leading(t);
+  static const char* hexd = "0123456789ABCDEF";
+  for (int b = 0; b < 256; ++b) {
+    char buf[6] = {'<', '0', 'x', hexd[b >> 4], hexd[b & 15], '>'};
+    int32_t id = find(std::string_view(buf, 6));
+    if (id < 0) {
+      char c = static_cast<char>(b);
+      id = find(std::string_view(&c, 1));
+    }
+    byte_to_id_[b] = id;
+  }
+}
+
+namespace {
+struct Symbol {
+  int32_t start;  // byte offset in the text
+  int32_t len;    // 0 once merged into its left neighbour
+  int32_t prev;
+  int32_t next;
+};
+struct Bigram {
+  float score;
+  int32_t left;
+  int32_t right;
+  int32_t size;  // byte length of the joined text (detects stale entries)
+};
+struct BigramOrder {
+  // Highest score first; on equal scores the leftmost pair first.
+  bool operator()(const Bigram& a, const Bigram& b) const {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  }
+};
+}  // namespace
+
+void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out, int32_t unk_fallback) const {
+  if (text.empty()) return;
+  std::vector<Symbol> sym;
+  sym.reserve(text.size());
+  // Chunks that can be merged independently: with a word_split_ vocabulary, a "▁" that follows another character
+  // starts a new chunk (no token contains "x▁"), which keeps the queue small on long inputs.
+  std::vector<int32_t> chunk_start = {0};
+  for (size_t off = 0; off < text.size();) {
+    size_t n = std::min(utf8_len(static_cast<unsigned char>(text[off])), text.size() - off);
+    int32_t idx = static_cast<int32_t>(sym.size());
+    if (word_split_ && idx > 0 && text.substr(off, n) == kSpace &&
+        text.substr(sym[idx - 1].start, sym[idx - 1].len) != kSpace)
+      chunk_start.push_back(idx);
+    sym.push_back({static_cast<int32_t>(off), static_cast<int32_t>(n), idx - 1, idx + 1});
+    off += n;
+  }
+  chunk_start.push_back(static_cast<int32_t>(sym.size()));
+  std::vector<Bigram> storage;
+  storage.reserve(64);
+  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue(BigramOrder{}, std::move(storage));
+  auto try_add = [&](int32_t l, int32_t r) {
+    if (l < 0 || r < 0) return;
+    std::string_view joined = text.substr(sym[l].start, sym[l].len + sym[r].len);
+    int32_t id = find(joined);
+    if (id < 0) return;
+    queue.push({score_[id], l, r, static_cast<int32_t>(joined.size())});
+  };
+  for (size_t c = 0; c + 1 < chunk_start.size(); ++c) {
+    const int32_t a = chunk_start[c], b = chunk_start[c + 1];
+    sym[a].prev = -1;
+    sym[b - 1].next = -1;
+    for (int32_t i = a + 1; i < b; ++i) try_add(i - 1, i);
+    while (!queue.empty()) {
+      Bigram g = queue.top();
+      queue.pop();
+      Symbol& l = sym[g.left];
+      Symbol& r = sym[g.right];
+      if (l.len == 0 || r.len == 0 || l.len + r.len != g.size) continue;
+      l.len += r.len;
+      r.len = 0;
+      l.next = r.next;
+      if (r.next >= 0) sym[r.next].prev = g.left;
+      try_add(l.prev, g.left);
+      try_add(g.left, l.next);
+    }
+    for (int32_t i = a; i != -1; i = sym[i].next) {
+      std::string_view piece = text.substr(sym[i].start, sym[i].len);
+      int32_t id = find(piece);
+      if (id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+      // Merged symbols are always tokens, so this is a single character missing from the vocabulary.
+      for (unsigned char ch : piece) {
+        int32_t bid = byte_to_id_[ch];
+        if (bid < 0) bid = unk_fallback;
+        if (bid < 0)
+          throw Error("tokenizer: no byte-fallback token for byte " + std::to_string(ch) + " and no <unk>");
+        out.push_back(bid);
+      }
+    }
+  }
+}
+
+bool space_only_leading(std::string_view t) {
+  size_t i = 0;
+  while (t.compare(i, kSpace.size(), kSpace) == 0) i += kSpace.size();
+  return t.find(kSpace, i) == std::string_view::npos;
+}
+
+std::string escape_spaces(std::string_view s) {
+  std::string r;
+  r.reserve(s.size() + s.size() / 4);
+  for (char c : s) {
+    if (c == ' ')
+      r += kSpace;
+    else
+      r += c;
+  }
+  return r;
+}
+
+std::string unescape_spaces(std::string_view s) {
+  std::string r;
+  r.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s.compare(i, kSpace.size(), kSpace) == 0) {
+      r += ' ';
+      i += kSpace.size();
+    } else {
+      r += s[i++];
+    }
+  }
+  return r;
+}
+
+}  // namespace lmgen::spm

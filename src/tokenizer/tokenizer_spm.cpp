@@ -1,0 +1,349 @@
+// SentencePiece-style tokenizer with llama.cpp semantics, built from GGUF tokenizer.ggml.* metadata
+// (tokenizer.ggml.model == "llama") or from a llama2.c tokenizer.bin.
+//
+// Encoding (llama.cpp llm_tokenizer_spm + tokenizer_st_partition):
+//   1. with parse_special, control / user-defined / unknown token texts found in the input are cut out as whole
+//      tokens, longest text first (user-defined ones are cut out even without parse_special);
+//   2. each remaining text fragment that starts the input or follows a special token gets a " " prefix
+//      (add_space_prefix), spaces become "▁", and the fragment is merged pair by pair, highest score first;
+//   3. characters that are no token fall back to <0xNN> byte tokens.
+// llama2.c's encode (dummy " " prefix, best-score merges, byte fallback) is the same algorithm on plain text.
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "lmgen/error.hpp"
+#include "tokenizer/spm_vocab.hpp"
+#include "tokenizer/tokenizer_internal.hpp"
+
+namespace lmgen {
+
+namespace {
+
+using spm::Vocab;
+
+struct SpmConfig {
+  std::string source;  // file path, for messages
+  int32_t bos = -1, eos = -1, unk = -1, pad = -1, eot = -1, eom = -1;
+  bool add_bos = true, add_eos = false, add_space_prefix = true;
+  // decode() as llama2.c / SentencePiece: the leading space of the first piece and of any piece after BOS is
+  // dropped (instead of llama.cpp's llama_detokenize rules).
+  bool sentencepiece_decode = false;
+};
+
+class LlamaSpmTokenizer final : public Tokenizer {
+ public:
+  LlamaSpmTokenizer(Vocab vocab, SpmConfig cfg) : v_(std::move(vocab)), c_(std::move(cfg)) { init(); }
+
+  std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override {
+    std::vector<int32_t> out;
+    out.reserve(text.size() / 2 + 4);
+    bool prev_special = true;  // the first fragment gets the space prefix too
+    if (opt.add_special && c_.add_bos) {
+      if (c_.bos < 0) throw Error(c_.source, "tokenizer adds BOS but has no BOS token");
+      out.push_back(c_.bos);
+    }
+    for (const Fragment& f : partition(text, opt.parse_special)) {
+      if (f.token >= 0) {
+        out.push_back(f.token);
+        prev_special = true;
+        continue;
+      }
+      std::string s;
+      s.reserve(f.len + 8);
+      if (c_.add_space_prefix && prev_special) s += ' ';
+      s.append(text.substr(f.off, f.len));
+      v_.encode_score_merge(spm::escape_spaces(s), out, c_.unk);
+      prev_special = false;
+    }
+    if (opt.add_special && c_.add_eos) {
+      if (c_.eos < 0) throw Error(c_.source, "tokenizer adds EOS but has no EOS token");
+      out.push_back(c_.eos);
+    }
+    return out;
+  }
+
+  std::string token_to_piece(int32_t id, bool render_special) const override {
+    check(id);
+    uint32_t a = v_.attr(id);
+    if (a & (spm::kUnknown | spm::kControl)) return render_special ? v_.text(id) : std::string();
+    if (a & spm::kUserDefined) return v_.text(id);
+    if (a & spm::kNormal) return spm::unescape_spaces(v_.text(id));
+    if (a & spm::kByte) {
+      uint8_t b = 0;
+      if (Vocab::parse_byte_piece(v_.text(id), b)) return std::string(1, static_cast<char>(b));
+      return std::string();
+    }
+    return std::string();  // unused / undefined
+  }
+
+  std::string stream_piece(int32_t id, int32_t prev, bool render_special) const override {
+    std::string p = token_to_piece(id, render_special);
+    bool first = (prev >= 0 && prev == c_.bos) || (prev == -1 && c_.add_space_prefix);
+    if (first && !p.empty() && p[0] == ' ') p.erase(0, 1);
+    return p;
+  }
+
+  // llama.cpp llama_detokenize(remove_special = skip_special, unparse_special = !skip_special).
+  std::string decode(std::span<const int32_t> ids, bool skip_special) const override {
+    if (c_.sentencepiece_decode) {
+      std::string out;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        std::string p = token_to_piece(ids[i], !skip_special);
+        if ((i == 0 || ids[i - 1] == c_.bos) && !p.empty() && p[0] == ' ') p.erase(0, 1);
+        out += p;
+      }
+      return out;
+    }
+    size_t b = 0, e = ids.size();
+    bool remove_space = c_.add_space_prefix;
+    if (skip_special && c_.add_bos && e > b && ids[b] == c_.bos) {
+      remove_space = false;
+      ++b;
+    }
+    if (skip_special && c_.add_eos && e > b && ids[e - 1] == c_.eos) --e;
+    std::string out;
+    for (size_t i = b; i < e; ++i) {
+      std::string p = token_to_piece(ids[i], !skip_special);
+      if (remove_space && !p.empty() && p[0] == ' ') p.erase(0, 1);
+      remove_space = false;
+      out += p;
+    }
+    return out;
+  }
+
+  int32_t n_vocab() const override { return v_.size(); }
+  int32_t bos_id() const override { return c_.bos; }
+  int32_t eos_id() const override { return c_.eos; }
+  bool add_bos() const override { return c_.add_bos; }
+  bool is_eog(int32_t id) const override { return std::binary_search(eog_.begin(), eog_.end(), id); }
+  bool is_special(int32_t id) const override {
+    return v_.valid(id) && (v_.attr(id) & (spm::kControl | spm::kUnknown)) != 0;
+  }
+  std::string token_text(int32_t id) const override {
+    check(id);
+    return v_.text(id);
+  }
+
+ private:
+  struct Fragment {
+    int32_t token;  // >= 0: a special token; -1: text [off, off+len)
+    size_t off, len;
+  };
+
+  void check(int32_t id) const {
+    if (!v_.valid(id))
+      throw Error(c_.source, "token id " + std::to_string(id) + " out of range (vocabulary has " +
+                                 std::to_string(v_.size()) + " tokens)");
+  }
+
+  void init() {
+    for (int32_t id = 0; id < v_.size(); ++id)
+      if (v_.attr(id) & (spm::kControl | spm::kUserDefined | spm::kUnknown)) special_.push_back(id);
+    std::stable_sort(special_.begin(), special_.end(),
+                     [&](int32_t a, int32_t b) { return v_.text(a).size() > v_.text(b).size(); });
+    // End-of-generation tokens: EOS, EOT, EOM, and the texts llama.cpp recognises as end-of-turn markers.
+    std::set<int32_t> eog;
+    static const char* eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
+                                      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+    for (const char* t : eog_texts) {
+      int32_t id = v_.find(t);
+      if (id >= 0) eog.insert(id);
+    }
+    for (int32_t id : {c_.eos, c_.eot, c_.eom})
+      if (id >= 0) eog.insert(id);
+    eog_.assign(eog.begin(), eog.end());
+  }
+
+  // llama.cpp tokenizer_st_partition: cut special-token texts out of the raw text, longest token first.
+  std::vector<Fragment> partition(std::string_view text, bool parse_special) const {
+    std::vector<Fragment> frags;
+    if (text.empty()) return frags;
+    frags.push_back({-1, 0, text.size()});
+    std::vector<Fragment> next;
+    auto is_ws = [](char ch) { return std::isspace(static_cast<unsigned char>(ch)) != 0; };
+    for (int32_t sid : special_) {
+      uint32_t a = v_.attr(sid);
+      if (!parse_special && (a & (spm::kControl | spm::kUnknown))) continue;
+      const std::string& tt = v_.text(sid);
+      if (tt.empty()) continue;
+      next.clear();
+      bool changed = false;
+      for (const Fragment& f : frags) {
+        if (f.token >= 0) {
+          next.push_back(f);
+          continue;
+        }
+        size_t off = f.off, end = f.off + f.len;
+        while (off < end) {
+          size_t m = text.substr(0, end).find(tt, off);
+          if (m == std::string_view::npos) break;
+          changed = true;
+          size_t llen = m - off;
+          if (a & spm::kLStrip)
+            while (llen > 0 && is_ws(text[off + llen - 1])) --llen;
+          if (llen > 0) next.push_back({-1, off, llen});
+          next.push_back({sid, 0, 0});
+          off = m + tt.size();
+          if (a & spm::kRStrip)
+            while (off < end && is_ws(text[off])) ++off;
+        }
+        if (off < end) next.push_back({-1, off, end - off});
+      }
+      if (changed) frags.swap(next);
+    }
+    return frags;
+  }
+
+  Vocab v_;
+  SpmConfig c_;
+  std::vector<int32_t> special_;  // control / user-defined / unknown ids, longest text first
+  std::vector<int32_t> eog_;      // sorted
+};
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
+  const std::string& path = g.path();
+  if (!g.has("tokenizer.ggml.tokens")) throw Error(path, "tokenizer.ggml.tokens missing");
+  const auto& toks = g.get_string_array("tokenizer.ggml.tokens");
+  const size_t n = toks.size();
+  if (n == 0) throw Error(path, "tokenizer.ggml.tokens is empty");
+  if (n > static_cast<size_t>(INT32_MAX)) throw Error(path, "tokenizer.ggml.tokens too large");
+  std::vector<std::string> texts(n);
+  for (size_t i = 0; i < n; ++i) {
+    texts[i] = std::string(toks[i]);
+    if (texts[i].empty()) texts[i] = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp
+  }
+  std::vector<float> scores;
+  if (g.has("tokenizer.ggml.scores")) {
+    scores = g.get_f32_array("tokenizer.ggml.scores");
+    if (scores.size() != n)
+      throw Error(path, "tokenizer.ggml.scores has " + std::to_string(scores.size()) + " entries for " +
+                            std::to_string(n) + " tokens");
+  }
+  std::vector<uint32_t> attrs(n, spm::kNormal);
+  if (g.has("tokenizer.ggml.token_type")) {
+    std::vector<int32_t> types = g.get_i32_array("tokenizer.ggml.token_type");
+    if (types.size() != n)
+      throw Error(path, "tokenizer.ggml.token_type has " + std::to_string(types.size()) + " entries for " +
+                            std::to_string(n) + " tokens");
+    for (size_t i = 0; i < n; ++i)
+      if (!spm::attr_from_token_type(types[i], attrs[i]))
+        throw Error(path, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string(types[i]) +
+                              " is not a token type (0..6)");
+  }
+
+  SpmConfig c;
+  c.source = path;
+  c.bos = 1;
+  c.eos = 2;
+  c.unk = 0;
+  auto read_id = [&](const char* key, int32_t& id) {
+    auto v = g.get_int_opt(key);
+    if (!v) return;
+    // -1 / UINT32_MAX mean "no such token" (llama.cpp writes LLAMA_TOKEN_NULL as u32).
+    if (*v == -1 || *v == 0xFFFFFFFFll) {
+      id = -1;
+      return;
+    }
+    if (*v < 0 || *v >= static_cast<int64_t>(n))
+      throw Error(path, std::string(key) + " = " + std::to_string(*v) + " is out of range (vocabulary has " +
+                            std::to_string(n) + " tokens)");
+    id = static_cast<int32_t>(*v);
+  };
+  read_id("tokenizer.ggml.bos_token_id", c.bos);
+  read_id("tokenizer.ggml.eos_token_id", c.eos);
+  read_id("tokenizer.ggml.unknown_token_id", c.unk);
+  read_id("tokenizer.ggml.padding_token_id", c.pad);
+  read_id("tokenizer.ggml.eot_token_id", c.eot);
+  read_id("tokenizer.ggml.eom_token_id", c.eom);
+  for (int32_t* id : {&c.bos, &c.eos, &c.unk})
+    if (*id >= static_cast<int32_t>(n)) *id = -1;  // defaults beyond a tiny vocabulary
+  c.add_bos = g.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(true);
+  c.add_eos = g.get_bool_opt("tokenizer.ggml.add_eos_token").value_or(false);
+  c.add_space_prefix = g.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
+
+  // llama.cpp's per-model whitespace handling around special tokens (keyed on general.name).
+  std::string name = lower(g.get_string_opt("general.name").value_or(""));
+  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
+    for (size_t i = 0; i < n; ++i)
+      if (attrs[i] & (spm::kControl | spm::kUserDefined | spm::kUnknown)) attrs[i] |= spm::kRStrip;
+    auto set = [&](const char* t, bool on) {
+      for (size_t i = 0; i < n; ++i)
+        if (texts[i] == t) attrs[i] = on ? (attrs[i] | spm::kRStrip) : (attrs[i] & ~spm::kRStrip);
+    };
+    set("</s>", true);
+    for (const char* t : {"<unk>", "<s>", "<|endoftext|>"}) set(t, false);
+  }
+
+  Vocab v;
+  v.assign(std::move(texts), std::move(scores), std::move(attrs));
+  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
+}
+
+std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
+  if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open");
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = 0;
+  auto need = [&](size_t k, const std::string& what) {
+    if (data.size() - pos < k) throw Error(path, "truncated llama2.c tokenizer (" + what + ")");
+  };
+  need(4, "header");
+  pos += 4;  // max_token_length: not needed
+  std::vector<std::string> texts(n_vocab);
+  std::vector<float> scores(n_vocab);
+  std::vector<uint32_t> attrs(n_vocab, spm::kNormal);
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    std::string what = "token " + std::to_string(i) + " of " + std::to_string(n_vocab);
+    need(8, what);
+    float s;
+    int32_t len;
+    std::memcpy(&s, data.data() + pos, 4);
+    std::memcpy(&len, data.data() + pos + 4, 4);
+    pos += 8;
+    if (len < 0) throw Error(path, "negative length for " + what);
+    need(static_cast<size_t>(len), what);
+    std::string t = data.substr(pos, static_cast<size_t>(len));
+    pos += static_cast<size_t>(len);
+    scores[i] = s;
+    uint8_t byte = 0;
+    if (i == 0) {
+      attrs[i] = spm::kUnknown;
+      t = "<unk>";
+    } else if (i == 1) {
+      attrs[i] = spm::kControl;
+      t = "<s>";  // stored as "\n<s>\n"
+    } else if (i == 2) {
+      attrs[i] = spm::kControl;
+      t = "</s>";
+    } else if (Vocab::parse_byte_piece(t, byte)) {
+      attrs[i] = spm::kByte;
+    } else {
+      t = spm::escape_spaces(t);  // llama2.c stores "▁" as " "
+      if (t.empty()) t = "[EMPTY_" + std::to_string(i) + "]";
+    }
+    texts[i] = std::move(t);
+  }
+  SpmConfig c;
+  c.source = path;
+  c.unk = 0;
+  c.bos = n_vocab > 1 ? 1 : -1;
+  c.eos = n_vocab > 2 ? 2 : -1;
+  c.sentencepiece_decode = true;
+  Vocab v;
+  v.assign(std::move(texts), std::move(scores), std::move(attrs));
+  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
+}
+
+}  // namespace lmgen
