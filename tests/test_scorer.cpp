@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/loader.hpp"
+#include "lmgen/generator.hpp"
 #include "lmgen/scorer.hpp"
 
 using namespace lmgen;
@@ -130,16 +131,16 @@ TEST(ScorerPlan, RejectsBadOptionsAndShortTexts) {
 
 TEST(ScorerMath, LogSoftmaxIsStableAndNormalised) {
   std::vector<float> l = {1000.f, 0.f, 999.f, -INFINITY};
-  const double a = log_softmax_at(l, 0), c = log_softmax_at(l, 2);
+  const double a = token_logprob(l, 0), c = token_logprob(l, 2);
   EXPECT_NEAR(a, -std::log1p(std::exp(-1.0) + std::exp(-1000.0)), 1e-12);
   EXPECT_NEAR(c, -1.0 + a, 1e-12);
-  EXPECT_EQ(log_softmax_at(l, 3), -INFINITY);
+  EXPECT_EQ(token_logprob(l, 3), -INFINITY);
   std::vector<float> r = {0.3f, -2.f, 5.5f, 1.25f, 0.f};
   double total = 0;
-  for (int32_t i = 0; i < 5; ++i) total += std::exp(log_softmax_at(r, i));
+  for (int32_t i = 0; i < 5; ++i) total += std::exp(token_logprob(r, i));
   EXPECT_NEAR(total, 1.0, 1e-12);
-  EXPECT_THROW(log_softmax_at(r, 5), Error);
-  EXPECT_THROW(log_softmax_at(r, -1), Error);
+  EXPECT_THROW(token_logprob(r, 5), Error);
+  EXPECT_THROW(token_logprob(r, -1), Error);
 }
 
 // The logprobs reported for a chunk equal those from feeding the same tokens one at a time (BOS first): checks that
@@ -176,7 +177,7 @@ TEST(Scorer, ChunkLogprobsMatchTokenByTokenEval) {
         ASSERT_LT(gi, got.size());
         EXPECT_EQ(got[gi].pos, pos + 1);
         EXPECT_EQ(got[gi].id, ids[static_cast<size_t>(pos + 1)]);
-        EXPECT_NEAR(got[gi].logprob, log_softmax_at(logits, ids[static_cast<size_t>(pos + 1)]), 2e-4) << "pos " << pos + 1;
+        EXPECT_NEAR(got[gi].logprob, token_logprob(logits, ids[static_cast<size_t>(pos + 1)]), 2e-4) << "pos " << pos + 1;
         ++gi;
       }
     }
@@ -212,7 +213,7 @@ TEST(Scorer, SlidingWindowOverShortTextIsOnePass) {
   for (int64_t p = 1; p < L; ++p) {
     EXPECT_EQ(got[static_cast<size_t>(p - 1)].pos, p);
     EXPECT_NEAR(got[static_cast<size_t>(p - 1)].logprob,
-                log_softmax_at(std::span<const float>(all.data() + static_cast<size_t>(p - 1) * V, V), ids[static_cast<size_t>(p)]),
+                token_logprob(std::span<const float>(all.data() + static_cast<size_t>(p - 1) * V, V), ids[static_cast<size_t>(p)]),
                 1e-4);
   }
   // Shorter windows lose context, so the text gets less likely on average (not a law, but a large effect here).

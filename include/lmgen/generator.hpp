@@ -26,6 +26,7 @@ struct GenerateOptions {
   std::vector<std::string> stop;       // stop strings (not printed)
   SamplingOptions sampling;
   EncodeOptions encode;                // add_special / parse_special for the prompt
+  int32_t trace_top = 8;               // candidates shown before / after the chain to a TraceHook
   int32_t n_probs = 0;                 // > 0: report the log-prob of each token and the n_probs most likely
   bool render_special = false;         // print special tokens' text (e.g. "<|im_end|>") instead of nothing
 };
@@ -52,12 +53,16 @@ struct GenerateResult {
   double prompt_ms = 0, generate_ms = 0;
 };
 
-// Log-softmax helpers used by generation and scoring: log p(id) and the k most likely ids for a logits row.
-float token_logprob(std::span<const float> logits, int32_t id);
+// The log-softmax of a logits row (sampling/logprobs.cpp; in double, fixed order), used by generation, scoring
+// and the server alike: log Z, log p(id) (throws Error for an id outside the row) and the k most likely ids
+// (ties by lower id).
+double log_partition(std::span<const float> logits);
+double token_logprob(std::span<const float> logits, int32_t id);
 std::vector<TopToken> top_logprobs(std::span<const float> logits, int32_t k);
 
-// Hook called with the candidates before and after the sampler chain, for --trace.
-using TraceHook = std::function<void(const Candidates& before, const Candidates& after, int32_t chosen)>;
+// Hook called at every step with what the sampler chain saw and kept (the top GenerateOptions::trace_top
+// candidates before and after it), for --trace. Tracing changes neither the result nor the random draws.
+using TraceHook = std::function<void(const SampleTrace&)>;
 
 class Generator {
  public:

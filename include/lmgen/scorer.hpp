@@ -56,9 +56,6 @@ struct ScoreResult {
   double perplexity() const;   // exp(cross_entropy())
 };
 
-// Natural log of softmax(logits)[id], computed in double with the maximum subtracted.
-double log_softmax_at(std::span<const float> logits, int32_t id);
-
 // Called for every scored token in sequence order; returning false stops scoring early (the result then covers the
 // tokens scored so far).
 using ScoreCallback = std::function<bool(const ScoredToken&)>;

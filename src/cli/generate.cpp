@@ -47,38 +47,28 @@ std::string escape_for_trace(const std::string& s) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void print_trace(const Tokenizer& tok, const Candidates& before, const Candidates& after, int32_t chosen, int step) {
-  constexpr size_t kShow = 8;
-  Candidates b = before;
-  b.softmax();
-  Candidates a = after;
-  // Probabilities after the decoding settings: softmax over what the chain kept, with its (scaled) logits.
-  a.sort_desc();
-  double mx = a.data.empty() ? 0 : a.data.front().logit, z = 0;
-  for (const auto& c : a.data) z += std::exp(static_cast<double>(c.logit) - mx);
-  std::fprintf(stderr, "[step %d] chose %d %s  (%zu candidates kept of %zu)\n", step, chosen,
-               escape_for_trace(tok.token_to_piece(chosen)).c_str(), a.data.size(), b.data.size());
+// One --trace block on stderr: the model's top candidates (p over the whole vocabulary) beside what the sampler
+// chain kept (its logits after penalties, bias and temperature; p over the survivors, the distribution it drew from).
+void print_trace(const Tokenizer& tok, const SampleTrace& t, int step) {
+  auto show = [&](int32_t id) { return escape_for_trace(tok.token_to_piece(id)); };
+  std::fprintf(stderr, "[step %d] chose %d %s  (%zu candidates kept of %zu)\n", step, t.selected, show(t.selected).c_str(),
+               t.after_count, t.before_count);
   std::fprintf(stderr, "  %-8s %-18s %10s %9s   |  %-8s %-18s %10s %9s\n", "id", "model", "logit", "p", "id", "after",
                "logit", "p");
-  for (size_t i = 0; i < kShow && (i < b.data.size() || i < a.data.size()); ++i) {
-    std::string left, right;
-    char buf[160];
-    if (i < b.data.size()) {
-      const auto& c = b.data[i];
-      std::snprintf(buf, sizeof buf, "  %-8d %-18.18s %10.4f %9.5f", c.id, escape_for_trace(tok.token_to_piece(c.id)).c_str(),
-                    c.logit, c.p);
-      left = buf;
+  for (size_t i = 0; i < t.before.size() || i < t.after.size(); ++i) {
+    char left[160], right[160];
+    if (i < t.before.size()) {
+      const Candidate& c = t.before[i];
+      std::snprintf(left, sizeof left, "  %-8d %-18.18s %10.4f %9.5f", c.id, show(c.id).c_str(), c.logit, c.p);
     } else {
-      left = std::string(50, ' ');
+      std::snprintf(left, sizeof left, "%50s", "");
     }
-    if (i < a.data.size()) {
-      const auto& c = a.data[i];
-      std::snprintf(buf, sizeof buf, "   |  %-8d %-18.18s %10.4f %9.5f", c.id,
-                    escape_for_trace(tok.token_to_piece(c.id)).c_str(), c.logit,
-                    std::exp(static_cast<double>(c.logit) - mx) / z);
-      right = buf;
+    right[0] = 0;
+    if (i < t.after.size()) {
+      const Candidate& c = t.after[i];
+      std::snprintf(right, sizeof right, "   |  %-8d %-18.18s %10.4f %9.5f", c.id, show(c.id).c_str(), c.logit, c.p);
     }
-    std::fprintf(stderr, "%s%s\n", left.c_str(), right.c_str());
+    std::fprintf(stderr, "%s%s\n", left, right);
   }
 }
 
@@ -193,9 +183,7 @@ int run(GenerateArgs& a, Context& ctx) {
   };
   TraceHook trace;
   if (a.trace)
-    trace = [&](const Candidates& before, const Candidates& after, int32_t chosen) {
-      print_trace(tok, before, after, chosen, step);
-    };
+    trace = [&](const SampleTrace& t) { print_trace(tok, t, step); };
 
   GenerateResult r = gen.generate(prompt, a.gen, on_token, trace);
   if (a.jsonl) {

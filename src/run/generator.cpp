@@ -88,32 +88,6 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
-float token_logprob(std::span<const float> logits, int32_t id) {
-  float mx = -INFINITY;
-  for (float l : logits) mx = std::max(mx, l);
-  double sum = 0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l - mx));
-  return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(id)] - mx) - std::log(sum));
-}
-
-std::vector<TopToken> top_logprobs(std::span<const float> logits, int32_t k) {
-  float mx = -INFINITY;
-  for (float l : logits) mx = std::max(mx, l);
-  double sum = 0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l - mx));
-  const double log_z = std::log(sum) + mx;
-  std::vector<int32_t> ids(logits.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
-  const size_t kk = std::min<size_t>(static_cast<size_t>(std::max(k, 0)), ids.size());
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(kk), ids.end(), [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
-  std::vector<TopToken> out(kk);
-  for (size_t i = 0; i < kk; ++i)
-    out[i] = {ids[i], static_cast<float>(static_cast<double>(logits[static_cast<size_t>(ids[i])]) - log_z)};
-  return out;
-}
-
 GenerateResult Generator::generate(std::string_view prompt, const GenerateOptions& opt,
                                    const std::function<bool(const TokenEvent&)>& on_token, const TraceHook& trace) {
   GenerateResult res;
@@ -147,12 +121,9 @@ GenerateResult Generator::generate(std::string_view prompt, const GenerateOption
   for (int32_t i = 0; opt.n_predict < 0 || i < opt.n_predict; ++i) {
     int32_t id;
     if (trace) {
-      Candidates before, after;
-      before.reset(row);
-      after = before;
-      chain->apply(after);
-      id = after.selected;
-      trace(before, after, id);
+      SampleTrace st;
+      id = chain->sample(row, &st, static_cast<size_t>(std::max(opt.trace_top, 1)));
+      trace(st);
     } else {
       id = chain->sample(row);
     }
@@ -162,7 +133,7 @@ GenerateResult Generator::generate(std::string_view prompt, const GenerateOption
     TokenEvent ev;
     ev.id = id;
     if (opt.n_probs > 0) {
-      ev.logprob = token_logprob(row, id);
+      ev.logprob = static_cast<float>(token_logprob(row, id));
       ev.top = top_logprobs(row, opt.n_probs);
     }
     const bool eog = tok_.is_eog(id) && !opt.ignore_eos;

@@ -6,21 +6,11 @@
 #include <string>
 
 #include "lmgen/error.hpp"
+#include "lmgen/generator.hpp"
 
 namespace lmgen {
 
 double ScoreResult::perplexity() const { return std::exp(cross_entropy()); }
-
-double log_softmax_at(std::span<const float> logits, int32_t id) {
-  if (id < 0 || static_cast<size_t>(id) >= logits.size())
-    throw Error("log_softmax_at: token id " + std::to_string(id) + " is outside the logits row (" +
-                std::to_string(logits.size()) + ")");
-  double mx = -INFINITY;
-  for (float l : logits) mx = std::max(mx, static_cast<double>(l));
-  double sum = 0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l) - mx);
-  return static_cast<double>(logits[static_cast<size_t>(id)]) - mx - std::log(sum);
-}
 
 std::vector<ScoreWindow> plan_score_windows(int64_t n_tokens, const ScoreOptions& opt) {
   const int64_t n = opt.n_ctx;
@@ -78,7 +68,7 @@ ScoreResult score_tokens(Model& model, std::span<const int32_t> tokens, const Sc
       ScoredToken st;
       st.pos = p;
       st.id = tokens[static_cast<size_t>(p)];
-      st.logprob = log_softmax_at(std::span<const float>(logits.data() + row * V, V), st.id);
+      st.logprob = token_logprob(std::span<const float>(logits.data() + row * V, V), st.id);
       res.nll_sum -= st.logprob;
       ++res.tokens_scored;
       if (on_token && !on_token(st)) {
