@@ -125,15 +125,19 @@ bool GgufFile::sniff(const std::string& path) {
   // the file into small page-cache folios, where the model's own map (advised for huge pages) would have read it
   // into 2 MiB ones (mapped_file.cpp).
   try {
-    auto f = MappedFile::open(path);
-    return f->size() >= 4 && f->at<uint32_t>(0) == kMagic;
+    return sniff(*MappedFile::open(path));
   } catch (const Error&) {
     return false;  // cannot open: not a GGUF file as far as format detection is concerned
   }
 }
 
-GgufFile::GgufFile(const std::string& path, FileAccess access) : file_(MappedFile::open(path, access)) {
+bool GgufFile::sniff(const MappedFile& f) { return f.size() >= 4 && f.at<uint32_t>(0) == kMagic; }
+
+GgufFile::GgufFile(const std::string& path, FileAccess access) : GgufFile(MappedFile::open(path, access)) {}
+
+GgufFile::GgufFile(std::shared_ptr<MappedFile> file) : file_(std::move(file)) {
   const MappedFile& f = *file_;
+  const std::string& path = f.path();
   if (f.size() < 4 || f.at<uint32_t>(0) != kMagic) throw Error(path, "not a GGUF file (bad magic)");
   Cursor c(f, 4);
   version_ = c.read<uint32_t>();

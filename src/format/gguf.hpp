@@ -69,8 +69,11 @@ class GgufFile {
  public:
   // Parses the header, metadata and tensor table of `path`. Throws Error naming the file on any inconsistency.
   explicit GgufFile(const std::string& path, FileAccess access = FileAccess::Map);
+  // Parses an already mapped file (load/detect.cpp maps each model file once).
+  explicit GgufFile(std::shared_ptr<MappedFile> file);
   // True if the file starts with the GGUF magic (cheap check for format detection).
   static bool sniff(const std::string& path);
+  static bool sniff(const MappedFile& file);
 
   const std::string& path() const { return file_->path(); }
   uint32_t version() const { return version_; }

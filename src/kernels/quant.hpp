@@ -47,9 +47,6 @@ void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t 
 float vec_dot(DType t, int64_t n, const void* w, const void* act);
 float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act);
 
-// One weight row against `n_act` activation rows (act + k*act_stride bytes): out[k] is bit-identical to
-// vec_dot(t, n, w, act_k), but the weight row is read once for all of them (batched prompts).
-void vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t act_stride, int n_act, float* out);
 
 // The same for a block of weight rows: y[k * y_stride + r] = vec_dot(t, n, w + r * w_stride, act + k * act_stride)
 // for r < n_rows, k < n_act (bit-identical to vec_dot), with the loops blocked for cache reuse.

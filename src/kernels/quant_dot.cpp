@@ -255,10 +255,6 @@ void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_
     for (int k = 0; k < n_act; ++k) y[k * y_stride + r] = vec_dot_scalar(t, n, wp + r * w_stride, ap + k * act_stride);
 }
 
-void vec_dot_multi(DType t, int64_t n, const void* w, const void* act, size_t act_stride, int n_act, float* out) {
-  vec_dot_rows(t, n, w, 0, 1, act, act_stride, n_act, out, 1);
-}
-
 const char* vec_dot_isa() { return simd::isa_name(); }
 
 }  // namespace lmgen

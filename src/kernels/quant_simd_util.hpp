@@ -32,11 +32,6 @@ inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
 #endif
 }
 
-// Sum of s8 x s8 products (|x| <= 128, |y| <= 127) per i32 lane: |x| times y with x's sign.
-inline __m256i dot_s8s8(__m256i acc, __m256i x, __m256i y) {
-  return dot_u8s8(acc, _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-}
-
 // 16 bytes of nibbles -> 32 bytes: low nibbles then high nibbles (ggml's element order within a block).
 inline __m256i unpack_nibbles(const uint8_t* qs) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));

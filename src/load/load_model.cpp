@@ -1,9 +1,10 @@
-// load_model: detects the format of `path` from its content and loads weights + tokenizer.
+// load_model: detects the format of `path` once (load/detect.cpp) and loads weights + tokenizer from it.
 #include <filesystem>
 
 #include "lmgen/error.hpp"
 #include "format/gguf.hpp"
 #include "lmgen/loader.hpp"
+#include "load/detect.hpp"
 #include "load/loaders.hpp"
 #include "tokenizer/builders.hpp"
 
@@ -11,21 +12,18 @@ namespace lmgen {
 
 LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(path, "no such file or directory");
+  const DetectedModel d = detect_model(path, opt.access);
   LoadedModel out;
   std::shared_ptr<ModelData> md;
   std::unique_ptr<Tokenizer> tok;
 
-  if (fs::is_directory(path, ec)) {
-    if (!fs::exists(fs::path(path) / "config.json"))
-      throw Error(path, "directory has no config.json (expected a Hugging Face model directory)");
+  if (d.format == ModelFormat::HfDir) {
     md = std::make_shared<ModelData>(load_hf_model(path, opt.access));
     if (opt.load_tokenizer)
       tok = load_tokenizer(opt.tokenizer_path.empty() ? path : opt.tokenizer_path,
                            static_cast<int32_t>(md->config.n_vocab));
-  } else if (GgufFile::sniff(path)) {
-    const GgufFile g(path, opt.access);  // parsed once, for the weights and the vocabulary
+  } else if (d.format == ModelFormat::Gguf) {
+    const GgufFile g(d.file);  // parsed once, for the weights and the vocabulary
     md = std::make_shared<ModelData>(load_gguf_model(g));
     if (opt.load_tokenizer) {
       if (opt.tokenizer_path.empty()) {
@@ -34,8 +32,8 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
         tok = load_tokenizer(opt.tokenizer_path, static_cast<int32_t>(md->config.n_vocab));
       }
     }
-  } else if (llama2c_sniff(path)) {
-    md = std::make_shared<ModelData>(load_llama2c_model(path, opt.access));
+  } else {
+    md = std::make_shared<ModelData>(load_llama2c_model(d.file));
     if (opt.load_tokenizer) {
       std::string tp = opt.tokenizer_path;
       if (tp.empty()) {
@@ -46,8 +44,6 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
       }
       tok = load_tokenizer(tp, static_cast<int32_t>(md->config.n_vocab));
     }
-  } else {
-    throw Error(path, "not a model file (expected GGUF, a llama2.c checkpoint, or a Hugging Face model directory)");
   }
 
   if (tok && tok->n_vocab() > md->config.n_vocab)

@@ -45,16 +45,21 @@ int64_t expected_floats(const Header& h, bool shared) {
 }
 }  // namespace
 
-bool llama2c_sniff(const std::string& path) {
-  auto f = MappedFile::open(path);
-  if (f->size() < sizeof(Header)) return false;
-  Header h = read_header(*f);
+bool llama2c_sniff(const std::string& path) { return llama2c_sniff(*MappedFile::open(path)); }
+
+bool llama2c_sniff(const MappedFile& f) {
+  if (f.size() < sizeof(Header)) return false;
+  Header h = read_header(f);
   int64_t n = expected_floats(h, h.vocab_size > 0);
-  return n > 0 && static_cast<uint64_t>(n) * 4 + sizeof(Header) == f->size();
+  return n > 0 && static_cast<uint64_t>(n) * 4 + sizeof(Header) == f.size();
 }
 
 ModelData load_llama2c_model(const std::string& path, FileAccess access) {
-  auto f = MappedFile::open(path, access);
+  return load_llama2c_model(MappedFile::open(path, access));
+}
+
+ModelData load_llama2c_model(std::shared_ptr<MappedFile> f) {
+  const std::string& path = f->path();
   if (f->size() < sizeof(Header)) throw Error(path, "too small to be a llama2.c checkpoint");
   Header h = read_header(*f);
   const bool shared = h.vocab_size > 0;

@@ -3,6 +3,7 @@
 // in tokenizer/).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "lmgen/file_access.hpp"
@@ -11,14 +12,17 @@
 namespace lmgen {
 
 class GgufFile;
+class MappedFile;
 
 // Per-format loaders (weights and config only).
 // loader_gguf.cpp: archs llama, qwen2, gpt2
 ModelData load_gguf_model(const std::string& path, FileAccess access = FileAccess::Map);
 ModelData load_gguf_model(const GgufFile& g);  // from an opened file (its tokenizer can then come from it too)
-// llama2c.cpp: legacy float32 checkpoints
+// loader_llama2c.cpp: legacy float32 checkpoints
 ModelData load_llama2c_model(const std::string& path, FileAccess access = FileAccess::Map);
+ModelData load_llama2c_model(std::shared_ptr<MappedFile> file);
 bool llama2c_sniff(const std::string& path);  // header and size match a legacy checkpoint
+bool llama2c_sniff(const MappedFile& file);
 // loader_hf.cpp: config.json + safetensors (sharded too)
 ModelData load_hf_model(const std::string& dir, FileAccess access = FileAccess::Map);
 

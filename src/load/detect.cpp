@@ -1,0 +1,45 @@
+// detect_model: one look at a path decides its format (see detect.hpp).
+#include "load/detect.hpp"
+
+#include <filesystem>
+
+#include "format/gguf.hpp"
+#include "format/mapped_file.hpp"
+#include "lmgen/error.hpp"
+#include "load/loaders.hpp"
+
+namespace lmgen {
+
+DetectedModel detect_model(const std::string& path, FileAccess access) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path, "no such file or directory");
+  DetectedModel d;
+  d.path = path;
+  if (fs::is_directory(path, ec)) {
+    if (!fs::exists(fs::path(path) / "config.json"))
+      throw Error(path, "directory has no config.json (expected a Hugging Face model directory)");
+    d.format = ModelFormat::HfDir;
+    return d;
+  }
+  d.file = MappedFile::open(path, access);
+  if (GgufFile::sniff(*d.file)) {
+    d.format = ModelFormat::Gguf;
+  } else if (llama2c_sniff(*d.file)) {
+    d.format = ModelFormat::Llama2c;
+  } else {
+    throw Error(path, "not a model file (expected GGUF, a llama2.c checkpoint, or a Hugging Face model directory)");
+  }
+  return d;
+}
+
+const char* model_format_name(ModelFormat f) {
+  switch (f) {
+    case ModelFormat::Gguf: return "GGUF";
+    case ModelFormat::Llama2c: return "llama2.c checkpoint";
+    case ModelFormat::HfDir: return "Hugging Face directory";
+  }
+  return "?";
+}
+
+}  // namespace lmgen
