@@ -1,6 +1,7 @@
 // Loading a model from disk: format detection and mapping onto the canonical ModelConfig + Weights.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,11 @@ struct LoadOptions {
 struct LoadedModel {
   std::shared_ptr<const ModelData> model;
   std::shared_ptr<const Tokenizer> tokenizer;  // null if load_tokenizer was false
+  // The model's chat templates (name -> Jinja source; the model's own default is "default") and the special-token
+  // strings a template may use ("bos_token" -> "<s>", ...), from the GGUF metadata or the HF directory's
+  // tokenizer_config.json / chat_template.jinja. Empty for a model that has none (llama2.c).
+  std::map<std::string, std::string> chat_templates;
+  std::map<std::string, std::string> special_tokens;
 };
 
 // `path` is a GGUF file, a llama2.c checkpoint (.bin, detected by content) or an HF model directory.

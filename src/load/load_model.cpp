@@ -4,6 +4,7 @@
 #include "lmgen/error.hpp"
 #include "format/gguf.hpp"
 #include "lmgen/loader.hpp"
+#include "chat/source.hpp"
 #include "load/detect.hpp"
 #include "load/loaders.hpp"
 #include "tokenizer/builders.hpp"
@@ -16,12 +17,14 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
   LoadedModel out;
   std::shared_ptr<ModelData> md;
   std::unique_ptr<Tokenizer> tok;
+  ChatMetadata chat;
 
   if (d.format == ModelFormat::HfDir) {
     md = std::make_shared<ModelData>(load_hf_model(path, opt.access));
     if (opt.load_tokenizer)
       tok = load_tokenizer(opt.tokenizer_path.empty() ? path : opt.tokenizer_path,
                            static_cast<int32_t>(md->config.n_vocab));
+    chat = chat_metadata_from_hf_dir(path);
   } else if (d.format == ModelFormat::Gguf) {
     const GgufFile g(d.file);  // parsed once, for the weights and the vocabulary
     md = std::make_shared<ModelData>(load_gguf_model(g));
@@ -32,6 +35,7 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
         tok = load_tokenizer(opt.tokenizer_path, static_cast<int32_t>(md->config.n_vocab));
       }
     }
+    chat = chat_metadata_from_gguf(g, tok.get());
   } else {
     md = std::make_shared<ModelData>(load_llama2c_model(d.file));
     if (opt.load_tokenizer) {
@@ -51,6 +55,8 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
                           std::to_string(md->config.n_vocab));
   out.model = std::move(md);
   out.tokenizer = std::move(tok);
+  out.chat_templates = std::move(chat.templates);
+  out.special_tokens = std::move(chat.special_tokens);
   return out;
 }
 
