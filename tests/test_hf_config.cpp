@@ -94,8 +94,8 @@ TEST(HfConfig, ArchitectureDispatchAndRefusals) {
   EXPECT_EQ(hf_config_from_json(j.dump(), "c").n_ctx_train, 32);
 
   j = llama_cfg();
-  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
-  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "rope_scaling 'llama3'"});
+  j["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 8.0}};
+  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "rope_scaling 'dynamic'"});
   j = llama_cfg();
   j["hidden_act"] = "gelu";
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"hidden_act 'gelu'"});
