@@ -138,7 +138,10 @@ void read_shape(const Fields& f, const ArchInfo& a, ModelConfig& c) {
 void read_activation(const Fields& f, const ArchInfo& a, ModelConfig& c) {
   const char* dflt = a.act == Activation::SwiGLU ? "silu" : a.act == Activation::GeluTanh ? "gelu_new"
                      : a.act == Activation::GeluErf ? "gelu" : "gelu_pytorch_tanh";
-  const std::string act = f.str_opt({"hidden_activation", "hidden_act", "activation_function"}).value_or(dflt);
+  const char* key = "hidden_act";
+  for (const char* k : {"hidden_activation", "hidden_act", "activation_function"})
+    if (f.find({k}) != nullptr) key = k;
+  const std::string act = f.str_opt({key}).value_or(dflt);
   const bool tanh_gelu = act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast";
   bool ok = false;
   if (a.act == Activation::SwiGLU) ok = act == "silu" || act == "swish";
@@ -147,7 +150,8 @@ void read_activation(const Fields& f, const ArchInfo& a, ModelConfig& c) {
     ok = tanh_gelu || act == "gelu";
     c.act = act == "gelu" ? Activation::GeluErf : Activation::GeluTanh;
   }
-  if (!ok) throw Error(f.src, "activation '" + act + "' is not supported for " + a.name + " (supported: " + dflt + ")");
+  if (!ok)
+    throw Error(f.src, std::string(key) + " '" + act + "' is not supported for " + a.name + " (supported: " + dflt + ")");
 }
 
 // rope_scaling: "default", "linear", "llama3" and "longrope" / "su" are applied; anything else is refused.
