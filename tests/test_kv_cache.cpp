@@ -205,6 +205,7 @@ TEST(KvCache, SlidingLayerHoldsTheWindowNotTheContext) {
     EXPECT_EQ(cache.layer_positions(1), n_ctx);
     EXPECT_TRUE(cache.can_rewind(100, 95));
     EXPECT_FALSE(cache.can_rewind(100, 50));
+    EXPECT_TRUE(cache.can_rewind(100, 0));  // back to the start: nothing is needed
   }
 }
 

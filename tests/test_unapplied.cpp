@@ -189,3 +189,11 @@ TEST(Unapplied, HfUnreadTensorIsRefusedByName) {
   out.close();
   EXPECT_NE(error_of([&] { load_hf_model(dir); }).find("model.layers.0.self_attn.q_proj.bias"), std::string::npos);
 }
+
+// A zero expert count (written by some converters for dense models) applies nothing; a real one is refused.
+TEST(Unapplied, GgufExpertCount) {
+  const std::string zero = edited_gguf(kLlama, "experts0.gguf", [](GgufWriter& w) { w.set_u32("llama.expert_count", 0); });
+  EXPECT_NO_THROW(load_gguf_model(zero));
+  const std::string eight = edited_gguf(kLlama, "experts8.gguf", [](GgufWriter& w) { w.set_u32("llama.expert_count", 8); });
+  EXPECT_NE(error_of([&] { load_gguf_model(eight); }).find("'llama.expert_count'"), std::string::npos);
+}

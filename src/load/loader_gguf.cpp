@@ -57,9 +57,13 @@ class GgufSource : public TensorSource {
 
 void check_keys(const GgufFile& g, const std::string& arch) {
   const std::string prefix = arch + ".";
-  for (const auto& [key, value] : g.metadata())
-    if (key.compare(0, prefix.size(), prefix) == 0 && known_keys().count(key.substr(prefix.size())) == 0)
-      throw Error(g.path(), "metadata key '" + key + "' is not applied by lmgen (it may change the computation)");
+  for (const auto& [key, value] : g.metadata()) {
+    if (key.compare(0, prefix.size(), prefix) != 0 || known_keys().count(key.substr(prefix.size())) != 0) continue;
+    const std::string k = key.substr(prefix.size());
+    // Some converters write a zero expert count on dense models: nothing to apply.
+    if ((k == "expert_count" || k == "expert_used_count") && value.is_integer() && value.as_int() == 0) continue;
+    throw Error(g.path(), "metadata key '" + key + "' is not applied by lmgen (it may change the computation)");
+  }
 }
 
 void read_rope(const GgufFile& g, const ArchInfo& a, ModelConfig& c) {

@@ -58,7 +58,8 @@ void KvCache::store(int64_t layer, int64_t pos0, int64_t n, const float* k, cons
 
 bool KvCache::can_rewind(int64_t n_past, int64_t n) const {
   for (size_t l = 0; l < ring_.size(); ++l)
-    if (ring_[l] > 0 && n < n_past && std::max<int64_t>(0, n - window_[l] - (kW - 2)) < n_past - ring_[l]) return false;
+    if (ring_[l] > 0 && n > 0 && n < n_past && std::max<int64_t>(0, n - window_[l] - (kW - 2)) < n_past - ring_[l])
+      return false;
   return true;
 }
 
