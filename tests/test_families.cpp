@@ -121,3 +121,32 @@ TEST(FamilyRefs, SlidingRingGivesSameLogitsAsFullCache) {
   ASSERT_EQ(full.size(), ring.size());
   EXPECT_EQ(std::memcmp(full.data(), ring.data(), full.size() * sizeof(float)), 0);
 }
+
+// phi3 longrope: the short factors hold while the sequence fits the original context (256 positions), the long
+// factors for a chunk that goes beyond it (as transformers decides per forward call). A model whose long factors
+// are replaced by the short ones gives the same logits up to position 256 and different ones after.
+TEST(FamilyRefs, Phi3LongFactorsAfterTheOriginalContext) {
+  auto md = load_weights("fixtures/tiny-phi3/model-bf16.gguf");
+  auto short_only = std::make_shared<ModelData>(*md);
+  short_only->config.rope_freq_div_long = short_only->config.rope_freq_div;
+  ASSERT_NE(md->config.rope_freq_div_long, md->config.rope_freq_div);
+  ASSERT_EQ(md->config.rope_orig_ctx, 256);
+  auto run = [](std::shared_ptr<const ModelData> m) {
+    ModelOptions mo;
+    mo.n_threads = 2;
+    mo.n_ctx = 300;
+    Model model(std::move(m), mo);
+    std::vector<float> a, b;
+    std::vector<int32_t> ids(256);
+    for (int i = 0; i < 256; ++i) ids[i] = 100 + (i * 37) % 3000;
+    model.eval(ids, a, false);  // positions 0..255: within the original context
+    model.eval(std::vector<int32_t>{500, 600}, b, false);  // positions 256, 257: beyond it
+    return std::make_pair(a, b);
+  };
+  const auto [a1, b1] = run(md);
+  const auto [a2, b2] = run(short_only);
+  EXPECT_EQ(a1, a2);
+  float diff = 0;
+  for (size_t i = 0; i < b1.size(); ++i) diff = std::max(diff, std::fabs(b1[i] - b2[i]));
+  EXPECT_GT(diff, 1e-2f);
+}
