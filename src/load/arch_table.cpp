@@ -97,13 +97,13 @@ std::vector<ArchInfo> make_table() {
   t.push_back(llama);
 
   ArchInfo qwen2 = entry("qwen2", {"Qwen2ForCausalLM"}, {"qwen2"});
-  qwen2.qkv_bias = true;
+  qwen2.qkv_bias = qwen2.hf_window_opt_in = true;
   qwen2.gguf = gguf_base();
   qwen2.hf = hf_llama();
   t.push_back(qwen2);
 
   ArchInfo qwen3 = entry("qwen3", {"Qwen3ForCausalLM"}, {"qwen3"});
-  qwen3.qk_norm = true;
+  qwen3.qk_norm = qwen3.hf_window_opt_in = true;
   qwen3.gguf = gguf_base();
   qwen3.hf = hf_llama();
   t.push_back(qwen3);

@@ -72,6 +72,7 @@ struct ArchInfo {
   bool hf_norm_plus_one = false;   // RMSNorm computes x * (1 + w); GGUF stores w + 1
   bool hf_qkv_per_head = false;    // fused qkv rows grouped per head [q k v] (GPT-NeoX); GGUF has [Q; K; V]
   bool hf_tied_default = false;    // tie_word_embeddings when config.json does not say
+  bool hf_window_opt_in = false;   // sliding_window applies only with use_sliding_window = true (Qwen)
 
   TensorNames gguf, hf;
 };

@@ -258,7 +258,7 @@ void read_attention(const Fields& f, const ArchInfo& a, ModelConfig& c) {
   // Architectures without sliding layers in the table whose config still has a window (Mistral, Qwen with
   // use_sliding_window): every layer slides; up to the window that is full causal attention, so the usable context
   // is capped there.
-  const bool sw_used = f.find({"use_sliding_window"}) ? f.bool_opt({"use_sliding_window"}).value_or(false) : true;
+  const bool sw_used = f.bool_opt({"use_sliding_window"}).value_or(!a.hf_window_opt_in);
   if (sw_used && sw && *sw > 0 && *sw < c.n_ctx_train) c.n_ctx_train = *sw;
 }
 }  // namespace
