@@ -94,8 +94,8 @@ TEST(HfConfig, ArchitectureDispatchAndRefusals) {
   EXPECT_EQ(hf_config_from_json(j.dump(), "c").n_ctx_train, 32);
 
   j = llama_cfg();
-  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
-  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "rope_scaling 'llama3'"});
+  j["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 8.0}};
+  expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "rope_scaling 'dynamic'"});
   j = llama_cfg();
   j["hidden_act"] = "gelu";
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"hidden_act 'gelu'"});
@@ -156,8 +156,10 @@ TEST(HfConfig, Gpt2AndQwen2Options) {
   EXPECT_EQ(c.n_ctx_train, 1024);
   EXPECT_FLOAT_EQ(c.norm_eps, 1e-5f);
   EXPECT_TRUE(c.tied_head);
-  g["activation_function"] = "gelu";  // exact erf GELU: not what the forward pass computes
-  expect_error([&] { hf_config_from_json(g.dump(), "g.json"); }, {"g.json", "activation_function 'gelu'"});
+  g["activation_function"] = "gelu";  // exact erf GELU: computed as such
+  EXPECT_EQ(hf_config_from_json(g.dump(), "g.json").act, Activation::GeluErf);
+  g["activation_function"] = "relu";
+  expect_error([&] { hf_config_from_json(g.dump(), "g.json"); }, {"g.json", "activation_function 'relu'"});
   g["activation_function"] = "gelu_new";
   g["n_head"] = 5;  // 32 / 5 does not split
   expect_error([&] { hf_config_from_json(g.dump(), "g.json"); }, {"n_embd"});

@@ -321,7 +321,8 @@ std::string make_dir(const std::string& name, const json& cfg, const std::vector
 std::vector<StTensor> tiny_llama_tensors(const std::string& dtype) {
   std::vector<StTensor> ts;
   ts.push_back(make("model.norm.weight", "F16", {8}, 1.0f));  // 16 bytes, keeps the next tensor aligned
-  ts.push_back(make("odd", "F16", {1}, 0.0f));                 // 2 bytes: everything after is at offset 2 mod 4
+  // 2 bytes, so everything after is at offset 2 mod 4 (a RoPE buffer some checkpoints carry: no weight, ignored).
+  ts.push_back(make("model.layers.0.self_attn.rotary_emb.inv_freq", "F16", {1}, 0.0f));
   ts.push_back(make("model.embed_tokens.weight", dtype, {16, 8}, 2.0f));
   ts.push_back(make("lm_head.weight", dtype, {16, 8}, 3.0f));
   const std::string p = "model.layers.0.";

@@ -1,7 +1,8 @@
 // Model — the transformer forward pass over the canonical weights, with its KV cache.
 //
 // One forward pass serves every supported architecture; it branches only on ModelConfig flags (norm kind,
-// activation, RoPE style, biases, learned positions). Tokens are fed in order; each call appends to the KV cache,
+// activation, RoPE style and scaling, biases, learned positions, q/k norms, post norms, soft-caps, sliding windows,
+// parallel residual). Tokens are fed in order; each call appends to the KV cache,
 // so a new token costs one position. Prompts are processed in chunks of n_batch tokens as matrices.
 #pragma once
 

@@ -36,14 +36,17 @@ struct LayerWeights {
   Matrix wq;                      // [n_head*head_dim, n_embd]
   Matrix wk, wv;                  // [n_head_kv*head_dim, n_embd]
   Vector bq, bk, bv;              // [n_head*head_dim], [n_head_kv*head_dim] ×2 (qkv_bias)
+  Vector q_norm, k_norm;          // [head_dim] (qk_norm)
   Matrix wo;                      // [n_embd, n_head*head_dim]
   Vector bo;                      // [n_embd] (out_bias)
+  Vector attn_post_norm;          // [n_embd] (post_norms)
   Vector ffn_norm, ffn_norm_b;    // [n_embd]
-  Matrix w_gate;                  // [n_ff, n_embd] (SwiGLU only)
+  Matrix w_gate;                  // [n_ff, n_embd] (SwiGLU / GegluTanh only)
   Matrix w_up;                    // [n_ff, n_embd]
   Vector b_up;                    // [n_ff] (out_bias)
   Matrix w_down;                  // [n_embd, n_ff]
   Vector b_down;                  // [n_embd] (out_bias)
+  Vector ffn_post_norm;           // [n_embd] (post_norms)
 };
 
 struct Weights {

@@ -1,14 +1,15 @@
 // Hugging Face config.json -> ModelConfig.
 //
-// Supported architectures (by "architectures"[0], else by "model_type"):
-//   LlamaForCausalLM / "llama", MistralForCausalLM / "mistral" (run as llama: RMSNorm, SwiGLU, NEOX rope),
-//   Qwen2ForCausalLM / "qwen2" (llama + q/k/v biases), GPT2LMHeadModel / "gpt2" (LayerNorm, gelu_new, learned
-//   positions, Conv1D weights, biases everywhere, tied head).
-// HF checkpoints keep q_proj/k_proj in the "rotate_half" order, so rope is RopeStyle::Neox for llama too.
-// Options that would change the math and that the forward pass does not implement (rope_scaling, llama
-// attention_bias / mlp_bias, other activations, partial rotary) are refused with an Error rather than silently
-// ignored. A sliding attention window (Mistral, Qwen2 with use_sliding_window) lowers n_ctx_train to the window:
-// up to that many positions full causal attention is exactly what the model computes.
+// The architecture is found by "architectures" (any entry), else by "model_type", in the architecture table
+// (arch_table.hpp: llama / mistral, qwen2, qwen3, gemma2, gemma3_text, phi3, gpt2, gpt_neox), which supplies its
+// fixed flags. HF checkpoints keep q_proj/k_proj in the "rotate_half" order, so rope is RopeStyle::Neox.
+// Applied: rope_scaling default / linear / llama3 / longrope (su), partial rotary (partial_rotary_factor /
+// rotary_pct), query_pre_attn_scalar, attention and final logit soft-capping, sliding windows (Gemma: sliding_window
+// with layer_types / sliding_window_pattern / the table's default, rope_local_base_freq for those layers).
+// Options that would change the math and that the forward pass does not implement (other rope_scaling types,
+// llama attention_bias / mlp_bias, other activations) are refused with an Error naming them. A sliding window on an
+// architecture whose table entry has no sliding layers (Mistral, Qwen2 with use_sliding_window) lowers n_ctx_train
+// to the window: up to that many positions full causal attention is exactly what the model computes.
 #pragma once
 
 #include <string>

@@ -1,11 +1,19 @@
-// GGUF model loader: llama, qwen2 and gpt2 architectures onto the canonical layout.
+// GGUF model loader: any architecture of the architecture table onto the canonical layout.
 //
-// Conventions of llama.cpp's converter that matter here:
-//   * llama: attn_q / attn_k rows were permuted so that RoPE rotates adjacent pairs -> RopeStyle::Interleaved.
-//   * qwen2: no permutation (NEOX rope) -> RopeStyle::Neox; q/k/v biases; output tied to token_embd if absent.
-//   * gpt2: fused attn_qkv [3*n_embd, n_embd] (q | k | v along rows), LayerNorm with biases, learned positions.
+// The architecture's flags, tensor names and the facts llama.cpp hard-codes per architecture (rope style of the
+// converter's Q/K permutation, which layers slide, a fixed local RoPE base) come from arch_table. Metadata keys
+// read here are generic ("<arch>.attention.sliding_window", "<arch>.rope.scaling.*", soft-capping, ...).
+// Rule: a key under "<arch>." that lmgen does not apply, and a tensor that no weight was read from, are errors
+// naming them: a file that asks for a computation lmgen does not do is refused, never run differently.
+// RoPE factor tensors: rope_freqs.weight (llama3: per-frequency divisors), rope_factors_short/long.weight (phi3
+// longrope, with rope.scaling.original_context_length and attn_factor).
+#include <cmath>
+#include <set>
+
 #include "format/gguf.hpp"
 #include "lmgen/loader.hpp"
+#include "load/arch_table.hpp"
+#include "load/fill_weights.hpp"
 #include "load/loader_common.hpp"
 #include "load/loaders.hpp"
 
@@ -13,29 +21,75 @@ namespace lmgen {
 
 namespace {
 
-struct GgufLoader {
-  const GgufFile& g;
-  std::string arch;
-  Weights& w;
+// Keys under "<arch>." that are read and applied below (or that do not change the computation).
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> k = {
+      "context_length", "embedding_length", "block_count", "feed_forward_length", "vocab_size",
+      "attention.head_count", "attention.head_count_kv", "attention.layer_norm_epsilon",
+      "attention.layer_norm_rms_epsilon", "attention.key_length", "attention.value_length", "rope.dimension_count",
+      "rope.freq_base", "rope.scaling.type", "rope.scaling.factor", "rope.scaling.original_context_length",
+      "rope.scaling.attn_factor", "rope.scaling.finetuned", "attention.sliding_window", "attn_logit_softcapping",
+      "final_logit_softcapping", "use_parallel_residual"};
+  return k;
+}
 
-  std::string key(const std::string& k) const { return arch + "." + k; }
-  TensorView t(const std::string& name) const { return g.tensor(name); }
-  bool has(const std::string& name) const { return g.find_tensor(name) != nullptr; }
-  Matrix mat(const std::string& name, int64_t rows, int64_t cols) const { return as_matrix(t(name), {rows, cols}, g.path()); }
-  Vector vec(const std::string& name, int64_t n) const { return as_vector(t(name), n, g.path(), w); }
-  // A [rows, cols] slice of rows [r0, r0+n) of a matrix.
-  static Matrix rows_of(const Matrix& m, int64_t r0, int64_t n) {
-    Matrix s = m;
-    s.rows = n;
-    s.data = m.row(r0);
-    return s;
+class GgufSource : public TensorSource {
+ public:
+  GgufSource(const GgufFile& g, Weights& w) : g_(g), w_(w) {}
+  bool has(const std::string& name) const override { return g_.find_tensor(name) != nullptr; }
+  Matrix matrix(const std::string& name, int64_t rows, int64_t cols) override {
+    used_.insert(name);
+    return as_matrix(g_.tensor(name), {rows, cols}, g_.path());
   }
+  Vector vector(const std::string& name, int64_t n) override {
+    used_.insert(name);
+    return as_vector(g_.tensor(name), n, g_.path(), w_);
+  }
+  std::vector<float> floats(const std::string& name, int64_t n) {
+    const Vector v = vector(name, n);
+    return std::vector<float>(v.data, v.data + n);
+  }
+
+ private:
+  const GgufFile& g_;
+  Weights& w_;
 };
 
-ModelConfig read_config(const GgufFile& g, const std::string& arch) {
-  auto k = [&](const char* s) { return arch + "." + s; };
+void check_keys(const GgufFile& g, const std::string& arch) {
+  const std::string prefix = arch + ".";
+  for (const auto& [key, value] : g.metadata()) {
+    if (key.compare(0, prefix.size(), prefix) != 0 || known_keys().count(key.substr(prefix.size())) != 0) continue;
+    const std::string k = key.substr(prefix.size());
+    // Some converters write a zero expert count on dense models: nothing to apply.
+    if ((k == "expert_count" || k == "expert_used_count") && value.is_integer() && value.as_int() == 0) continue;
+    throw Error(g.path(), "metadata key '" + key + "' is not applied by lmgen (it may change the computation)");
+  }
+}
+
+void read_rope(const GgufFile& g, const ArchInfo& a, ModelConfig& c) {
+  auto k = [&](const char* s) { return std::string(a.name) + "." + s; };
+  c.rope = a.gguf_rope;
+  c.rope_theta = static_cast<float>(g.get_float_opt(k("rope.freq_base")).value_or(10000.0));
+  c.rope_dim = g.get_int_opt(k("rope.dimension_count")).value_or(c.head_dim);
+  const std::string type = g.get_string_opt(k("rope.scaling.type")).value_or("none");
+  if (type == "linear") {
+    const double f = g.get_float(k("rope.scaling.factor"));
+    if (!(f > 0) || !std::isfinite(f)) throw Error(g.path(), k("rope.scaling.factor") + " must be positive");
+    if (f != 1.0) c.rope_freq_div.assign(static_cast<size_t>(std::max<int64_t>(c.rope_dim / 2, 0)), static_cast<float>(f));
+  } else if (type != "none") {
+    throw Error(g.path(), k("rope.scaling.type") + " = '" + type + "' is not supported (supported: none, linear)");
+  } else if (auto f = g.get_float_opt(k("rope.scaling.factor")); f && *f != 1.0) {
+    throw Error(g.path(), k("rope.scaling.factor") + " is set but " + k("rope.scaling.type") + " is not");
+  }
+  c.rope_attn_factor = static_cast<float>(g.get_float_opt(k("rope.scaling.attn_factor")).value_or(1.0));
+  c.rope_orig_ctx = g.get_int_opt(k("rope.scaling.original_context_length")).value_or(0);
+}
+
+ModelConfig read_config(const GgufFile& g, const ArchInfo& a) {
+  auto k = [&](const char* s) { return std::string(a.name) + "." + s; };
+  check_keys(g, a.name);
   ModelConfig c;
-  c.arch = arch;
+  apply_arch_flags(a, c);
   c.name = g.get_string_opt("general.name").value_or("");
   c.n_embd = g.get_int(k("embedding_length"));
   c.n_layer = g.get_int(k("block_count"));
@@ -45,22 +99,39 @@ ModelConfig read_config(const GgufFile& g, const std::string& arch) {
   c.n_ctx_train = g.get_int(k("context_length"));
   if (c.n_head <= 0 || c.n_embd <= 0) throw Error(g.path(), "embedding_length and head_count must be positive");
   c.head_dim = g.get_int_opt(k("attention.key_length")).value_or(c.n_embd / c.n_head);
-  if (arch == "gpt2") {
-    c.norm = NormKind::LayerNorm;
-    c.norm_eps = static_cast<float>(g.get_float(k("attention.layer_norm_epsilon")));
-    c.act = Activation::GeluTanh;
-    c.rope = RopeStyle::None;
-    c.qkv_bias = c.out_bias = c.learned_pos = true;
-  } else {
-    c.norm = NormKind::RMSNorm;
-    c.norm_eps = static_cast<float>(g.get_float(k("attention.layer_norm_rms_epsilon")));
-    c.act = Activation::SwiGLU;
-    c.rope = arch == "llama" ? RopeStyle::Interleaved : RopeStyle::Neox;
-    c.rope_theta = static_cast<float>(g.get_float_opt(k("rope.freq_base")).value_or(10000.0));
-    c.rope_dim = g.get_int_opt(k("rope.dimension_count")).value_or(c.head_dim);
-    c.qkv_bias = arch == "qwen2";
+  if (g.get_int_opt(k("attention.value_length")).value_or(c.head_dim) != c.head_dim)
+    throw Error(g.path(), k("attention.value_length") + " differs from key_length: not supported");
+  c.norm_eps = static_cast<float>(g.get_float(
+      k(c.norm == NormKind::LayerNorm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon")));
+  if (a.use_rope) read_rope(g, a, c);
+  c.parallel_residual = g.get_bool_opt(k("use_parallel_residual")).value_or(a.parallel_residual);
+  if (a.embd_scale_sqrt) c.embd_scale = std::sqrt(static_cast<float>(c.n_embd));
+  c.attn_softcap = static_cast<float>(g.get_float_opt(k("attn_logit_softcapping")).value_or(0.0));
+  c.final_softcap = static_cast<float>(g.get_float_opt(k("final_logit_softcapping")).value_or(0.0));
+  if (auto sw = g.get_int_opt(k("attention.sliding_window")); sw && *sw > 0) {
+    c.sliding_window = *sw;
+    c.layer_sliding = sliding_layers(a.sliding == SlidingLayers::None ? SlidingLayers::All : a.sliding, c.n_layer);
+    c.rope_theta_local = a.gguf_rope_theta_local;
   }
   return c;
+}
+
+// RoPE factor tensors (they change the computation, so they are read whenever present).
+void read_rope_tensors(GgufSource& s, const GgufFile& g, ModelConfig& c) {
+  const int64_t half = c.rope_dim / 2;
+  if (s.has("rope_freqs.weight")) {
+    if (!c.rope_freq_div.empty()) throw Error(g.path(), "rope_freqs.weight together with linear rope scaling");
+    c.rope_freq_div = s.floats("rope_freqs.weight", half);
+  }
+  const bool has_short = s.has("rope_factors_short.weight"), has_long = s.has("rope_factors_long.weight");
+  if (has_short || has_long) {
+    if (!has_short || !has_long || !c.rope_freq_div.empty())
+      throw Error(g.path(), "rope_factors_short/long.weight must come as a pair, without other rope scaling");
+    if (c.rope_orig_ctx <= 0)
+      throw Error(g.path(), "rope_factors_long.weight needs " + c.arch + ".rope.scaling.original_context_length");
+    c.rope_freq_div = s.floats("rope_factors_short.weight", half);
+    c.rope_freq_div_long = s.floats("rope_factors_long.weight", half);
+  }
 }
 
 }  // namespace
@@ -74,68 +145,25 @@ ModelData load_gguf_model(const GgufFile& g) {
   ModelData md;
   md.source = path;
   const std::string arch = g.get_string("general.architecture");
-  if (arch != "llama" && arch != "qwen2" && arch != "gpt2")
-    throw Error(path, "unsupported architecture '" + arch + "' (supported: llama, qwen2, gpt2)");
+  const ArchInfo* a = find_arch(arch);
+  if (a == nullptr) throw Error(path, "unsupported architecture '" + arch + "' (supported: " + supported_archs() + ")");
   ModelConfig& c = md.config;
-  c = read_config(g, arch);
+  c = read_config(g, *a);
   Weights& w = md.weights;
   w.keep_alive.push_back(g.file());
-  GgufLoader L{g, arch, w};
+  GgufSource src(g, w);
 
-  TensorView emb = g.tensor("token_embd.weight");
+  TensorView emb = g.tensor(a->gguf.tok_embd);
   if (emb.shape.size() != 2) throw Error(path, "token_embd.weight must be 2-D, found " + emb.shape_str());
   c.n_vocab = emb.shape[0];
+  c.tied_head = !src.has(a->gguf.output);
+  if (c.rope != RopeStyle::None && c.rope_dim >= 2) read_rope_tensors(src, g, c);
   c.validate(path);
-  const int64_t E = c.n_embd, q_dim = c.n_head * c.head_dim, kv_dim = c.n_head_kv * c.head_dim;
-  w.tok_embd = as_matrix(emb, {c.n_vocab, E}, path);
-  if (c.learned_pos) w.pos_embd = L.mat("position_embd.weight", c.n_ctx_train, E);
-  w.out_norm = L.vec("output_norm.weight", E);
-  if (c.norm == NormKind::LayerNorm) w.out_norm_b = L.vec("output_norm.bias", E);
-  if (L.has("output.weight")) {
-    w.output = L.mat("output.weight", c.n_vocab, E);
-  } else {
-    w.output = w.tok_embd;
-    c.tied_head = true;
-  }
-
-  w.layers.resize(static_cast<size_t>(c.n_layer));
-  for (int64_t i = 0; i < c.n_layer; ++i) {
-    LayerWeights& l = w.layers[static_cast<size_t>(i)];
-    const std::string p = "blk." + std::to_string(i) + ".";
-    l.attn_norm = L.vec(p + "attn_norm.weight", E);
-    l.ffn_norm = L.vec(p + "ffn_norm.weight", E);
-    if (arch == "gpt2") {
-      l.attn_norm_b = L.vec(p + "attn_norm.bias", E);
-      l.ffn_norm_b = L.vec(p + "ffn_norm.bias", E);
-      Matrix qkv = L.mat(p + "attn_qkv.weight", q_dim + 2 * kv_dim, E);
-      l.wq = GgufLoader::rows_of(qkv, 0, q_dim);
-      l.wk = GgufLoader::rows_of(qkv, q_dim, kv_dim);
-      l.wv = GgufLoader::rows_of(qkv, q_dim + kv_dim, kv_dim);
-      Vector b = L.vec(p + "attn_qkv.bias", q_dim + 2 * kv_dim);
-      l.bq = Vector{b.data, q_dim};
-      l.bk = Vector{b.data + q_dim, kv_dim};
-      l.bv = Vector{b.data + q_dim + kv_dim, kv_dim};
-      l.wo = L.mat(p + "attn_output.weight", E, q_dim);
-      l.bo = L.vec(p + "attn_output.bias", E);
-      l.w_up = L.mat(p + "ffn_up.weight", c.n_ff, E);
-      l.b_up = L.vec(p + "ffn_up.bias", c.n_ff);
-      l.w_down = L.mat(p + "ffn_down.weight", E, c.n_ff);
-      l.b_down = L.vec(p + "ffn_down.bias", E);
-    } else {
-      l.wq = L.mat(p + "attn_q.weight", q_dim, E);
-      l.wk = L.mat(p + "attn_k.weight", kv_dim, E);
-      l.wv = L.mat(p + "attn_v.weight", kv_dim, E);
-      if (c.qkv_bias) {
-        l.bq = L.vec(p + "attn_q.bias", q_dim);
-        l.bk = L.vec(p + "attn_k.bias", kv_dim);
-        l.bv = L.vec(p + "attn_v.bias", kv_dim);
-      }
-      l.wo = L.mat(p + "attn_output.weight", E, q_dim);
-      l.w_gate = L.mat(p + "ffn_gate.weight", c.n_ff, E);
-      l.w_up = L.mat(p + "ffn_up.weight", c.n_ff, E);
-      l.w_down = L.mat(p + "ffn_down.weight", E, c.n_ff);
-    }
-  }
+  fill_weights(src, a->gguf, c, w);
+  for (const GgufTensorInfo& t : g.tensors())
+    if (src.used().count(t.name) == 0)
+      throw Error(path, "tensor '" + t.name + "' is not used by lmgen's " + arch +
+                            " forward pass (it would change the computation)");
   return md;
 }
 

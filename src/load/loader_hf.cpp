@@ -1,14 +1,11 @@
 // Hugging Face model directories (config.json + model.safetensors or sharded safetensors) onto the canonical
 // ModelConfig + Weights.
 //
-// Tensor names (N = layer):
-//   llama / mistral / qwen2: model.embed_tokens.weight [V, E], model.layers.N.input_layernorm.weight [E],
-//     self_attn.{q,k,v,o}_proj.weight (Linear [out, in]; qwen2 also q/k/v biases), post_attention_layernorm,
-//     mlp.{gate,up,down}_proj.weight, model.norm.weight, lm_head.weight (absent when tied).
-//   gpt2: [transformer.]wte / wpe / h.N.{ln_1, ln_2}.{weight,bias} / attn.c_attn / attn.c_proj / mlp.c_fc /
-//     mlp.c_proj {weight,bias} / ln_f. The four GPT-2 projections are Conv1D modules whose weight is [in, out]
-//     (y = x W + b): they are transposed into owned [out, in] buffers of the same element type; c_attn's rows are
-//     then q | k | v.
+// Tensor names, and which tensors an architecture has, come from the architecture table (arch_table.cpp); the
+// checkpoint conventions applied here: GPT-2's Conv1D weights are [in, out] (y = x W + b) and are transposed into
+// owned [out, in] buffers of the same element type; GPT-NeoX's fused qkv rows are grouped per head and are
+// reordered to [Q; K; V]; Gemma's norm gains w become 1 + w. A tensor no weight is read from is an error (except
+// mask / RoPE buffers and a tied lm_head), as is a layer beyond the config's count.
 // 2-D weights stay in their file type (F32 / F16 / BF16) and normally point into the map; a tensor whose data is
 // not aligned to its element size (legal in safetensors: offsets are arbitrary) is copied into an aligned owned
 // buffer, so every Matrix / Vector handed out is naturally aligned. Norm gains and biases become F32 Vectors
@@ -22,6 +19,8 @@
 #include "load/hf_config.hpp"
 #include "lmgen/loader.hpp"
 #include "format/safetensors.hpp"
+#include "load/arch_table.hpp"
+#include "load/fill_weights.hpp"
 #include "load/loaders.hpp"
 
 namespace lmgen {
@@ -71,122 +70,127 @@ std::vector<uint8_t> transpose_bytes(const uint8_t* src, int64_t rows, int64_t c
   return dst;
 }
 
-Matrix rows_of(const Matrix& m, int64_t r0, int64_t n) {
-  Matrix s = m;
-  s.rows = n;
-  s.data = m.row(r0);
-  return s;
+// Permutes the rows of a fused GPT-NeoX qkv tensor from per-head [q k v] groups to [Q; K; V]. `row_bytes` is
+// the size of one row (of a weight) or one element (of a bias); heads of head_dim rows each.
+std::vector<uint8_t> qkv_heads_to_blocks(const uint8_t* src, int64_t n_head, int64_t head_dim, size_t row_bytes) {
+  std::vector<uint8_t> dst(static_cast<size_t>(3 * n_head * head_dim) * row_bytes);
+  const size_t block = static_cast<size_t>(head_dim) * row_bytes;
+  for (int64_t h = 0; h < n_head; ++h)
+    for (int64_t part = 0; part < 3; ++part)  // q, k, v
+      std::memcpy(dst.data() + static_cast<size_t>(part * n_head + h) * block,
+                  src + static_cast<size_t>(3 * h + part) * block, block);
+  return dst;
 }
 
-struct HfLoader {
-  const SafetensorsCheckpoint& ck;
-  Weights& w;
+class HfSource : public TensorSource {
+ public:
+  HfSource(const SafetensorsCheckpoint& ck, Weights& w, const ArchInfo& a, const ModelConfig& c)
+      : ck_(ck), w_(w), a_(a), c_(c) {
+    // Checkpoints saved from GPT2Model (not the LM head wrapper) lack the "transformer." prefix.
+    if (!ck.has("transformer.wte.weight") && ck.has("wte.weight")) strip_ = "transformer.";
+  }
 
-  bool has(const std::string& name) const { return ck.has(name); }
+  bool has(const std::string& name) const override { return ck_.has(real(name)); }
+
+  Matrix matrix(const std::string& name, int64_t rows, int64_t cols) override {
+    TensorView t = get(name, {rows, cols});
+    return Matrix{t.type, rows, cols, aligned_data(t), static_cast<size_t>(cols) * elem_size(t.type)};
+  }
+
+  Matrix linear(const std::string& name, int64_t out, int64_t in) override {
+    if (!a_.hf_conv1d) return matrix(name, out, in);
+    TensorView t = get(name, {in, out});  // Conv1D [in, out] -> [out, in]
+    const size_t es = elem_size(t.type);
+    const uint8_t* p = w_.own_bytes(transpose_bytes(t.data, in, out, es));
+    return Matrix{t.type, out, in, p, static_cast<size_t>(in) * es};
+  }
+
+  Matrix fused_qkv(const std::string& name, int64_t rows, int64_t cols) override {
+    Matrix m = linear(name, rows, cols);
+    if (!a_.hf_qkv_per_head) return m;
+    check_mha(name);
+    m.data = w_.own_bytes(qkv_heads_to_blocks(m.data, c_.n_head, c_.head_dim, m.row_stride));
+    return m;
+  }
+
+  Vector fused_qkv_bias(const std::string& name, int64_t n) override {
+    Vector v = vector(name, n);
+    if (!a_.hf_qkv_per_head) return v;
+    check_mha(name);
+    const auto bytes = qkv_heads_to_blocks(reinterpret_cast<const uint8_t*>(v.data), c_.n_head, c_.head_dim, 4);
+    std::vector<float> f(static_cast<size_t>(n));
+    std::memcpy(f.data(), bytes.data(), bytes.size());
+    return w_.own_vector(std::move(f));
+  }
+
+  Vector vector(const std::string& name, int64_t n) override {
+    TensorView t = get(name, {n});
+    if (t.type == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+      return Vector{reinterpret_cast<const float*>(t.data), n};
+    return w_.own_vector(widen(t, n, 0.0f));
+  }
+
+  // Gemma's RMSNorm multiplies by (1 + w): the sum is formed once here, in float32 as transformers does.
+  Vector norm(const std::string& name, int64_t n) override {
+    if (!a_.hf_norm_plus_one) return vector(name, n);
+    return w_.own_vector(widen(get(name, {n}), n, 1.0f));
+  }
+
+  std::string real(const std::string& name) const {
+    if (!strip_.empty() && name.compare(0, strip_.size(), strip_) == 0) return name.substr(strip_.size());
+    return name;
+  }
+
+ private:
+  const SafetensorsCheckpoint& ck_;
+  Weights& w_;
+  const ArchInfo& a_;
+  const ModelConfig& c_;
+  std::string strip_;
 
   // The tensor, checked to have exactly `shape`.
-  TensorView get(const std::string& name, const std::vector<int64_t>& shape) const {
-    TensorView t = ck.tensor(name);
+  TensorView get(const std::string& logical, const std::vector<int64_t>& shape) {
+    const std::string name = real(logical);
+    TensorView t = ck_.tensor(name);
+    used_.insert(name);
     if (t.shape != shape)
       throw Error("expected " + shape_to_string(shape) + ", found " + t.shape_str() + " in " + name + " (" +
-                  ck.file_of(name)->path() + ")");
+                  ck_.file_of(name)->path() + ")");
     return t;
   }
 
   // The tensor's bytes, copied into an owned buffer if they are not aligned to the element size.
   const uint8_t* aligned_data(const TensorView& t) {
     if (reinterpret_cast<uintptr_t>(t.data) % elem_size(t.type) == 0) return t.data;
-    return w.own_bytes(std::vector<uint8_t>(t.data, t.data + t.nbytes));
+    return w_.own_bytes(std::vector<uint8_t>(t.data, t.data + t.nbytes));
   }
 
-  Matrix matrix(const std::string& name, int64_t rows, int64_t cols) {
-    TensorView t = get(name, {rows, cols});
-    return Matrix{t.type, rows, cols, aligned_data(t), static_cast<size_t>(cols) * elem_size(t.type)};
-  }
-
-  // A GPT-2 Conv1D weight stored [in, out], returned as the canonical [out, in].
-  Matrix conv1d(const std::string& name, int64_t in, int64_t out) {
-    TensorView t = get(name, {in, out});
-    const size_t es = elem_size(t.type);
-    const uint8_t* p = w.own_bytes(transpose_bytes(t.data, in, out, es));
-    return Matrix{t.type, out, in, p, static_cast<size_t>(in) * es};
-  }
-
-  Vector vector(const std::string& name, int64_t n) {
-    TensorView t = get(name, {n});
-    if (t.type == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
-      return Vector{reinterpret_cast<const float*>(t.data), n};
+  static std::vector<float> widen(const TensorView& t, int64_t n, float add) {
     std::vector<float> v(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = element_f32(t.type, t.data, static_cast<size_t>(i));
-    return w.own_vector(std::move(v));
+    for (int64_t i = 0; i < n; ++i)
+      v[static_cast<size_t>(i)] = element_f32(t.type, t.data, static_cast<size_t>(i)) + add;
+    return v;
+  }
+
+  void check_mha(const std::string& name) const {
+    if (c_.n_head_kv != c_.n_head)
+      throw Error(ck_.source(), name + ": per-head fused qkv needs as many kv heads as query heads");
   }
 };
 
-void load_llama_like(HfLoader& L, const ModelConfig& c) {
-  Weights& w = L.w;
-  const int64_t E = c.n_embd, q_dim = c.n_head * c.head_dim, kv_dim = c.n_head_kv * c.head_dim, F = c.n_ff;
-  w.tok_embd = L.matrix("model.embed_tokens.weight", c.n_vocab, E);
-  w.layers.resize(static_cast<size_t>(c.n_layer));
-  for (int64_t i = 0; i < c.n_layer; ++i) {
-    LayerWeights& l = w.layers[static_cast<size_t>(i)];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    l.attn_norm = L.vector(p + "input_layernorm.weight", E);
-    l.wq = L.matrix(p + "self_attn.q_proj.weight", q_dim, E);
-    l.wk = L.matrix(p + "self_attn.k_proj.weight", kv_dim, E);
-    l.wv = L.matrix(p + "self_attn.v_proj.weight", kv_dim, E);
-    if (c.qkv_bias) {
-      l.bq = L.vector(p + "self_attn.q_proj.bias", q_dim);
-      l.bk = L.vector(p + "self_attn.k_proj.bias", kv_dim);
-      l.bv = L.vector(p + "self_attn.v_proj.bias", kv_dim);
-    }
-    l.wo = L.matrix(p + "self_attn.o_proj.weight", E, q_dim);
-    l.ffn_norm = L.vector(p + "post_attention_layernorm.weight", E);
-    l.w_gate = L.matrix(p + "mlp.gate_proj.weight", F, E);
-    l.w_up = L.matrix(p + "mlp.up_proj.weight", F, E);
-    l.w_down = L.matrix(p + "mlp.down_proj.weight", E, F);
+// Buffers transformers saves with some checkpoints that hold no weights (causal masks, RoPE tables).
+bool is_buffer(const std::string& name) {
+  for (const char* suffix : {".attn.bias", ".attn.masked_bias", ".attention.bias", ".attention.masked_bias",
+                             ".rotary_emb.inv_freq"}) {
+    const std::string s = suffix;
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
   }
-  w.out_norm = L.vector("model.norm.weight", E);
-  w.output = c.tied_head ? w.tok_embd : L.matrix("lm_head.weight", c.n_vocab, E);
-}
-
-void load_gpt2(HfLoader& L, const ModelConfig& c) {
-  Weights& w = L.w;
-  const int64_t E = c.n_embd, F = c.n_ff;
-  // Checkpoints saved from GPT2Model (not the LM head wrapper) lack the "transformer." prefix.
-  const std::string root = L.has("transformer.wte.weight") || !L.has("wte.weight") ? "transformer." : "";
-  w.tok_embd = L.matrix(root + "wte.weight", c.n_vocab, E);
-  w.pos_embd = L.matrix(root + "wpe.weight", c.n_ctx_train, E);
-  w.layers.resize(static_cast<size_t>(c.n_layer));
-  for (int64_t i = 0; i < c.n_layer; ++i) {
-    LayerWeights& l = w.layers[static_cast<size_t>(i)];
-    const std::string p = root + "h." + std::to_string(i) + ".";
-    l.attn_norm = L.vector(p + "ln_1.weight", E);
-    l.attn_norm_b = L.vector(p + "ln_1.bias", E);
-    const Matrix qkv = L.conv1d(p + "attn.c_attn.weight", E, 3 * E);
-    l.wq = rows_of(qkv, 0, E);
-    l.wk = rows_of(qkv, E, E);
-    l.wv = rows_of(qkv, 2 * E, E);
-    const Vector b = L.vector(p + "attn.c_attn.bias", 3 * E);
-    l.bq = Vector{b.data, E};
-    l.bk = Vector{b.data + E, E};
-    l.bv = Vector{b.data + 2 * E, E};
-    l.wo = L.conv1d(p + "attn.c_proj.weight", E, E);
-    l.bo = L.vector(p + "attn.c_proj.bias", E);
-    l.ffn_norm = L.vector(p + "ln_2.weight", E);
-    l.ffn_norm_b = L.vector(p + "ln_2.bias", E);
-    l.w_up = L.conv1d(p + "mlp.c_fc.weight", E, F);
-    l.b_up = L.vector(p + "mlp.c_fc.bias", F);
-    l.w_down = L.conv1d(p + "mlp.c_proj.weight", F, E);
-    l.b_down = L.vector(p + "mlp.c_proj.bias", E);
-  }
-  w.out_norm = L.vector(root + "ln_f.weight", E);
-  w.out_norm_b = L.vector(root + "ln_f.bias", E);
-  w.output = c.tied_head ? w.tok_embd : L.matrix("lm_head.weight", c.n_vocab, E);
+  return false;
 }
 
 // A checkpoint with more layers than config.json declares would otherwise load silently and compute garbage.
 void check_no_extra_layers(const SafetensorsCheckpoint& ck, const ModelConfig& c, const std::string& cfg_path) {
-  const std::string_view prefixes[] = {"model.layers.", "transformer.h.", "h."};
+  const std::string_view prefixes[] = {"model.layers.", "transformer.h.", "h.", "gpt_neox.layers."};
   for (const std::string& name : ck.names())
     for (std::string_view pre : prefixes) {
       if (name.compare(0, pre.size(), pre) != 0) continue;
@@ -229,11 +233,15 @@ ModelData load_hf_model(const std::string& dir, FileAccess access) {
     md.weights.keep_alive.push_back(f->file());
   }
   check_no_extra_layers(ck, md.config, cfg_path.string());
-  HfLoader L{ck, md.weights};
-  if (md.config.arch == "gpt2")
-    load_gpt2(L, md.config);
-  else
-    load_llama_like(L, md.config);
+  const ArchInfo& a = *find_arch(md.config.arch);
+  HfSource src(ck, md.weights, a, md.config);
+  fill_weights(src, a.hf, md.config, md.weights);
+  for (const std::string& name : ck.names()) {
+    const bool tied_head = md.config.tied_head && name == src.real(a.hf.output);
+    if (src.used().count(name) == 0 && !tied_head && !is_buffer(name))
+      throw Error(ck.file_of(name)->path(), "tensor " + name + " is not used by lmgen's " + md.config.arch +
+                                                " forward pass (it would change the computation)");
+  }
   return md;
 }
 

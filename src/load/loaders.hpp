@@ -15,7 +15,7 @@ class GgufFile;
 class MappedFile;
 
 // Per-format loaders (weights and config only).
-// loader_gguf.cpp: archs llama, qwen2, gpt2
+// loader_gguf.cpp: every architecture of arch_table.hpp
 ModelData load_gguf_model(const std::string& path, FileAccess access = FileAccess::Map);
 ModelData load_gguf_model(const GgufFile& g);  // from an opened file (its tokenizer can then come from it too)
 // loader_llama2c.cpp: legacy float32 checkpoints

@@ -1,6 +1,7 @@
 // ModelConfig::validate — the numbers every loader produces are checked here, once, before any buffer is sized
 // from them: file fields are untrusted.
 #include <cmath>
+#include <initializer_list>
 #include <string>
 
 #include "lmgen/config.hpp"
@@ -44,8 +45,27 @@ void ModelConfig::validate(const std::string& source) const {
     if (rope_dim < 2 || rope_dim > head_dim || rope_dim % 2 != 0)
       throw bad("rope_dim = " + std::to_string(rope_dim) + " must be even and in [2, head_dim = " +
                 std::to_string(head_dim) + "]");
+    const size_t half = static_cast<size_t>(rope_dim / 2);
+    for (const auto* v : {&rope_freq_div, &rope_freq_div_long}) {
+      if (!v->empty() && v->size() != half)
+        throw bad("rope frequency factors: " + std::to_string(v->size()) + " values for rope_dim / 2 = " +
+                  std::to_string(half));
+      for (float f : *v)
+        if (!std::isfinite(f) || f <= 0.0f) throw bad("rope frequency factor " + std::to_string(f) + " must be positive");
+    }
+    if (!rope_freq_div_long.empty() && rope_orig_ctx <= 0) throw bad("long rope factors without an original context");
+    if (!std::isfinite(rope_attn_factor) || rope_attn_factor <= 0.0f) throw bad("rope attn_factor must be positive");
+    if (!std::isfinite(rope_theta_local) || rope_theta_local < 0.0f) throw bad("local rope theta must be positive");
   } else if (!learned_pos) {
     throw bad("no position information: neither rope nor learned position embeddings");
+  }
+  for (float f : {embd_scale, attn_scale, attn_softcap, final_softcap})
+    if (!std::isfinite(f) || f < 0.0f) throw bad("a scale or soft-cap is negative or not finite");
+  if (!layer_sliding.empty()) {
+    if (static_cast<int64_t>(layer_sliding.size()) != n_layer)
+      throw bad("sliding-window layer list has " + std::to_string(layer_sliding.size()) + " entries for " +
+                std::to_string(n_layer) + " layers");
+    if (sliding_window <= 0) throw bad("sliding-window layers without a window");
   }
 }
 

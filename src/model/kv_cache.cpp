@@ -6,33 +6,61 @@
 #include <vector>
 
 #include "kernels/vecmath.hpp"
+#include "lmgen/error.hpp"
 
 namespace lmgen {
 
 using vec::F16;
 using vec::kW;
 
-KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
-    : n_blk_((n_ctx + kW - 1) / kW), n_head_kv_(n_head_kv), hd_(head_dim) {
-  layer_floats_ = n_head_kv_ * n_blk_ * kW * hd_;
-  const size_t total = static_cast<size_t>(n_layer * layer_floats_);
-  k_.reset(new float[total]);
-  v_.reset(new float[total]);
+KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim,
+                 const std::vector<int64_t>& layer_window, int64_t max_chunk)
+    : n_head_kv_(n_head_kv), hd_(head_dim), max_chunk_(std::max<int64_t>(1, max_chunk)) {
+  const int64_t full_blk = (n_ctx + kW - 1) / kW;
+  int64_t total = 0;
+  for (int64_t l = 0; l < n_layer; ++l) {
+    const int64_t w = layer_window.empty() ? 0 : layer_window[static_cast<size_t>(l)];
+    // A chunk's first query reaches back w - 1 positions, rounded down to a block, and the chunk's last position
+    // is stored before it reads: R slots keep all of them.
+    const int64_t ring = w > 0 ? (w + max_chunk_ + kW - 2 + kW - 1) / kW * kW : 0;
+    const bool use_ring = ring > 0 && 2 * ring < full_blk * kW;
+    ring_.push_back(use_ring ? ring : 0);
+    window_.push_back(use_ring ? w : 0);
+    blk_.push_back(use_ring ? 2 * ring / kW : full_blk);
+    off_.push_back(total);
+    total += n_head_kv_ * blk_.back() * kW * hd_;
+  }
+  k_.reset(new float[static_cast<size_t>(total)]);
+  v_.reset(new float[static_cast<size_t>(total)]);
 }
 
 void KvCache::store(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v) {
-  const int64_t kv_dim = n_head_kv_ * hd_;
+  const int64_t kv_dim = n_head_kv_ * hd_, ring = ring_[static_cast<size_t>(layer)];
+  if (ring > 0 && n > max_chunk_)
+    throw Error("KV cache: " + std::to_string(n) + " positions at once exceed the sliding-window ring's chunk of " +
+                std::to_string(max_chunk_));
   for (int64_t h = 0; h < n_head_kv_; ++h) {
     float* kh = k_head(layer, h);
     float* vh = v_head(layer, h);
     for (int64_t t = 0; t < n; ++t) {
-      const int64_t p = pos0 + t;
       const float* src_k = k + t * kv_dim + h * hd_;
-      float* blk = kh + (p / kW) * kW * hd_ + p % kW;
-      for (int64_t d = 0; d < hd_; ++d) blk[d * kW] = src_k[d];
-      std::copy_n(v + t * kv_dim + h * hd_, hd_, vh + p * hd_);
+      const float* src_v = v + t * kv_dim + h * hd_;
+      const int64_t p = pos0 + t;
+      for (int copy = 0; copy < (ring > 0 ? 2 : 1); ++copy) {
+        const int64_t slot = ring > 0 ? p % ring + copy * ring : p;
+        float* blk = kh + (slot / kW) * kW * hd_ + slot % kW;
+        for (int64_t d = 0; d < hd_; ++d) blk[d * kW] = src_k[d];
+        std::copy_n(src_v, hd_, vh + slot * hd_);
+      }
     }
   }
+}
+
+bool KvCache::can_rewind(int64_t n_past, int64_t n) const {
+  for (size_t l = 0; l < ring_.size(); ++l)
+    if (ring_[l] > 0 && n > 0 && n < n_past && std::max<int64_t>(0, n - window_[l] - (kW - 2)) < n_past - ring_[l])
+      return false;
+  return true;
 }
 
 namespace {
@@ -144,12 +172,14 @@ void weighted_values(const float* e, float inv, const float* vh, int64_t D, int6
 }
 
 // Softmax in place over the n_pos scores of one head (s holds whole 16-lane blocks); returns 1 / sum. The lanes
-// past n_pos (unwritten cache) are replaced before any use.
-float softmax_blocks(float* s, int64_t n_pos) {
+// past n_pos (unwritten cache) and the first `skip` lanes (before a sliding window) are replaced before any use.
+float softmax_blocks(float* s, int64_t n_pos, int skip) {
   const int64_t n_blk = (n_pos + kW - 1) / kW;
   const auto valid = vec::first_lanes(static_cast<int>(n_pos - (n_blk - 1) * kW));
+  const auto before = vec::first_lanes(skip);  // all-zero when skip == 0
   float* last = s + (n_blk - 1) * kW;
   vec::store(last, vec::select(valid, vec::load(last), vec::splat(-INFINITY)));
+  vec::store(s, vec::select(before, vec::splat(-INFINITY), vec::load(s)));
   F16 mx = vec::splat(-INFINITY);
   for (int64_t b = 0; b < n_blk; ++b) mx = vec::vmax(mx, vec::load(s + b * kW));
   const float m = vec::hmax(mx);
@@ -157,20 +187,29 @@ float softmax_blocks(float* s, int64_t n_pos) {
   for (int64_t b = 0; b < n_blk; ++b) {
     F16 e = vec::exp16(vec::load(s + b * kW) - m);
     if (b == n_blk - 1) e = vec::select(valid, e, F16{});
+    if (b == 0) e = vec::select(before, F16{}, e);
     vec::store(s + b * kW, e);
     sum += e;
   }
   return 1.0f / vec::hsum(sum);
 }
 
-// Attention of the G query heads of one kv head for one query: q, o = [G, D] (consecutive heads).
+// Attention of the G query heads of one kv head for one query: q, o = [G, D] (consecutive heads). Positions
+// before `lo` (a sliding window's start) are skipped whole blocks at a time and masked within the first block.
 template <int G>
-void attend_group(const float* q, const float* kh, const float* vh, int64_t D, int64_t n_pos, float scale, float* s,
-                  float* o) {
+void attend_group(const float* q, const float* kh, const float* vh, int64_t D, int64_t n_pos, int64_t lo,
+                  int64_t ring, float softcap, float scale, float* s, float* o) {
+  const int64_t p0 = lo / kW * kW;  // first block read; in a ring, positions p0.. are contiguous from p0 % ring
+  kh += (ring > 0 ? p0 % ring : p0) * D;
+  vh += (ring > 0 ? p0 % ring : p0) * D;
+  n_pos -= p0;
+  const int skip = static_cast<int>(lo - p0);
   const int64_t n_blk = (n_pos + kW - 1) / kW, ss = n_blk * kW;
   block_scores<G>(q, kh, D, n_blk, scale, s, ss);
+  if (softcap > 0.0f)  // cap * tanh(score / cap), before the mask (lanes past n_pos are replaced afterwards)
+    for (int64_t i = 0; i < G * ss; ++i) s[i] = softcap * std::tanh(s[i] / softcap);
   float inv[G];
-  for (int g = 0; g < G; ++g) inv[g] = softmax_blocks(s + g * ss, n_pos);
+  for (int g = 0; g < G; ++g) inv[g] = softmax_blocks(s + g * ss, n_pos, skip);
   constexpr int kMaxAcc = 16;  // G x C value accumulators kept in registers
   if (D % kW == 0 && G * (D / kW) <= kMaxAcc) {
     switch (D / kW) {
@@ -184,13 +223,16 @@ void attend_group(const float* q, const float* kh, const float* vh, int64_t D, i
   for (int g = 0; g < G; ++g) weighted_values(s + g * ss, inv[g], vh, D, n_pos, o + g * D);
 }
 
-using GroupFn = void (*)(const float*, const float*, const float*, int64_t, int64_t, float, float*, float*);
+using GroupFn = void (*)(const float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, float, float,
+                         float*, float*);
 
 }  // namespace
 
 void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, float scale, const float* q, float* out,
-                     ThreadPool& pool) const {
-  const int64_t D = hd_, group = n_head / n_head_kv_, q_dim = n_head * D;
+                     ThreadPool& pool, const AttnOptions& opt) const {
+  const int64_t D = hd_, group = n_head / n_head_kv_, q_dim = n_head * D, ring = ring_[static_cast<size_t>(layer)];
+  if (ring > 0 && opt.window != window_[static_cast<size_t>(layer)])
+    throw Error("KV cache: a sliding-window layer read without its window");
   // Query heads that share a kv head are computed together (each key and value vector is loaded once for them);
   // groups larger than 8 are split into runs of G heads.
   // (Small heads, D < 32, stay one head per task: their loads are few and stories260K measured faster so.)
@@ -207,8 +249,9 @@ void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, flo
     std::vector<float> s(static_cast<size_t>(G * ((pos0 + n + kW - 1) / kW * kW)));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / runs, h0 = (task % runs) * G, kvh = h0 / group;
-      fn(q + t * q_dim + h0 * D, k_head(layer, kvh), v_head(layer, kvh), D, pos0 + t + 1, scale, s.data(),
-         out + t * q_dim + h0 * D);
+      const int64_t n_pos = pos0 + t + 1, lo = opt.window > 0 ? std::max<int64_t>(0, n_pos - opt.window) : 0;
+      fn(q + t * q_dim + h0 * D, k_head(layer, kvh), v_head(layer, kvh), D, n_pos, lo, ring, opt.softcap, scale,
+         s.data(), out + t * q_dim + h0 * D);
     }
   });
 }
