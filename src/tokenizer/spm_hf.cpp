@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "lmgen/error.hpp"
+#include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/hf/spm_hf_parts.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
@@ -37,7 +38,7 @@ class HfSpmTokenizer final : public Tokenizer {
     }
     in_vocab_.resize(texts_.size(), false);
     normalizer_ = Normalizer(field("normalizer"), path);
-    pre_ = PreTokenizer(field("pre_tokenizer"), path);
+    pre_ = PreTokenizer::from_json(field("pre_tokenizer"), path);
     added_.build_patterns(normalizer_);
     post_ = PostProcessor(field("post_processor"), path,
                           [&](const std::string& s) { return lookup(s); });
@@ -74,6 +75,8 @@ class HfSpmTokenizer final : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override {
     std::vector<int32_t> ids;
     ids.reserve(text.size() / 2 + 4);
+    std::string buf;
+    std::vector<Span> words;
     // 1. Added tokens that are matched on the raw text.
     for (const Piece& raw : added_.split(text, /*normalized=*/false, opt.parse_special)) {
       if (raw.token >= 0) {
@@ -88,7 +91,14 @@ class HfSpmTokenizer final : public Tokenizer {
           continue;
         }
         // 3. Pre-tokenize and run the BPE model on every word.
-        for (std::string_view word : pre_.split(np.text, raw.at_start && np.at_start)) bpe(word, ids);
+        if (pre_.empty()) {
+          bpe(np.text, ids);
+          continue;
+        }
+        buf.assign(np.text);
+        words.clear();
+        pre_.split(buf, words, raw.at_start && np.at_start);
+        for (const Span& w : words) bpe(std::string_view(buf).substr(w.begin, w.end - w.begin), ids);
       }
     }
     if (opt.add_special) return post_.apply(ids);

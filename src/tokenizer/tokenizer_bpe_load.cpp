@@ -129,53 +129,6 @@ const json& member(const json& j, const char* key) {
   return it == j.end() ? null_json : *it;
 }
 
-void add_hf_pretokenizer(PreTokenizer& p, const json& j, const std::string& path, int depth = 0) {
-  if (j.is_null()) return;
-  if (depth > kMaxNesting) throw Error(path, "pre_tokenizer Sequences nested too deeply");
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    throw Error(path, "pre_tokenizer: expected an object with a \"type\"");
-  std::string type = j["type"].get<std::string>();
-  auto iso = [&](const std::string& re, SplitBehavior b, bool invert) {
-    p.add_split(std::make_shared<Regex>(re, path, Regex::kMultiline), b, invert);
-  };
-  if (type == "Sequence") {
-    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
-      throw Error(path, "pre_tokenizer Sequence without \"pretokenizers\" array");
-    for (const auto& s : j["pretokenizers"]) add_hf_pretokenizer(p, s, path, depth + 1);
-  } else if (type == "ByteLevel") {
-    if (j.value("add_prefix_space", false)) p.add_prefix_space();
-    if (j.value("use_regex", true)) iso(kGpt2SplitRegex, SplitBehavior::Isolated, false);
-  } else if (type == "Split") {
-    if (!j.contains("pattern") || !j["pattern"].is_object()) throw Error(path, "Split pre-tokenizer without pattern");
-    const json& pat = j["pattern"];
-    std::string bname = j.value("behavior", std::string("Isolated"));
-    SplitBehavior b;
-    if (bname == "Isolated") b = SplitBehavior::Isolated;
-    else if (bname == "Removed") b = SplitBehavior::Removed;
-    else if (bname == "MergedWithPrevious") b = SplitBehavior::MergedWithPrevious;
-    else if (bname == "MergedWithNext") b = SplitBehavior::MergedWithNext;
-    else if (bname == "Contiguous") b = SplitBehavior::Contiguous;
-    else throw Error(path, "Split pre-tokenizer: unknown behavior '" + bname + "'");
-    bool invert = j.value("invert", false);
-    if (pat.contains("Regex") && pat["Regex"].is_string())
-      p.add_split(std::make_shared<Regex>(pat["Regex"].get<std::string>(), path, Regex::kMultiline), b, invert);
-    else if (pat.contains("String") && pat["String"].is_string())
-      p.add_split(std::make_shared<Regex>(pat["String"].get<std::string>(), path, Regex::kLiteral), b, invert);
-    else
-      throw Error(path, "Split pre-tokenizer: pattern must be {\"Regex\": ...} or {\"String\": ...}");
-  } else if (type == "Digits") {
-    iso(j.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+", SplitBehavior::Isolated, false);
-  } else if (type == "Whitespace") {
-    iso("\\w+|[^\\w\\s]+", SplitBehavior::Removed, true);
-  } else if (type == "WhitespaceSplit") {
-    iso("\\s+", SplitBehavior::Removed, false);
-  } else if (type == "Punctuation") {
-    iso("[\\p{P}!-/:-@\\[-`{-~]", SplitBehavior::Isolated, false);
-  } else {
-    throw Error(path, "unsupported pre_tokenizer type '" + type + "' for a byte-level BPE tokenizer");
-  }
-}
-
 bool json_has_type(const json& j, const char* type, const char* list_key, int depth = 0) {
   if (!j.is_object() || depth > kMaxNesting) return false;
   auto it = j.find("type");
@@ -352,7 +305,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     }
   }
   for (const auto& at : t->added_) t->tokens_[at.id] = at.content;
-  add_hf_pretokenizer(t->pretok_, member(tok, "pre_tokenizer"), path);
+  t->pretok_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
   add_post_processor(*t, member(tok, "post_processor"), path);
   const json& dec = member(tok, "decoder");
   t->byte_level_decoder_ = dec.is_null() ? false : json_has_type(dec, "ByteLevel", "decoders");

@@ -196,53 +196,6 @@ std::string Normalizer::apply(std::string_view in) const {
   return s;
 }
 
-// ---- PreTokenizer ----
-
-PreTokenizer::PreTokenizer(const json& top, const std::string& path) {
-  const json* j = &top;
-  // A Sequence of exactly one pre-tokenizer is that pre-tokenizer.
-  for (int depth = 0; j->is_object() && j->value("type", std::string()) == "Sequence"; ++depth) {
-    check_depth(depth, path, "pre-tokenizer");
-    const json& list = j->at("pretokenizers");
-    if (!list.is_array() || list.size() != 1)
-      throw Error(path, "pre-tokenizer Sequence is not supported by the SentencePiece-style tokenizer");
-    j = &list[0];
-  }
-  if (j->is_null()) return;
-  std::string type = j->value("type", std::string());
-  if (type != "Metaspace")
-    throw Error(path, "pre-tokenizer '" + type + "' is not supported by the SentencePiece-style tokenizer");
-  metaspace_ = true;
-  replacement_ = j->value("replacement", std::string(kSpace));
-  std::string scheme = prepend_scheme_of(*j);
-  prepend_ = scheme == "first" ? Prepend::First : scheme == "never" ? Prepend::Never : Prepend::Always;
-  split_ = j->value("split", true);
-}
-
-std::vector<std::string> PreTokenizer::split(std::string_view s, bool at_start) const {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  if (!metaspace_) {
-    out.emplace_back(s);
-    return out;
-  }
-  std::string t = replace_all(s, " ", replacement_);
-  bool starts = t.compare(0, replacement_.size(), replacement_) == 0;
-  if (!starts && (prepend_ == Prepend::Always || (prepend_ == Prepend::First && at_start))) t.insert(0, replacement_);
-  if (!split_) {
-    out.push_back(std::move(t));
-    return out;
-  }
-  // Split before every replacement character (MergedWithNext).
-  size_t begin = 0;
-  for (size_t m = t.find(replacement_, 1); m != std::string::npos; m = t.find(replacement_, m + 1)) {
-    if (m > begin) out.push_back(t.substr(begin, m - begin));
-    begin = m;
-  }
-  if (begin < t.size()) out.push_back(t.substr(begin));
-  return out;
-}
-
 // ---- AddedTokens ----
 
 AddedTokens::AddedTokens(const json& arr, const std::string& path) {

@@ -49,22 +49,6 @@ class Normalizer {
   bool prepends_space_ = false;
 };
 
-class PreTokenizer {
- public:
-  PreTokenizer() = default;
-  PreTokenizer(const nlohmann::json& j, const std::string& path);
-  // Words of a normalized text piece. at_start: the piece starts the input (Metaspace prepend_scheme "first").
-  std::vector<std::string> split(std::string_view s, bool at_start) const;
-  bool prepends_space() const { return metaspace_ && prepend_ != Prepend::Never; }
-
- private:
-  enum class Prepend { Always, First, Never };
-  bool metaspace_ = false;
-  std::string replacement_ = "\xE2\x96\x81";
-  Prepend prepend_ = Prepend::Always;
-  bool split_ = true;
-};
-
 struct AddedToken {
   int32_t id = -1;
   std::string content;
