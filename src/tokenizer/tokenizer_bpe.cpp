@@ -6,6 +6,8 @@
 // 256 bytes are cached per tokenizer.
 #include "tokenizer/tokenizer_bpe.hpp"
 
+#include "util/utf8.hpp"
+
 namespace lmgen::bpe {
 
 void BpeTokenizer::build_byte_ids() {
@@ -22,63 +24,6 @@ void BpeTokenizer::build_byte_ids() {
 // ---------------------------------------------------------------------------------------------------------------
 // BPE
 
-void BpeTokenizer::bpe_merge(std::vector<int32_t>& s) const {
-  size_t n = s.size();
-  if (n < 2) return;
-  if (n > 128) return bpe_merge_heap(s);
-  int32_t rank[128], merged[128];
-  for (size_t i = 0; i + 1 < n; ++i) rank[i] = merges_.find(s[i], s[i + 1], &merged[i]);
-  while (n > 1) {
-    size_t best = 0;
-    for (size_t i = 1; i + 1 < n; ++i)
-      if (rank[i] < rank[best]) best = i;
-    if (rank[best] == INT_MAX) break;
-    s[best] = merged[best];
-    for (size_t i = best + 1; i + 1 < n; ++i) s[i] = s[i + 1], rank[i] = rank[i + 1], merged[i] = merged[i + 1];
-    --n;
-    if (best > 0) rank[best - 1] = merges_.find(s[best - 1], s[best], &merged[best - 1]);
-    if (best + 1 < n) rank[best] = merges_.find(s[best], s[best + 1], &merged[best]);
-  }
-  s.resize(n);
-}
-
-void BpeTokenizer::bpe_merge_heap(std::vector<int32_t>& s) const {
-  const int n = static_cast<int>(s.size());
-  std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) prev[i] = i - 1, next[i] = i + 1 < n ? i + 1 : -1;
-  struct Cand {
-    int32_t rank;
-    int pos;
-    int32_t a, b, merged;
-    bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> q;
-  auto push = [&](int i) {
-    if (i < 0 || next[i] < 0) return;
-    int32_t m = 0;
-    int32_t r = merges_.find(s[i], s[next[i]], &m);
-    if (r != INT_MAX) q.push(Cand{r, i, s[i], s[next[i]], m});
-  };
-  for (int i = 0; i + 1 < n; ++i) push(i);
-  std::vector<uint8_t> dead(n, 0);
-  while (!q.empty()) {
-    Cand c = q.top();
-    q.pop();
-    if (dead[c.pos] || s[c.pos] != c.a || next[c.pos] < 0 || s[next[c.pos]] != c.b) continue;
-    int r = next[c.pos];
-    s[c.pos] = c.merged;
-    dead[r] = 1;
-    next[c.pos] = next[r];
-    if (next[r] >= 0) prev[next[r]] = c.pos;
-    push(prev[c.pos]);
-    push(c.pos);
-  }
-  size_t k = 0;
-  for (int i = 0; i < n; ++i)
-    if (!dead[i]) s[k++] = s[i];
-  s.resize(k);
-}
-
 void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const {
   if (w.size() == 1) {
     int32_t id = byte_id_[static_cast<unsigned char>(w[0])];
@@ -92,25 +37,14 @@ void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const
       return;
     }
   }
-  const bool cacheable = w.size() <= 256;
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(w);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  if (cache_.get(w, out)) return;
   std::vector<int32_t> syms;
   syms.reserve(w.size());
   for (unsigned char c : w)
     if (byte_id_[c] >= 0) syms.push_back(byte_id_[c]);
-  bpe_merge(syms);
+  merge(syms, merges_);
   out.insert(out.end(), syms.begin(), syms.end());
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    if (cache_.size() < 200000) cache_.emplace(std::string(w), std::move(syms));
-  }
+  cache_.put(w, syms.data(), syms.size());
 }
 
 void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
@@ -162,11 +96,11 @@ bool last_char_alnum(std::string_view s) {
   size_t i = s.size() - 1;
   while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
   size_t j = i;
-  int32_t cp = decode_utf8(s, j);
+  int32_t cp = utf8::decode(s, j);
   if (cp < 0) return false;
   static const Regex re("^[\\p{Alphabetic}\\p{N}]", "alnum");
   std::string tmp;
-  append_utf8(tmp, static_cast<uint32_t>(cp));
+  utf8::append(tmp, static_cast<uint32_t>(cp));
   bool m = false;
   re.for_each_match(tmp, [&](size_t, size_t) { m = true; });
   return m;
@@ -174,7 +108,7 @@ bool last_char_alnum(std::string_view s) {
 bool first_char_alnum(std::string_view s) {
   if (s.empty()) return false;
   size_t i = 0;
-  int32_t cp = decode_utf8(s, i);
+  int32_t cp = utf8::decode(s, i);
   if (cp < 0) return false;
   return last_char_alnum(s.substr(0, i));
 }
@@ -286,7 +220,7 @@ std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special
       }
       return out;
     }
-    return utf8_lossy(out);
+    return utf8::lossy(out);
   }
   // llama.cpp detokenize(remove_special = skip_special, unparse_special = !skip_special)
   size_t b = 0, e = ids.size();

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen {
 
@@ -54,7 +55,7 @@ void Normalizer::apply(std::string& s) const {
           if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         continue;
       }
-      if (!utf8_valid(s)) return;
+      if (!utf8::valid(s)) return;
       std::string out;
       out.reserve(s.size());
       const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
@@ -72,7 +73,7 @@ void Normalizer::apply(std::string& s) const {
       continue;
     }
     if (ascii) continue;  // ASCII is invariant under every normal form
-    if (!utf8_valid(s)) return;
+    if (!utf8::valid(s)) return;
     int opts = UTF8PROC_STABLE;
     switch (k) {
       case Kind::NFC: opts |= UTF8PROC_COMPOSE; break;
@@ -92,63 +93,6 @@ void Normalizer::apply(std::string& s) const {
     s.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
     std::free(out);
   }
-}
-
-namespace {
-// Length of the valid UTF-8 sequence at s[i], or -(length of the maximal invalid subpart) (at least 1).
-long utf8_seq(std::string_view s, size_t i) {
-  auto u = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = u(i);
-  if (c < 0x80) return 1;
-  int need;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) need = 1;
-  else if (c == 0xE0) need = 2, lo = 0xA0;
-  else if (c >= 0xE1 && c <= 0xEC) need = 2;
-  else if (c == 0xED) need = 2, hi = 0x9F;
-  else if (c >= 0xEE && c <= 0xEF) need = 2;
-  else if (c == 0xF0) need = 3, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3) need = 3;
-  else if (c == 0xF4) need = 3, hi = 0x8F;
-  else return -1;
-  for (int k = 1; k <= need; ++k) {
-    if (i + k >= s.size()) return -k;
-    unsigned char cc = u(i + k);
-    if (k == 1 ? (cc < lo || cc > hi) : (cc < 0x80 || cc > 0xBF)) return -k;
-  }
-  return need + 1;
-}
-}  // namespace
-
-bool utf8_valid(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    long n = utf8_seq(s, i);
-    if (n < 0) return false;
-    i += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string utf8_lossy(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    long n = utf8_seq(s, i);
-    if (n > 0) {
-      out.append(s.data() + i, static_cast<size_t>(n));
-      i += static_cast<size_t>(n);
-    } else {
-      out.append("\xEF\xBF\xBD");
-      i += static_cast<size_t>(-n);
-    }
-  }
-  return out;
 }
 
 }  // namespace lmgen

@@ -25,9 +25,4 @@ class Normalizer {
   std::vector<Kind> steps_;
 };
 
-// True if s is valid UTF-8.
-bool utf8_valid(std::string_view s);
-// Like Rust's String::from_utf8_lossy: each maximal invalid subsequence becomes U+FFFD.
-std::string utf8_lossy(std::string_view s);
-
 }  // namespace lmgen

@@ -7,6 +7,7 @@
 #include <array>
 
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen {
 
@@ -364,7 +365,7 @@ LlamaCppPreType llamacpp_pretokenizer(const std::string& pre, const std::string&
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Byte-level table and UTF-8 helpers
+// Byte-level table
 
 namespace {
 struct ByteTable {
@@ -380,7 +381,7 @@ struct ByteTable {
       to_char[b] = printable ? static_cast<uint32_t>(b) : 256 + n++;
       to_byte[to_char[b]] = static_cast<int16_t>(b);
       std::string s;
-      append_utf8(s, to_char[b]);
+      utf8::append(s, to_char[b]);
       utf8_len[b] = static_cast<uint8_t>(s.size());
       for (size_t k = 0; k < s.size(); ++k) utf8[2 * b + k] = s[k];
     }
@@ -403,60 +404,12 @@ bool byte_level_decode(std::string_view s, std::string& out) {
   out.clear();
   size_t i = 0;
   while (i < s.size()) {
-    int32_t cp = decode_utf8(s, i);
+    int32_t cp = utf8::decode(s, i);
     int b = cp < 0 ? -1 : char_to_byte(static_cast<uint32_t>(cp));
     if (b < 0) return false;
     out.push_back(static_cast<char>(b));
   }
   return true;
-}
-
-int32_t decode_utf8(std::string_view s, size_t& i) {
-  auto u = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = u(i);
-  if (c < 0x80) {
-    ++i;
-    return c;
-  }
-  int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
-  if (n < 0 || c > 0xF4 || i + static_cast<size_t>(n) >= s.size()) {
-    ++i;
-    return -1;
-  }
-  uint32_t cp = c & (0x3F >> n);
-  for (int k = 1; k <= n; ++k) {
-    unsigned char cc = u(i + k);
-    if ((cc & 0xC0) != 0x80) {
-      ++i;
-      return -1;
-    }
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static const uint32_t min_cp[4] = {0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    ++i;
-    return -1;
-  }
-  i += n + 1;
-  return static_cast<int32_t>(cp);
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 }  // namespace lmgen

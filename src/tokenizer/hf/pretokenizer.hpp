@@ -140,8 +140,4 @@ std::string_view byte_char_utf8(uint8_t b);
 // Decodes a byte-level string to raw bytes; false if some character is not a byte character (out unspecified).
 bool byte_level_decode(std::string_view s, std::string& out);
 
-// UTF-8 helpers. decode_utf8 reads one code point at s[i] (advancing i); an invalid byte gives -1 and advances 1.
-int32_t decode_utf8(std::string_view s, size_t& i);
-void append_utf8(std::string& out, uint32_t cp);
-
 }  // namespace lmgen

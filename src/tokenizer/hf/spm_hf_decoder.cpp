@@ -1,36 +1,14 @@
 // HF tokenizer.json decoders for the SentencePiece-style BPE tokenizer: Replace, ByteFallback, Fuse, Strip,
 // Metaspace and Sequence (see spm_hf_parts.hpp).
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
 #include "tokenizer/hf/spm_hf_parts.hpp"
 #include "tokenizer/spm_vocab.hpp"
 
 namespace lmgen::spm::hf {
 
-namespace {
-
 using nlohmann::json;
 using namespace detail;
-
-// Strict UTF-8 validation (as Rust's String::from_utf8): no overlongs, surrogates or code points past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
-    for (size_t k = 1; k < n; ++k) {
-      unsigned char d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    static constexpr uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n;
-  }
-  return true;
-}
-
-}  // namespace
 
 // ---- Decoder ----
 
@@ -82,7 +60,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         size_t nbytes = 0;
         auto flush = [&] {
           if (nbytes == 0) return;
-          if (valid_utf8(bytes)) {
+          if (utf8::valid(bytes)) {
             out.push_back(bytes);
           } else {
             for (size_t k = 0; k < nbytes; ++k) out.emplace_back("\xEF\xBF\xBD");  // U+FFFD per byte token

@@ -8,6 +8,8 @@
 #include <cstdlib>
 
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
+#include "util/utf8.hpp"
 #include "tokenizer/spm_vocab.hpp"
 
 namespace lmgen::spm::hf {
@@ -16,18 +18,11 @@ namespace {
 
 using nlohmann::json;
 
-// Decodes the code point at s[i] (advancing i); invalid bytes decode as themselves, one at a time.
+// Decodes the code point at s[i] (advancing i); an ill-formed byte decodes as itself.
 uint32_t next_cp(std::string_view s, size_t& i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n = utf8_len(c);
-  if (n == 1 || i + n > s.size()) {
-    ++i;
-    return c;
-  }
-  uint32_t cp = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  i += n;
-  return cp;
+  const size_t at = i;
+  int32_t cp = utf8::decode(s, i);
+  return cp >= 0 ? static_cast<uint32_t>(cp) : static_cast<unsigned char>(s[at]);
 }
 
 // Rust char::is_whitespace (Unicode White_Space).
