@@ -39,7 +39,7 @@ class HfSpmTokenizer final : public Tokenizer {
       if (texts_[t.id].empty()) texts_[t.id] = t.content;
     }
     in_vocab_.resize(texts_.size(), false);
-    normalizer_ = Normalizer(field("normalizer"), path);
+    normalizer_ = lmgen::Normalizer::from_json(field("normalizer"), path);
     pre_ = PreTokenizer::from_json(field("pre_tokenizer"), path);
     added_.build_patterns(normalizer_);
     post_ = PostProcessor(field("post_processor"), path,
@@ -86,7 +86,8 @@ class HfSpmTokenizer final : public Tokenizer {
         continue;
       }
       // 2. Normalize the rest, then match the normalized added tokens.
-      std::string norm = normalizer_.apply(raw.text);
+      std::string norm(raw.text);
+      normalizer_.apply(norm);
       for (const Piece& np : added_.split(norm, /*normalized=*/true, opt.parse_special)) {
         if (np.token >= 0) {
           ids.push_back(np.token);
@@ -335,7 +336,7 @@ class HfSpmTokenizer final : public Tokenizer {
   bool word_split_ = false;  // every vocabulary token satisfies spm::space_only_leading
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   AddedTokens added_;
-  Normalizer normalizer_;
+  lmgen::Normalizer normalizer_;
   PreTokenizer pre_;
   PostProcessor post_;
   Decoder decoder_;

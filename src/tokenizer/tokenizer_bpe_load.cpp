@@ -120,7 +120,6 @@ std::string json_str(const json& j, const char* key, const std::string& path, co
   return j[key].get<std::string>();
 }
 
-constexpr int kMaxNesting = 32;  // Sequence depth accepted in tokenizer.json components
 
 const json& member(const json& j, const char* key) {
   static const json null_json;
@@ -129,14 +128,15 @@ const json& member(const json& j, const char* key) {
   return it == j.end() ? null_json : *it;
 }
 
-bool json_has_type(const json& j, const char* type, const char* list_key, int depth = 0) {
-  if (!j.is_object() || depth > kMaxNesting) return false;
+// (Recursive: the JSON was depth-checked when it was parsed, util/json_limits.hpp.)
+bool json_has_type(const json& j, const char* type, const char* list_key) {
+  if (!j.is_object()) return false;
   auto it = j.find("type");
   if (it == j.end() || !it->is_string()) return false;
   if (*it == type) return true;
   if (*it == "Sequence" && j.contains(list_key) && j[list_key].is_array())
     for (const auto& s : j[list_key])
-      if (json_has_type(s, type, list_key, depth + 1)) return true;
+      if (json_has_type(s, type, list_key)) return true;
   return false;
 }
 
@@ -148,15 +148,14 @@ int32_t json_id(const json& v, const std::string& path, const std::string& what)
 }
 
 // TemplateProcessing / Roberta / Bert / ByteLevel / Sequence post-processors for a single sequence.
-void add_post_processor(BpeTokenizer& t, const json& j, const std::string& path, int depth = 0) {
+void add_post_processor(BpeTokenizer& t, const json& j, const std::string& path) {
   if (j.is_null()) return;
-  if (depth > kMaxNesting) throw Error(path, "post_processor Sequences nested too deeply");
   if (!j.is_object() || !j.contains("type")) throw Error(path, "post_processor: expected an object with a \"type\"");
   std::string type = j["type"].is_string() ? j["type"].get<std::string>() : "";
   if (type == "ByteLevel") return;
   if (type == "Sequence") {
     if (!j.contains("processors") || !j["processors"].is_array()) throw Error(path, "post_processor Sequence without processors");
-    for (const auto& s : j["processors"]) add_post_processor(t, s, path, depth + 1);
+    for (const auto& s : j["processors"]) add_post_processor(t, s, path);
     return;
   }
   if (type == "RobertaProcessing" || type == "BertProcessing") {

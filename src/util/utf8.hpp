@@ -29,6 +29,12 @@ void append(std::string& out, uint32_t cp);
 // True if s is well-formed UTF-8 (as Rust's String::from_utf8 accepts).
 bool valid(std::string_view s);
 
+// Unicode White_Space (Rust's char::is_whitespace).
+inline bool is_white_space(uint32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
 // Like Rust's String::from_utf8_lossy: each maximal ill-formed subpart becomes U+FFFD.
 std::string lossy(std::string_view s);
 

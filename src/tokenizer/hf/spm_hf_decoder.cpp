@@ -15,14 +15,13 @@ using namespace detail;
 Decoder::Decoder(const json& j, const std::string& path) {
   if (j.is_null()) return;
   none_ = false;
-  add(j, path, 0);
+  add(j, path);
 }
 
-void Decoder::add(const json& j, const std::string& path, int depth) {
-  check_depth(depth, path, "decoder");
+void Decoder::add(const json& j, const std::string& path) {
   std::string type = j.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& d : j.at("decoders")) add(d, path, depth + 1);
+    for (const json& d : j.at("decoders")) add(d, path);
   } else if (type == "Replace") {
     steps_.push_back({Kind::Replace, string_pattern(j, path, "Replace decoder"), j.at("content").get<std::string>()});
   } else if (type == "ByteFallback") {
@@ -52,7 +51,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
   for (const Step& st : steps_) {
     switch (st.kind) {
       case Kind::Replace:
-        for (auto& t : toks) t = replace_all(t, st.a, st.b);
+        for (auto& t : toks) t = lmgen::replace_all(t, st.a, st.b);
         break;
       case Kind::ByteFallback: {
         std::vector<std::string> out;
@@ -100,7 +99,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         }
         break;
       case Kind::Metaspace:
-        for (size_t i = 0; i < toks.size(); ++i) toks[i] = replace_all(toks[i], st.a, i == 0 && st.flag ? "" : " ");
+        for (size_t i = 0; i < toks.size(); ++i) toks[i] = lmgen::replace_all(toks[i], st.a, i == 0 && st.flag ? "" : " ");
         break;
     }
   }
@@ -112,8 +111,8 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
 std::string Decoder::piece(std::string_view token) const {
   std::string t(token);
   for (const Step& st : steps_) {
-    if (st.kind == Kind::Replace) t = replace_all(t, st.a, st.b);
-    if (st.kind == Kind::Metaspace) t = replace_all(t, st.a, " ");
+    if (st.kind == Kind::Replace) t = lmgen::replace_all(t, st.a, st.b);
+    if (st.kind == Kind::Metaspace) t = lmgen::replace_all(t, st.a, " ");
   }
   return t;
 }

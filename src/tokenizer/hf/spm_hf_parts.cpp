@@ -25,11 +25,7 @@ uint32_t next_cp(std::string_view s, size_t& i) {
   return cp >= 0 ? static_cast<uint32_t>(cp) : static_cast<unsigned char>(s[at]);
 }
 
-// Rust char::is_whitespace (Unicode White_Space).
-bool is_ws(uint32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
+bool is_ws(uint32_t c) { return utf8::is_white_space(c); }
 
 bool is_word_char(uint32_t c) {
   if (c == '_') return true;
@@ -64,30 +60,10 @@ size_t ws_run_end(std::string_view s, size_t begin) {
 
 namespace detail {
 
-std::string replace_all(std::string_view s, std::string_view pat, std::string_view with) {
-  if (pat.empty()) return std::string(s);
-  std::string r;
-  r.reserve(s.size());
-  size_t i = 0;
-  for (size_t m; (m = s.find(pat, i)) != std::string_view::npos; i = m + pat.size()) {
-    r.append(s.substr(i, m - i));
-    r.append(with);
-  }
-  r.append(s.substr(i));
-  return r;
-}
-
 std::string string_pattern(const json& j, const std::string& path, const char* what) {
   const json& p = j.at("pattern");
   if (p.is_object() && p.contains("String") && p["String"].is_string()) return p["String"];
   throw Error(path, std::string(what) + " with a non-string (regex) pattern is not supported");
-}
-
-// Sequences nest; a hostile file could nest them deeply enough to exhaust the stack.
-constexpr int kMaxDepth = 32;
-void check_depth(int depth, const std::string& path, const char* what) {
-  if (depth > kMaxDepth)
-    throw Error(path, std::string(what) + " Sequences nested more than " + std::to_string(kMaxDepth) + " deep");
 }
 
 std::string prepend_scheme_of(const json& j) {
@@ -100,96 +76,6 @@ std::string prepend_scheme_of(const json& j) {
 }  // namespace detail
 
 using namespace detail;
-
-// ---- Normalizer ----
-
-Normalizer::Normalizer(const json& j, const std::string& path) {
-  if (!j.is_null()) add(j, path, 0);
-}
-
-void Normalizer::add(const json& j, const std::string& path, int depth) {
-  check_depth(depth, path, "normalizer");
-  std::string type = j.value("type", std::string());
-  if (type == "Sequence") {
-    for (const json& n : j.at("normalizers")) add(n, path, depth + 1);
-  } else if (type == "Prepend") {
-    std::string p = j.at("prepend");
-    if (p == kSpace) prepends_space_ = true;
-    steps_.push_back({Kind::Prepend, p, {}});
-  } else if (type == "Replace") {
-    steps_.push_back({Kind::Replace, string_pattern(j, path, "Replace normalizer"), j.at("content").get<std::string>()});
-  } else if (type == "Strip") {
-    bool l = j.value("strip_left", false), r = j.value("strip_right", false);
-    if (l || r) steps_.push_back({l && r ? Kind::StripBoth : l ? Kind::StripLeft : Kind::StripRight, {}, {}});
-  } else if (type == "NFC") {
-    steps_.push_back({Kind::NFC, {}, {}});
-  } else if (type == "NFD") {
-    steps_.push_back({Kind::NFD, {}, {}});
-  } else if (type == "NFKC") {
-    steps_.push_back({Kind::NFKC, {}, {}});
-  } else if (type == "NFKD") {
-    steps_.push_back({Kind::NFKD, {}, {}});
-  } else if (type == "Lowercase") {
-    steps_.push_back({Kind::Lowercase, {}, {}});
-  } else {
-    throw Error(path, "normalizer '" + type + "' is not supported by the SentencePiece-style tokenizer");
-  }
-}
-
-std::string Normalizer::apply(std::string_view in) const {
-  std::string s(in);
-  for (const Step& st : steps_) {
-    switch (st.kind) {
-      case Kind::Prepend:
-        if (!s.empty()) s.insert(0, st.a);
-        break;
-      case Kind::Replace:
-        s = replace_all(s, st.a, st.b);
-        break;
-      case Kind::StripLeft:
-      case Kind::StripRight:
-      case Kind::StripBoth: {
-        size_t b = st.kind == Kind::StripRight ? 0 : ws_run_end(s, 0);
-        size_t e = st.kind == Kind::StripLeft ? s.size() : ws_run_start(s, s.size());
-        s = b < e ? s.substr(b, e - b) : std::string();
-        break;
-      }
-      case Kind::NFC:
-      case Kind::NFD:
-      case Kind::NFKC:
-      case Kind::NFKD: {
-        int opt = UTF8PROC_STABLE;
-        if (st.kind == Kind::NFC || st.kind == Kind::NFKC) opt |= UTF8PROC_COMPOSE;
-        else opt |= UTF8PROC_DECOMPOSE;
-        if (st.kind == Kind::NFKC || st.kind == Kind::NFKD) opt |= UTF8PROC_COMPAT;
-        utf8proc_uint8_t* out = nullptr;
-        auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                              static_cast<utf8proc_ssize_t>(s.size()), &out, static_cast<utf8proc_option_t>(opt));
-        if (n >= 0) s.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
-        std::free(out);
-        break;
-      }
-      case Kind::Lowercase: {
-        std::string r;
-        r.reserve(s.size());
-        for (size_t i = 0; i < s.size();) {
-          size_t at = i;
-          uint32_t cp = next_cp(s, i);
-          if (cp < 0x80 || i - at > 1) {
-            utf8proc_uint8_t buf[4];
-            auto n = utf8proc_encode_char(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)), buf);
-            r.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-          } else {
-            r += s[at];  // invalid byte kept as is
-          }
-        }
-        s = std::move(r);
-        break;
-      }
-    }
-  }
-  return s;
-}
 
 // ---- AddedTokens ----
 
@@ -218,14 +104,15 @@ AddedTokens::AddedTokens(const json& arr, const std::string& path) {
   }
 }
 
-void AddedTokens::build_patterns(const Normalizer& n) {
+void AddedTokens::build_patterns(const lmgen::Normalizer& n) {
   for (int k = 0; k < 2; ++k) {
     patterns_[k].clear();
     first_[k].assign(257, 0);
   }
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const AddedToken& t = tokens_[i];
-    std::string p = t.normalized ? n.apply(t.content) : t.content;
+    std::string p = t.content;
+    if (t.normalized) n.apply(p);
     if (!p.empty()) patterns_[t.normalized ? 1 : 0].push_back({std::move(p), i});
   }
   for (int k = 0; k < 2; ++k) {
@@ -299,15 +186,14 @@ std::vector<Piece> AddedTokens::split(std::string_view s, bool normalized, bool 
 
 PostProcessor::PostProcessor(const json& j, const std::string& path,
                              const std::function<int32_t(const std::string&)>& lookup) {
-  if (!j.is_null()) add(j, path, lookup, 0);
+  if (!j.is_null()) add(j, path, lookup);
 }
 
 void PostProcessor::add(const json& j, const std::string& path,
-                        const std::function<int32_t(const std::string&)>& lookup, int depth) {
-  check_depth(depth, path, "post-processor");
+                        const std::function<int32_t(const std::string&)>& lookup) {
   std::string type = j.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& p : j.at("processors")) add(p, path, lookup, depth + 1);
+    for (const json& p : j.at("processors")) add(p, path, lookup);
     return;
   }
   if (type == "ByteLevel") return;  // only adjusts offsets

@@ -12,14 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/hf/normalizer.hpp"
+
 namespace lmgen::spm::hf {
 
 namespace detail {
-std::string replace_all(std::string_view s, std::string_view pat, std::string_view with);
-// The String pattern of a Replace normalizer/decoder (a Regex pattern is refused).
+// The String pattern of a Replace decoder (a Regex pattern is refused).
 std::string string_pattern(const nlohmann::json& j, const std::string& path, const char* what);
-// Throws when Sequences are nested too deeply (hostile files would exhaust the stack).
-void check_depth(int depth, const std::string& path, const char* what);
 // Metaspace "prepend_scheme" (or the legacy "add_prefix_space"): "always", "first" or "never".
 std::string prepend_scheme_of(const nlohmann::json& j);
 }  // namespace detail
@@ -29,24 +28,6 @@ struct Piece {
   int32_t token = -1;
   std::string_view text;
   bool at_start = false;  // the text begins at offset 0 of what was split
-};
-
-class Normalizer {
- public:
-  Normalizer() = default;
-  Normalizer(const nlohmann::json& j, const std::string& path);
-  std::string apply(std::string_view s) const;
-  bool prepends_space() const { return prepends_space_; }
-
- private:
-  enum class Kind { Prepend, Replace, StripLeft, StripRight, StripBoth, NFC, NFD, NFKC, NFKD, Lowercase };
-  struct Step {
-    Kind kind;
-    std::string a, b;
-  };
-  void add(const nlohmann::json& j, const std::string& path, int depth);
-  std::vector<Step> steps_;
-  bool prepends_space_ = false;
 };
 
 struct AddedToken {
@@ -60,7 +41,7 @@ class AddedTokens {
   AddedTokens() = default;
   AddedTokens(const nlohmann::json& arr, const std::string& path);
   // Builds the match patterns: raw content for normalized=false tokens, normalized content for the others.
-  void build_patterns(const Normalizer& n);
+  void build_patterns(const lmgen::Normalizer& n);
   // Splits `text` on the tokens of one kind, leftmost-longest; with parse_special false, special tokens are
   // matched but left as text (HF encode_special_tokens).
   std::vector<Piece> split(std::string_view text, bool normalized, bool parse_special) const;
@@ -101,8 +82,8 @@ class PostProcessor {
     bool sequence = false;
     std::vector<int32_t> ids;
   };
-  void add(const nlohmann::json& j, const std::string& path, const std::function<int32_t(const std::string&)>& lookup,
-           int depth);
+  void add(const nlohmann::json& j, const std::string& path,
+           const std::function<int32_t(const std::string&)>& lookup);
   std::vector<std::vector<Item>> templates_;  // applied in order
 };
 
@@ -122,7 +103,7 @@ class Decoder {
     size_t start = 0, stop = 0;
     bool flag = false;  // Metaspace: strip the replacement from the first token
   };
-  void add(const nlohmann::json& j, const std::string& path, int depth);
+  void add(const nlohmann::json& j, const std::string& path);
   bool none_ = true;
   std::vector<Step> steps_;
 };
