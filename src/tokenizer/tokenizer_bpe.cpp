@@ -60,35 +60,6 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out)
 // ---------------------------------------------------------------------------------------------------------------
 // Special / added tokens in the input
 
-// llama.cpp: every special token text, longest first, is cut out of every remaining text fragment.
-void BpeTokenizer::split_gguf_specials(std::string_view text, bool parse_special, std::vector<Fragment>& frags) const {
-  frags.assign(1, Fragment{-1, 0, text.size()});
-  std::vector<Fragment> next;
-  for (int32_t id : gguf_specials_) {
-    if (!parse_special && (type_[id] == kControl || type_[id] == kUnknown)) continue;
-    const std::string& t = tokens_[id];
-    next.clear();
-    bool changed = false;
-    for (const Fragment& f : frags) {
-      if (f.token >= 0) {
-        next.push_back(f);
-        continue;
-      }
-      size_t pos = f.begin;
-      while (pos < f.end) {
-        size_t hit = text.substr(0, f.end).find(t, pos);
-        if (hit == std::string_view::npos) break;
-        if (hit > pos) next.push_back(Fragment{-1, pos, hit});
-        next.push_back(Fragment{id, hit, hit + t.size()});
-        pos = hit + t.size();
-        changed = true;
-      }
-      if (pos < f.end) next.push_back(Fragment{-1, pos, f.end});
-    }
-    if (changed) frags.swap(next);
-  }
-}
-
 namespace {
 // Rust char::is_alphanumeric / is_whitespace on the code point ending or starting a string.
 bool last_char_alnum(std::string_view s) {
@@ -170,7 +141,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
   std::vector<Fragment> frags;
   if (flavor == Flavor::Gguf) {
     if (opt.add_special && add_bos_ && bos_ >= 0) out.push_back(bos_);
-    split_gguf_specials(text, opt.parse_special, frags);
+    split_specials(text, gguf_specials_, opt.parse_special, frags);
     for (const Fragment& f : frags) {
       if (f.token >= 0) out.push_back(f.token);
       else encode_text(text.substr(f.begin, f.end - f.begin), out);

@@ -23,6 +23,7 @@
 #include "tokenizer/hf/normalizer.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/bpe.hpp"
+#include "tokenizer/special_split.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
 namespace lmgen::bpe {
@@ -78,12 +79,6 @@ struct AddedToken {
   bool special = false, normalized = false, lstrip = false, rstrip = false, single_word = false;
 };
 
-// A piece of input: either a token id or a byte range of a text buffer.
-struct Fragment {
-  int32_t token;  // -1 for text
-  size_t begin, end;
-};
-
 // GGUF token types (llama.cpp LLAMA_TOKEN_TYPE_*).
 enum TokenType : uint8_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
@@ -130,7 +125,7 @@ class BpeTokenizer final : public Tokenizer {
   bool add_bos_ = false, add_eos_ = false;
   std::unordered_set<int32_t> eog_;
   // GGUF
-  std::vector<int32_t> gguf_specials_;  // sorted longest text first
+  std::vector<SpecialText> gguf_specials_;  // longest text first (texts are views of tokens_)
   bool clean_spaces_ = false;
   // HF
   std::vector<AddedToken> added_;
@@ -145,7 +140,6 @@ class BpeTokenizer final : public Tokenizer {
  private:
   void encode_text(std::string_view text, std::vector<int32_t>& out) const;
   void bpe_word(std::string_view w, std::vector<int32_t>& out) const;
-  void split_gguf_specials(std::string_view text, bool parse_special, std::vector<Fragment>& frags) const;
   void split_added(std::string_view text, const TokenTrie& trie, bool parse_special, std::vector<Fragment>& frags) const;
 
   WordCache cache_;

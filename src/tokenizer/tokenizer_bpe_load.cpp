@@ -89,13 +89,15 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
     if (id >= 0) t->eog_.insert(id);
 
   t->special_.assign(n, 0);
+  std::vector<int32_t> specials;
   for (int32_t i = 0; i < n; ++i) {
     uint8_t ty = t->type_[i];
     t->special_[i] = ty == kControl || ty == kUnknown;
-    if (ty == kControl || ty == kUserDefined || ty == kUnknown) t->gguf_specials_.push_back(i);
+    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
   }
-  std::stable_sort(t->gguf_specials_.begin(), t->gguf_specials_.end(),
+  std::stable_sort(specials.begin(), specials.end(),
                    [&](int32_t a, int32_t b) { return t->tokens_[a].size() > t->tokens_[b].size(); });
+  for (int32_t id : specials) t->gguf_specials_.push_back({id, t->tokens_[id], t->special_[id] != 0});
   t->build_byte_ids();
   t->finish_pieces();
   if (t->ignore_merges_) {
