@@ -10,6 +10,7 @@
 #include "lmgen/error.hpp"
 #include "util/utf8.hpp"
 #include "tokenizer/bpe.hpp"
+#include "tokenizer/hf/added_tokens.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/hf/spm_hf_parts.hpp"
 #include "tokenizer/spm_vocab.hpp"
@@ -30,8 +31,7 @@ class HfSpmTokenizer final : public Tokenizer {
       static const json null_json;
       return tok.contains(k) ? tok[k] : null_json;
     };
-    static const json empty_array = json::array();
-    added_ = AddedTokens(tok.contains("added_tokens") ? tok["added_tokens"] : empty_array, path);
+    added_ = AddedTokens(field("added_tokens"), path);
     for (const AddedToken& t : added_.tokens())
       check_dense(t.id, n_model_ + added_.tokens().size(), "added_tokens");
     for (const AddedToken& t : added_.tokens()) {
@@ -79,28 +79,32 @@ class HfSpmTokenizer final : public Tokenizer {
     ids.reserve(text.size() / 2 + 4);
     std::string buf;
     std::vector<Span> words;
+    std::vector<Fragment> raw_frags, norm_frags;
     // 1. Added tokens that are matched on the raw text.
-    for (const Piece& raw : added_.split(text, /*normalized=*/false, opt.parse_special)) {
+    added_.split(text, /*normalized=*/false, opt.parse_special, raw_frags);
+    for (const Fragment& raw : raw_frags) {
       if (raw.token >= 0) {
         ids.push_back(raw.token);
         continue;
       }
       // 2. Normalize the rest, then match the normalized added tokens.
-      std::string norm(raw.text);
+      std::string norm(text.substr(raw.begin, raw.end - raw.begin));
       normalizer_.apply(norm);
-      for (const Piece& np : added_.split(norm, /*normalized=*/true, opt.parse_special)) {
+      added_.split(norm, /*normalized=*/true, opt.parse_special, norm_frags);
+      for (const Fragment& np : norm_frags) {
         if (np.token >= 0) {
           ids.push_back(np.token);
           continue;
         }
         // 3. Pre-tokenize and run the BPE model on every word.
+        std::string_view piece = std::string_view(norm).substr(np.begin, np.end - np.begin);
         if (pre_.empty()) {
-          bpe(np.text, ids);
+          bpe(piece, ids);
           continue;
         }
-        buf.assign(np.text);
+        buf.assign(piece);
         words.clear();
-        pre_.split(buf, words, raw.at_start && np.at_start);
+        pre_.split(buf, words, raw.begin == 0 && np.begin == 0);
         for (const Span& w : words) bpe(std::string_view(buf).substr(w.begin, w.end - w.begin), ids);
       }
     }

@@ -58,81 +58,6 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Special / added tokens in the input
-
-namespace {
-// Rust char::is_alphanumeric / is_whitespace on the code point ending or starting a string.
-bool last_char_alnum(std::string_view s) {
-  if (s.empty()) return false;
-  size_t i = s.size() - 1;
-  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
-  size_t j = i;
-  int32_t cp = utf8::decode(s, j);
-  if (cp < 0) return false;
-  static const Regex re("^[\\p{Alphabetic}\\p{N}]", "alnum");
-  std::string tmp;
-  utf8::append(tmp, static_cast<uint32_t>(cp));
-  bool m = false;
-  re.for_each_match(tmp, [&](size_t, size_t) { m = true; });
-  return m;
-}
-bool first_char_alnum(std::string_view s) {
-  if (s.empty()) return false;
-  size_t i = 0;
-  int32_t cp = utf8::decode(s, i);
-  if (cp < 0) return false;
-  return last_char_alnum(s.substr(0, i));
-}
-// Number of bytes of Unicode whitespace at the end / start of s.
-size_t trailing_ws(std::string_view s) {
-  static const Regex re("\\s+$", "ws", Regex::kDollarEndOnly);
-  size_t n = 0;
-  re.for_each_match(s, [&](size_t b, size_t e) { n = e - b; });
-  return n;
-}
-size_t leading_ws(std::string_view s) {
-  static const Regex re("^\\s+", "ws");
-  size_t n = 0;
-  re.for_each_match(s, [&](size_t b, size_t e) {
-    if (b == 0) n = e;
-  });
-  return n;
-}
-}  // namespace
-
-// HF AddedVocabulary: leftmost-longest matches of added token texts, with single_word / lstrip / rstrip.
-void BpeTokenizer::split_added(std::string_view text, const TokenTrie& trie, bool parse_special,
-                               std::vector<Fragment>& frags) const {
-  frags.clear();
-  size_t start = 0;  // end of the previous match
-  size_t pos = 0;
-  while (pos < text.size() && !trie.empty()) {
-    int32_t idx = -1;
-    size_t len = trie.longest(text, pos, idx);
-    if (len == 0) {
-      ++pos;
-      continue;
-    }
-    const AddedToken& at = added_[idx];
-    size_t mb = pos, me = pos + len;
-    pos = me;
-    if (!parse_special && at.special) continue;
-    if (at.single_word) {
-      bool start_ok = mb == 0 || !last_char_alnum(text.substr(0, mb));
-      bool stop_ok = me == text.size() || !first_char_alnum(text.substr(me));
-      if (!start_ok || !stop_ok) continue;
-    }
-    if (at.lstrip) mb = std::max(mb - trailing_ws(text.substr(0, mb)), start);
-    if (at.rstrip) me += leading_ws(text.substr(me));
-    if (start < mb) frags.push_back(Fragment{-1, start, mb});
-    frags.push_back(Fragment{at.id, mb, me});
-    start = me;
-    pos = me;
-  }
-  if (start < text.size()) frags.push_back(Fragment{-1, start, text.size()});
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // encode / decode
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
@@ -150,7 +75,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
     return out;
   }
   if (opt.add_special) out.insert(out.end(), post_prefix_.begin(), post_prefix_.end());
-  split_added(text, trie_raw_, opt.parse_special, frags);
+  added_.split(text, /*normalized=*/false, opt.parse_special, frags);
   std::vector<Fragment> sub;
   for (const Fragment& f : frags) {
     if (f.token >= 0) {
@@ -158,13 +83,13 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
       continue;
     }
     std::string_view piece = text.substr(f.begin, f.end - f.begin);
-    if (normalizer_.identity() && trie_norm_.empty()) {
+    if (normalizer_.identity() && !added_.has_patterns(/*normalized=*/true)) {
       encode_text(piece, out);
       continue;
     }
     std::string norm(piece);
     normalizer_.apply(norm);
-    split_added(norm, trie_norm_, opt.parse_special, sub);
+    added_.split(norm, /*normalized=*/true, opt.parse_special, sub);
     for (const Fragment& g : sub) {
       if (g.token >= 0) out.push_back(g.token);
       else encode_text(std::string_view(norm).substr(g.begin, g.end - g.begin), out);

@@ -20,6 +20,7 @@
 
 #include "lmgen/error.hpp"
 #include "util/string_hash.hpp"
+#include "tokenizer/hf/added_tokens.hpp"
 #include "tokenizer/hf/normalizer.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/bpe.hpp"
@@ -28,56 +29,6 @@
 
 namespace lmgen::bpe {
 
-
-// Byte trie over special/added token texts: longest match starting at a position.
-class TokenTrie {
- public:
-  void add(std::string_view text, int32_t index) {
-    if (text.empty()) return;
-    if (nodes_.empty()) nodes_.emplace_back();
-    first_[static_cast<unsigned char>(text[0])] = true;
-    size_t n = 0;
-    for (unsigned char c : text) {
-      auto it = nodes_[n].next.find(c);
-      if (it == nodes_[n].next.end()) {
-        nodes_.emplace_back();
-        nodes_[n].next[c] = nodes_.size() - 1;
-        n = nodes_.size() - 1;
-      } else {
-        n = it->second;
-      }
-    }
-    if (nodes_[n].index < 0) nodes_[n].index = index;
-  }
-  bool empty() const { return nodes_.empty(); }
-  // Longest token starting at s[pos]: returns its length (0 if none) and index.
-  size_t longest(std::string_view s, size_t pos, int32_t& index) const {
-    if (nodes_.empty() || !first_[static_cast<unsigned char>(s[pos])]) return 0;
-    size_t n = 0, best = 0;
-    for (size_t k = pos; k < s.size(); ++k) {
-      auto it = nodes_[n].next.find(static_cast<unsigned char>(s[k]));
-      if (it == nodes_[n].next.end()) break;
-      n = it->second;
-      if (nodes_[n].index >= 0) best = k + 1 - pos, index = nodes_[n].index;
-    }
-    return best;
-  }
-
- private:
-  struct Node {
-    std::unordered_map<unsigned char, size_t> next;
-    int32_t index = -1;
-  };
-  std::vector<Node> nodes_;
-  std::array<bool, 256> first_{};
-};
-
-// HF added token.
-struct AddedToken {
-  std::string content;
-  int32_t id = -1;
-  bool special = false, normalized = false, lstrip = false, rstrip = false, single_word = false;
-};
 
 // GGUF token types (llama.cpp LLAMA_TOKEN_TYPE_*).
 enum TokenType : uint8_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
@@ -128,8 +79,7 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<SpecialText> gguf_specials_;  // longest text first (texts are views of tokens_)
   bool clean_spaces_ = false;
   // HF
-  std::vector<AddedToken> added_;
-  TokenTrie trie_raw_, trie_norm_;  // indices into added_
+  AddedTokens added_;
   Normalizer normalizer_;
   std::vector<int32_t> post_prefix_, post_suffix_;  // TemplateProcessing "single" around $A
   bool byte_level_decoder_ = true;
@@ -140,7 +90,6 @@ class BpeTokenizer final : public Tokenizer {
  private:
   void encode_text(std::string_view text, std::vector<int32_t>& out) const;
   void bpe_word(std::string_view w, std::vector<int32_t>& out) const;
-  void split_added(std::string_view text, const TokenTrie& trie, bool parse_special, std::vector<Fragment>& frags) const;
 
   WordCache cache_;
 };

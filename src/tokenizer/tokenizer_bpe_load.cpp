@@ -224,26 +224,12 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     entries.emplace_back(&it.key(), static_cast<int32_t>(id64));
     max_id = std::max(max_id, static_cast<int32_t>(id64));
   }
-  if (tok.contains("added_tokens") && !tok["added_tokens"].is_null()) {
-    if (!tok["added_tokens"].is_array()) throw Error(path, "added_tokens is not an array");
-    for (const auto& a : tok["added_tokens"]) {
-      if (!a.is_object() || !a.contains("id")) throw Error(path, "added_tokens: entry without id");
-      AddedToken at;
-      at.id = json_id(a["id"], path, "added_tokens");
-      at.content = json_str(a, "content", path, "added_tokens");
-      at.special = a.value("special", false);
-      at.normalized = a.value("normalized", !at.special);
-      at.lstrip = a.value("lstrip", false);
-      at.rstrip = a.value("rstrip", false);
-      at.single_word = a.value("single_word", false);
-      max_id = std::max(max_id, at.id);
-      t->added_.push_back(std::move(at));
-    }
-  }
+  t->added_ = AddedTokens(member(tok, "added_tokens"), path);
+  for (const AddedToken& at : t->added_.tokens()) max_id = std::max(max_id, at.id);
   if (max_id < 0) throw Error(path, "empty vocabulary");
   // Ids far beyond the number of tokens defined would size the id -> text table from one field (a 150-byte file
   // asking for 16M entries); real vocabularies are dense, with at most some padding.
-  const size_t n_defined = entries.size() + t->added_.size();
+  const size_t n_defined = entries.size() + t->added_.tokens().size();
   if (static_cast<size_t>(max_id) >= 2 * n_defined + 1024)
     throw Error(path, "token id " + std::to_string(max_id) + " is far beyond the " + std::to_string(n_defined) +
                           " tokens defined (sparse ids are not supported)");
@@ -262,17 +248,9 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   t->special_.assign(n, 0);
   t->type_.assign(n, kNormal);
   t->normalizer_ = Normalizer::from_json(member(tok, "normalizer"), path);
-  for (const auto& at : t->added_) t->special_[at.id] = at.special;
-  for (size_t k = 0; k < t->added_.size(); ++k) {
-    const AddedToken& at = t->added_[k];
-    if (!at.normalized) {
-      t->trie_raw_.add(at.content, static_cast<int32_t>(k));
-    } else {
-      std::string c = at.content;
-      t->normalizer_.apply(c);
-      t->trie_norm_.add(c, static_cast<int32_t>(k));
-    }
-  }
+  for (const auto& at : t->added_.tokens()) t->special_[at.id] = at.special;
+  t->added_.build_patterns(t->normalizer_);
+
 
   // merges: "a b" strings or ["a", "b"] pairs; later duplicates replace earlier ones (HF builds a map)
   if (model.contains("merges") && !model["merges"].is_null()) {
@@ -305,7 +283,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
       ++r;
     }
   }
-  for (const auto& at : t->added_) t->tokens_[at.id] = at.content;
+  for (const auto& at : t->added_.tokens()) t->tokens_[at.id] = at.content;
   t->pretok_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
   add_post_processor(*t, member(tok, "post_processor"), path);
   const json& dec = member(tok, "decoder");
@@ -313,9 +291,8 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
 
   // bos / eos from tokenizer_config.json (HF transformers), else from the vocabulary
   auto id_of = [&](const std::string& text) -> int32_t {
-    for (const auto& at : t->added_)
-      if (at.content == text) return at.id;
-    return vocab.get(text);
+    int32_t id = t->added_.find(text);
+    return id >= 0 ? id : vocab.get(text);
   };
   auto cfg_token = [&](const char* key) -> int32_t {
     if (!config.is_object() || !config.contains(key)) return -1;
@@ -329,7 +306,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   if (t->eos_ < 0 && !config.is_object()) t->eos_ = id_of("<|endoftext|>");
   t->add_bos_ = !t->post_prefix_.empty() && t->post_prefix_[0] == t->bos_ && t->bos_ >= 0;
   if (t->eos_ >= 0) t->eog_.insert(t->eos_);
-  for (const auto& at : t->added_)
+  for (const auto& at : t->added_.tokens())
     for (const char* txt : kEogTexts)
       if (at.content == txt) t->eog_.insert(at.id);
   for (int32_t id : t->post_prefix_)

@@ -23,50 +23,6 @@ std::string string_pattern(const nlohmann::json& j, const std::string& path, con
 std::string prepend_scheme_of(const nlohmann::json& j);
 }  // namespace detail
 
-// A piece of text produced by added-token splitting: either an added token (token >= 0) or text.
-struct Piece {
-  int32_t token = -1;
-  std::string_view text;
-  bool at_start = false;  // the text begins at offset 0 of what was split
-};
-
-struct AddedToken {
-  int32_t id = -1;
-  std::string content;
-  bool single_word = false, lstrip = false, rstrip = false, normalized = true, special = false;
-};
-
-class AddedTokens {
- public:
-  AddedTokens() = default;
-  AddedTokens(const nlohmann::json& arr, const std::string& path);
-  // Builds the match patterns: raw content for normalized=false tokens, normalized content for the others.
-  void build_patterns(const lmgen::Normalizer& n);
-  // Splits `text` on the tokens of one kind, leftmost-longest; with parse_special false, special tokens are
-  // matched but left as text (HF encode_special_tokens).
-  std::vector<Piece> split(std::string_view text, bool normalized, bool parse_special) const;
-  const AddedToken* by_id(int32_t id) const {
-    auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : &tokens_[it->second];
-  }
-  int32_t find(std::string_view content) const {
-    auto it = by_content_.find(std::string(content));
-    return it == by_content_.end() ? -1 : it->second;
-  }
-  const std::vector<AddedToken>& tokens() const { return tokens_; }
-
- private:
-  struct Pattern {
-    std::string text;
-    size_t token;  // index into tokens_
-  };
-  std::vector<AddedToken> tokens_;
-  std::unordered_map<int32_t, size_t> by_id_;
-  std::unordered_map<std::string, int32_t> by_content_;
-  std::vector<Pattern> patterns_[2];  // [normalized]; each sorted by first byte then length (longest first)
-  std::vector<uint32_t> first_[2];    // first_[k][byte] = index of the first pattern starting with that byte
-};
-
 class PostProcessor {
  public:
   PostProcessor() = default;
