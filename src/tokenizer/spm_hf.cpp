@@ -11,8 +11,9 @@
 #include "util/utf8.hpp"
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/hf/added_tokens.hpp"
+#include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
-#include "tokenizer/hf/spm_hf_parts.hpp"
+#include "tokenizer/hf/decoder.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
@@ -21,7 +22,6 @@ namespace lmgen {
 namespace {
 
 using nlohmann::json;
-using namespace spm::hf;
 
 class HfSpmTokenizer final : public Tokenizer {
  public:

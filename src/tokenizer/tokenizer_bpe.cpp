@@ -74,7 +74,6 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
     if (opt.add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
     return out;
   }
-  if (opt.add_special) out.insert(out.end(), post_prefix_.begin(), post_prefix_.end());
   added_.split(text, /*normalized=*/false, opt.parse_special, frags);
   std::vector<Fragment> sub;
   for (const Fragment& f : frags) {
@@ -95,7 +94,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
       else encode_text(std::string_view(norm).substr(g.begin, g.end - g.begin), out);
     }
   }
-  if (opt.add_special) out.insert(out.end(), post_suffix_.begin(), post_suffix_.end());
+  if (opt.add_special && !post_.empty()) return post_.apply(out);
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include "util/string_hash.hpp"
 #include "tokenizer/hf/added_tokens.hpp"
 #include "tokenizer/hf/normalizer.hpp"
+#include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/special_split.hpp"
@@ -81,7 +82,7 @@ class BpeTokenizer final : public Tokenizer {
   // HF
   AddedTokens added_;
   Normalizer normalizer_;
-  std::vector<int32_t> post_prefix_, post_suffix_;  // TemplateProcessing "single" around $A
+  PostProcessor post_;
   bool byte_level_decoder_ = true;
 
   void finish_pieces();

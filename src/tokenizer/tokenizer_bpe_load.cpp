@@ -149,47 +149,6 @@ int32_t json_id(const json& v, const std::string& path, const std::string& what)
   return static_cast<int32_t>(id);
 }
 
-// TemplateProcessing / Roberta / Bert / ByteLevel / Sequence post-processors for a single sequence.
-void add_post_processor(BpeTokenizer& t, const json& j, const std::string& path) {
-  if (j.is_null()) return;
-  if (!j.is_object() || !j.contains("type")) throw Error(path, "post_processor: expected an object with a \"type\"");
-  std::string type = j["type"].is_string() ? j["type"].get<std::string>() : "";
-  if (type == "ByteLevel") return;
-  if (type == "Sequence") {
-    if (!j.contains("processors") || !j["processors"].is_array()) throw Error(path, "post_processor Sequence without processors");
-    for (const auto& s : j["processors"]) add_post_processor(t, s, path);
-    return;
-  }
-  if (type == "RobertaProcessing" || type == "BertProcessing") {
-    auto tok = [&](const char* key) {
-      if (!j.contains(key) || !j[key].is_array() || j[key].size() != 2) throw Error(path, std::string("post_processor: bad ") + key);
-      return json_id(j[key][1], path, "post_processor");
-    };
-    t.post_prefix_.push_back(tok("cls"));
-    t.post_suffix_.insert(t.post_suffix_.begin(), tok("sep"));
-    return;
-  }
-  if (type != "TemplateProcessing") throw Error(path, "unsupported post_processor type '" + type + "'");
-  if (!j.contains("single") || !j["single"].is_array()) throw Error(path, "TemplateProcessing without \"single\"");
-  const json& specials = j.contains("special_tokens") ? j["special_tokens"] : json::object();
-  bool after = false;
-  for (const auto& item : j["single"]) {
-    if (item.contains("Sequence")) {
-      after = true;
-      continue;
-    }
-    if (!item.contains("SpecialToken") || !item["SpecialToken"].contains("id"))
-      throw Error(path, "TemplateProcessing: bad item " + item.dump());
-    std::string name = item["SpecialToken"]["id"].get<std::string>();
-    if (!specials.contains(name) || !specials[name].contains("ids") || !specials[name]["ids"].is_array())
-      throw Error(path, "TemplateProcessing: special token '" + name + "' not described");
-    for (const auto& v : specials[name]["ids"]) {
-      int32_t id = json_id(v, path, "TemplateProcessing");
-      (after ? t.post_suffix_ : t.post_prefix_).push_back(id);
-    }
-  }
-}
-
 }  // namespace
 
 bool hf_tokenizer_is_byte_level(const nlohmann::json& tokenizer) {
@@ -285,7 +244,10 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   }
   for (const auto& at : t->added_.tokens()) t->tokens_[at.id] = at.content;
   t->pretok_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
-  add_post_processor(*t, member(tok, "post_processor"), path);
+  t->post_ = PostProcessor(member(tok, "post_processor"), path, [&](const std::string& text) {
+    int32_t id = t->added_.find(text);
+    return id >= 0 ? id : vocab.get(text);
+  });
   const json& dec = member(tok, "decoder");
   t->byte_level_decoder_ = dec.is_null() ? false : json_has_type(dec, "ByteLevel", "decoders");
 
@@ -304,15 +266,13 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   t->bos_ = cfg_token("bos_token");
   t->eos_ = cfg_token("eos_token");
   if (t->eos_ < 0 && !config.is_object()) t->eos_ = id_of("<|endoftext|>");
-  t->add_bos_ = !t->post_prefix_.empty() && t->post_prefix_[0] == t->bos_ && t->bos_ >= 0;
+  t->add_bos_ = t->bos_ >= 0 && t->post_.first_special() == t->bos_;
   if (t->eos_ >= 0) t->eog_.insert(t->eos_);
   for (const auto& at : t->added_.tokens())
     for (const char* txt : kEogTexts)
       if (at.content == txt) t->eog_.insert(at.id);
-  for (int32_t id : t->post_prefix_)
-    if (id >= static_cast<int32_t>(t->tokens_.size())) throw Error(path, "post_processor token id out of range");
-  for (int32_t id : t->post_suffix_)
-    if (id >= static_cast<int32_t>(t->tokens_.size())) throw Error(path, "post_processor token id out of range");
+  if (t->post_.max_id() >= static_cast<int32_t>(t->tokens_.size()))
+    throw Error(path, "post_processor token id out of range");
   t->build_byte_ids();
   t->finish_pieces();
   if (t->ignore_merges_) {  // HF looks the whole word up in the model vocabulary only

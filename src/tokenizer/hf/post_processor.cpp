@@ -1,45 +1,14 @@
-// HF tokenizer.json pipeline stages for the SentencePiece-style BPE tokenizer (see spm_hf_parts.hpp); the
-// decoder is in spm_hf_decoder.cpp.
-#include "tokenizer/hf/spm_hf_parts.hpp"
-
-#include <utf8proc.h>
+// HF post-processors (see post_processor.hpp).
+#include "tokenizer/hf/post_processor.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "lmgen/error.hpp"
-#include "util/utf8.hpp"
-#include "util/utf8.hpp"
-#include "tokenizer/spm_vocab.hpp"
 
-namespace lmgen::spm::hf {
-
-namespace {
+namespace lmgen {
 
 using nlohmann::json;
 
-}  // namespace
-
-namespace detail {
-
-std::string string_pattern(const json& j, const std::string& path, const char* what) {
-  const json& p = j.at("pattern");
-  if (p.is_object() && p.contains("String") && p["String"].is_string()) return p["String"];
-  throw Error(path, std::string(what) + " with a non-string (regex) pattern is not supported");
-}
-
-std::string prepend_scheme_of(const json& j) {
-  if (j.contains("prepend_scheme") && j["prepend_scheme"].is_string()) return j["prepend_scheme"];
-  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean())
-    return j["add_prefix_space"].get<bool>() ? "always" : "never";
-  return "always";
-}
-
-}  // namespace detail
-
-using namespace detail;
-
-// ---- PostProcessor ----
 
 PostProcessor::PostProcessor(const json& j, const std::string& path,
                              const std::function<int32_t(const std::string&)>& lookup) {
@@ -54,8 +23,18 @@ void PostProcessor::add(const json& j, const std::string& path,
     return;
   }
   if (type == "ByteLevel") return;  // only adjusts offsets
-  if (type != "TemplateProcessing")
-    throw Error(path, "post-processor '" + type + "' is not supported by the SentencePiece-style tokenizer");
+  if (type == "RobertaProcessing" || type == "BertProcessing") {  // <cls> $A <sep>
+    auto special = [&](const char* key) {
+      if (!j.contains(key) || !j[key].is_array() || j[key].size() != 2 || !j[key][1].is_number_integer())
+        throw Error(path, type + " post-processor: bad \"" + key + "\"");
+      int64_t v = j[key][1].get<int64_t>();
+      if (v < 0 || v >= (int64_t{1} << 24)) throw Error(path, type + " post-processor: id out of range");
+      return Item{false, {static_cast<int32_t>(v)}};
+    };
+    templates_.push_back({special("cls"), Item{true, {}}, special("sep")});
+    return;
+  }
+  if (type != "TemplateProcessing") throw Error(path, "unsupported post-processor type '" + type + "'");
   static const json no_specials = json::object();
   const json& specials = j.contains("special_tokens") ? j["special_tokens"] : no_specials;
   std::vector<Item> items;
@@ -116,4 +95,4 @@ int32_t PostProcessor::max_id() const {
   return m;
 }
 
-}  // namespace lmgen::spm::hf
+}  // namespace lmgen

@@ -1,16 +1,33 @@
-// HF tokenizer.json decoders for the SentencePiece-style BPE tokenizer: Replace, ByteFallback, Fuse, Strip,
-// Metaspace and Sequence (see spm_hf_parts.hpp).
-#include "lmgen/error.hpp"
-#include "util/utf8.hpp"
-#include "tokenizer/hf/spm_hf_parts.hpp"
-#include "tokenizer/spm_vocab.hpp"
+// HF decoders (see decoder.hpp).
+#include "tokenizer/hf/decoder.hpp"
 
-namespace lmgen::spm::hf {
+#include "lmgen/error.hpp"
+#include "tokenizer/hf/normalizer.hpp"
+#include "tokenizer/spm_vocab.hpp"
+#include "util/utf8.hpp"
+
+namespace lmgen {
 
 using nlohmann::json;
-using namespace detail;
 
-// ---- Decoder ----
+namespace {
+
+// The String pattern of a Replace decoder (a Regex pattern is refused).
+std::string string_pattern(const json& j, const std::string& path, const char* what) {
+  const json& p = j.at("pattern");
+  if (p.is_object() && p.contains("String") && p["String"].is_string()) return p["String"];
+  throw Error(path, std::string(what) + " with a non-string (regex) pattern is not supported");
+}
+
+// Metaspace "prepend_scheme" (or the legacy "add_prefix_space"): "always", "first" or "never".
+std::string prepend_scheme_of(const json& j) {
+  if (j.contains("prepend_scheme") && j["prepend_scheme"].is_string()) return j["prepend_scheme"];
+  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean())
+    return j["add_prefix_space"].get<bool>() ? "always" : "never";
+  return "always";
+}
+
+}  // namespace
 
 Decoder::Decoder(const json& j, const std::string& path) {
   if (j.is_null()) return;
@@ -34,7 +51,7 @@ void Decoder::add(const json& j, const std::string& path) {
     s.stop = j.value("stop", size_t{0});
     steps_.push_back(std::move(s));
   } else if (type == "Metaspace") {
-    Step s{Kind::Metaspace, j.value("replacement", std::string(kSpace)), {}};
+    Step s{Kind::Metaspace, j.value("replacement", std::string(spm::kSpace)), {}};
     s.flag = prepend_scheme_of(j) != "never";
     steps_.push_back(std::move(s));
   } else {
@@ -69,7 +86,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         };
         for (auto& t : toks) {
           uint8_t b = 0;
-          if (Vocab::parse_byte_piece(t, b)) {
+          if (spm::Vocab::parse_byte_piece(t, b)) {
             bytes += static_cast<char>(b);
             ++nbytes;
           } else {
@@ -117,4 +134,4 @@ std::string Decoder::piece(std::string_view token) const {
   return t;
 }
 
-}  // namespace lmgen::spm::hf
+}  // namespace lmgen
