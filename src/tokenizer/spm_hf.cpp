@@ -13,6 +13,7 @@
 #include "tokenizer/hf/added_tokens.hpp"
 #include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/hf/bpe_model.hpp"
 #include "tokenizer/hf/decoder.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
@@ -223,53 +224,7 @@ class HfSpmTokenizer final : public Tokenizer {
       static const char* hex = "0123456789ABCDEF";
       byte_id_[b] = vocab_.get(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
     }
-    // Merges: "a b" strings or ["a", "b"] pairs; rank = position in the list.
-    static const json no_merges = json::array();
-    const json& merges = m.contains("merges") ? m["merges"] : no_merges;
-    if (!merges.is_array()) throw Error(path_, "model.merges is not an array");
-    merges_.reserve(merges.size());
-    std::string joined;
-    for (size_t r = 0; r < merges.size(); ++r) {
-      const json& e = merges[r];
-      std::string_view a, b;
-      if (e.is_string()) {
-        std::string_view s = e.get_ref<const std::string&>();
-        size_t sp = s.find(' ');
-        if (sp != std::string::npos && s.find(' ', sp + 1) != std::string::npos) {
-          // A token that itself contains spaces (e.g. a re-saved Llama-2 file whose U+00A0 tokens became ' '):
-          // take the one split whose two sides are both tokens.
-          size_t found = std::string::npos;
-          for (size_t p = s.find(' '); p != std::string::npos; p = s.find(' ', p + 1)) {
-            if (p > 0 && p + 1 < s.size() && vocab_.get(s.substr(0, p)) >= 0 && vocab_.get(s.substr(p + 1)) >= 0) {
-              if (found != std::string::npos) { found = std::string::npos; break; }  // ambiguous
-              found = p;
-            }
-          }
-          sp = found;
-        }
-        if (sp == std::string::npos)
-          throw Error(path_, "merge " + std::to_string(r) + " '" + std::string(s) +
-                                 "' is not two tokens separated by a space");
-        a = s.substr(0, sp);
-        b = s.substr(sp + 1);
-      } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-        a = e[0].get_ref<const std::string&>();
-        b = e[1].get_ref<const std::string&>();
-      } else {
-        throw Error(path_, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
-      }
-      auto id_of = [&](std::string_view t) {
-        int32_t id = vocab_.get(t);
-        if (id < 0)
-          throw Error(path_, "merge " + std::to_string(r) + " ('" + std::string(a) + "' + '" + std::string(b) +
-                                 "') names token '" + std::string(t) + "' which is not in the vocabulary");
-        return id;
-      };
-      joined.assign(a);
-      joined.append(b);
-      int32_t ia = id_of(a), ib = id_of(b), in = id_of(joined);
-      merges_.insert(ia, ib, static_cast<int32_t>(r), in, /*overwrite=*/true);  // a later duplicate wins, as HF's map
-    }
+    read_merges(m, path_, vocab_, merges_);
   }
 
   // BPE on one word. With a vocabulary where "▁" only leads tokens, a "▁" after another character starts a

@@ -2,6 +2,8 @@
 // an HF tokenizer.json + tokenizer_config.json (HF semantics).
 #include "tokenizer/tokenizer_bpe.hpp"
 
+#include "tokenizer/hf/bpe_model.hpp"
+
 namespace lmgen {
 
 using json = nlohmann::json;
@@ -117,12 +119,6 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
 
 namespace {
 
-std::string json_str(const json& j, const char* key, const std::string& path, const std::string& what) {
-  if (!j.contains(key) || !j[key].is_string()) throw Error(path, what + ": missing string \"" + key + "\"");
-  return j[key].get<std::string>();
-}
-
-
 const json& member(const json& j, const char* key) {
   static const json null_json;
   if (!j.is_object()) return null_json;
@@ -211,37 +207,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   t->added_.build_patterns(t->normalizer_);
 
 
-  // merges: "a b" strings or ["a", "b"] pairs; later duplicates replace earlier ones (HF builds a map)
-  if (model.contains("merges") && !model["merges"].is_null()) {
-    const json& ms = model["merges"];
-    if (!ms.is_array()) throw Error(path, "model.merges is not an array");
-    t->merges_.reserve(ms.size());
-    std::string_view a, b;
-    std::string joined;
-    size_t r = 0;
-    for (const json& m : ms) {
-      if (m.is_string()) {
-        std::string_view s = m.get_ref<const std::string&>();
-        size_t sp = s.find(' ');
-        if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          throw Error(path, "merge " + std::to_string(r) + " '" + std::string(s) + "' is not two space-separated tokens");
-        a = s.substr(0, sp);
-        b = s.substr(sp + 1);
-      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        a = m[0].get_ref<const std::string&>();
-        b = m[1].get_ref<const std::string&>();
-      } else {
-        throw Error(path, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
-      }
-      joined.assign(a).append(b);
-      int32_t ia = vocab.get(a), ib = vocab.get(b), ic = vocab.get(joined);
-      if (ia < 0 || ib < 0 || ic < 0)
-        throw Error(path, "merge " + std::to_string(r) + " (" + std::string(a) + " " + std::string(b) +
-                              ") names a token not in the vocabulary");
-      t->merges_.insert(ia, ib, static_cast<int32_t>(r), ic, true);
-      ++r;
-    }
-  }
+  read_merges(model, path, vocab, t->merges_);
   for (const auto& at : t->added_.tokens()) t->tokens_[at.id] = at.content;
   t->pretok_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
   t->post_ = PostProcessor(member(tok, "post_processor"), path, [&](const std::string& text) {
