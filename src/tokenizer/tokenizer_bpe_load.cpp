@@ -12,6 +12,39 @@ using namespace bpe;  // this file builds bpe::BpeTokenizer
 // ---------------------------------------------------------------------------------------------------------------
 // GGUF
 
+namespace {
+// llama.cpp's end-of-generation and control tokens of a gpt2 vocabulary, and the special-token splitter's list.
+void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot, int32_t eom) {
+  const int32_t n = t.n_vocab();
+  // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
+  for (const char* txt : kEogTexts) {
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t.eog_.insert(id);
+    t.type_[id] = kControl;
+  }
+  for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t.type_[id] = kControl;
+    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t.eog_.insert(id);
+  }
+  for (int32_t id : {t.eos_, eot, eom})
+    if (id >= 0) t.eog_.insert(id);
+
+  t.special_.assign(n, 0);
+  std::vector<int32_t> specials;
+  for (int32_t i = 0; i < n; ++i) {
+    uint8_t ty = t.type_[i];
+    t.special_[i] = ty == kControl || ty == kUnknown;
+    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
+  }
+  std::stable_sort(specials.begin(), specials.end(),
+                   [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
+  for (int32_t id : specials) t.gguf_specials_.push_back({id, t.tokens_[id], t.special_[id] != 0});
+}
+}  // namespace
+
 std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   auto t = std::make_unique<BpeTokenizer>();
@@ -74,32 +107,7 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_bos_token")) t->add_bos_ = *v;
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_eos_token")) t->add_eos_ = *v;
 
-  // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
-  for (const char* txt : kEogTexts) {
-    int32_t id = text_to_id.get(txt);
-    if (id < 0) continue;
-    t->eog_.insert(id);
-    t->type_[id] = kControl;
-  }
-  for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
-    int32_t id = text_to_id.get(txt);
-    if (id < 0) continue;
-    t->type_[id] = kControl;
-    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t->eog_.insert(id);
-  }
-  for (int32_t id : {t->eos_, eot, eom})
-    if (id >= 0) t->eog_.insert(id);
-
-  t->special_.assign(n, 0);
-  std::vector<int32_t> specials;
-  for (int32_t i = 0; i < n; ++i) {
-    uint8_t ty = t->type_[i];
-    t->special_[i] = ty == kControl || ty == kUnknown;
-    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
-  }
-  std::stable_sort(specials.begin(), specials.end(),
-                   [&](int32_t a, int32_t b) { return t->tokens_[a].size() > t->tokens_[b].size(); });
-  for (int32_t id : specials) t->gguf_specials_.push_back({id, t->tokens_[id], t->special_[id] != 0});
+  mark_gguf_specials(*t, text_to_id, eot, eom);
   t->build_byte_ids();
   t->finish_pieces();
   if (t->ignore_merges_) {
@@ -153,6 +161,31 @@ bool hf_tokenizer_is_byte_level(const nlohmann::json& tokenizer) {
     return true;
   return tokenizer.contains("decoder") && json_has_type(tokenizer["decoder"], "ByteLevel", "decoders");
 }
+
+namespace {
+// BOS / EOS from tokenizer_config.json (HF transformers), else from the vocabulary; the end-of-generation tokens.
+void set_hf_specials(BpeTokenizer& t, const json& config, const StrIdMap& vocab) {
+  auto id_of = [&](const std::string& text) -> int32_t {
+    int32_t id = t.added_.find(text);
+    return id >= 0 ? id : vocab.get(text);
+  };
+  auto cfg_token = [&](const char* key) -> int32_t {
+    if (!config.is_object() || !config.contains(key)) return -1;
+    const json& v = config[key];
+    if (v.is_string()) return id_of(v.get<std::string>());
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return id_of(v["content"].get<std::string>());
+    return -1;
+  };
+  t.bos_ = cfg_token("bos_token");
+  t.eos_ = cfg_token("eos_token");
+  if (t.eos_ < 0 && !config.is_object()) t.eos_ = id_of("<|endoftext|>");
+  t.add_bos_ = t.bos_ >= 0 && t.post_.first_special() == t.bos_;
+  if (t.eos_ >= 0) t.eog_.insert(t.eos_);
+  for (const auto& at : t.added_.tokens())
+    for (const char* txt : kEogTexts)
+      if (at.content == txt) t.eog_.insert(at.id);
+}
+}  // namespace
 
 std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, const nlohmann::json& config,
                                                  const std::string& path) {
@@ -217,26 +250,7 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   const json& dec = member(tok, "decoder");
   t->byte_level_decoder_ = dec.is_null() ? false : json_has_type(dec, "ByteLevel", "decoders");
 
-  // bos / eos from tokenizer_config.json (HF transformers), else from the vocabulary
-  auto id_of = [&](const std::string& text) -> int32_t {
-    int32_t id = t->added_.find(text);
-    return id >= 0 ? id : vocab.get(text);
-  };
-  auto cfg_token = [&](const char* key) -> int32_t {
-    if (!config.is_object() || !config.contains(key)) return -1;
-    const json& v = config[key];
-    if (v.is_string()) return id_of(v.get<std::string>());
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return id_of(v["content"].get<std::string>());
-    return -1;
-  };
-  t->bos_ = cfg_token("bos_token");
-  t->eos_ = cfg_token("eos_token");
-  if (t->eos_ < 0 && !config.is_object()) t->eos_ = id_of("<|endoftext|>");
-  t->add_bos_ = t->bos_ >= 0 && t->post_.first_special() == t->bos_;
-  if (t->eos_ >= 0) t->eog_.insert(t->eos_);
-  for (const auto& at : t->added_.tokens())
-    for (const char* txt : kEogTexts)
-      if (at.content == txt) t->eog_.insert(at.id);
+  set_hf_specials(*t, config, vocab);
   if (t->post_.max_id() >= static_cast<int32_t>(t->tokens_.size()))
     throw Error(path, "post_processor token id out of range");
   t->build_byte_ids();
