@@ -1,8 +1,9 @@
 // HF tokenizer.json SentencePiece-style BPE (Llama-2 family), with the HF tokenizers library's semantics:
 //   added tokens (non-normalized ones matched on the raw text, normalized ones on the normalized text, honouring
 //   lstrip / rstrip / single_word), normalizer (Prepend, Replace, Strip, NFC/NFKC/..., Lowercase, Sequence),
-//   optional Metaspace pre-tokenizer, BPE by merge rank with byte fallback / unk, TemplateProcessing
-//   post-processor, and the decoder chain (Replace, ByteFallback, Fuse, Strip, Metaspace).
+//   pre-tokenizer (Metaspace, Split, ...: hf/pretokenizer), BPE by merge rank (the shared engine, bpe.hpp) over
+//   characters with byte fallback / unk, post-processor (hf/post_processor), and the decoder chain (hf/decoder).
+//   Llama 2 and Gemma 3 tokenizer.json files take this path.
 #include <algorithm>
 #include <queue>
 #include <unordered_map>

@@ -1,7 +1,7 @@
-// SentencePiece-style vocabulary shared by the SPM tokenizers (GGUF "llama", llama2.c tokenizer.bin, HF Llama-2
-// tokenizer.json): token texts, scores, llama.cpp-style token attributes, a piece -> id hash map built once, the
-// byte-fallback table, and the two merge algorithms (llama.cpp/llama2.c score-ordered bigram merging; HF BPE
-// rank-ordered merges). Internal to the library.
+// SentencePiece-style vocabulary of the score-ordered SPM tokenizers (GGUF "llama", llama2.c tokenizer.bin):
+// token texts, scores, llama.cpp-style token attributes, a piece -> id hash map built once, the byte-fallback
+// table, and the one score-ordered merge engine (llama.cpp/llama2.c bigram merging). The rank-ordered BPE of
+// tokenizer.json is in bpe.hpp. Internal to the library.
 #pragma once
 
 #include <cstdint>

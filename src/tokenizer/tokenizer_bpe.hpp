@@ -2,8 +2,7 @@
 // tokenizer_bpe_load.cpp: building it from a GGUF vocabulary or an HF tokenizer.json).
 //
 // Encoding works on raw bytes throughout: a pre-token's bytes b0..bn start as the ids of the single-character
-// tokens byte_to_char(bi), and merges are looked up as (left id, right id) -> (rank, merged id). The lowest rank
-// merges first, the leftmost pair among equal ranks (the order of both llama.cpp and HF). Results of words up to
+// tokens byte_to_char(bi), then go through the shared rank-ordered merge engine (bpe.hpp). Results of words up to
 // 256 bytes are cached per tokenizer.
 #pragma once
 
