@@ -69,7 +69,7 @@ const timer = () => { const w0 = now(), c0 = cpu(); return { wall: () => now() -
 })();
 EOF
 
-for name in gpt2 qwen3 llama3; do
+for name in gpt2 qwen3 llama3 llama2 gemma3; do
   tj="$SHARED/tokenizers/$name/tokenizer.json"
   echo "=== $name: lmgen"
   "$OUT/bench_tokenizer" "$tj" "$TEXT" "$REPS"

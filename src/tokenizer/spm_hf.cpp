@@ -1,14 +1,21 @@
 // HF tokenizer.json SentencePiece-style BPE (Llama-2 family), with the HF tokenizers library's semantics:
 //   added tokens (non-normalized ones matched on the raw text, normalized ones on the normalized text, honouring
 //   lstrip / rstrip / single_word), normalizer (Prepend, Replace, Strip, NFC/NFKC/..., Lowercase, Sequence),
-//   optional Metaspace pre-tokenizer, BPE by merge rank with byte fallback / unk, TemplateProcessing
-//   post-processor, and the decoder chain (Replace, ByteFallback, Fuse, Strip, Metaspace).
+//   pre-tokenizer (Metaspace, Split, ...: hf/pretokenizer), BPE by merge rank (the shared engine, bpe.hpp) over
+//   characters with byte fallback / unk, post-processor (hf/post_processor), and the decoder chain (hf/decoder).
+//   Llama 2 and Gemma 3 tokenizer.json files take this path.
 #include <algorithm>
 #include <queue>
 #include <unordered_map>
 
 #include "lmgen/error.hpp"
-#include "tokenizer/hf/spm_hf_parts.hpp"
+#include "util/utf8.hpp"
+#include "tokenizer/bpe.hpp"
+#include "tokenizer/hf/added_tokens.hpp"
+#include "tokenizer/hf/post_processor.hpp"
+#include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/hf/bpe_model.hpp"
+#include "tokenizer/hf/decoder.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
@@ -17,7 +24,6 @@ namespace lmgen {
 namespace {
 
 using nlohmann::json;
-using namespace spm::hf;
 
 class HfSpmTokenizer final : public Tokenizer {
  public:
@@ -27,17 +33,16 @@ class HfSpmTokenizer final : public Tokenizer {
       static const json null_json;
       return tok.contains(k) ? tok[k] : null_json;
     };
-    static const json empty_array = json::array();
-    added_ = AddedTokens(tok.contains("added_tokens") ? tok["added_tokens"] : empty_array, path);
+    added_ = AddedTokens(field("added_tokens"), path);
     for (const AddedToken& t : added_.tokens())
-      check_dense(t.id, vocab_.size() + added_.tokens().size(), "added_tokens");
+      check_dense(t.id, n_model_ + added_.tokens().size(), "added_tokens");
     for (const AddedToken& t : added_.tokens()) {
       if (t.id >= static_cast<int32_t>(texts_.size())) texts_.resize(t.id + 1);
       if (texts_[t.id].empty()) texts_[t.id] = t.content;
     }
     in_vocab_.resize(texts_.size(), false);
-    normalizer_ = Normalizer(field("normalizer"), path);
-    pre_ = PreTokenizer(field("pre_tokenizer"), path);
+    normalizer_ = lmgen::Normalizer::from_json(field("normalizer"), path);
+    pre_ = PreTokenizer::from_json(field("pre_tokenizer"), path);
     added_.build_patterns(normalizer_);
     post_ = PostProcessor(field("post_processor"), path,
                           [&](const std::string& s) { return lookup(s); });
@@ -74,21 +79,35 @@ class HfSpmTokenizer final : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override {
     std::vector<int32_t> ids;
     ids.reserve(text.size() / 2 + 4);
+    std::string buf;
+    std::vector<Span> words;
+    std::vector<Fragment> raw_frags, norm_frags;
     // 1. Added tokens that are matched on the raw text.
-    for (const Piece& raw : added_.split(text, /*normalized=*/false, opt.parse_special)) {
+    added_.split(text, /*normalized=*/false, opt.parse_special, raw_frags);
+    for (const Fragment& raw : raw_frags) {
       if (raw.token >= 0) {
         ids.push_back(raw.token);
         continue;
       }
       // 2. Normalize the rest, then match the normalized added tokens.
-      std::string norm = normalizer_.apply(raw.text);
-      for (const Piece& np : added_.split(norm, /*normalized=*/true, opt.parse_special)) {
+      std::string norm(text.substr(raw.begin, raw.end - raw.begin));
+      normalizer_.apply(norm);
+      added_.split(norm, /*normalized=*/true, opt.parse_special, norm_frags);
+      for (const Fragment& np : norm_frags) {
         if (np.token >= 0) {
           ids.push_back(np.token);
           continue;
         }
         // 3. Pre-tokenize and run the BPE model on every word.
-        for (std::string_view word : pre_.split(np.text, raw.at_start && np.at_start)) bpe(word, ids);
+        std::string_view piece = std::string_view(norm).substr(np.begin, np.end - np.begin);
+        if (pre_.empty()) {
+          bpe(piece, ids);
+          continue;
+        }
+        buf.assign(piece);
+        words.clear();
+        pre_.split(buf, words, raw.begin == 0 && np.begin == 0);
+        for (const Span& w : words) bpe(std::string_view(buf).substr(w.begin, w.end - w.begin), ids);
       }
     }
     if (opt.add_special) return post_.apply(ids);
@@ -159,8 +178,7 @@ class HfSpmTokenizer final : public Tokenizer {
 
   int32_t lookup(const std::string& s) const {
     if (int32_t id = added_.find(s); id >= 0) return id;
-    auto it = vocab_.find(s);
-    return it == vocab_.end() ? -1 : it->second;
+    return vocab_.get(s);
   }
 
   void load_model(const json& m) {
@@ -171,123 +189,79 @@ class HfSpmTokenizer final : public Tokenizer {
       if (m.contains(k) && !m[k].is_null() && !m[k].get<std::string>().empty())
         throw Error(path_, std::string("BPE model option ") + k + " is not supported");
     const json& vocab = m["vocab"];
-    vocab_.reserve(vocab.size() * 2);
+    std::vector<std::pair<const std::string*, int32_t>> entries;
+    entries.reserve(vocab.size());
     int64_t max_id = -1;
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
       if (!it.value().is_number_integer()) throw Error(path_, "model.vocab['" + it.key() + "'] is not an integer id");
       int64_t id = it.value().get<int64_t>();
       if (id < 0 || id >= (int64_t{1} << 24))
         throw Error(path_, "model.vocab['" + it.key() + "'] = " + std::to_string(id) + " is out of range");
-      vocab_.emplace(it.key(), static_cast<int32_t>(id));
+      entries.emplace_back(&it.key(), static_cast<int32_t>(id));
       max_id = std::max(max_id, id);
     }
+    n_model_ = entries.size();
     check_dense(max_id, vocab.size(), "model.vocab");
     texts_.assign(static_cast<size_t>(max_id + 1), std::string());
     in_vocab_.assign(static_cast<size_t>(max_id + 1), false);
-    for (const auto& [s, id] : vocab_) {
-      texts_[id] = s;
-      in_vocab_[id] = true;
-    }
+    vocab_.init(&texts_, entries.size());
     word_split_ = true;
-    for (const auto& [t, id] : vocab_) word_split_ = word_split_ && spm::space_only_leading(t);
-    if (auto it = vocab_.find(std::string(spm::kSpace)); it != vocab_.end()) space_id_ = it->second;
+    for (const auto& [text, id] : entries) {
+      texts_[id] = *text;
+      in_vocab_[id] = true;
+      vocab_.put(id);
+      word_split_ = word_split_ && spm::space_only_leading(*text);
+    }
+    space_id_ = vocab_.get(spm::kSpace);
     byte_fallback_ = m.value("byte_fallback", false);
     fuse_unk_ = m.value("fuse_unk", false);
     ignore_merges_ = m.value("ignore_merges", false);
     if (m.contains("unk_token") && m["unk_token"].is_string()) {
       std::string u = m["unk_token"];
-      auto it = vocab_.find(u);
-      if (it == vocab_.end()) throw Error(path_, "model.unk_token '" + u + "' is not in the vocabulary");
-      unk_ = it->second;
+      unk_ = vocab_.get(u);
+      if (unk_ < 0) throw Error(path_, "model.unk_token '" + u + "' is not in the vocabulary");
     }
     for (int b = 0; b < 256; ++b) {
       static const char* hex = "0123456789ABCDEF";
-      auto it = vocab_.find(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
-      byte_id_[b] = it == vocab_.end() ? -1 : it->second;
+      byte_id_[b] = vocab_.get(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
     }
-    // Merges: "a b" strings or ["a", "b"] pairs; rank = position in the list.
-    static const json no_merges = json::array();
-    const json& merges = m.contains("merges") ? m["merges"] : no_merges;
-    if (!merges.is_array()) throw Error(path_, "model.merges is not an array");
-    merges_.reserve(merges.size() * 2);
-    std::string joined;
-    for (size_t r = 0; r < merges.size(); ++r) {
-      const json& e = merges[r];
-      std::string_view a, b;
-      if (e.is_string()) {
-        std::string_view s = e.get_ref<const std::string&>();
-        size_t sp = s.find(' ');
-        if (sp != std::string::npos && s.find(' ', sp + 1) != std::string::npos) {
-          // A token that itself contains spaces (e.g. a re-saved Llama-2 file whose U+00A0 tokens became ' '):
-          // take the one split whose two sides are both tokens.
-          size_t found = std::string::npos;
-          for (size_t p = s.find(' '); p != std::string::npos; p = s.find(' ', p + 1)) {
-            if (p > 0 && p + 1 < s.size() && vocab_.count(s.substr(0, p)) && vocab_.count(s.substr(p + 1))) {
-              if (found != std::string::npos) { found = std::string::npos; break; }  // ambiguous
-              found = p;
-            }
-          }
-          sp = found;
-        }
-        if (sp == std::string::npos)
-          throw Error(path_, "merge " + std::to_string(r) + " '" + std::string(s) +
-                                 "' is not two tokens separated by a space");
-        a = s.substr(0, sp);
-        b = s.substr(sp + 1);
-      } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-        a = e[0].get_ref<const std::string&>();
-        b = e[1].get_ref<const std::string&>();
-      } else {
-        throw Error(path_, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
-      }
-      auto id_of = [&](std::string_view t) {
-        auto it = vocab_.find(t);
-        if (it == vocab_.end())
-          throw Error(path_, "merge " + std::to_string(r) + " ('" + std::string(a) + "' + '" + std::string(b) +
-                                 "') names token '" + std::string(t) + "' which is not in the vocabulary");
-        return it->second;
-      };
-      joined.assign(a);
-      joined.append(b);
-      int32_t ia = id_of(a), ib = id_of(b), in = id_of(joined);
-      merges_[key(ia, ib)] = {static_cast<int32_t>(r), in};  // a later duplicate wins, as HF's map
-    }
+    read_merges(m, path_, vocab_, merges_);
   }
 
-  static uint64_t key(int32_t a, int32_t b) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-  }
-
-  // BPE on one word: characters (byte fallback / unk), then merges by lowest rank, leftmost first.
+  // BPE on one word. With a vocabulary where "▁" only leads tokens, a "▁" after another character starts a
+  // chunk that no merge crosses: each chunk is merged (and cached) on its own.
   void bpe(std::string_view w, std::vector<int32_t>& out) const {
     if (w.empty()) return;
     if (ignore_merges_) {
-      auto it = vocab_.find(w);
-      if (it != vocab_.end()) {
-        out.push_back(it->second);
+      if (int32_t id = vocab_.get(w); id >= 0) {
+        out.push_back(id);
         return;
       }
     }
-    struct Sym {
-      int32_t id, prev, next;
-      bool live;
-    };
-    std::vector<Sym> s;
-    s.reserve(w.size());
-    auto add = [&](int32_t id) {
-      int32_t idx = static_cast<int32_t>(s.size());
-      s.push_back({id, idx - 1, -1, true});
-      if (idx > 0) s[idx - 1].next = idx;
-    };
+    if (!word_split_ || space_id_ < 0) return bpe_chunk(w, out);
+    const std::string_view sp = spm::kSpace;
+    size_t a = 0;
+    for (size_t i = 1; i < w.size(); ++i) {
+      if (w.compare(i, sp.size(), sp) != 0 || w.compare(i - sp.size(), sp.size(), sp) == 0) continue;
+      bpe_chunk(w.substr(a, i - a), out);
+      a = i;
+    }
+    bpe_chunk(w.substr(a), out);
+  }
+
+  // Characters (vocabulary tokens, else byte fallback, else unk), then the shared rank-ordered merge engine.
+  void bpe_chunk(std::string_view w, std::vector<int32_t>& out) const {
+    if (cache_.get(w, out)) return;
+    std::vector<int32_t> syms;
+    syms.reserve(w.size());
     int32_t pending_unk = 0;  // number of fused unknown characters waiting
-    std::string ch;
     for (size_t i = 0; i < w.size();) {
-      size_t n = std::min(spm::utf8_len(static_cast<unsigned char>(w[i])), w.size() - i);
-      ch.assign(w.substr(i, n));
+      size_t n = std::min(utf8::lead_len(static_cast<unsigned char>(w[i])), w.size() - i);
+      std::string_view ch = w.substr(i, n);
       i += n;
-      if (auto it = vocab_.find(ch); it != vocab_.end()) {
-        if (pending_unk) add(unk_), pending_unk = 0;
-        add(it->second);
+      if (int32_t id = vocab_.get(ch); id >= 0) {
+        if (pending_unk) syms.push_back(unk_), pending_unk = 0;
+        syms.push_back(id);
         continue;
       }
       if (byte_fallback_) {
@@ -295,73 +269,34 @@ class HfSpmTokenizer final : public Tokenizer {
         for (unsigned char c : ch) all = all && byte_id_[c] >= 0;
         if (all) {
           // (as HF, a pending unk is not flushed here but after these bytes)
-          for (unsigned char c : ch) add(byte_id_[c]);
+          for (unsigned char c : ch) syms.push_back(byte_id_[c]);
           continue;
         }
       }
       if (unk_ < 0) continue;  // no unk token: the character is dropped, as HF does
-      if (pending_unk && !fuse_unk_) add(unk_);
+      if (pending_unk && !fuse_unk_) syms.push_back(unk_);
       pending_unk = 1;
     }
-    if (pending_unk) add(unk_);
-
-    struct Merge {
-      int32_t rank, pos, new_id;
-    };
-    auto worse = [](const Merge& a, const Merge& b) { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; };
-    std::priority_queue<Merge, std::vector<Merge>, decltype(worse)> q(worse);
-    auto push = [&](int32_t pos) {
-      if (pos < 0 || s[pos].next < 0) return;
-      auto it = merges_.find(key(s[pos].id, s[s[pos].next].id));
-      if (it != merges_.end()) q.push({it->second.rank, pos, it->second.new_id});
-    };
-    // With a vocabulary where "▁" only leads tokens, a "▁" after another symbol starts an independent chunk.
-    const int32_t n = static_cast<int32_t>(s.size());
-    for (int32_t a = 0; a < n;) {
-      int32_t b = a + 1;
-      if (word_split_)
-        while (b < n && !(s[b].id == space_id_ && s[b - 1].id != space_id_)) ++b;
-      else
-        b = n;
-      s[a].prev = -1;
-      s[b - 1].next = -1;
-      for (int32_t i = a; i + 1 < b; ++i) push(i);
-      while (!q.empty()) {
-        Merge m = q.top();
-        q.pop();
-        Sym& l = s[m.pos];
-        if (!l.live || l.next < 0) continue;
-        auto it = merges_.find(key(l.id, s[l.next].id));
-        if (it == merges_.end() || it->second.new_id != m.new_id) continue;  // stale entry
-        Sym& r = s[l.next];
-        l.id = m.new_id;
-        r.live = false;
-        l.next = r.next;
-        if (r.next >= 0) s[r.next].prev = m.pos;
-        push(l.prev);
-        push(m.pos);
-      }
-      for (int32_t i = a; i >= 0; i = s[i].next) out.push_back(s[i].id);
-      a = b;
-    }
+    if (pending_unk) syms.push_back(unk_);
+    bpe::merge(syms, merges_);
+    out.insert(out.end(), syms.begin(), syms.end());
+    cache_.put(w, syms.data(), syms.size());
   }
 
-  struct MergeInfo {
-    int32_t rank, new_id;
-  };
-
   std::string path_;
-  std::unordered_map<std::string, int32_t, spm::StringHash, std::equal_to<>> vocab_;
   std::vector<std::string> texts_;  // id -> model or added token text ("" for ids nobody names)
+  bpe::StrIdMap vocab_;             // model token text -> id (keys are texts_ entries)
+  size_t n_model_ = 0;              // number of model.vocab entries
   std::vector<bool> in_vocab_;
-  std::unordered_map<uint64_t, MergeInfo> merges_;
+  bpe::MergeTable merges_;
+  bpe::WordCache cache_;
   int32_t byte_id_[256] = {};
   int32_t unk_ = -1;
   int32_t space_id_ = -1;    // id of "▁"
   bool word_split_ = false;  // every vocabulary token satisfies spm::space_only_leading
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   AddedTokens added_;
-  Normalizer normalizer_;
+  lmgen::Normalizer normalizer_;
   PreTokenizer pre_;
   PostProcessor post_;
   Decoder decoder_;

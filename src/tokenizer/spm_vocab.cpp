@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen::spm {
 
@@ -86,7 +87,7 @@ void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out,
   // starts a new chunk (no token contains "x▁"), which keeps the queue small on long inputs.
   std::vector<int32_t> chunk_start = {0};
   for (size_t off = 0; off < text.size();) {
-    size_t n = std::min(utf8_len(static_cast<unsigned char>(text[off])), text.size() - off);
+    size_t n = std::min(utf8::lead_len(static_cast<unsigned char>(text[off])), text.size() - off);
     int32_t idx = static_cast<int32_t>(sym.size());
     if (word_split_ && idx > 0 && text.substr(off, n) == kSpace &&
         text.substr(sym[idx - 1].start, sym[idx - 1].len) != kSpace)

@@ -1,7 +1,7 @@
-// SentencePiece-style vocabulary shared by the SPM tokenizers (GGUF "llama", llama2.c tokenizer.bin, HF Llama-2
-// tokenizer.json): token texts, scores, llama.cpp-style token attributes, a piece -> id hash map built once, the
-// byte-fallback table, and the two merge algorithms (llama.cpp/llama2.c score-ordered bigram merging; HF BPE
-// rank-ordered merges). Internal to the library.
+// SentencePiece-style vocabulary of the score-ordered SPM tokenizers (GGUF "llama", llama2.c tokenizer.bin):
+// token texts, scores, llama.cpp-style token attributes, a piece -> id hash map built once, the byte-fallback
+// table, and the one score-ordered merge engine (llama.cpp/llama2.c bigram merging). The rank-ordered BPE of
+// tokenizer.json is in bpe.hpp. Internal to the library.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "util/string_hash.hpp"
 
 namespace lmgen::spm {
 
@@ -32,11 +34,6 @@ enum Attr : uint32_t {
 // GGUF token_type value -> attributes. Returns false for a value outside 0..6.
 bool attr_from_token_type(int32_t type, uint32_t& attr);
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
 class Vocab {
  public:
   // Replaces the whole vocabulary. texts[i] is token i. Later duplicates of a text win the text -> id lookup
@@ -48,14 +45,11 @@ class Vocab {
   const std::string& text(int32_t id) const { return text_[id]; }
   float score(int32_t id) const { return score_[id]; }
   uint32_t attr(int32_t id) const { return attr_[id]; }
-  void set_attr(int32_t id, uint32_t a) { attr_[id] = a; }
   // -1 when absent.
   int32_t find(std::string_view piece) const {
     auto it = map_.find(piece);
     return it == map_.end() ? -1 : it->second;
   }
-  // Token for a raw byte: "<0xNN>" (upper-case hex), else the one-byte piece, else -1.
-  int32_t byte_token(uint8_t b) const { return byte_to_id_[b]; }
   // The byte a "<0xNN>" token stands for (0 if the text is not of that form).
   static bool parse_byte_piece(std::string_view text, uint8_t& out);
 
@@ -69,7 +63,7 @@ class Vocab {
   std::vector<float> score_;
   std::vector<uint32_t> attr_;
   std::unordered_map<std::string_view, int32_t, StringHash, std::equal_to<>> map_;
-  int32_t byte_to_id_[256] = {};
+  int32_t byte_to_id_[256] = {};  // "<0xNN>" (upper-case hex), else the one-byte piece, else -1
   bool word_split_ = false;  // every token satisfies space_only_leading()
 };
 
@@ -81,10 +75,5 @@ bool space_only_leading(std::string_view token);
 std::string escape_spaces(std::string_view s);
 // Replaces every "▁" by ' '.
 std::string unescape_spaces(std::string_view s);
-// Byte length of the UTF-8 sequence starting with lead byte c (1 for continuation/invalid bytes), as llama.cpp.
-inline size_t utf8_len(unsigned char c) {
-  static constexpr uint8_t lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-  return lookup[c >> 4];
-}
 
 }  // namespace lmgen::spm

@@ -6,6 +6,8 @@
 // 256 bytes are cached per tokenizer.
 #include "tokenizer/tokenizer_bpe.hpp"
 
+#include "util/utf8.hpp"
+
 namespace lmgen::bpe {
 
 void BpeTokenizer::build_byte_ids() {
@@ -22,63 +24,6 @@ void BpeTokenizer::build_byte_ids() {
 // ---------------------------------------------------------------------------------------------------------------
 // BPE
 
-void BpeTokenizer::bpe_merge(std::vector<int32_t>& s) const {
-  size_t n = s.size();
-  if (n < 2) return;
-  if (n > 128) return bpe_merge_heap(s);
-  int32_t rank[128], merged[128];
-  for (size_t i = 0; i + 1 < n; ++i) rank[i] = merges_.find(s[i], s[i + 1], &merged[i]);
-  while (n > 1) {
-    size_t best = 0;
-    for (size_t i = 1; i + 1 < n; ++i)
-      if (rank[i] < rank[best]) best = i;
-    if (rank[best] == INT_MAX) break;
-    s[best] = merged[best];
-    for (size_t i = best + 1; i + 1 < n; ++i) s[i] = s[i + 1], rank[i] = rank[i + 1], merged[i] = merged[i + 1];
-    --n;
-    if (best > 0) rank[best - 1] = merges_.find(s[best - 1], s[best], &merged[best - 1]);
-    if (best + 1 < n) rank[best] = merges_.find(s[best], s[best + 1], &merged[best]);
-  }
-  s.resize(n);
-}
-
-void BpeTokenizer::bpe_merge_heap(std::vector<int32_t>& s) const {
-  const int n = static_cast<int>(s.size());
-  std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) prev[i] = i - 1, next[i] = i + 1 < n ? i + 1 : -1;
-  struct Cand {
-    int32_t rank;
-    int pos;
-    int32_t a, b, merged;
-    bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> q;
-  auto push = [&](int i) {
-    if (i < 0 || next[i] < 0) return;
-    int32_t m = 0;
-    int32_t r = merges_.find(s[i], s[next[i]], &m);
-    if (r != INT_MAX) q.push(Cand{r, i, s[i], s[next[i]], m});
-  };
-  for (int i = 0; i + 1 < n; ++i) push(i);
-  std::vector<uint8_t> dead(n, 0);
-  while (!q.empty()) {
-    Cand c = q.top();
-    q.pop();
-    if (dead[c.pos] || s[c.pos] != c.a || next[c.pos] < 0 || s[next[c.pos]] != c.b) continue;
-    int r = next[c.pos];
-    s[c.pos] = c.merged;
-    dead[r] = 1;
-    next[c.pos] = next[r];
-    if (next[r] >= 0) prev[next[r]] = c.pos;
-    push(prev[c.pos]);
-    push(c.pos);
-  }
-  size_t k = 0;
-  for (int i = 0; i < n; ++i)
-    if (!dead[i]) s[k++] = s[i];
-  s.resize(k);
-}
-
 void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const {
   if (w.size() == 1) {
     int32_t id = byte_id_[static_cast<unsigned char>(w[0])];
@@ -92,25 +37,14 @@ void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const
       return;
     }
   }
-  const bool cacheable = w.size() <= 256;
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(w);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  if (cache_.get(w, out)) return;
   std::vector<int32_t> syms;
   syms.reserve(w.size());
   for (unsigned char c : w)
     if (byte_id_[c] >= 0) syms.push_back(byte_id_[c]);
-  bpe_merge(syms);
+  merge(syms, merges_);
   out.insert(out.end(), syms.begin(), syms.end());
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    if (cache_.size() < 200000) cache_.emplace(std::string(w), std::move(syms));
-  }
+  cache_.put(w, syms.data(), syms.size());
 }
 
 void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
@@ -124,110 +58,6 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Special / added tokens in the input
-
-// llama.cpp: every special token text, longest first, is cut out of every remaining text fragment.
-void BpeTokenizer::split_gguf_specials(std::string_view text, bool parse_special, std::vector<Fragment>& frags) const {
-  frags.assign(1, Fragment{-1, 0, text.size()});
-  std::vector<Fragment> next;
-  for (int32_t id : gguf_specials_) {
-    if (!parse_special && (type_[id] == kControl || type_[id] == kUnknown)) continue;
-    const std::string& t = tokens_[id];
-    next.clear();
-    bool changed = false;
-    for (const Fragment& f : frags) {
-      if (f.token >= 0) {
-        next.push_back(f);
-        continue;
-      }
-      size_t pos = f.begin;
-      while (pos < f.end) {
-        size_t hit = text.substr(0, f.end).find(t, pos);
-        if (hit == std::string_view::npos) break;
-        if (hit > pos) next.push_back(Fragment{-1, pos, hit});
-        next.push_back(Fragment{id, hit, hit + t.size()});
-        pos = hit + t.size();
-        changed = true;
-      }
-      if (pos < f.end) next.push_back(Fragment{-1, pos, f.end});
-    }
-    if (changed) frags.swap(next);
-  }
-}
-
-namespace {
-// Rust char::is_alphanumeric / is_whitespace on the code point ending or starting a string.
-bool last_char_alnum(std::string_view s) {
-  if (s.empty()) return false;
-  size_t i = s.size() - 1;
-  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
-  size_t j = i;
-  int32_t cp = decode_utf8(s, j);
-  if (cp < 0) return false;
-  static const Regex re("^[\\p{Alphabetic}\\p{N}]", "alnum");
-  std::string tmp;
-  append_utf8(tmp, static_cast<uint32_t>(cp));
-  bool m = false;
-  re.for_each_match(tmp, [&](size_t, size_t) { m = true; });
-  return m;
-}
-bool first_char_alnum(std::string_view s) {
-  if (s.empty()) return false;
-  size_t i = 0;
-  int32_t cp = decode_utf8(s, i);
-  if (cp < 0) return false;
-  return last_char_alnum(s.substr(0, i));
-}
-// Number of bytes of Unicode whitespace at the end / start of s.
-size_t trailing_ws(std::string_view s) {
-  static const Regex re("\\s+$", "ws", Regex::kDollarEndOnly);
-  size_t n = 0;
-  re.for_each_match(s, [&](size_t b, size_t e) { n = e - b; });
-  return n;
-}
-size_t leading_ws(std::string_view s) {
-  static const Regex re("^\\s+", "ws");
-  size_t n = 0;
-  re.for_each_match(s, [&](size_t b, size_t e) {
-    if (b == 0) n = e;
-  });
-  return n;
-}
-}  // namespace
-
-// HF AddedVocabulary: leftmost-longest matches of added token texts, with single_word / lstrip / rstrip.
-void BpeTokenizer::split_added(std::string_view text, const TokenTrie& trie, bool parse_special,
-                               std::vector<Fragment>& frags) const {
-  frags.clear();
-  size_t start = 0;  // end of the previous match
-  size_t pos = 0;
-  while (pos < text.size() && !trie.empty()) {
-    int32_t idx = -1;
-    size_t len = trie.longest(text, pos, idx);
-    if (len == 0) {
-      ++pos;
-      continue;
-    }
-    const AddedToken& at = added_[idx];
-    size_t mb = pos, me = pos + len;
-    pos = me;
-    if (!parse_special && at.special) continue;
-    if (at.single_word) {
-      bool start_ok = mb == 0 || !last_char_alnum(text.substr(0, mb));
-      bool stop_ok = me == text.size() || !first_char_alnum(text.substr(me));
-      if (!start_ok || !stop_ok) continue;
-    }
-    if (at.lstrip) mb = std::max(mb - trailing_ws(text.substr(0, mb)), start);
-    if (at.rstrip) me += leading_ws(text.substr(me));
-    if (start < mb) frags.push_back(Fragment{-1, start, mb});
-    frags.push_back(Fragment{at.id, mb, me});
-    start = me;
-    pos = me;
-  }
-  if (start < text.size()) frags.push_back(Fragment{-1, start, text.size()});
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // encode / decode
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
@@ -236,7 +66,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
   std::vector<Fragment> frags;
   if (flavor == Flavor::Gguf) {
     if (opt.add_special && add_bos_ && bos_ >= 0) out.push_back(bos_);
-    split_gguf_specials(text, opt.parse_special, frags);
+    split_specials(text, gguf_specials_, opt.parse_special, frags);
     for (const Fragment& f : frags) {
       if (f.token >= 0) out.push_back(f.token);
       else encode_text(text.substr(f.begin, f.end - f.begin), out);
@@ -244,8 +74,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
     if (opt.add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
     return out;
   }
-  if (opt.add_special) out.insert(out.end(), post_prefix_.begin(), post_prefix_.end());
-  split_added(text, trie_raw_, opt.parse_special, frags);
+  added_.split(text, /*normalized=*/false, opt.parse_special, frags);
   std::vector<Fragment> sub;
   for (const Fragment& f : frags) {
     if (f.token >= 0) {
@@ -253,19 +82,19 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
       continue;
     }
     std::string_view piece = text.substr(f.begin, f.end - f.begin);
-    if (normalizer_.identity() && trie_norm_.empty()) {
+    if (normalizer_.identity() && !added_.has_patterns(/*normalized=*/true)) {
       encode_text(piece, out);
       continue;
     }
     std::string norm(piece);
     normalizer_.apply(norm);
-    split_added(norm, trie_norm_, opt.parse_special, sub);
+    added_.split(norm, /*normalized=*/true, opt.parse_special, sub);
     for (const Fragment& g : sub) {
       if (g.token >= 0) out.push_back(g.token);
       else encode_text(std::string_view(norm).substr(g.begin, g.end - g.begin), out);
     }
   }
-  if (opt.add_special) out.insert(out.end(), post_suffix_.begin(), post_suffix_.end());
+  if (opt.add_special && !post_.empty()) return post_.apply(out);
   return out;
 }
 
@@ -286,7 +115,7 @@ std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special
       }
       return out;
     }
-    return utf8_lossy(out);
+    return utf8::lossy(out);
   }
   // llama.cpp detokenize(remove_special = skip_special, unparse_special = !skip_special)
   size_t b = 0, e = ids.size();

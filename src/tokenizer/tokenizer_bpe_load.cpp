@@ -2,6 +2,8 @@
 // an HF tokenizer.json + tokenizer_config.json (HF semantics).
 #include "tokenizer/tokenizer_bpe.hpp"
 
+#include "tokenizer/hf/bpe_model.hpp"
+
 namespace lmgen {
 
 using json = nlohmann::json;
@@ -9,6 +11,39 @@ using namespace bpe;  // this file builds bpe::BpeTokenizer
 
 // ---------------------------------------------------------------------------------------------------------------
 // GGUF
+
+namespace {
+// llama.cpp's end-of-generation and control tokens of a gpt2 vocabulary, and the special-token splitter's list.
+void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot, int32_t eom) {
+  const int32_t n = t.n_vocab();
+  // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
+  for (const char* txt : kEogTexts) {
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t.eog_.insert(id);
+    t.type_[id] = kControl;
+  }
+  for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t.type_[id] = kControl;
+    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t.eog_.insert(id);
+  }
+  for (int32_t id : {t.eos_, eot, eom})
+    if (id >= 0) t.eog_.insert(id);
+
+  t.special_.assign(n, 0);
+  std::vector<int32_t> specials;
+  for (int32_t i = 0; i < n; ++i) {
+    uint8_t ty = t.type_[i];
+    t.special_[i] = ty == kControl || ty == kUnknown;
+    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
+  }
+  std::stable_sort(specials.begin(), specials.end(),
+                   [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
+  for (int32_t id : specials) t.gguf_specials_.push_back({id, t.tokens_[id], t.special_[id] != 0});
+}
+}  // namespace
 
 std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
@@ -72,30 +107,7 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_bos_token")) t->add_bos_ = *v;
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_eos_token")) t->add_eos_ = *v;
 
-  // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
-  for (const char* txt : kEogTexts) {
-    int32_t id = text_to_id.get(txt);
-    if (id < 0) continue;
-    t->eog_.insert(id);
-    t->type_[id] = kControl;
-  }
-  for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
-    int32_t id = text_to_id.get(txt);
-    if (id < 0) continue;
-    t->type_[id] = kControl;
-    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t->eog_.insert(id);
-  }
-  for (int32_t id : {t->eos_, eot, eom})
-    if (id >= 0) t->eog_.insert(id);
-
-  t->special_.assign(n, 0);
-  for (int32_t i = 0; i < n; ++i) {
-    uint8_t ty = t->type_[i];
-    t->special_[i] = ty == kControl || ty == kUnknown;
-    if (ty == kControl || ty == kUserDefined || ty == kUnknown) t->gguf_specials_.push_back(i);
-  }
-  std::stable_sort(t->gguf_specials_.begin(), t->gguf_specials_.end(),
-                   [&](int32_t a, int32_t b) { return t->tokens_[a].size() > t->tokens_[b].size(); });
+  mark_gguf_specials(*t, text_to_id, eot, eom);
   t->build_byte_ids();
   t->finish_pieces();
   if (t->ignore_merges_) {
@@ -115,13 +127,6 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
 
 namespace {
 
-std::string json_str(const json& j, const char* key, const std::string& path, const std::string& what) {
-  if (!j.contains(key) || !j[key].is_string()) throw Error(path, what + ": missing string \"" + key + "\"");
-  return j[key].get<std::string>();
-}
-
-constexpr int kMaxNesting = 32;  // Sequence depth accepted in tokenizer.json components
-
 const json& member(const json& j, const char* key) {
   static const json null_json;
   if (!j.is_object()) return null_json;
@@ -129,61 +134,15 @@ const json& member(const json& j, const char* key) {
   return it == j.end() ? null_json : *it;
 }
 
-void add_hf_pretokenizer(PreTokenizer& p, const json& j, const std::string& path, int depth = 0) {
-  if (j.is_null()) return;
-  if (depth > kMaxNesting) throw Error(path, "pre_tokenizer Sequences nested too deeply");
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    throw Error(path, "pre_tokenizer: expected an object with a \"type\"");
-  std::string type = j["type"].get<std::string>();
-  auto iso = [&](const std::string& re, SplitBehavior b, bool invert) {
-    p.add_split(std::make_shared<Regex>(re, path, Regex::kMultiline), b, invert);
-  };
-  if (type == "Sequence") {
-    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
-      throw Error(path, "pre_tokenizer Sequence without \"pretokenizers\" array");
-    for (const auto& s : j["pretokenizers"]) add_hf_pretokenizer(p, s, path, depth + 1);
-  } else if (type == "ByteLevel") {
-    if (j.value("add_prefix_space", false)) p.add_prefix_space();
-    if (j.value("use_regex", true)) iso(kGpt2SplitRegex, SplitBehavior::Isolated, false);
-  } else if (type == "Split") {
-    if (!j.contains("pattern") || !j["pattern"].is_object()) throw Error(path, "Split pre-tokenizer without pattern");
-    const json& pat = j["pattern"];
-    std::string bname = j.value("behavior", std::string("Isolated"));
-    SplitBehavior b;
-    if (bname == "Isolated") b = SplitBehavior::Isolated;
-    else if (bname == "Removed") b = SplitBehavior::Removed;
-    else if (bname == "MergedWithPrevious") b = SplitBehavior::MergedWithPrevious;
-    else if (bname == "MergedWithNext") b = SplitBehavior::MergedWithNext;
-    else if (bname == "Contiguous") b = SplitBehavior::Contiguous;
-    else throw Error(path, "Split pre-tokenizer: unknown behavior '" + bname + "'");
-    bool invert = j.value("invert", false);
-    if (pat.contains("Regex") && pat["Regex"].is_string())
-      p.add_split(std::make_shared<Regex>(pat["Regex"].get<std::string>(), path, Regex::kMultiline), b, invert);
-    else if (pat.contains("String") && pat["String"].is_string())
-      p.add_split(std::make_shared<Regex>(pat["String"].get<std::string>(), path, Regex::kLiteral), b, invert);
-    else
-      throw Error(path, "Split pre-tokenizer: pattern must be {\"Regex\": ...} or {\"String\": ...}");
-  } else if (type == "Digits") {
-    iso(j.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+", SplitBehavior::Isolated, false);
-  } else if (type == "Whitespace") {
-    iso("\\w+|[^\\w\\s]+", SplitBehavior::Removed, true);
-  } else if (type == "WhitespaceSplit") {
-    iso("\\s+", SplitBehavior::Removed, false);
-  } else if (type == "Punctuation") {
-    iso("[\\p{P}!-/:-@\\[-`{-~]", SplitBehavior::Isolated, false);
-  } else {
-    throw Error(path, "unsupported pre_tokenizer type '" + type + "' for a byte-level BPE tokenizer");
-  }
-}
-
-bool json_has_type(const json& j, const char* type, const char* list_key, int depth = 0) {
-  if (!j.is_object() || depth > kMaxNesting) return false;
+// (Recursive: the JSON was depth-checked when it was parsed, util/json_limits.hpp.)
+bool json_has_type(const json& j, const char* type, const char* list_key) {
+  if (!j.is_object()) return false;
   auto it = j.find("type");
   if (it == j.end() || !it->is_string()) return false;
   if (*it == type) return true;
   if (*it == "Sequence" && j.contains(list_key) && j[list_key].is_array())
     for (const auto& s : j[list_key])
-      if (json_has_type(s, type, list_key, depth + 1)) return true;
+      if (json_has_type(s, type, list_key)) return true;
   return false;
 }
 
@@ -194,48 +153,6 @@ int32_t json_id(const json& v, const std::string& path, const std::string& what)
   return static_cast<int32_t>(id);
 }
 
-// TemplateProcessing / Roberta / Bert / ByteLevel / Sequence post-processors for a single sequence.
-void add_post_processor(BpeTokenizer& t, const json& j, const std::string& path, int depth = 0) {
-  if (j.is_null()) return;
-  if (depth > kMaxNesting) throw Error(path, "post_processor Sequences nested too deeply");
-  if (!j.is_object() || !j.contains("type")) throw Error(path, "post_processor: expected an object with a \"type\"");
-  std::string type = j["type"].is_string() ? j["type"].get<std::string>() : "";
-  if (type == "ByteLevel") return;
-  if (type == "Sequence") {
-    if (!j.contains("processors") || !j["processors"].is_array()) throw Error(path, "post_processor Sequence without processors");
-    for (const auto& s : j["processors"]) add_post_processor(t, s, path, depth + 1);
-    return;
-  }
-  if (type == "RobertaProcessing" || type == "BertProcessing") {
-    auto tok = [&](const char* key) {
-      if (!j.contains(key) || !j[key].is_array() || j[key].size() != 2) throw Error(path, std::string("post_processor: bad ") + key);
-      return json_id(j[key][1], path, "post_processor");
-    };
-    t.post_prefix_.push_back(tok("cls"));
-    t.post_suffix_.insert(t.post_suffix_.begin(), tok("sep"));
-    return;
-  }
-  if (type != "TemplateProcessing") throw Error(path, "unsupported post_processor type '" + type + "'");
-  if (!j.contains("single") || !j["single"].is_array()) throw Error(path, "TemplateProcessing without \"single\"");
-  const json& specials = j.contains("special_tokens") ? j["special_tokens"] : json::object();
-  bool after = false;
-  for (const auto& item : j["single"]) {
-    if (item.contains("Sequence")) {
-      after = true;
-      continue;
-    }
-    if (!item.contains("SpecialToken") || !item["SpecialToken"].contains("id"))
-      throw Error(path, "TemplateProcessing: bad item " + item.dump());
-    std::string name = item["SpecialToken"]["id"].get<std::string>();
-    if (!specials.contains(name) || !specials[name].contains("ids") || !specials[name]["ids"].is_array())
-      throw Error(path, "TemplateProcessing: special token '" + name + "' not described");
-    for (const auto& v : specials[name]["ids"]) {
-      int32_t id = json_id(v, path, "TemplateProcessing");
-      (after ? t.post_suffix_ : t.post_prefix_).push_back(id);
-    }
-  }
-}
-
 }  // namespace
 
 bool hf_tokenizer_is_byte_level(const nlohmann::json& tokenizer) {
@@ -244,6 +161,31 @@ bool hf_tokenizer_is_byte_level(const nlohmann::json& tokenizer) {
     return true;
   return tokenizer.contains("decoder") && json_has_type(tokenizer["decoder"], "ByteLevel", "decoders");
 }
+
+namespace {
+// BOS / EOS from tokenizer_config.json (HF transformers), else from the vocabulary; the end-of-generation tokens.
+void set_hf_specials(BpeTokenizer& t, const json& config, const StrIdMap& vocab) {
+  auto id_of = [&](const std::string& text) -> int32_t {
+    int32_t id = t.added_.find(text);
+    return id >= 0 ? id : vocab.get(text);
+  };
+  auto cfg_token = [&](const char* key) -> int32_t {
+    if (!config.is_object() || !config.contains(key)) return -1;
+    const json& v = config[key];
+    if (v.is_string()) return id_of(v.get<std::string>());
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return id_of(v["content"].get<std::string>());
+    return -1;
+  };
+  t.bos_ = cfg_token("bos_token");
+  t.eos_ = cfg_token("eos_token");
+  if (t.eos_ < 0 && !config.is_object()) t.eos_ = id_of("<|endoftext|>");
+  t.add_bos_ = t.bos_ >= 0 && t.post_.first_special() == t.bos_;
+  if (t.eos_ >= 0) t.eog_.insert(t.eos_);
+  for (const auto& at : t.added_.tokens())
+    for (const char* txt : kEogTexts)
+      if (at.content == txt) t.eog_.insert(at.id);
+}
+}  // namespace
 
 std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, const nlohmann::json& config,
                                                  const std::string& path) {
@@ -270,26 +212,12 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
     entries.emplace_back(&it.key(), static_cast<int32_t>(id64));
     max_id = std::max(max_id, static_cast<int32_t>(id64));
   }
-  if (tok.contains("added_tokens") && !tok["added_tokens"].is_null()) {
-    if (!tok["added_tokens"].is_array()) throw Error(path, "added_tokens is not an array");
-    for (const auto& a : tok["added_tokens"]) {
-      if (!a.is_object() || !a.contains("id")) throw Error(path, "added_tokens: entry without id");
-      AddedToken at;
-      at.id = json_id(a["id"], path, "added_tokens");
-      at.content = json_str(a, "content", path, "added_tokens");
-      at.special = a.value("special", false);
-      at.normalized = a.value("normalized", !at.special);
-      at.lstrip = a.value("lstrip", false);
-      at.rstrip = a.value("rstrip", false);
-      at.single_word = a.value("single_word", false);
-      max_id = std::max(max_id, at.id);
-      t->added_.push_back(std::move(at));
-    }
-  }
+  t->added_ = AddedTokens(member(tok, "added_tokens"), path);
+  for (const AddedToken& at : t->added_.tokens()) max_id = std::max(max_id, at.id);
   if (max_id < 0) throw Error(path, "empty vocabulary");
   // Ids far beyond the number of tokens defined would size the id -> text table from one field (a 150-byte file
   // asking for 16M entries); real vocabularies are dense, with at most some padding.
-  const size_t n_defined = entries.size() + t->added_.size();
+  const size_t n_defined = entries.size() + t->added_.tokens().size();
   if (static_cast<size_t>(max_id) >= 2 * n_defined + 1024)
     throw Error(path, "token id " + std::to_string(max_id) + " is far beyond the " + std::to_string(n_defined) +
                           " tokens defined (sparse ids are not supported)");
@@ -308,80 +236,23 @@ std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, cons
   t->special_.assign(n, 0);
   t->type_.assign(n, kNormal);
   t->normalizer_ = Normalizer::from_json(member(tok, "normalizer"), path);
-  for (const auto& at : t->added_) t->special_[at.id] = at.special;
-  for (size_t k = 0; k < t->added_.size(); ++k) {
-    const AddedToken& at = t->added_[k];
-    if (!at.normalized) {
-      t->trie_raw_.add(at.content, static_cast<int32_t>(k));
-    } else {
-      std::string c = at.content;
-      t->normalizer_.apply(c);
-      t->trie_norm_.add(c, static_cast<int32_t>(k));
-    }
-  }
+  for (const auto& at : t->added_.tokens()) t->special_[at.id] = at.special;
+  t->added_.build_patterns(t->normalizer_);
 
-  // merges: "a b" strings or ["a", "b"] pairs; later duplicates replace earlier ones (HF builds a map)
-  if (model.contains("merges") && !model["merges"].is_null()) {
-    const json& ms = model["merges"];
-    if (!ms.is_array()) throw Error(path, "model.merges is not an array");
-    t->merges_.reserve(ms.size());
-    std::string_view a, b;
-    std::string joined;
-    size_t r = 0;
-    for (const json& m : ms) {
-      if (m.is_string()) {
-        std::string_view s = m.get_ref<const std::string&>();
-        size_t sp = s.find(' ');
-        if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          throw Error(path, "merge " + std::to_string(r) + " '" + std::string(s) + "' is not two space-separated tokens");
-        a = s.substr(0, sp);
-        b = s.substr(sp + 1);
-      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        a = m[0].get_ref<const std::string&>();
-        b = m[1].get_ref<const std::string&>();
-      } else {
-        throw Error(path, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
-      }
-      joined.assign(a).append(b);
-      int32_t ia = vocab.get(a), ib = vocab.get(b), ic = vocab.get(joined);
-      if (ia < 0 || ib < 0 || ic < 0)
-        throw Error(path, "merge " + std::to_string(r) + " (" + std::string(a) + " " + std::string(b) +
-                              ") names a token not in the vocabulary");
-      t->merges_.insert(ia, ib, static_cast<int32_t>(r), ic, true);
-      ++r;
-    }
-  }
-  for (const auto& at : t->added_) t->tokens_[at.id] = at.content;
-  add_hf_pretokenizer(t->pretok_, member(tok, "pre_tokenizer"), path);
-  add_post_processor(*t, member(tok, "post_processor"), path);
+
+  read_merges(model, path, vocab, t->merges_);
+  for (const auto& at : t->added_.tokens()) t->tokens_[at.id] = at.content;
+  t->pretok_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
+  t->post_ = PostProcessor(member(tok, "post_processor"), path, [&](const std::string& text) {
+    int32_t id = t->added_.find(text);
+    return id >= 0 ? id : vocab.get(text);
+  });
   const json& dec = member(tok, "decoder");
   t->byte_level_decoder_ = dec.is_null() ? false : json_has_type(dec, "ByteLevel", "decoders");
 
-  // bos / eos from tokenizer_config.json (HF transformers), else from the vocabulary
-  auto id_of = [&](const std::string& text) -> int32_t {
-    for (const auto& at : t->added_)
-      if (at.content == text) return at.id;
-    return vocab.get(text);
-  };
-  auto cfg_token = [&](const char* key) -> int32_t {
-    if (!config.is_object() || !config.contains(key)) return -1;
-    const json& v = config[key];
-    if (v.is_string()) return id_of(v.get<std::string>());
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return id_of(v["content"].get<std::string>());
-    return -1;
-  };
-  t->bos_ = cfg_token("bos_token");
-  t->eos_ = cfg_token("eos_token");
-  if (t->eos_ < 0 && !config.is_object()) t->eos_ = id_of("<|endoftext|>");
-  t->add_bos_ = !t->post_prefix_.empty() && t->post_prefix_[0] == t->bos_ && t->bos_ >= 0;
-  if (t->eos_ >= 0) t->eog_.insert(t->eos_);
-  for (const auto& at : t->added_)
-    for (const char* txt : kEogTexts)
-      if (at.content == txt) t->eog_.insert(at.id);
-  for (int32_t id : t->post_prefix_)
-    if (id >= static_cast<int32_t>(t->tokens_.size())) throw Error(path, "post_processor token id out of range");
-  for (int32_t id : t->post_suffix_)
-    if (id >= static_cast<int32_t>(t->tokens_.size())) throw Error(path, "post_processor token id out of range");
+  set_hf_specials(*t, config, vocab);
+  if (t->post_.max_id() >= static_cast<int32_t>(t->tokens_.size()))
+    throw Error(path, "post_processor token id out of range");
   t->build_byte_ids();
   t->finish_pieces();
   if (t->ignore_merges_) {  // HF looks the whole word up in the model vocabulary only

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "lmgen/error.hpp"
+#include "tokenizer/special_split.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
@@ -45,16 +46,18 @@ class LlamaSpmTokenizer final : public Tokenizer {
       if (c_.bos < 0) throw Error(c_.source, "tokenizer adds BOS but has no BOS token");
       out.push_back(c_.bos);
     }
-    for (const Fragment& f : partition(text, opt.parse_special)) {
+    std::vector<Fragment> frags;
+    split_specials(text, specials_, opt.parse_special, frags);
+    for (const Fragment& f : frags) {
       if (f.token >= 0) {
         out.push_back(f.token);
         prev_special = true;
         continue;
       }
       std::string s;
-      s.reserve(f.len + 8);
+      s.reserve(f.end - f.begin + 8);
       if (c_.add_space_prefix && prev_special) s += ' ';
-      s.append(text.substr(f.off, f.len));
+      s.append(text.substr(f.begin, f.end - f.begin));
       v_.encode_score_merge(spm::escape_spaces(s), out, c_.unk);
       prev_special = false;
     }
@@ -128,11 +131,6 @@ class LlamaSpmTokenizer final : public Tokenizer {
   }
 
  private:
-  struct Fragment {
-    int32_t token;  // >= 0: a special token; -1: text [off, off+len)
-    size_t off, len;
-  };
-
   void check(int32_t id) const {
     if (!v_.valid(id))
       throw Error(c_.source, "token id " + std::to_string(id) + " out of range (vocabulary has " +
@@ -140,10 +138,17 @@ class LlamaSpmTokenizer final : public Tokenizer {
   }
 
   void init() {
+    std::vector<int32_t> special_;
     for (int32_t id = 0; id < v_.size(); ++id)
       if (v_.attr(id) & (spm::kControl | spm::kUserDefined | spm::kUnknown)) special_.push_back(id);
     std::stable_sort(special_.begin(), special_.end(),
                      [&](int32_t a, int32_t b) { return v_.text(a).size() > v_.text(b).size(); });
+    for (int32_t id : special_) {
+      uint32_t a = v_.attr(id);
+      if (!v_.text(id).empty())
+        specials_.push_back({id, v_.text(id), (a & (spm::kControl | spm::kUnknown)) != 0, (a & spm::kLStrip) != 0,
+                             (a & spm::kRStrip) != 0});
+    }
     // End-of-generation tokens: EOS, EOT, EOM, and the texts llama.cpp recognises as end-of-turn markers.
     std::set<int32_t> eog;
     static const char* eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
@@ -158,49 +163,9 @@ class LlamaSpmTokenizer final : public Tokenizer {
     eog_.assign(eog.begin(), eog.end());
   }
 
-  // llama.cpp tokenizer_st_partition: cut special-token texts out of the raw text, longest token first.
-  std::vector<Fragment> partition(std::string_view text, bool parse_special) const {
-    std::vector<Fragment> frags;
-    if (text.empty()) return frags;
-    frags.push_back({-1, 0, text.size()});
-    std::vector<Fragment> next;
-    auto is_ws = [](char ch) { return std::isspace(static_cast<unsigned char>(ch)) != 0; };
-    for (int32_t sid : special_) {
-      uint32_t a = v_.attr(sid);
-      if (!parse_special && (a & (spm::kControl | spm::kUnknown))) continue;
-      const std::string& tt = v_.text(sid);
-      if (tt.empty()) continue;
-      next.clear();
-      bool changed = false;
-      for (const Fragment& f : frags) {
-        if (f.token >= 0) {
-          next.push_back(f);
-          continue;
-        }
-        size_t off = f.off, end = f.off + f.len;
-        while (off < end) {
-          size_t m = text.substr(0, end).find(tt, off);
-          if (m == std::string_view::npos) break;
-          changed = true;
-          size_t llen = m - off;
-          if (a & spm::kLStrip)
-            while (llen > 0 && is_ws(text[off + llen - 1])) --llen;
-          if (llen > 0) next.push_back({-1, off, llen});
-          next.push_back({sid, 0, 0});
-          off = m + tt.size();
-          if (a & spm::kRStrip)
-            while (off < end && is_ws(text[off])) ++off;
-        }
-        if (off < end) next.push_back({-1, off, end - off});
-      }
-      if (changed) frags.swap(next);
-    }
-    return frags;
-  }
-
   Vocab v_;
   SpmConfig c_;
-  std::vector<int32_t> special_;  // control / user-defined / unknown ids, longest text first
+  std::vector<SpecialText> specials_;  // control / user-defined / unknown, longest text first (views of v_)
   std::vector<int32_t> eog_;      // sorted
 };
 

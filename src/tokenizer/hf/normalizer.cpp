@@ -1,4 +1,4 @@
-// HF normalizers (Unicode normal forms via utf8proc) and lossy UTF-8 repair.
+// HF normalizers (Unicode normal forms and case via utf8proc; see normalizer.hpp).
 #include "tokenizer/hf/normalizer.hpp"
 
 #include <utf8proc.h>
@@ -6,149 +6,131 @@
 #include <cstdlib>
 
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen {
 
-Normalizer Normalizer::from_json(const nlohmann::json& j, const std::string& path, int depth) {
-  Normalizer n;
-  if (j.is_null()) return n;
-  if (depth > 32) throw Error(path, "normalizer Sequences nested too deeply");
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    throw Error(path, "normalizer: expected an object with a \"type\"");
-  std::string type = j["type"].get<std::string>();
-  if (type == "Sequence") {
-    if (!j.contains("normalizers") || !j["normalizers"].is_array())
-      throw Error(path, "normalizer Sequence without \"normalizers\" array");
-    for (const auto& sub : j["normalizers"]) {
-      Normalizer s = from_json(sub, path, depth + 1);
-      n.steps_.insert(n.steps_.end(), s.steps_.begin(), s.steps_.end());
-    }
-  } else if (type == "NFC") {
-    n.steps_.push_back(Kind::NFC);
-  } else if (type == "NFD") {
-    n.steps_.push_back(Kind::NFD);
-  } else if (type == "NFKC") {
-    n.steps_.push_back(Kind::NFKC);
-  } else if (type == "NFKD") {
-    n.steps_.push_back(Kind::NFKD);
-  } else if (type == "Lowercase") {
-    n.steps_.push_back(Kind::Lowercase);
-  } else {
-    throw Error(path, "unsupported normalizer type '" + type + "' for a byte-level BPE tokenizer");
-  }
-  return n;
-}
-
-void Normalizer::apply(std::string& s) const {
-  if (steps_.empty()) return;
-  bool ascii = true;
-  for (unsigned char c : s)
-    if (c >= 0x80) {
-      ascii = false;
-      break;
-    }
-  for (Kind k : steps_) {
-    if (k == Kind::Lowercase) {
-      if (ascii) {
-        for (char& c : s)
-          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        continue;
-      }
-      if (!utf8_valid(s)) return;
-      std::string out;
-      out.reserve(s.size());
-      const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-      utf8proc_ssize_t i = 0, n = static_cast<utf8proc_ssize_t>(s.size());
-      while (i < n) {
-        utf8proc_int32_t cp = 0;
-        utf8proc_ssize_t len = utf8proc_iterate(p + i, n - i, &cp);
-        if (len <= 0) return;
-        i += len;
-        utf8proc_uint8_t buf[4];
-        utf8proc_ssize_t w = utf8proc_encode_char(utf8proc_tolower(cp), buf);
-        out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(w));
-      }
-      s.swap(out);
-      continue;
-    }
-    if (ascii) continue;  // ASCII is invariant under every normal form
-    if (!utf8_valid(s)) return;
-    int opts = UTF8PROC_STABLE;
-    switch (k) {
-      case Kind::NFC: opts |= UTF8PROC_COMPOSE; break;
-      case Kind::NFD: opts |= UTF8PROC_DECOMPOSE; break;
-      case Kind::NFKC: opts |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-      case Kind::NFKD: opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
-      default: break;
-    }
-    utf8proc_uint8_t* out = nullptr;
-    utf8proc_ssize_t len = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                        static_cast<utf8proc_ssize_t>(s.size()), &out,
-                                        static_cast<utf8proc_option_t>(opts));
-    if (len < 0) {
-      std::free(out);
-      return;
-    }
-    s.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
-    std::free(out);
-  }
-}
-
 namespace {
-// Length of the valid UTF-8 sequence at s[i], or -(length of the maximal invalid subpart) (at least 1).
-long utf8_seq(std::string_view s, size_t i) {
-  auto u = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = u(i);
-  if (c < 0x80) return 1;
-  int need;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) need = 1;
-  else if (c == 0xE0) need = 2, lo = 0xA0;
-  else if (c >= 0xE1 && c <= 0xEC) need = 2;
-  else if (c == 0xED) need = 2, hi = 0x9F;
-  else if (c >= 0xEE && c <= 0xEF) need = 2;
-  else if (c == 0xF0) need = 3, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3) need = 3;
-  else if (c == 0xF4) need = 3, hi = 0x8F;
-  else return -1;
-  for (int k = 1; k <= need; ++k) {
-    if (i + k >= s.size()) return -k;
-    unsigned char cc = u(i + k);
-    if (k == 1 ? (cc < lo || cc > hi) : (cc < 0x80 || cc > 0xBF)) return -k;
-  }
-  return need + 1;
-}
-}  // namespace
 
-bool utf8_valid(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    long n = utf8_seq(s, i);
-    if (n < 0) return false;
-    i += static_cast<size_t>(n);
-  }
+bool is_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return false;
   return true;
 }
 
-std::string utf8_lossy(std::string_view s) {
+// Removes leading (left) / trailing (right) Unicode White_Space.
+void strip(std::string& s, bool left, bool right) {
+  size_t first = s.size(), end = 0;  // first non-space byte, end of the last non-space character
+  for (size_t i = 0; i < s.size();) {
+    size_t at = i;
+    int32_t cp = utf8::decode(s, i);
+    if (cp >= 0 && utf8::is_white_space(static_cast<uint32_t>(cp))) continue;
+    if (first == s.size()) first = at;
+    end = i;
+  }
+  size_t b = left ? first : 0, e = right ? end : s.size();
+  s = b < e ? s.substr(b, e - b) : std::string();
+}
+
+void lowercase(std::string& s) {
+  if (is_ascii(s)) {
+    for (char& c : s)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return;
+  }
+  if (!utf8::valid(s)) return;
   std::string out;
   out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    int32_t cp = utf8::decode(s, i);
+    utf8::append(out, static_cast<uint32_t>(utf8proc_tolower(cp)));
+  }
+  s.swap(out);
+}
+
+void normal_form(std::string& s, int opts) {
+  if (is_ascii(s) || !utf8::valid(s)) return;  // ASCII is invariant under every normal form
+  utf8proc_uint8_t* out = nullptr;
+  utf8proc_ssize_t len =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()), &out,
+                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | opts));
+  if (len >= 0) s.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
+  std::free(out);
+}
+
+}  // namespace
+
+std::string replace_all(std::string_view s, std::string_view pat, std::string_view with) {
+  if (pat.empty()) return std::string(s);
+  std::string r;
+  r.reserve(s.size());
   size_t i = 0;
-  while (i < s.size()) {
-    long n = utf8_seq(s, i);
-    if (n > 0) {
-      out.append(s.data() + i, static_cast<size_t>(n));
-      i += static_cast<size_t>(n);
-    } else {
-      out.append("\xEF\xBF\xBD");
-      i += static_cast<size_t>(-n);
+  for (size_t m; (m = s.find(pat, i)) != std::string_view::npos; i = m + pat.size()) {
+    r.append(s.substr(i, m - i));
+    r.append(with);
+  }
+  r.append(s.substr(i));
+  return r;
+}
+
+Normalizer Normalizer::from_json(const nlohmann::json& j, const std::string& path) {
+  Normalizer n;
+  if (!j.is_null()) n.add(j, path);
+  return n;
+}
+
+void Normalizer::add(const nlohmann::json& j, const std::string& path) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    throw Error(path, "normalizer: expected an object with a \"type\"");
+  const std::string type = j["type"].get<std::string>();
+  auto text = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_string()) throw Error(path, type + " normalizer without string \"" + key + "\"");
+    return j[key].get<std::string>();
+  };
+  if (type == "Sequence") {
+    if (!j.contains("normalizers") || !j["normalizers"].is_array())
+      throw Error(path, "normalizer Sequence without \"normalizers\" array");
+    for (const auto& sub : j["normalizers"]) add(sub, path);
+  } else if (type == "Prepend") {
+    std::string p = text("prepend");
+    if (p == "\xE2\x96\x81") prepends_space_ = true;
+    steps_.push_back({Kind::Prepend, std::move(p), {}});
+  } else if (type == "Replace") {
+    const nlohmann::json& p = j.contains("pattern") ? j["pattern"] : nlohmann::json();
+    if (!p.is_object() || !p.contains("String") || !p["String"].is_string())
+      throw Error(path, "Replace normalizer with a non-string (regex) pattern is not supported");
+    steps_.push_back({Kind::Replace, p["String"].get<std::string>(), text("content")});
+  } else if (type == "Strip") {
+    bool l = j.value("strip_left", false), r = j.value("strip_right", false);
+    if (l || r) steps_.push_back({l && r ? Kind::StripBoth : l ? Kind::StripLeft : Kind::StripRight, {}, {}});
+  } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+    steps_.push_back({type == "NFC" ? Kind::NFC : type == "NFD" ? Kind::NFD : type == "NFKC" ? Kind::NFKC : Kind::NFKD});
+  } else if (type == "Lowercase") {
+    steps_.push_back({Kind::Lowercase, {}, {}});
+  } else {
+    throw Error(path, "unsupported normalizer type '" + type + "'");
+  }
+}
+
+void Normalizer::apply(std::string& s) const {
+  for (const Step& st : steps_) {
+    switch (st.kind) {
+      case Kind::Prepend:
+        if (!s.empty()) s.insert(0, st.a);
+        break;
+      case Kind::Replace:
+        if (s.find(st.a) != std::string::npos) s = replace_all(s, st.a, st.b);
+        break;
+      case Kind::StripLeft: strip(s, true, false); break;
+      case Kind::StripRight: strip(s, false, true); break;
+      case Kind::StripBoth: strip(s, true, true); break;
+      case Kind::NFC: normal_form(s, UTF8PROC_COMPOSE); break;
+      case Kind::NFD: normal_form(s, UTF8PROC_DECOMPOSE); break;
+      case Kind::NFKC: normal_form(s, UTF8PROC_COMPOSE | UTF8PROC_COMPAT); break;
+      case Kind::NFKD: normal_form(s, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT); break;
+      case Kind::Lowercase: lowercase(s); break;
     }
   }
-  return out;
 }
 
 }  // namespace lmgen

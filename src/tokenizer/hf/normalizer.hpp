@@ -1,4 +1,6 @@
-// Text normalizers of HF tokenizer.json (`normalizer`), for the byte-level BPE tokenizers, and UTF-8 repair.
+// The HF tokenizer.json `normalizer`, for every tokenizer.json (byte-level BPE and SentencePiece-style BPE alike):
+// Prepend, Replace (String pattern), Strip, NFC, NFD, NFKC, NFKD (utf8proc), Lowercase, and Sequences of those,
+// with the HF tokenizers library's semantics.
 #pragma once
 
 #include <string>
@@ -11,23 +13,28 @@ namespace lmgen {
 
 class Normalizer {
  public:
-  // Builds from the tokenizer.json "normalizer" value (null -> identity). Supported: NFC, NFD, NFKC, NFKD,
-  // Lowercase, Sequence of those. Throws Error naming `path` for anything else (and for Sequences nested more than
-  // 32 deep).
-  static Normalizer from_json(const nlohmann::json& j, const std::string& path, int depth = 0);
+  // Builds from the tokenizer.json "normalizer" value (null -> identity). Throws Error naming `path` for anything
+  // else. (The JSON was depth-checked when parsed: util/json_limits.hpp.)
+  static Normalizer from_json(const nlohmann::json& j, const std::string& path);
 
   bool identity() const { return steps_.empty(); }
-  // Normalizes `s` in place. Invalid UTF-8 is left untouched.
+  // True if a Prepend step puts "▁" in front of the text (the decoder strips it again).
+  bool prepends_space() const { return prepends_space_; }
+  // Normalizes `s` in place. A Unicode step (normal form, Lowercase) leaves invalid UTF-8 untouched.
   void apply(std::string& s) const;
 
  private:
-  enum class Kind { NFC, NFD, NFKC, NFKD, Lowercase };
-  std::vector<Kind> steps_;
+  enum class Kind { Prepend, Replace, StripLeft, StripRight, StripBoth, NFC, NFD, NFKC, NFKD, Lowercase };
+  struct Step {
+    Kind kind;
+    std::string a, b;  // Prepend: text; Replace: pattern, content
+  };
+  void add(const nlohmann::json& j, const std::string& path);
+  std::vector<Step> steps_;
+  bool prepends_space_ = false;
 };
 
-// True if s is valid UTF-8.
-bool utf8_valid(std::string_view s);
-// Like Rust's String::from_utf8_lossy: each maximal invalid subsequence becomes U+FFFD.
-std::string utf8_lossy(std::string_view s);
+// s with every occurrence of `pat` replaced by `with` (s itself if pat is empty).
+std::string replace_all(std::string_view s, std::string_view pat, std::string_view with);
 
 }  // namespace lmgen

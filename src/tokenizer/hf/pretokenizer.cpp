@@ -7,6 +7,7 @@
 #include <array>
 
 #include "lmgen/error.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen {
 
@@ -15,7 +16,7 @@ namespace lmgen {
 
 Regex::Regex(const std::string& pattern, const std::string& where, uint32_t options) : pattern_(pattern) {
   uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
-  if (options & kLiteral) opts |= PCRE2_LITERAL;
+  if (options & kLiteral) opts = (opts & ~PCRE2_UCP) | PCRE2_LITERAL;  // UCP is not allowed with LITERAL
   if (options & kDollarEndOnly) opts |= PCRE2_DOLLAR_ENDONLY;
   if (options & kMultiline) opts |= PCRE2_MULTILINE;
   int err = 0;
@@ -59,9 +60,31 @@ bool Regex::find(std::string_view s, size_t start, void* md, size_t& mb, size_t&
 // PreTokenizer
 
 void PreTokenizer::add_split(std::shared_ptr<const Regex> re, SplitBehavior behavior, bool invert) {
-  steps_.push_back(Step{std::move(re), behavior, invert});
+  Step st;
+  st.re = std::move(re);
+  st.behavior = behavior;
+  st.invert = invert;
+  steps_.push_back(std::move(st));
 }
-void PreTokenizer::add_prefix_space() { steps_.push_back(Step{}); }
+void PreTokenizer::add_prefix_space() {
+  Step st;
+  st.kind = Kind::PrefixSpace;
+  steps_.push_back(std::move(st));
+}
+void PreTokenizer::add_metaspace(std::string replacement, Prepend prepend, bool split) {
+  Step st;
+  st.kind = Kind::Metaspace;
+  if (split) st.re = std::make_shared<Regex>(replacement, "Metaspace", Regex::kLiteral);
+  st.behavior = SplitBehavior::MergedWithNext;
+  st.replacement = std::move(replacement);
+  st.prepend = prepend;
+  steps_.push_back(std::move(st));
+}
+bool PreTokenizer::prepends_space() const {
+  for (const Step& st : steps_)
+    if (st.kind == Kind::Metaspace && st.prepend != Prepend::Never) return true;
+  return false;
+}
 
 namespace {
 struct Seg {
@@ -115,25 +138,40 @@ void apply_behavior(std::vector<Seg>& segs, SplitBehavior behavior, std::vector<
 }
 }  // namespace
 
-void PreTokenizer::split(std::string& buf, std::vector<Span>& out) const {
+// The steps that rewrite the text: every current piece is copied into a new buffer, changed.
+void PreTokenizer::rewrite(std::string& buf, std::vector<Span>& cur, const Step& st, bool at_start) const {
+  std::string nb;
+  nb.reserve(buf.size() + cur.size() * (st.replacement.size() + 1));
+  for (Span& p : cur) {
+    std::string_view piece(buf.data() + p.begin, p.end - p.begin);
+    uint32_t b = static_cast<uint32_t>(nb.size());
+    if (st.kind == Kind::PrefixSpace) {
+      if (piece.empty() || piece[0] != ' ') nb.push_back(' ');
+      nb.append(piece);
+    } else if (!piece.empty()) {  // Metaspace
+      const bool first = at_start && p.begin == 0;
+      const std::string_view rep = st.replacement;
+      if (piece.substr(0, 1) != " " && piece.substr(0, rep.size()) != rep &&
+          (st.prepend == Prepend::Always || (st.prepend == Prepend::First && first)))
+        nb.append(rep);
+      for (char c : piece) {
+        if (c == ' ') nb.append(rep);
+        else nb.push_back(c);
+      }
+    }
+    p = Span{b, static_cast<uint32_t>(nb.size())};
+  }
+  buf.swap(nb);
+}
+
+void PreTokenizer::split(std::string& buf, std::vector<Span>& out, bool at_start) const {
   std::vector<Span> cur, next;
   cur.push_back({0, static_cast<uint32_t>(buf.size())});
   std::vector<Seg> segs;
   for (const Step& st : steps_) {
+    if (st.kind != Kind::Split) rewrite(buf, cur, st, at_start);
+    if (!st.re) continue;
     next.clear();
-    if (!st.re) {  // prefix space: rebuild the buffer
-      std::string nb;
-      nb.reserve(buf.size() + cur.size());
-      for (const Span& p : cur) {
-        uint32_t b = static_cast<uint32_t>(nb.size());
-        if (p.end == p.begin || buf[p.begin] != ' ') nb.push_back(' ');
-        nb.append(buf, p.begin, p.end - p.begin);
-        next.push_back({b, static_cast<uint32_t>(nb.size())});
-      }
-      buf.swap(nb);
-      cur.swap(next);
-      continue;
-    }
     for (const Span& p : cur) {
       if (p.end == p.begin) continue;
       std::string_view piece(buf.data() + p.begin, p.end - p.begin);
@@ -161,6 +199,78 @@ void PreTokenizer::split(std::string& buf, std::vector<Span>& out) const {
   }
   for (const Span& p : cur)
     if (p.end > p.begin) out.push_back(p);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// From tokenizer.json (the JSON was depth-checked when it was parsed: util/json_limits.hpp)
+
+PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string& path) {
+  PreTokenizer p;
+  p.add_json(j, path, 0);
+  return p;
+}
+
+namespace {
+SplitBehavior behavior_of(const std::string& name, const std::string& path) {
+  if (name == "Isolated") return SplitBehavior::Isolated;
+  if (name == "Removed") return SplitBehavior::Removed;
+  if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+  if (name == "MergedWithNext") return SplitBehavior::MergedWithNext;
+  if (name == "Contiguous") return SplitBehavior::Contiguous;
+  throw Error(path, "Split pre-tokenizer: unknown behavior '" + name + "'");
+}
+
+// Metaspace "prepend_scheme" (or the legacy "add_prefix_space").
+PreTokenizer::Prepend prepend_of(const nlohmann::json& j) {
+  std::string s = "always";
+  if (j.contains("prepend_scheme") && j["prepend_scheme"].is_string()) s = j["prepend_scheme"];
+  else if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean() && !j["add_prefix_space"].get<bool>())
+    s = "never";
+  return s == "first" ? PreTokenizer::Prepend::First
+         : s == "never" ? PreTokenizer::Prepend::Never
+                        : PreTokenizer::Prepend::Always;
+}
+}  // namespace
+
+void PreTokenizer::add_json(const nlohmann::json& j, const std::string& path, int depth) {
+  if (j.is_null()) return;
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    throw Error(path, "pre_tokenizer: expected an object with a \"type\"");
+  const std::string type = j["type"].get<std::string>();
+  auto iso = [&](const std::string& re, SplitBehavior b, bool invert) {
+    add_split(std::make_shared<Regex>(re, path, Regex::kMultiline), b, invert);
+  };
+  if (type == "Sequence") {
+    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
+      throw Error(path, "pre_tokenizer Sequence without \"pretokenizers\" array");
+    for (const auto& s : j["pretokenizers"]) add_json(s, path, depth + 1);
+  } else if (type == "ByteLevel") {
+    if (j.value("add_prefix_space", false)) add_prefix_space();
+    if (j.value("use_regex", true)) iso(kGpt2SplitRegex, SplitBehavior::Isolated, false);
+  } else if (type == "Metaspace") {
+    add_metaspace(j.value("replacement", std::string("\xE2\x96\x81")), prepend_of(j), j.value("split", true));
+  } else if (type == "Split") {
+    if (!j.contains("pattern") || !j["pattern"].is_object()) throw Error(path, "Split pre-tokenizer without pattern");
+    const nlohmann::json& pat = j["pattern"];
+    SplitBehavior b = behavior_of(j.value("behavior", std::string("Isolated")), path);
+    bool invert = j.value("invert", false);
+    if (pat.contains("Regex") && pat["Regex"].is_string())
+      add_split(std::make_shared<Regex>(pat["Regex"].get<std::string>(), path, Regex::kMultiline), b, invert);
+    else if (pat.contains("String") && pat["String"].is_string())
+      add_split(std::make_shared<Regex>(pat["String"].get<std::string>(), path, Regex::kLiteral), b, invert);
+    else
+      throw Error(path, "Split pre-tokenizer: pattern must be {\"Regex\": ...} or {\"String\": ...}");
+  } else if (type == "Digits") {
+    iso(j.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+", SplitBehavior::Isolated, false);
+  } else if (type == "Whitespace") {
+    iso("\\w+|[^\\w\\s]+", SplitBehavior::Removed, true);
+  } else if (type == "WhitespaceSplit") {
+    iso("\\s+", SplitBehavior::Removed, false);
+  } else if (type == "Punctuation") {
+    iso("[\\p{P}!-/:-@\\[-`{-~]", SplitBehavior::Isolated, false);
+  } else {
+    throw Error(path, "unsupported pre_tokenizer type '" + type + "'");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -255,7 +365,7 @@ LlamaCppPreType llamacpp_pretokenizer(const std::string& pre, const std::string&
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Byte-level table and UTF-8 helpers
+// Byte-level table
 
 namespace {
 struct ByteTable {
@@ -271,7 +381,7 @@ struct ByteTable {
       to_char[b] = printable ? static_cast<uint32_t>(b) : 256 + n++;
       to_byte[to_char[b]] = static_cast<int16_t>(b);
       std::string s;
-      append_utf8(s, to_char[b]);
+      utf8::append(s, to_char[b]);
       utf8_len[b] = static_cast<uint8_t>(s.size());
       for (size_t k = 0; k < s.size(); ++k) utf8[2 * b + k] = s[k];
     }
@@ -294,60 +404,12 @@ bool byte_level_decode(std::string_view s, std::string& out) {
   out.clear();
   size_t i = 0;
   while (i < s.size()) {
-    int32_t cp = decode_utf8(s, i);
+    int32_t cp = utf8::decode(s, i);
     int b = cp < 0 ? -1 : char_to_byte(static_cast<uint32_t>(cp));
     if (b < 0) return false;
     out.push_back(static_cast<char>(b));
   }
   return true;
-}
-
-int32_t decode_utf8(std::string_view s, size_t& i) {
-  auto u = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = u(i);
-  if (c < 0x80) {
-    ++i;
-    return c;
-  }
-  int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
-  if (n < 0 || c > 0xF4 || i + static_cast<size_t>(n) >= s.size()) {
-    ++i;
-    return -1;
-  }
-  uint32_t cp = c & (0x3F >> n);
-  for (int k = 1; k <= n; ++k) {
-    unsigned char cc = u(i + k);
-    if ((cc & 0xC0) != 0x80) {
-      ++i;
-      return -1;
-    }
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static const uint32_t min_cp[4] = {0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    ++i;
-    return -1;
-  }
-  i += n + 1;
-  return static_cast<int32_t>(cp);
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 }  // namespace lmgen

@@ -5,7 +5,9 @@
 // llama.cpp and HF tokenizers):
 //   * RegexSplit(pattern, behavior, invert) — HF `Split` semantics; llama.cpp applies each of its regexes as an
 //     Isolated split (matched runs and the gaps between them both become pieces);
-//   * PrefixSpace — HF ByteLevel(add_prefix_space): a piece not starting with ' ' gets one prepended.
+//   * PrefixSpace — HF ByteLevel(add_prefix_space): a piece not starting with ' ' gets one prepended;
+//   * Metaspace — HF Metaspace: ' ' becomes the replacement ("▁"), which is prepended as the prepend scheme says,
+//     and (with split) the piece is cut before every replacement (MergedWithNext).
 // Pieces are byte spans of a text buffer (a step that inserts spaces rebuilds the buffer).
 //
 // Also here: the GPT-2 byte <-> unicode-char table used by byte-level vocabularies.
@@ -16,6 +18,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace lmgen {
 
@@ -82,20 +86,35 @@ class PreTokenizer {
   PreTokenizer(PreTokenizer&&) = default;
   PreTokenizer& operator=(PreTokenizer&&) = default;
 
+  // Builds from a tokenizer.json "pre_tokenizer" value (null -> no step): ByteLevel, Split, Digits, Whitespace,
+  // WhitespaceSplit, Punctuation, Metaspace and Sequences of those. Throws Error naming `path` otherwise.
+  static PreTokenizer from_json(const nlohmann::json& j, const std::string& path);
+
+  enum class Prepend { Always, First, Never };
   void add_split(std::shared_ptr<const Regex> re, SplitBehavior behavior, bool invert);
   void add_prefix_space();
+  void add_metaspace(std::string replacement, Prepend prepend, bool split);
   bool empty() const { return steps_.empty(); }
+  // True if a Metaspace step may put a replacement in front of the text (the decoder strips it again).
+  bool prepends_space() const;
 
-  // Splits `buf` (whole buffer is one piece to start with) into words. May rewrite `buf` (prefix spaces).
-  // `out` receives the spans of the non-empty words, in order.
-  void split(std::string& buf, std::vector<Span>& out) const;
+  // Splits `buf` (whole buffer is one piece to start with) into words. May rewrite `buf` (prefix spaces,
+  // Metaspace). `out` receives the spans of the non-empty words, in order. `at_start`: the buffer starts the
+  // input (Metaspace prepend scheme "first").
+  void split(std::string& buf, std::vector<Span>& out, bool at_start = true) const;
 
  private:
+  enum class Kind { Split, PrefixSpace, Metaspace };
   struct Step {
-    std::shared_ptr<const Regex> re;  // null for PrefixSpace
+    Kind kind = Kind::Split;
+    std::shared_ptr<const Regex> re;  // Split; Metaspace with split: the literal replacement
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false;
+    std::string replacement;  // Metaspace
+    Prepend prepend = Prepend::Always;
   };
+  void add_json(const nlohmann::json& j, const std::string& path, int depth);
+  void rewrite(std::string& buf, std::vector<Span>& cur, const Step& st, bool at_start) const;
   std::vector<Step> steps_;
 };
 
@@ -120,9 +139,5 @@ int char_to_byte(uint32_t cp);
 std::string_view byte_char_utf8(uint8_t b);
 // Decodes a byte-level string to raw bytes; false if some character is not a byte character (out unspecified).
 bool byte_level_decode(std::string_view s, std::string& out);
-
-// UTF-8 helpers. decode_utf8 reads one code point at s[i] (advancing i); an invalid byte gives -1 and advances 1.
-int32_t decode_utf8(std::string_view s, size_t& i);
-void append_utf8(std::string& out, uint32_t cp);
 
 }  // namespace lmgen

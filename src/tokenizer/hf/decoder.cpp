@@ -1,50 +1,44 @@
-// HF tokenizer.json decoders for the SentencePiece-style BPE tokenizer: Replace, ByteFallback, Fuse, Strip,
-// Metaspace and Sequence (see spm_hf_parts.hpp).
-#include "lmgen/error.hpp"
-#include "tokenizer/hf/spm_hf_parts.hpp"
-#include "tokenizer/spm_vocab.hpp"
+// HF decoders (see decoder.hpp).
+#include "tokenizer/hf/decoder.hpp"
 
-namespace lmgen::spm::hf {
+#include "lmgen/error.hpp"
+#include "tokenizer/hf/normalizer.hpp"
+#include "tokenizer/spm_vocab.hpp"
+#include "util/utf8.hpp"
+
+namespace lmgen {
+
+using nlohmann::json;
 
 namespace {
 
-using nlohmann::json;
-using namespace detail;
+// The String pattern of a Replace decoder (a Regex pattern is refused).
+std::string string_pattern(const json& j, const std::string& path, const char* what) {
+  const json& p = j.at("pattern");
+  if (p.is_object() && p.contains("String") && p["String"].is_string()) return p["String"];
+  throw Error(path, std::string(what) + " with a non-string (regex) pattern is not supported");
+}
 
-// Strict UTF-8 validation (as Rust's String::from_utf8): no overlongs, surrogates or code points past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
-    for (size_t k = 1; k < n; ++k) {
-      unsigned char d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    static constexpr uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n;
-  }
-  return true;
+// Metaspace "prepend_scheme" (or the legacy "add_prefix_space"): "always", "first" or "never".
+std::string prepend_scheme_of(const json& j) {
+  if (j.contains("prepend_scheme") && j["prepend_scheme"].is_string()) return j["prepend_scheme"];
+  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean())
+    return j["add_prefix_space"].get<bool>() ? "always" : "never";
+  return "always";
 }
 
 }  // namespace
 
-// ---- Decoder ----
-
 Decoder::Decoder(const json& j, const std::string& path) {
   if (j.is_null()) return;
   none_ = false;
-  add(j, path, 0);
+  add(j, path);
 }
 
-void Decoder::add(const json& j, const std::string& path, int depth) {
-  check_depth(depth, path, "decoder");
+void Decoder::add(const json& j, const std::string& path) {
   std::string type = j.value("type", std::string());
   if (type == "Sequence") {
-    for (const json& d : j.at("decoders")) add(d, path, depth + 1);
+    for (const json& d : j.at("decoders")) add(d, path);
   } else if (type == "Replace") {
     steps_.push_back({Kind::Replace, string_pattern(j, path, "Replace decoder"), j.at("content").get<std::string>()});
   } else if (type == "ByteFallback") {
@@ -57,7 +51,7 @@ void Decoder::add(const json& j, const std::string& path, int depth) {
     s.stop = j.value("stop", size_t{0});
     steps_.push_back(std::move(s));
   } else if (type == "Metaspace") {
-    Step s{Kind::Metaspace, j.value("replacement", std::string(kSpace)), {}};
+    Step s{Kind::Metaspace, j.value("replacement", std::string(spm::kSpace)), {}};
     s.flag = prepend_scheme_of(j) != "never";
     steps_.push_back(std::move(s));
   } else {
@@ -74,7 +68,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
   for (const Step& st : steps_) {
     switch (st.kind) {
       case Kind::Replace:
-        for (auto& t : toks) t = replace_all(t, st.a, st.b);
+        for (auto& t : toks) t = lmgen::replace_all(t, st.a, st.b);
         break;
       case Kind::ByteFallback: {
         std::vector<std::string> out;
@@ -82,7 +76,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         size_t nbytes = 0;
         auto flush = [&] {
           if (nbytes == 0) return;
-          if (valid_utf8(bytes)) {
+          if (utf8::valid(bytes)) {
             out.push_back(bytes);
           } else {
             for (size_t k = 0; k < nbytes; ++k) out.emplace_back("\xEF\xBF\xBD");  // U+FFFD per byte token
@@ -92,7 +86,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         };
         for (auto& t : toks) {
           uint8_t b = 0;
-          if (Vocab::parse_byte_piece(t, b)) {
+          if (spm::Vocab::parse_byte_piece(t, b)) {
             bytes += static_cast<char>(b);
             ++nbytes;
           } else {
@@ -122,7 +116,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         }
         break;
       case Kind::Metaspace:
-        for (size_t i = 0; i < toks.size(); ++i) toks[i] = replace_all(toks[i], st.a, i == 0 && st.flag ? "" : " ");
+        for (size_t i = 0; i < toks.size(); ++i) toks[i] = lmgen::replace_all(toks[i], st.a, i == 0 && st.flag ? "" : " ");
         break;
     }
   }
@@ -134,10 +128,10 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
 std::string Decoder::piece(std::string_view token) const {
   std::string t(token);
   for (const Step& st : steps_) {
-    if (st.kind == Kind::Replace) t = replace_all(t, st.a, st.b);
-    if (st.kind == Kind::Metaspace) t = replace_all(t, st.a, " ");
+    if (st.kind == Kind::Replace) t = lmgen::replace_all(t, st.a, st.b);
+    if (st.kind == Kind::Metaspace) t = lmgen::replace_all(t, st.a, " ");
   }
   return t;
 }
 
-}  // namespace lmgen::spm::hf
+}  // namespace lmgen

@@ -1,0 +1,36 @@
+// The HF tokenizer.json `decoder` of the SentencePiece-style BPE tokenizer.json (Llama 2, Gemma 3): Replace,
+// ByteFallback, Fuse, Strip, Metaspace and Sequences of those. (The byte-level tokenizers decode with the
+// GPT-2 byte table: tokenizer_bpe.cpp.) Internal to the library.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lmgen {
+
+class Decoder {
+ public:
+  Decoder() = default;
+  Decoder(const nlohmann::json& j, const std::string& path);
+  std::string decode(std::vector<std::string> tokens) const;
+  // One token's text with the per-token replacements only (no strip, no byte fusing).
+  std::string piece(std::string_view token) const;
+
+ private:
+  enum class Kind { Replace, ByteFallback, Fuse, Strip, Metaspace };
+  struct Step {
+    Kind kind;
+    std::string a, b;  // Replace: pattern, content; Strip: content char; Metaspace: replacement
+    size_t start = 0, stop = 0;
+    bool flag = false;  // Metaspace: strip the replacement from the first token
+  };
+  void add(const nlohmann::json& j, const std::string& path);
+  bool none_ = true;
+  std::vector<Step> steps_;
+};
+
+}  // namespace lmgen
