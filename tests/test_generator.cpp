@@ -159,3 +159,36 @@ TEST(Generator, EmptyPromptStartsFromBos) {
   EXPECT_EQ(r.prompt_tokens[0], stories().tokenizer->bos_id());
   EXPECT_EQ(r.tokens.size(), 4u);
 }
+
+TEST(Generator, ContinueFromReusesTheCacheAndMatchesAFreshRun) {
+  Model model(stories().model);
+  const Tokenizer& tok = *stories().tokenizer;
+  Generator gen(model, tok);
+  const GenerateResult first = gen.generate("Once upon a time", greedy(12));
+  EXPECT_EQ(first.n_reused, 0);
+  // The context now holds the prompt and the generated tokens but the last (sampled, never evaluated).
+  EXPECT_EQ(gen.context().size(), first.prompt_tokens.size() + first.tokens.size() - 1);
+
+  // A second turn: everything so far plus new text. Only the new tokens (and the last generated one) are evaluated.
+  std::vector<int32_t> turn2 = first.prompt_tokens;
+  turn2.insert(turn2.end(), first.tokens.begin(), first.tokens.end());
+  const std::vector<int32_t> more = tok.encode(" The end. One day", {.add_special = false});
+  turn2.insert(turn2.end(), more.begin(), more.end());
+  const GenerateResult second = gen.continue_from(turn2, greedy(16));
+  EXPECT_EQ(second.n_reused + second.n_evaluated, static_cast<int64_t>(turn2.size()));
+  EXPECT_EQ(second.n_evaluated, static_cast<int64_t>(more.size()) + 1);
+
+  Model fresh_model(stories().model);
+  Generator fresh(fresh_model, tok);
+  const GenerateResult ref = fresh.continue_from(turn2, greedy(16));
+  EXPECT_EQ(ref.n_reused, 0);
+  EXPECT_EQ(second.tokens, ref.tokens);
+  EXPECT_EQ(second.text, ref.text);
+
+  // A prompt that diverges early keeps only the common prefix.
+  std::vector<int32_t> other = first.prompt_tokens;
+  other.push_back(more[0]);
+  const GenerateResult third = gen.continue_from(other, greedy(2));
+  EXPECT_EQ(third.n_reused, static_cast<int64_t>(first.prompt_tokens.size()));
+  EXPECT_EQ(third.n_evaluated, 1);
+}

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,8 @@ struct GenerateResult {
   StopReason stop_reason = StopReason::Length;
   std::vector<int32_t> prompt_tokens;
   std::vector<int32_t> tokens;  // generated ids (including the end-of-generation token if one was sampled)
+  int64_t n_reused = 0;         // prompt tokens whose KV entries were kept from the previous call (continue_from)
+  int64_t n_evaluated = 0;      // prompt tokens evaluated by this call
   std::string text;             // everything released to the output
   double prompt_ms = 0, generate_ms = 0;
 };
@@ -64,19 +67,38 @@ std::vector<TopToken> top_logprobs(std::span<const float> logits, int32_t k);
 // candidates before and after it), for --trace. Tracing changes neither the result nor the random draws.
 using TraceHook = std::function<void(const SampleTrace&)>;
 
+using TokenCallback = std::function<bool(const TokenEvent&)>;
+
+// A generation session over one Model: it remembers which tokens the model's KV cache holds, so a conversation
+// that grows turn by turn evaluates only its new tokens.
 class Generator {
  public:
   Generator(Model& model, const Tokenizer& tokenizer) : model_(model), tok_(tokenizer) {}
 
   // Generates a continuation of `prompt` from an empty context. `on_token` is called after every token;
   // returning false stops generation (StopReason::Interrupted). Throws Error if the prompt does not fit.
-  GenerateResult generate(std::string_view prompt, const GenerateOptions& opt,
-                          const std::function<bool(const TokenEvent&)>& on_token = {},
+  GenerateResult generate(std::string_view prompt, const GenerateOptions& opt, const TokenCallback& on_token = {},
                           const TraceHook& trace = {});
 
+  // Generates a continuation of `prompt_tokens` (e.g. a whole conversation so far), keeping the longest prefix of
+  // it that the KV cache already holds from the previous call and evaluating only the rest (GenerateResult::
+  // n_reused / n_evaluated). The tokens generated stay in the cache for the next call. Greedy output is the same
+  // as generate() on the same tokens from an empty context, bit for bit.
+  GenerateResult continue_from(std::span<const int32_t> prompt_tokens, const GenerateOptions& opt,
+                               const TokenCallback& on_token = {}, const TraceHook& trace = {});
+
+  // The tokens whose keys and values are in the KV cache, in order.
+  const std::vector<int32_t>& context() const { return context_; }
+  // Forgets the context (the next call evaluates everything).
+  void reset();
+
  private:
+  // Makes the cache hold `tokens` and leaves the logits after the last one in `logits`; returns the count reused.
+  int64_t sync_context(std::span<const int32_t> tokens, std::vector<float>& logits);
+
   Model& model_;
   const Tokenizer& tok_;
+  std::vector<int32_t> context_;
 };
 
 }  // namespace lmgen

@@ -37,8 +37,11 @@ class Model {
 
   // Forgets the KV cache (the next token is at position 0).
   void reset();
-  // Drops positions >= n from the cache (n <= n_past).
+  // Drops positions >= n from the cache (n <= n_past). Throws Error when !can_truncate(n).
   void truncate(int64_t n);
+  // Whether truncate(n) is possible: always for n = 0 and for full caches; a sliding-window layer keeps only the
+  // last positions of its window, so it can rewind only about a window back.
+  bool can_truncate(int64_t n) const;
 
   // Runs `tokens` at positions n_past .. n_past+len-1 and appends them to the KV cache.
   // logits: all_logits ? [len, n_vocab] (row i = prediction after token i) : [n_vocab] after the last token.

@@ -301,6 +301,10 @@ const ModelConfig& Model::config() const { return impl_->c; }
 int64_t Model::n_ctx() const { return impl_->n_ctx; }
 int64_t Model::n_past() const { return impl_->n_past; }
 void Model::reset() { impl_->n_past = 0; }
+bool Model::can_truncate(int64_t n) const {
+  return n >= 0 && n <= impl_->n_past && impl_->cache->can_rewind(impl_->n_past, n);
+}
+
 void Model::truncate(int64_t n) {
   if (n < 0 || n > impl_->n_past) throw Error("cannot truncate the context to " + std::to_string(n) + " positions");
   if (!impl_->cache->can_rewind(impl_->n_past, n))

@@ -88,29 +88,56 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
-GenerateResult Generator::generate(std::string_view prompt, const GenerateOptions& opt,
-                                   const std::function<bool(const TokenEvent&)>& on_token, const TraceHook& trace) {
-  GenerateResult res;
-  auto chain = make_sampler_chain(opt.sampling);
-  res.prompt_tokens = tok_.encode(prompt, opt.encode);
-  if (res.prompt_tokens.empty()) {
+void Generator::reset() {
+  model_.reset();
+  context_.clear();
+}
+
+int64_t Generator::sync_context(std::span<const int32_t> tokens, std::vector<float>& logits) {
+  // The cache must be what context_ says (someone else may have used the model since): otherwise start over.
+  if (model_.n_past() != static_cast<int64_t>(context_.size())) reset();
+  size_t keep = 0;
+  while (keep < context_.size() && keep < tokens.size() && context_[keep] == tokens[keep]) ++keep;
+  if (keep == tokens.size()) --keep;  // the last token is evaluated again: its logits are needed
+  if (!model_.can_truncate(static_cast<int64_t>(keep))) keep = 0;  // a sliding window that cannot rewind so far
+  if (keep == 0) model_.reset(); else model_.truncate(static_cast<int64_t>(keep));
+  context_.resize(keep);
+  model_.eval(tokens.subspan(keep), logits);
+  context_.insert(context_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(keep), tokens.end());
+  return static_cast<int64_t>(keep);
+}
+
+GenerateResult Generator::generate(std::string_view prompt, const GenerateOptions& opt, const TokenCallback& on_token,
+                                   const TraceHook& trace) {
+  std::vector<int32_t> ids = tok_.encode(prompt, opt.encode);
+  if (ids.empty()) {
     if (tok_.bos_id() < 0) {
       if (prompt.empty()) throw UsageError("the prompt is empty and the model has no BOS token to start from");
       throw Error("the prompt encodes to no tokens and the model has no BOS token to start from");
     }
-    res.prompt_tokens.push_back(tok_.bos_id());
+    ids.push_back(tok_.bos_id());
   }
+  reset();
+  return continue_from(ids, opt, on_token, trace);
+}
+
+GenerateResult Generator::continue_from(std::span<const int32_t> prompt_tokens, const GenerateOptions& opt,
+                                        const TokenCallback& on_token, const TraceHook& trace) {
+  GenerateResult res;
+  auto chain = make_sampler_chain(opt.sampling);
+  if (prompt_tokens.empty()) throw UsageError("generation needs at least one prompt token");
+  res.prompt_tokens.assign(prompt_tokens.begin(), prompt_tokens.end());
   const int64_t n_prompt = static_cast<int64_t>(res.prompt_tokens.size());
   if (n_prompt >= model_.n_ctx())
     throw Error("the prompt has " + std::to_string(n_prompt) + " tokens but the context holds " +
                 std::to_string(model_.n_ctx()) + " (use -c to enlarge it, or shorten the prompt)");
 
-  model_.reset();
   chain->reset();
   for (int32_t t : res.prompt_tokens) chain->accept(t);
   std::vector<float> logits;
   auto t0 = std::chrono::steady_clock::now();
-  model_.eval(res.prompt_tokens, logits);
+  res.n_reused = sync_context(res.prompt_tokens, logits);
+  res.n_evaluated = n_prompt - res.n_reused;
   res.prompt_ms = ms_since(t0);
 
   OutputBuffer out(opt.stop);
@@ -151,6 +178,7 @@ GenerateResult Generator::generate(std::string_view prompt, const GenerateOption
     if (opt.n_predict >= 0 && i + 1 >= opt.n_predict) break;
     if (model_.n_past() >= model_.n_ctx()) { res.stop_reason = StopReason::Context; break; }
     model_.eval(std::span<const int32_t>(&id, 1), logits);
+    context_.push_back(id);
   }
   res.generate_ms = ms_since(t0);
   if (res.stop_reason != StopReason::Stop) {
