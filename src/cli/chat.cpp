@@ -1,0 +1,213 @@
+// lmgen chat: talk to an instruct model through its chat template.
+//
+// At a terminal: a conversation. The user types a line (libedit: line editing and history), the reply streams;
+// the KV cache is kept between turns, so a turn evaluates only its new tokens (Generator::continue_from). /clear
+// starts over, /exit or Ctrl-D ends, Ctrl-C interrupts a reply. When the conversation no longer fits the
+// context, the oldest turns after the system message are dropped (said on stderr).
+// Not at a terminal (or with -p): standard input (or -p TEXT) is one user message and only the reply is printed;
+// --messages FILE continues a given conversation.
+#include <editline/readline.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli/chat_args.hpp"
+#include "cli/generate.hpp"
+#include "lmgen/error.hpp"
+
+namespace lmgen::cli {
+
+namespace {
+
+struct ChatCmdArgs {
+  GenerateArgs gen;
+  ChatArgs chat;
+  std::string system;         // --system TEXT
+  std::string messages_file;  // --messages FILE.json
+};
+
+// One chat: the messages so far, the template, and a Generator whose KV cache follows the conversation.
+class ChatLoop {
+ public:
+  ChatLoop(ChatCmdArgs& a, Context& ctx, LoadedModel& lm, Model& model)
+      : a_(a), ctx_(ctx), lm_(lm), tok_(*lm.tokenizer), gen_(model, tok_), n_ctx_(model.n_ctx()),
+        tmpl_(chat_template_for(a.chat, &lm)), kwargs_(chat_kwargs(a.chat)), render_(chat_render_options()) {
+    start_messages();
+  }
+
+  void start_messages() {
+    conv_.messages = nlohmann::ordered_json::array();
+    if (!a_.messages_file.empty()) {
+      std::ifstream f(a_.messages_file, std::ios::binary);
+      if (!f) throw Error(a_.messages_file, "cannot open");
+      std::stringstream ss;
+      ss << f.rdbuf();
+      auto j = nlohmann::ordered_json::parse(ss.str(), nullptr, false);
+      if (j.is_discarded()) throw UsageError(a_.messages_file + ": not valid JSON");
+      conv_ = chat::parse_conversation(j);
+    }
+    if (!a_.system.empty()) {
+      const bool has_system = !conv_.messages.empty() && conv_.messages[0].value("role", "") == "system";
+      nlohmann::ordered_json sys = {{"role", "system"}, {"content", a_.system}};
+      if (has_system) conv_.messages[0] = sys; else conv_.messages.insert(conv_.messages.begin(), sys);
+    }
+    conv_.kwargs = kwargs_;
+    conv_.add_generation_prompt = true;
+  }
+
+  // Adds the user's message, generates the reply (streamed through `on_text`), adds it to the conversation.
+  GenerateResult turn(const std::string& user, const std::function<bool(const TokenEvent&)>& on_token) {
+    conv_.messages.push_back({{"role", "user"}, {"content", user}});
+    std::vector<int32_t> ids = render_tokens();
+    while (static_cast<int64_t>(ids.size()) >= n_ctx_ && drop_oldest_turn()) ids = render_tokens();
+    GenerateResult r = gen_.continue_from(ids, a_.gen.gen, on_token);
+    conv_.messages.push_back({{"role", "assistant"}, {"content", r.text}});
+    return r;
+  }
+
+  void clear() {
+    start_messages();
+    gen_.reset();
+  }
+
+ private:
+  std::vector<int32_t> render_tokens() const {
+    const std::string text = chat::render_conversation(tmpl_, lm_.special_tokens, conv_, render_);
+    if (a_.gen.model.verbose > 1) std::fprintf(stderr, "lmgen: rendered prompt:\n%s\n", text.c_str());
+    // As transformers' apply_chat_template(tokenize=True): the template writes the special tokens itself.
+    return tok_.encode(text, EncodeOptions{.add_special = false, .parse_special = true});
+  }
+
+  // Drops the oldest user turn (and the replies up to the next user message), keeping a leading system message.
+  bool drop_oldest_turn() {
+    auto& m = conv_.messages;
+    size_t first = (!m.empty() && m[0].value("role", "") == "system") ? 1 : 0;
+    size_t end = first + 1;
+    while (end < m.size() && m[end].value("role", "") != "user") ++end;
+    if (end >= m.size()) return false;  // only the current turn is left: it does not fit
+    m.erase(m.begin() + static_cast<std::ptrdiff_t>(first), m.begin() + static_cast<std::ptrdiff_t>(end));
+    if (!a_.gen.model.quiet) std::fprintf(stderr, "lmgen: context full: dropped the oldest turn\n");
+    return true;
+  }
+
+  ChatCmdArgs& a_;
+  Context& ctx_;
+  LoadedModel& lm_;
+  const Tokenizer& tok_;
+  Generator gen_;
+  int64_t n_ctx_;
+  chat::ChatTemplate tmpl_;
+  nlohmann::ordered_json kwargs_;
+  chat::RenderOptions render_;
+  chat::Conversation conv_;
+};
+
+void report_turn(const ChatCmdArgs& a, int turn, const GenerateResult& r) {
+  if (a.gen.model.verbose > 0 && !a.gen.model.quiet)
+    std::fprintf(stderr, "lmgen: turn %d: %lld prompt tokens, %lld evaluated, %lld reused; %zu generated (%s)\n", turn,
+                 static_cast<long long>(r.prompt_tokens.size()), static_cast<long long>(r.n_evaluated),
+                 static_cast<long long>(r.n_reused), r.tokens.size(), stop_reason_name(r.stop_reason));
+}
+
+int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok) {
+  const std::string user = read_prompt(a.gen.prompt);
+  auto on_token = [&](const TokenEvent& ev) -> bool {
+    if (!a.gen.jsonl) write_out(ctx, ev.text);
+    else if (ev.id >= 0 && !ev.piece.empty()) write_out(ctx, json_line(token_record(ev, tok, a.gen.gen.n_probs)));
+    return !ctx.stdout_broken && !ctx.interrupted->load();
+  };
+  GenerateResult r = chat.turn(user, on_token);
+  report_turn(a, 1, r);
+  if (a.gen.jsonl) {
+    nlohmann::ordered_json done = {{"done", true},
+                                   {"stop_reason", stop_reason_name(r.stop_reason)},
+                                   {"prompt_tokens", r.prompt_tokens.size()},
+                                   {"generated_tokens", r.tokens.size()},
+                                   {"seed", a.gen.gen.sampling.seed},
+                                   {"text", r.text}};
+    write_out(ctx, json_line(done));
+  } else if (!r.text.empty() && r.text.back() != '\n') {
+    write_out(ctx, "\n");
+  }
+  return r.stop_reason == StopReason::Interrupted && ctx.interrupted->load() ? 130 : 0;
+}
+
+int run_repl(ChatCmdArgs& a, Context& ctx, ChatLoop& chat) {
+  if (!a.gen.model.quiet)
+    std::fprintf(stderr, "lmgen chat: type a message; /clear starts over, /exit or Ctrl-D ends, Ctrl-C stops a reply\n");
+  int turn = 0;
+  for (;;) {
+    ctx.interrupted->store(false);
+    char* line = readline("> ");
+    if (!line) break;  // Ctrl-D
+    std::string text(line);
+    std::free(line);
+    if (ctx.interrupted->load() || text.empty()) continue;
+    add_history(text.c_str());
+    if (text == "/exit" || text == "/quit") break;
+    if (text == "/clear") {
+      chat.clear();
+      turn = 0;
+      if (!a.gen.model.quiet) std::fprintf(stderr, "lmgen: conversation cleared\n");
+      continue;
+    }
+    GenerateResult r = chat.turn(text, [&](const TokenEvent& ev) {
+      write_out(ctx, ev.text);
+      return !ctx.interrupted->load();
+    });
+    write_out(ctx, "\n");
+    report_turn(a, ++turn, r);
+  }
+  write_out(ctx, "\n");
+  return 0;
+}
+
+int run_chat(ChatCmdArgs& a, Context& ctx) {
+  prepare_generate_args(a.gen);
+  (void)chat_kwargs(a.chat);  // a malformed --chat-template-kwargs is a usage error before the model loads
+  LoadedModel lm = load(a.gen.model);
+  check_bias_ids(a.gen.gen, lm.model->config.n_vocab);
+  warn_long_context(a.gen.model, lm.model->config.n_ctx_train);
+  Model model(lm.model, model_options(a.gen.model));
+  ChatLoop chat(a, ctx, lm, model);
+  const bool interactive = !a.gen.prompt.prompt_set && a.gen.prompt.file.empty() && isatty(STDIN_FILENO) && !a.gen.jsonl;
+  return interactive ? run_repl(a, ctx, chat) : run_once(a, ctx, chat, *lm.tokenizer);
+}
+
+}  // namespace
+
+std::vector<Command> setup_chat(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<ChatCmdArgs>();
+  CLI::App* sub = app.add_subcommand("chat", "Talk to an instruct model through its chat template");
+  sub->footer(
+      "At a terminal: a conversation (line editing and history; /clear, /exit, Ctrl-D; Ctrl-C stops a reply). The\n"
+      "KV cache is kept between turns, so each turn evaluates only its new tokens (-v reports them). When the\n"
+      "context is full the oldest turns are dropped. Otherwise standard input (or -p TEXT) is one user message and\n"
+      "only the reply is printed. Generation stops at the model's end-of-turn tokens (<|im_end|>, <|eot_id|>,\n"
+      "<end_of_turn>, ...), which are not printed.\n\n"
+      "Examples:\n"
+      "  lmgen chat -m qwen2.5-0.5b-instruct-q8_0.gguf\n"
+      "  echo 'What is the capital of France?' | lmgen chat -m SmolLM2-135M-Instruct/ --temp 0\n"
+      "  lmgen chat -m Qwen3-0.6B/ --chat-template-kwargs '{\"enable_thinking\": false}' -p 'Hi' --jsonl\n"
+      "  lmgen chat -m model.gguf --messages conversation.json -p 'And then?'");
+  add_model_source_options(*sub, a->gen.model);
+  add_prompt_options(*sub, a->gen.prompt);
+  add_decoding_options(*sub, a->gen);
+  add_chat_options(*sub, a->chat);
+  sub->add_option("--system", a->system, "System message to start the conversation with")->group("Chat");
+  sub->add_option("--messages", a->messages_file,
+                  "Continue this conversation: a JSON array of messages, or {\"messages\": [...], \"tools\": [...]}")
+      ->group("Chat");
+  sub->add_flag("--jsonl", a->gen.jsonl, "Print one JSON object per token and a final {\"done\":true,...} record")
+      ->group("Output");
+  sub->add_option("--n-probs", a->gen.gen.n_probs, "With --jsonl: add each token's logprob and the K most likely")
+      ->check(count_check(0))->group("Output");
+  add_log_options(*sub, a->gen.model);
+  add_runtime_options(*sub, a->gen.model);
+  Context* c = &ctx;
+  return {Command{sub, [a, c] { return run_chat(*a, *c); }}};
+}
+
+}  // namespace lmgen::cli
