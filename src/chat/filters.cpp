@@ -228,7 +228,10 @@ Value f_default(Renderer&, const Value& v, CallArgs& a) {
 
 Value f_attr(Renderer& r, const Value& v, CallArgs& a) {
   ArgReader args(a, "attr", {"name"});
-  return r.get_attr(v, args.string(0, ""));
+  const std::string name = args.string(0, "");
+  // Python getattr only: the keys of a dict are not its attributes.
+  if (v.is_dict() && !has_method(v, name)) return Value::undefined("'dict object' has no attribute '" + name + "'");
+  return r.get_attr(v, name);
 }
 
 Value f_length(Renderer&, const Value& v, CallArgs& a) {

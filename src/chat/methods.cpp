@@ -23,9 +23,9 @@ constexpr std::array<std::string_view, 6> kDictMutators = {"pop", "popitem", "se
 constexpr std::array<std::string_view, 3> kListMethods = {"index", "count", "copy"};
 constexpr std::array<std::string_view, 8> kListMutators = {"append", "extend", "insert", "pop",
                                                            "remove", "reverse", "sort", "clear"};
-constexpr std::array<std::string_view, 11> kLoopFields = {"index",  "index0",   "revindex", "revindex0",
-                                                          "first",  "last",     "length",   "previtem",
-                                                          "nextitem", "depth",  "cycle"};
+constexpr std::array<std::string_view, 12> kLoopFields = {"index",    "index0", "revindex", "revindex0",
+                                                          "first",    "last",   "length",   "previtem",
+                                                          "nextitem", "depth",  "depth0",   "cycle"};
 
 template <size_t N>
 bool in(const std::array<std::string_view, N>& names, std::string_view n) {
@@ -260,6 +260,7 @@ Value loop_field(const Value& lv, std::string_view m, CallArgs& a) {
   if (m == "last") return Value::boolean(i == n - 1);
   if (m == "length") return Value::integer(n);
   if (m == "depth") return Value::integer(l.depth);
+  if (m == "depth0") return Value::integer(l.depth - 1);
   if (m == "previtem") return i > 0 ? items[l.index - 1] : Value::undefined("there is no previous item");
   return i + 1 < n ? items[l.index + 1] : Value::undefined("there is no next item");
 }

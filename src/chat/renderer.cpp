@@ -187,8 +187,6 @@ Renderer::Flow Renderer::exec_for(const Stmt& s, Scope& scope, std::string& out)
   if (items->items.empty()) return s.bodies[1].empty() ? Flow::Normal : exec(s.bodies[1], scope, out);
   auto loop = std::make_shared<LoopData>();
   loop->items = items;
-  const Value* outer = scope.find("loop");
-  if (outer && outer->kind() == Kind::Loop) loop->depth = outer->as_loop().depth + 1;
   const Value loop_value = Value::loop(loop);
   for (size_t i = 0; i < items->items.size(); ++i) {
     count_step();
@@ -278,7 +276,7 @@ Value Renderer::call_macro(const CallableData& m, CallArgs& args) {
     const Expr* d = def.exprs.size() > i + first_default ? def.exprs[i + first_default].get() : nullptr;
     local.set(def.names[i], d ? eval(*d, local) : Value::undefined("parameter '" + def.names[i] + "' was not provided"));
   }
-  local.set("varargs", Value::list(std::move(varargs)));
+  local.set("varargs", Value::tuple(std::move(varargs)));
   local.set("kwargs", Value::dict(std::move(kwargs)));
   std::string text;
   ++macro_depth_;

@@ -180,9 +180,7 @@ std::vector<std::string> split_ws(std::string_view s, long maxsplit, bool from_r
       while (i < n && sp(i)) ++i;
       if (i == n) break;
       if (maxsplit >= 0 && static_cast<long>(words.size()) == maxsplit) {
-        size_t e = n;
-        while (e > i && sp(e - 1)) --e;
-        words.emplace_back(i, e);
+        words.emplace_back(i, n);  // the rest keeps its trailing whitespace, as in Python
         break;
       }
       size_t j = i;
@@ -196,9 +194,7 @@ std::vector<std::string> split_ws(std::string_view s, long maxsplit, bool from_r
       while (i > 0 && sp(i - 1)) --i;
       if (i == 0) break;
       if (maxsplit >= 0 && static_cast<long>(words.size()) == maxsplit) {
-        size_t b = 0;
-        while (b < i && sp(b)) ++b;
-        words.emplace_back(b, i);
+        words.emplace_back(0, i);  // the rest keeps its leading whitespace
         break;
       }
       size_t j = i;

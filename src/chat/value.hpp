@@ -143,7 +143,7 @@ struct CallableData : Object {
 struct LoopData : Object {
   std::shared_ptr<const ListData> items;
   size_t index = 0;
-  int depth = 1;
+  int depth = 1;  // always 1: recursive loops (where it grows) are not supported
 };
 
 // Equality as Python's ==, ordering as Python's < (throws ValueError for unorderable types), Python hash-free
