@@ -114,7 +114,9 @@ Value Renderer::get_item(const Value& obj, const Value& key) {
 Value Renderer::eval(const Expr& e, Scope& scope) {
   NestGuard guard(*this);
   try {
-    return eval_node(e, scope);
+    Value v = eval_node(e, scope);
+    count_work(1 + (v.is_string() ? v.str().size() / 64 : v.is_list() ? v.as_list().items.size() : 0));
+    return v;
   } catch (const ValueError& err) {
     throw TemplateError(e.line, e.col, err.what());
   }
@@ -189,6 +191,7 @@ Value Renderer::eval_compare(const Expr& e, Scope& scope) {
   for (size_t i = 1; i < e.kids.size(); ++i) {
     Value right = eval(*e.kids[i], scope);
     const std::string& op = e.ops[i - 1];
+    if (right.is_list()) count_work(right.as_list().items.size());
     bool r;
     if (op == "==") r = equals(left, right);
     else if (op == "!=") r = !equals(left, right);

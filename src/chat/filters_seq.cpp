@@ -2,6 +2,9 @@
 // map, dictsort, sort, unique, reverse, min, max, sum, batch. Like Jinja2, select, reject, map, reverse and
 // batch produce generators (iterable once, truthy, not JSON serializable, no len()).
 #include <algorithm>
+#include <cmath>
+#include <optional>
+#include <unordered_set>
 
 #include "chat/args.hpp"
 #include "chat/builtins.hpp"
@@ -170,15 +173,33 @@ Value f_dictsort(Renderer& r, const Value& v, CallArgs& a) {
   return Value::list(std::move(items));
 }
 
+// A hashable spelling of scalars that Python considers equal (1, 1.0 and True; "a" only as itself).
+std::optional<std::string> scalar_key(const Value& v) {
+  if (v.is_string()) return "s" + v.str();
+  if (v.is_none()) return std::string("n");
+  if (v.is_number()) {
+    const double f = v.get_float();
+    if (!v.is_float() || (f == std::floor(f) && std::fabs(f) < 9e15)) return "i" + std::to_string(static_cast<int64_t>(v.is_float() ? f : v.get_int()));
+    return "f" + float_repr(f);
+  }
+  return std::nullopt;
+}
+
 Value f_unique(Renderer& r, const Value& v, CallArgs& a) {
   ArgReader args(a, "unique", {"case_sensitive", "attribute"});
   const bool cs = args.boolean(0, false);
   const std::string attr = args.has(1) ? r.to_str(*args.get(1)) : "";
   std::vector<Value> out, seen;
+  std::unordered_set<std::string> seen_scalars;
   for (const Value& item : r.iterate(v)) {
     Value key = sort_key(attr.empty() ? item : attr_path(r, item, attr), cs);
-    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, key); })) continue;
-    seen.push_back(std::move(key));
+    if (std::optional<std::string> k = scalar_key(key)) {
+      if (!seen_scalars.insert(*k).second) continue;
+    } else {
+      r.count_work(seen.size());
+      if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, key); })) continue;
+      seen.push_back(std::move(key));
+    }
     out.push_back(item);
   }
   return Value::generator(std::move(out));

@@ -49,7 +49,7 @@ Value g_namespace(Renderer&, CallArgs& a) {
   auto ns = std::make_shared<NamespaceData>();
   for (auto& [k, v] : dict_items(a, "namespace")) {
     if (!k.is_string()) throw ValueError("namespace(): keys must be strings");
-    if (v.kind() == Kind::Namespace || v.kind() == Kind::Loop || (v.is_callable() && v.as_callable().macro))
+    if (v.pinned())
       throw ValueError("namespace(): cannot hold a namespace, macro or loop object");
     ns->set(k.str(), v);
   }

@@ -49,6 +49,13 @@ void Renderer::count_step() {
     throw ValueError("more than " + std::to_string(limits_.max_loop_iterations) + " loop iterations and calls");
 }
 
+void Renderer::count_work(uint64_t units) {
+  work_ += units;
+  if (work_ > static_cast<uint64_t>(limits_.max_loop_iterations) * kWorkPerIteration)
+    throw ValueError("template needs too much work (more than " + std::to_string(kWorkPerIteration) +
+                     " units per allowed loop iteration)");
+}
+
 void Renderer::append(std::string& out, std::string_view text) const {
   if (out.size() + text.size() > limits_.max_output_bytes)
     throw ValueError("output longer than the limit of " + std::to_string(limits_.max_output_bytes) + " bytes");
@@ -200,35 +207,14 @@ Renderer::Flow Renderer::exec_for(const Stmt& s, Scope& scope, std::string& out)
   return Flow::Normal;
 }
 
-namespace {
-
-// Namespaces are the only mutable objects: they must not hold what could dangle (macros, loops) or form cycles.
-void check_storable(const Value& v) {
-  switch (v.kind()) {
-    case Kind::Callable:
-      if (v.as_callable().macro) throw ValueError("a macro cannot be stored in a namespace");
-      break;
-    case Kind::Namespace: throw ValueError("a namespace cannot be stored in a namespace");
-    case Kind::Loop: throw ValueError("the loop object cannot be stored in a namespace");
-    case Kind::List:
-      for (const Value& e : v.as_list().items) check_storable(e);
-      break;
-    case Kind::Dict:
-      for (const auto& [k, e] : v.as_dict().items) check_storable(e);
-      break;
-    default: break;
-  }
-}
-
-}  // namespace
-
 void Renderer::exec_set(const Stmt& s, Scope& scope) {
   Value v = eval(*s.exprs[0], scope);
   if (s.attr.empty()) return bind(scope, s.names, v);
   const Value* target = scope.find(s.names[0]);
   if (!target || target->kind() != Kind::Namespace)
     throw ValueError("cannot assign attribute on non-namespace object");
-  check_storable(v);
+  // Namespaces are the only mutable objects: they must not hold what could dangle (macros, loops) or form cycles.
+  if (v.pinned()) throw ValueError("a namespace cannot hold a namespace, macro or loop object");
   target->as_namespace().set(s.attr, std::move(v));
 }
 

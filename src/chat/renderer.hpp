@@ -36,6 +36,10 @@ class Renderer {
   void check_size(size_t bytes) const;      // throws ValueError if a string of `bytes` would exceed the limit
   void check_items(size_t items) const;     // the same for list lengths
   void count_step();                        // one loop iteration or call; throws past the limit
+  // Work done by expressions: 1 per evaluation plus the size of the strings (per 64 bytes) and lists made, and of
+  // the lists searched. Bounded by max_loop_iterations * kWorkPerIteration, so no template runs for long.
+  void count_work(uint64_t units);
+  static constexpr uint64_t kWorkPerIteration = 256;
   Value call(const Value& callee, CallArgs& args);
   std::string strftime_now(const std::string& format) const;
   std::vector<Value> iterate(const Value& v) const;  // Python iter(): list items, dict keys, str code points
@@ -79,6 +83,7 @@ class Renderer {
   const Limits& limits_;
   const RenderOptions& options_;
   long steps_ = 0;
+  uint64_t work_ = 0;
   int nest_ = 0;
   int macro_depth_ = 0;
   const Value* block_input_ = nullptr;  // the rendered body for {% filter %} / {% set x | f %}

@@ -17,10 +17,21 @@ int depth_over(int d) {
   return d + 1;
 }
 
+uint64_t nodes_over(uint64_t n) {
+  if (n > kMaxValueNodes) throw ValueError("value too large (more than " + std::to_string(kMaxValueNodes) + " elements in all)");
+  return n;
+}
+
 Value make_list(std::vector<Value> items, ListData::Flavor flavor, std::shared_ptr<Object>& slot) {
   auto l = std::make_shared<ListData>();
   int d = 0;
-  for (const Value& v : items) d = std::max(d, v.depth());
+  uint64_t n = 1;
+  for (const Value& v : items) {
+    d = std::max(d, v.depth());
+    n = nodes_over(n + v.nodes());
+    l->pinned = l->pinned || v.pinned();
+  }
+  l->nodes = n;
   l->depth = depth_over(d);
   l->items = std::move(items);
   l->flavor = flavor;
@@ -88,16 +99,21 @@ Value Value::dict(std::vector<std::pair<Value, Value>> items) {
   v.kind_ = Kind::Dict;
   auto d = std::make_shared<DictData>();
   int depth = 0;
+  uint64_t n = 1;
   // Python dicts keep one entry per key: a repeated key keeps its first position and takes the last value.
-  for (auto& [k, val] : items) {
-    depth = std::max({depth, k.depth(), val.depth()});
-    auto it = std::find_if(d->items.begin(), d->items.end(), [&](const auto& e) { return equals(e.first, k); });
+  for (auto& entry : items) {
+    const Value& key = entry.first;
+    depth = std::max({depth, key.depth(), entry.second.depth()});
+    n = nodes_over(n + key.nodes() + entry.second.nodes());
+    d->pinned = d->pinned || key.pinned() || entry.second.pinned();
+    auto it = std::find_if(d->items.begin(), d->items.end(), [&](const auto& e) { return equals(e.first, key); });
     if (it != d->items.end())
-      it->second = std::move(val);
+      it->second = std::move(entry.second);
     else
-      d->items.emplace_back(std::move(k), std::move(val));
+      d->items.push_back(std::move(entry));
   }
   d->depth = depth_over(depth);
+  d->nodes = n;
   v.obj_ = std::move(d);
   return v;
 }
@@ -165,6 +181,23 @@ int Value::depth() const {
   if (kind_ == Kind::List) return as_list().depth;
   if (kind_ == Kind::Dict) return as_dict().depth;
   return 0;
+}
+
+uint64_t Value::nodes() const {
+  if (kind_ == Kind::List) return as_list().nodes;
+  if (kind_ == Kind::Dict) return as_dict().nodes;
+  return 1;
+}
+
+bool Value::pinned() const {
+  switch (kind_) {
+    case Kind::List: return as_list().pinned;
+    case Kind::Dict: return as_dict().pinned;
+    case Kind::Namespace:
+    case Kind::Loop: return true;
+    case Kind::Callable: return as_callable().macro != nullptr;
+    default: return false;
+  }
 }
 
 bool Value::truthy() const {

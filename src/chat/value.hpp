@@ -21,6 +21,9 @@
 namespace lmgen::chat {
 
 constexpr int kMaxValueDepth = 256;
+// Containers share their elements, so a small value can stand for a huge tree ([l, l] doubled 60 times): the
+// tree size (elements counted once per path) is bounded, which bounds every walk over a value.
+constexpr uint64_t kMaxValueNodes = 1 << 24;
 constexpr size_t kMaxPrintBytes = 16 << 20;
 
 // A failure while computing a value (Python's TypeError, ValueError, ...). It carries no position: the renderer
@@ -84,6 +87,8 @@ class Value {
   NamespaceData& as_namespace() const;
   LoopData& as_loop() const;
   int depth() const;  // nesting depth: 0 for scalars, 1 + deepest element for containers
+  uint64_t nodes() const;  // tree size: 1 for scalars
+  bool pinned() const;  // a namespace, macro or loop object, or a container holding one
 
   bool truthy() const;
   // Python str(): what {{ value }} prints (undefined prints as ""); repr(): Python repr(). Both throw ValueError
@@ -106,11 +111,15 @@ struct ListData : Object {
   std::vector<Value> items;
   Flavor flavor = kList;
   int depth = 1;
+  uint64_t nodes = 1;   // tree size, bounded by kMaxValueNodes
+  bool pinned = false;  // holds (at any depth) a namespace, macro or loop object
 };
 
 struct DictData : Object {
   std::vector<std::pair<Value, Value>> items;
   int depth = 1;
+  uint64_t nodes = 1;
+  bool pinned = false;
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
 };
