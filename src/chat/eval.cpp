@@ -115,7 +115,7 @@ Value Renderer::eval(const Expr& e, Scope& scope) {
   NestGuard guard(*this);
   try {
     Value v = eval_node(e, scope);
-    count_work(1 + (v.is_string() ? v.str().size() / 64 : v.is_list() ? v.as_list().items.size() : 0));
+    count_work(1 + (v.is_string() ? v.str().size() / 4 : v.is_list() ? v.as_list().items.size() : 0));
     return v;
   } catch (const ValueError& err) {
     throw TemplateError(e.line, e.col, err.what());

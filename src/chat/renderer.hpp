@@ -36,7 +36,7 @@ class Renderer {
   void check_size(size_t bytes) const;      // throws ValueError if a string of `bytes` would exceed the limit
   void check_items(size_t items) const;     // the same for list lengths
   void count_step();                        // one loop iteration or call; throws past the limit
-  // Work done by expressions: 1 per evaluation plus the size of the strings (per 64 bytes) and lists made, and of
+  // Work done by expressions: 1 per evaluation plus the size of the strings (per 4 bytes) and lists made, and of
   // the lists searched. Bounded by max_loop_iterations * kWorkPerIteration, so no template runs for long.
   void count_work(uint64_t units);
   static constexpr uint64_t kWorkPerIteration = 256;
