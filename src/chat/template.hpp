@@ -21,7 +21,8 @@ namespace lmgen::chat {
 
 struct Limits {
   int max_depth = 64;                     // nesting of blocks and of expressions; recursion of macros
-  long max_loop_iterations = 1'000'000;   // loop iterations plus macro calls, per render
+  long max_loop_iterations = 1'000'000;   // loop iterations plus calls, per render; expression work (values made,
+                                          // lists searched) is bounded by 256 units per allowed iteration
   size_t max_output_bytes = 16 << 20;     // the rendered text, and any string or printed value made on the way
   size_t max_list_items = 1 << 20;        // any list made while rendering (range, list * n, list + list, ...)
 };
@@ -31,8 +32,6 @@ struct RenderOptions {
   // references return "26 Jul 2024").
   std::function<std::string(const std::string& format)> strftime_now;
 };
-
-struct Stmt;
 
 class ChatTemplate {
  public:
