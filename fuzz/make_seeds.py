@@ -481,8 +481,26 @@ def tokenize_seeds():
         put("tokenize", "t%02d-bytes" % i, bytes([i]) + bytes(range(256)))
 
 
+def chat_template_seeds():
+    """Mode byte + template: every shared chat template and every template of the reference renders."""
+    sources = set()
+    tdir = shared("chat", "templates")
+    for name in sorted(os.listdir(tdir)):
+        sources.add(read(os.path.join(tdir, name)))
+    for line in read(shared("chat", "hf-renders.jsonl")).decode("utf-8").splitlines():
+        sources.add(json.loads(line)["template"].encode("utf-8"))
+    for i, src in enumerate(sorted(sources)):
+        for mode in (0, 1, 3):
+            put("chat_template", "t%02d-m%d" % (i, mode), bytes([mode | 4]) + src)
+    small = ["{{ messages[0].content|trim }}", "{% for m in messages %}{{ loop.index }}{{ m|tojson }}{% endfor %}",
+             "{% set ns = namespace(a=[]) %}{% macro f(x, y=2) %}{{ x ~ y }}{% endmacro %}{{ f(1) }}{{ ns.a }}",
+             "{{ 'a b'.split() | map('upper') | join(',') }}{{ range(3)|list }}{{ {'k': 1.5}|tojson(indent=2) }}"]
+    for i, t in enumerate(small):
+        put("chat_template", "small%d" % i, bytes([i]) + t.encode())
+
+
 if __name__ == "__main__":
-    which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize"]
+    which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize", "chat_template"]
     for w in which:
         globals()[w + "_seeds"]()
     print("seeds written to", OUT)

@@ -3,7 +3,7 @@
 #   tools/fuzz.sh TARGET SECONDS [libFuzzer options...]
 #   tools/fuzz.sh list                 # the targets
 #   tools/fuzz.sh build                # build only
-# TARGET is one of: gguf hf tokenizer_json llama2c tokenize (see fuzz/fuzz_TARGET.cpp and docs/fuzzing.md).
+# TARGET is one of: gguf hf tokenizer_json llama2c tokenize chat_template (see fuzz/fuzz_TARGET.cpp and docs/fuzzing.md).
 # Seeds are generated from the shared test material by fuzz/make_seeds.py into $LMGEN_FUZZ_DIR/seeds (default
 # /tmp/lmgen-fuzz); the growing corpus is kept in $LMGEN_FUZZ_DIR/corpus/TARGET between runs, and crashing inputs
 # are written to $LMGEN_FUZZ_DIR/artifacts/TARGET/. The run is niced (the machine is shared).
@@ -13,7 +13,7 @@ set -euo pipefail
 
 main() {
   cd "$(dirname "$0")/.."
-  local TARGETS="gguf hf tokenizer_json llama2c tokenize"
+  local TARGETS="gguf hf tokenizer_json llama2c tokenize chat_template"
   local FUZZ_DIR="${LMGEN_FUZZ_DIR:-/tmp/lmgen-fuzz}"
   BUILD_DIR="${LMGEN_FUZZ_BUILD:-build-fuzz}"
   local SHARED="${LMGEN_SHARED:-$(cd .. && pwd)/shared}"
@@ -47,6 +47,7 @@ main() {
   mkdir -p "$FUZZ_DIR/corpus/$target" "$FUZZ_DIR/artifacts/$target"
   local extra=()
   [ "$target" = tokenize ] && extra+=(-max_len=4096)
+  [ "$target" = chat_template ] && extra+=(-max_len=16384 -dict=fuzz/chat_template.dict)
   export LMGEN_SHARED="$SHARED"
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
