@@ -192,22 +192,22 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand("bench", "Measure prompt and generation speed (tokens/s), like llama-bench");
   sub->add_option("-m,--model", a->model, "Model: GGUF file, llama2.c .bin or HF directory (default: bundled)");
   sub->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens of the pp test (0 = skip)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->capture_default_str();
   sub->add_option("-n,--n-gen", a->n_gen, "Generated tokens of the tg test (0 = skip)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->capture_default_str();
   sub->add_option("-d,--depth", a->depth, "Context tokens already in the cache when each test starts (untimed)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "Thread counts, comma-separated (default: physical cores)")
       ->delimiter(',')
-      ->check(CLI::NonNegativeNumber);
+      ->check(count_check(0));
   sub->add_option("-r,--repetitions", a->reps, "Timed runs per test (after one warm-up run)")
-      ->check(CLI::PositiveNumber)
+      ->check(count_check(1))
       ->capture_default_str();
   sub->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward chunk (default: the whole prompt / depth)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(count_check(0));
   sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str();
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");
   sub->add_flag("--no-mmap", a->no_mmap, "Read the weights into memory instead of mapping the file (see lmgen --help)");
