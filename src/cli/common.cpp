@@ -48,7 +48,7 @@ void add_runtime_options(CLI::App& app, ModelArgs& a) {
   app.add_option("-c,--ctx-size", a.n_ctx, "Context length in tokens (default: the model's, at most 4096)")
       ->check(count_check(0))
       ->group("Performance");
-  app.add_option("-t,--threads", a.threads, "Threads (default: physical cores)")
+  app.add_option("-t,--threads", a.threads, "Threads (default: the physical cores this process may use: affinity mask, cgroup CPU quota)")
       ->check(count_check(0))
       ->group("Performance");
   app.add_option("-b,--batch-size", a.n_batch, "Prompt tokens processed per forward chunk")
