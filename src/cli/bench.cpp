@@ -190,6 +190,12 @@ int run_bench(BenchArgs& a, Context& ctx) {
 std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* sub = app.add_subcommand("bench", "Measure prompt and generation speed (tokens/s), like llama-bench");
+  sub->footer(
+      "Runs a prompt-processing test (pp, -p tokens) and a generation test (tg, -n tokens) on random tokens, after\n"
+      "one warm-up run, and reports the mean and spread of the timed runs. Ctrl-C stops it (exit 130).\n\n"
+      "Examples:\n"
+      "  lmgen bench -m model.gguf\n"
+      "  lmgen bench -m model.gguf -p 512 -n 128 -t 1,2,4 -r 5 --jsonl");
   sub->add_option("-m,--model", a->model, "Model: GGUF file, llama2.c .bin or HF directory (default: bundled)");
   sub->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens of the pp test (0 = skip)")
       ->check(count_check(0))
