@@ -79,9 +79,9 @@ std::string parse_line(const std::string& line, const GenerateOptions& base, Gen
   if (j.is_discarded() || !j.is_object())
     throw UsageError("the line starts with '{' but is not a JSON object (write a prompt that starts with '{' as "
                      "{\"prompt\": \"...\"})");
+  o = line_options(base, j);  // unknown keys first: {"promt": ...} names the misspelt key
   if (!j.contains("prompt")) throw UsageError("the JSON line has no \"prompt\"");
   if (!j["prompt"].is_string()) throw UsageError("\"prompt\" must be a string, got " + j["prompt"].dump());
-  o = line_options(base, j);
   return j["prompt"].get<std::string>();
 }
 
