@@ -75,7 +75,8 @@ class Child {
     return out_text_;
   }
   void signal(int sig) { kill(pid_, sig); }
-  // Waits up to timeout_s for the exit; returns the exit status, 128+signal if killed, -1 on timeout. Reads the
+  // Waits up to timeout_s for the exit; returns the exit status, 1000+signal if killed by one (so that a child
+  // killed by SIGINT before it could handle it is not mistaken for one that exited with 130), -1 on timeout. Reads the
   // rest of stdout.
   int wait(double timeout_s) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -87,7 +88,7 @@ class Child {
     }
     reaped_ = true;
     read_lines(static_cast<size_t>(-1), 0.05);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
   }
   const std::string& out() const { return out_text_; }
   std::string err() const { return read_file(err_path_); }

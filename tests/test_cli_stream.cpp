@@ -112,7 +112,7 @@ TEST(CliStream, SigintStopsTokenizeAndDetokenizeWhileTheyWaitForInput) {
       Child c(args);
       if (jsonl) c.write_stdin(sub == "tokenize" ? "{\"text\": \"Hi\"}\n" : "{\"ids\": [1, 403]}\n");
       if (jsonl) ASSERT_EQ(c.read_lines(1, 20).empty(), false) << sub;
-      sleep_ms(200);
+      sleep_ms(500);  // the tokenizer is loaded and the command waits on its input
       c.signal(SIGINT);
       EXPECT_EQ(c.wait(5), 130) << sub << (jsonl ? " --jsonl" : "") << "; stderr: " << c.err();
     }
@@ -125,13 +125,18 @@ TEST(CliStream, SigintStopsScoreAndReportsWhatWasScored) {
     std::ofstream f(text_path);
     for (int i = 0; i < 60000; ++i) f << "Once upon a time there was a little girl named Lily. ";
   }
-  Child c({"score", "-m", stories(), "-f", text_path, "-c", "64", "-t", "1"});
-  sleep_ms(700);
+  Child c({"score", "-m", stories(), "-f", text_path, "-c", "64", "-t", "1", "--jsonl"});
+  ASSERT_FALSE(c.read_lines(1, 60).empty()) << "scoring did not start; stderr: " << c.err();  // scoring under way
   const auto t0 = std::chrono::steady_clock::now();
   c.signal(SIGINT);
   EXPECT_EQ(c.wait(10), 130) << c.err();
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
-  EXPECT_NE(c.out().find("interrupted"), std::string::npos) << c.out();
+  const std::string& out = c.out();
+  const size_t last = out.rfind('\n', out.size() - 2);
+  const auto done = nlohmann::json::parse(out.substr(last == std::string::npos ? 0 : last + 1));
+  EXPECT_EQ(done["done"], true);
+  EXPECT_EQ(done["interrupted"], true);
+  EXPECT_GT(done["tokens_scored"].get<int64_t>(), 0);
 }
 
 TEST(CliStream, SigintStopsQuantizeAndLeavesNoOutput) {
@@ -152,7 +157,8 @@ TEST(CliStream, SigintStopsQuantizeAndLeavesNoOutput) {
   std::error_code ec;
   fs::remove(out, ec);
   Child c({"quantize", in, out, "q4_k_m", "-t", "1"});
-  sleep_ms(300);
+  for (int i = 0; i < 3000 && !fs::exists(out + ".tmp"); ++i) sleep_ms(10);  // writing has begun
+  ASSERT_TRUE(fs::exists(out + ".tmp")) << c.err();
   c.signal(SIGINT);
   EXPECT_EQ(c.wait(10), 130) << c.err();
   EXPECT_FALSE(fs::exists(out));

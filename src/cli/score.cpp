@@ -63,8 +63,8 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   eo.parse_special = a.parse_special;
 
   const bool progress = !a.model.quiet && a.model.verbose > 1;  // -vv: per-chunk perplexity, as llama-perplexity
-  Progress bar(progress_wanted(a.model), "score", tokens_to_score(tok, text, so, eo), "tokens",
-               color_wanted(a.model));
+  const bool show_bar = progress_wanted(a.model);
+  Progress bar(show_bar, "score", show_bar ? tokens_to_score(tok, text, so, eo) : 0, "tokens", color_wanted(a.model));
   int64_t n_done = 0;
   const int64_t n_train = lm.model->config.n_ctx_train;
   if (!a.model.quiet && n_train > 0 && so.n_ctx > n_train)
