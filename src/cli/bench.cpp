@@ -14,6 +14,8 @@
 // memory-mapped file (no tokenizer is loaded), so random-weight models of a real shape work.
 // Output: a markdown table on stdout, or with --jsonl one line per test:
 //   {"test": "pp128", "threads": 2, "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -113,8 +115,10 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
   };
 
   std::vector<double> pp, tg;
+  Progress progress(!a.quiet && isatty(STDERR_FILENO), "bench -t " + std::to_string(used), a.reps + 1, "runs");
   for (int rep = 0; rep <= a.reps; ++rep) {  // rep 0 is the warm-up
     if (ctx.interrupted && ctx.interrupted->load()) break;
+    progress.update(rep);
     if (a.n_prompt > 0) {
       restart();
       auto t0 = std::chrono::steady_clock::now();
@@ -129,6 +133,7 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
       tok = argmax(logits);
       auto t0 = std::chrono::steady_clock::now();
       for (int64_t i = 0; i < a.n_gen; ++i) {
+        if (ctx.interrupted && ctx.interrupted->load()) break;
         model.eval({&tok, 1}, logits);
         tok = argmax(logits);
       }
@@ -136,6 +141,7 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
       if (rep > 0) tg.push_back(static_cast<double>(a.n_gen) / dt);
     }
   }
+  progress.finish();
   std::vector<Result> out;
   if (a.n_prompt > 0) out.push_back({"pp" + std::to_string(a.n_prompt), used, stats(pp)});
   if (a.n_gen > 0) out.push_back({"tg" + std::to_string(a.n_gen), used, stats(tg)});
@@ -218,7 +224,7 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");
   sub->add_flag("--no-mmap", a->no_mmap, "Read the weights into memory instead of mapping the file (see lmgen --help)");
   sub->add_flag("-v,--verbose", a->verbose, "More information on stderr");
-  sub->add_flag("-q,--quiet", a->quiet, "Nothing on stderr but errors");
+  sub->add_flag("-q,--quiet,--log-disable", a->quiet, "Nothing on stderr but errors (no progress bar)");
   return {Command{sub, [a, &ctx] { return run_bench(*a, ctx); }}};
 }
 

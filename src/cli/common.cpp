@@ -63,13 +63,13 @@ void add_runtime_options(CLI::App& app, ModelArgs& a) {
 
 void add_log_options(CLI::App& app, ModelArgs& a) {
   app.add_flag("-v,--verbose", a.verbose,
-               "More information on stderr: -v load summary, seed and timings; -vv also one line per tensor loaded "
-               "and per prompt chunk")
+               "More information on stderr: -v load summary, seed, sampler chain and timings; -vv also the prompt's "
+               "token ids (score: the perplexity after each chunk)")
       ->group("Output");
   app.add_flag("-q,--quiet,--log-disable", a.quiet, "Nothing on stderr but errors (no progress bar)")->group("Output");
   app.add_flag("--color{always}", a.color,
-               "Colour the progress bar and warnings on stderr: --color (= always), --color=never; none unless "
-               "asked, and never when NO_COLOR is set")
+               "Colour the progress bar on stderr: --color (= always), --color=never; no colour codes unless asked, "
+               "and never when NO_COLOR is set")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->group("Output");
 }
