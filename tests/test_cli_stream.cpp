@@ -171,7 +171,7 @@ TEST(CliStream, ProgressBarOnlyOnATerminal) {
   const std::string text_path = lmgen::test::scratch_dir() + "/progress-score.txt";
   {
     std::ofstream f(text_path);
-    for (int i = 0; i < 3000; ++i) f << "Once upon a time there was a little girl named Lily. ";
+    for (int i = 0; i < 800; ++i) f << "Once upon a time there was a little girl named Lily. ";
   }
   const std::string cmd = std::string(LMGEN_BINARY) + " score -m " + stories() + " -f " + text_path + " -c 64";
   if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) not installed";
@@ -185,6 +185,14 @@ TEST(CliStream, ProgressBarOnlyOnATerminal) {
   const std::string run_q = "script -qec '" + cmd + " -q 2>&1 >/dev/null' " + log + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(run_q.c_str()), 0);
   EXPECT_EQ(lmgen::test::read_file(log).find("tokens/s"), std::string::npos);
+  // Colour only when asked with --color, and never with NO_COLOR set.
+  EXPECT_EQ(tty.find("\033[32m"), std::string::npos) << "colour without --color";
+  const std::string run_c = "script -qec '" + cmd + " --color 2>&1 >/dev/null' " + log + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(run_c.c_str()), 0);
+  EXPECT_NE(lmgen::test::read_file(log).find("\033[32m"), std::string::npos);
+  const std::string run_nc = "NO_COLOR=1 script -qec '" + cmd + " --color 2>&1 >/dev/null' " + log + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(run_nc.c_str()), 0);
+  EXPECT_EQ(lmgen::test::read_file(log).find("\033[32m"), std::string::npos);
   // Not a terminal: stderr is empty.
   auto r = lmgen::test::run_lmgen({"score", "-m", stories(), "-f", text_path, "-c", "64"}, 60);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
