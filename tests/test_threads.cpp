@@ -1,4 +1,6 @@
 // ThreadPool: coverage and shape of the ranges, repeated use, exceptions.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -104,3 +106,21 @@ TEST(ThreadPool, EmptyRangeDoesNothing) {
 }
 
 }  // namespace
+
+// The default thread count follows the affinity mask (taskset, a container's cpuset): pinned to one CPU, one core.
+TEST(ThreadPool, PhysicalCoresRespectsTheAffinityMask) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
+  int first = -1;
+  for (int c = 0; c < CPU_SETSIZE && first < 0; ++c)
+    if (CPU_ISSET(c, &saved)) first = c;
+  ASSERT_GE(first, 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  const int pinned = lmgen::ThreadPool::physical_cores();
+  ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_EQ(pinned, 1);
+  EXPECT_LE(lmgen::ThreadPool::physical_cores(), CPU_COUNT(&saved));
+}

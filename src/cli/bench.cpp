@@ -14,6 +14,8 @@
 // memory-mapped file (no tokenizer is loaded), so random-weight models of a real shape work.
 // Output: a markdown table on stdout, or with --jsonl one line per test:
 //   {"test": "pp128", "threads": 2, "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -113,8 +115,10 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
   };
 
   std::vector<double> pp, tg;
+  Progress progress(!a.quiet && isatty(STDERR_FILENO), "bench -t " + std::to_string(used), a.reps + 1, "runs");
   for (int rep = 0; rep <= a.reps; ++rep) {  // rep 0 is the warm-up
     if (ctx.interrupted && ctx.interrupted->load()) break;
+    progress.update(rep);
     if (a.n_prompt > 0) {
       restart();
       auto t0 = std::chrono::steady_clock::now();
@@ -129,6 +133,7 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
       tok = argmax(logits);
       auto t0 = std::chrono::steady_clock::now();
       for (int64_t i = 0; i < a.n_gen; ++i) {
+        if (ctx.interrupted && ctx.interrupted->load()) break;
         model.eval({&tok, 1}, logits);
         tok = argmax(logits);
       }
@@ -136,6 +141,7 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
       if (rep > 0) tg.push_back(static_cast<double>(a.n_gen) / dt);
     }
   }
+  progress.finish();
   std::vector<Result> out;
   if (a.n_prompt > 0) out.push_back({"pp" + std::to_string(a.n_prompt), used, stats(pp)});
   if (a.n_gen > 0) out.push_back({"tg" + std::to_string(a.n_gen), used, stats(tg)});
@@ -190,29 +196,35 @@ int run_bench(BenchArgs& a, Context& ctx) {
 std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* sub = app.add_subcommand("bench", "Measure prompt and generation speed (tokens/s), like llama-bench");
+  sub->footer(
+      "Runs a prompt-processing test (pp, -p tokens) and a generation test (tg, -n tokens) on random tokens, after\n"
+      "one warm-up run, and reports the mean and spread of the timed runs. Ctrl-C stops it (exit 130).\n\n"
+      "Examples:\n"
+      "  lmgen bench -m model.gguf\n"
+      "  lmgen bench -m model.gguf -p 512 -n 128 -t 1,2,4 -r 5 --jsonl");
   sub->add_option("-m,--model", a->model, "Model: GGUF file, llama2.c .bin or HF directory (default: bundled)");
   sub->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens of the pp test (0 = skip)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->capture_default_str();
   sub->add_option("-n,--n-gen", a->n_gen, "Generated tokens of the tg test (0 = skip)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->capture_default_str();
   sub->add_option("-d,--depth", a->depth, "Context tokens already in the cache when each test starts (untimed)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "Thread counts, comma-separated (default: physical cores)")
       ->delimiter(',')
-      ->check(CLI::NonNegativeNumber);
+      ->check(count_check(0));
   sub->add_option("-r,--repetitions", a->reps, "Timed runs per test (after one warm-up run)")
-      ->check(CLI::PositiveNumber)
+      ->check(count_check(1))
       ->capture_default_str();
   sub->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward chunk (default: the whole prompt / depth)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(count_check(0));
   sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str();
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");
   sub->add_flag("--no-mmap", a->no_mmap, "Read the weights into memory instead of mapping the file (see lmgen --help)");
   sub->add_flag("-v,--verbose", a->verbose, "More information on stderr");
-  sub->add_flag("-q,--quiet", a->quiet, "Nothing on stderr but errors");
+  sub->add_flag("-q,--quiet,--log-disable", a->quiet, "Nothing on stderr but errors (no progress bar)");
   return {Command{sub, [a, &ctx] { return run_bench(*a, ctx); }}};
 }
 

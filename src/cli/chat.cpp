@@ -112,7 +112,10 @@ void report_turn(const ChatCmdArgs& a, int turn, const GenerateResult& r) {
 }
 
 int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok) {
-  const std::string user = read_prompt(a.gen.prompt);
+  std::string user = read_prompt(a.gen.prompt);
+  // A message piped in ends with the newline that ended its line; the message itself does not.
+  if (!user.empty() && user.back() == '\n') user.pop_back();
+  if (!user.empty() && user.back() == '\r') user.pop_back();
   auto on_token = [&](const TokenEvent& ev) -> bool {
     if (!a.gen.jsonl) write_out(ctx, ev.text);
     else if (ev.id >= 0 && !ev.piece.empty()) write_out(ctx, json_line(token_record(ev, tok, a.gen.gen.n_probs)));

@@ -1,10 +1,12 @@
-// Shared pieces of the command-line front end (src/main.cpp and src/cli_*.cpp; not part of the library).
+// Shared pieces of the command-line front end (src/cli/*.cpp; not part of the library).
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <functional>
+#include <chrono>
 #include <cstdio>
+#include <exception>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -18,8 +20,16 @@ namespace lmgen::cli {
 
 // State shared by the handlers; lives in main() and is passed by reference (no globals besides the signal flag).
 struct Context {
-  std::atomic<bool>* interrupted = nullptr;  // set by SIGINT
+  std::atomic<bool>* interrupted = nullptr;  // set by SIGINT / SIGTERM
   bool stdout_broken = false;                // a write to stdout failed (reader went away)
+};
+
+// signals.cpp: SIGINT/SIGTERM set the flag returned (no SA_RESTART, so blocked reads return); SIGPIPE ignored.
+std::atomic<bool>* install_signal_handlers();
+bool interrupted();
+// Thrown when a blocking read or a long loop notices Ctrl-C; main() exits with 130 without a message.
+struct Interrupted : std::exception {
+  const char* what() const noexcept override { return "interrupted"; }
 };
 
 struct ModelArgs {
@@ -29,8 +39,9 @@ struct ModelArgs {
   int threads = 0;              // -t
   int64_t n_batch = 64;         // -b
   bool no_mmap = false;         // --no-mmap
-  int verbose = 0;              // -v
-  bool quiet = false;           // -q
+  int verbose = 0;              // -v (1: load summary, seed, timings; 2: also per-tensor and per-chunk lines)
+  bool quiet = false;           // -q / --log-disable
+  std::string color = "auto";   // --color[=always|never]: colour codes only when "always" and NO_COLOR is unset
 };
 
 struct PromptArgs {
@@ -41,6 +52,9 @@ struct PromptArgs {
   bool no_parse_special = false;
 };
 
+// A check for a whole-number option: "must be an integer >= min, got 'x'" instead of CLI11's range message.
+CLI::Validator count_check(int64_t min);
+
 void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime);  // the three below, in that order
 void add_model_source_options(CLI::App& app, ModelArgs& a);  // -m, --tokenizer
 void add_runtime_options(CLI::App& app, ModelArgs& a);       // -c, -t, -b
@@ -50,11 +64,30 @@ void add_prompt_options(CLI::App& app, PromptArgs& a);
 // The model path to use: -m, or the bundled model when -m is absent.
 std::string resolve_model_path(const std::string& given);
 LoadedModel load(const ModelArgs& a, bool need_tokenizer = true);
+// --tokenizer, or for a llama2.c checkpoint without it: tokenizer.bin beside the model, else the only tok*.bin
+// there (said with -v); UsageError when there is none or several.
+std::string tokenizer_path(const ModelArgs& a, const std::string& model_path);
 ModelOptions model_options(const ModelArgs& a);
 
-// The prompt text from -p / -f / stdin (when -p - or no prompt option and stdin is not a terminal), byte for byte.
+// The prompt text from -p / -f / stdin (when -p -, -f -, or no prompt option and stdin is not a terminal), byte for
+// byte. Throws Interrupted on Ctrl-C while reading.
 std::string read_prompt(const PromptArgs& a);
-std::string read_all(std::FILE* f);
+std::string read_all(int fd);
+// Reads '\n'-terminated lines from a file descriptor as they arrive (a final line without '\n' counts; a trailing
+// '\r' is dropped). Throws Interrupted on Ctrl-C, Error on a read error.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  bool next(std::string& line);  // false at end of input
+ private:
+  int fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+};
+// Where line-oriented input comes from: -p TEXT (its lines), -f FILE, or standard input (-p -, -f -, or nothing).
+// Calls fn(line) as each line arrives; stops early when fn returns false.
+void for_each_input_line(const PromptArgs& a, const std::function<bool(const std::string&)>& fn);
 // Calls fn(line) for each '\n'-terminated line of `input` (a final line without '\n' counts; a trailing '\r' is
 // dropped); stops early when fn returns false.
 void for_each_line(const std::string& input, const std::function<bool(const std::string&)>& fn);
@@ -64,6 +97,39 @@ EncodeOptions encode_options(const PromptArgs& a);
 bool write_out(Context& ctx, const std::string& s);
 // JSON text of a value, with invalid UTF-8 replaced by U+FFFD.
 std::string json_line(const nlohmann::ordered_json& j);
+// Sets j["text"] = piece, and j["bytes"] = [its bytes as ints] when the piece is not valid UTF-8 on its own (a
+// byte-fallback token or part of a character), so that a reader can rebuild the exact bytes.
+void put_piece(nlohmann::ordered_json& j, const std::string& piece);
+bool valid_utf8(const std::string& s);
+
+// True when stderr should get a progress bar: a terminal, and not -q.
+bool progress_wanted(const ModelArgs& a);
+// True when --color (always) was given and NO_COLOR is not set.
+bool color_wanted(const ModelArgs& a);
+bool color_wanted_env(const std::string& color_option);
+// A one-line progress bar on stderr (done/total, rate, ETA), redrawn at most ~10 times a second and erased by
+// finish() or the destructor. Inactive (prints nothing) unless `enabled`.
+class Progress {
+ public:
+  Progress(bool enabled, std::string label, int64_t total, std::string unit, bool color = false);
+  ~Progress();
+  void update(int64_t done, const std::string& detail = "");  // detail: appended, e.g. "12.5/40.0 MiB"
+  void finish();
+ private:
+  bool enabled_, color_;
+  std::string label_, unit_;
+  int64_t total_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point t0_, last_;
+};
+
+// llama_flags.cpp: llama.cpp spellings. rewrite_llama_args() drops spellings with no effect in lmgen (-no-cnv),
+// maps single-dash long forms CLI11 cannot declare, and throws UsageError with one line saying what lmgen does
+// instead for llama.cpp options lmgen does not have. process_escapes() is -e: \n \t \r \\ \" \' \xNN.
+void rewrite_llama_args(std::vector<std::string>& args);
+std::string process_escapes(const std::string& s);
+// The text of --version: version, git commit, build type, SIMD level compiled in.
+std::string version_text();
 
 // A command: the CLI11 app (or subcommand) its flags live on, and what runs it once they are parsed.
 struct Command {
@@ -77,6 +143,8 @@ Command setup_generate(CLI::App& app, Context& ctx);     // cli_generate.cpp (th
 std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx);  // cli_tokenize.cpp: tokenize, detokenize
 std::vector<Command> setup_score(CLI::App& app, Context& ctx);     // cli_score.cpp: score
 std::vector<Command> setup_bench(CLI::App& app, Context& ctx);     // cli_bench.cpp: bench
-std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);  // cli_quantize.cpp: quantize
+std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);
+std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
+std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat  // cli_quantize.cpp: quantize
 
 }  // namespace lmgen::cli

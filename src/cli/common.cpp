@@ -1,36 +1,58 @@
 // Flags and helpers shared by the lmgen commands.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "format/gguf.hpp"
 #include "lmgen/error.hpp"
+#include "load/loaders.hpp"
 
 namespace lmgen::cli {
+
+CLI::Validator count_check(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& v) -> std::string {
+        size_t used = 0;
+        long long n = 0;
+        try {
+          n = std::stoll(v, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != v.size() || n < min)
+          return "must be an integer >= " + std::to_string(min) + ", got '" + v + "'";
+        return "";
+      },
+      min == 0 ? "N>=0" : "N>=1");
+}
 
 void add_model_source_options(CLI::App& app, ModelArgs& a) {
   app.add_option("-m,--model", a.model,
                  "Model: a GGUF file, a llama2.c .bin checkpoint, or a Hugging Face model directory "
-                 "(default: the bundled model in models/)")
+                 "(default: $LMGEN_MODEL, else the bundled model in models/)")
       ->group("Model");
   app.add_option("--tokenizer", a.tokenizer,
-                 "Tokenizer file: llama2.c tokenizer.bin (needed with a .bin checkpoint), tokenizer.json or GGUF")
+                 "Tokenizer file: llama2.c tokenizer.bin, tokenizer.json or GGUF (default: the model's own; for a llama2.c "
+                 ".bin, tokenizer.bin beside it, or the only tok*.bin there)")
       ->group("Model");
 }
 
 void add_runtime_options(CLI::App& app, ModelArgs& a) {
   app.add_option("-c,--ctx-size", a.n_ctx, "Context length in tokens (default: the model's, at most 4096)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->group("Performance");
-  app.add_option("-t,--threads", a.threads, "Threads (default: physical cores)")
-      ->check(CLI::NonNegativeNumber)
+  app.add_option("-t,--threads", a.threads, "Threads (default: the physical cores this process may use: affinity mask, cgroup CPU quota)")
+      ->check(count_check(0))
       ->group("Performance");
   app.add_option("-b,--batch-size", a.n_batch, "Prompt tokens processed per forward chunk")
-      ->check(CLI::PositiveNumber)
+      ->check(count_check(1))
       ->capture_default_str()
       ->group("Performance");
   app.add_flag("--no-mmap", a.no_mmap,
@@ -40,8 +62,16 @@ void add_runtime_options(CLI::App& app, ModelArgs& a) {
 }
 
 void add_log_options(CLI::App& app, ModelArgs& a) {
-  app.add_flag("-v,--verbose", a.verbose, "More information on stderr (repeat for more)")->group("Output");
-  app.add_flag("-q,--quiet", a.quiet, "Nothing on stderr but errors")->group("Output");
+  app.add_flag("-v,--verbose", a.verbose,
+               "More information on stderr: -v load summary, seed, sampler chain and timings; -vv also the prompt's "
+               "token ids (score: the perplexity after each chunk)")
+      ->group("Output");
+  app.add_flag("-q,--quiet,--log-disable", a.quiet, "Nothing on stderr but errors (no progress bar)")->group("Output");
+  app.add_flag("--color{always}", a.color,
+               "Colour the progress bar on stderr: --color (= always), --color=never; no colour codes unless asked, "
+               "and never when NO_COLOR is set")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->group("Output");
 }
 
 void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime) {
@@ -94,13 +124,40 @@ ModelOptions model_options(const ModelArgs& a) {
   return o;
 }
 
+std::string tokenizer_path(const ModelArgs& a, const std::string& model_path) {
+  namespace fs = std::filesystem;
+  if (!a.tokenizer.empty() || fs::is_directory(model_path) || GgufFile::sniff(model_path) ||
+      !llama2c_sniff(model_path))
+    return a.tokenizer;
+  const fs::path dir = fs::path(model_path).parent_path().empty() ? fs::path(".") : fs::path(model_path).parent_path();
+  std::string found;
+  std::error_code ec;
+  if (fs::is_regular_file(dir / "tokenizer.bin", ec)) {
+    found = (dir / "tokenizer.bin").string();
+  } else {
+    std::vector<fs::path> toks;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("tok", 0) == 0 && e.path().extension() == ".bin" && e.is_regular_file(ec)) toks.push_back(e.path());
+    }
+    if (toks.size() != 1)
+      throw UsageError(model_path + ": a llama2.c checkpoint has no tokenizer inside, and " +
+                       (toks.empty() ? std::string("no tokenizer.bin or tok*.bin is beside it")
+                                     : std::to_string(toks.size()) + " tok*.bin files are beside it") +
+                       "; pass --tokenizer FILE");
+    found = toks.front().string();
+  }
+  if (a.verbose > 0 && !a.quiet) std::fprintf(stderr, "lmgen: using the tokenizer %s found beside the model\n", found.c_str());
+  return found;
+}
+
 LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
   LoadOptions lo;
-  lo.tokenizer_path = a.tokenizer;
   lo.load_tokenizer = need_tokenizer;
   lo.access = a.no_mmap ? FileAccess::Read : FileAccess::Map;
   auto t0 = std::chrono::steady_clock::now();
   const std::string path = resolve_model_path(a.model);
+  if (need_tokenizer) lo.tokenizer_path = tokenizer_path(a, path);
   LoadedModel lm = load_model(path, lo);
   if (a.verbose > 0 && !a.quiet) {
     const ModelConfig& c = lm.model->config;
@@ -115,13 +172,45 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
   return lm;
 }
 
-std::string read_all(std::FILE* f) {
+std::string read_all(int fd) {
   std::string out;
   char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  if (std::ferror(f)) throw Error(std::string("cannot read standard input: ") + std::strerror(errno));
-  return out;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      if (interrupted()) throw Interrupted();
+      continue;
+    }
+    if (n == 0) return out;
+    if (errno == EINTR) {
+      if (interrupted()) throw Interrupted();
+      continue;
+    }
+    throw Error(std::string("cannot read the input: ") + std::strerror(errno));
+  }
+}
+
+bool LineReader::next(std::string& line) {
+  for (;;) {
+    const size_t nl = buf_.find('\n', pos_);
+    if (nl != std::string::npos || (eof_ && pos_ < buf_.size())) {
+      const size_t end = nl == std::string::npos ? buf_.size() : nl;
+      line.assign(buf_, pos_, end - pos_);
+      pos_ = nl == std::string::npos ? buf_.size() : nl + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return true;
+    }
+    if (eof_) return false;
+    if (interrupted()) throw Interrupted();
+    buf_.erase(0, pos_);
+    pos_ = 0;
+    char tmp[65536];
+    const ssize_t n = ::read(fd_, tmp, sizeof tmp);
+    if (n > 0) buf_.append(tmp, static_cast<size_t>(n));
+    else if (n == 0) eof_ = true;
+    else if (errno != EINTR) throw Error(std::string("cannot read the input: ") + std::strerror(errno));
+  }
 }
 
 void for_each_line(const std::string& input, const std::function<bool(const std::string&)>& fn) {
@@ -135,17 +224,41 @@ void for_each_line(const std::string& input, const std::function<bool(const std:
   }
 }
 
+namespace {
+// An open file descriptor, closed on scope exit.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd > STDERR_FILENO) ::close(fd);
+  }
+};
+
+int open_input(const std::string& file) {
+  if (file == "-") return STDIN_FILENO;
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(file, std::string("cannot open prompt file: ") + std::strerror(errno));
+  return fd;
+}
+}  // namespace
+
+void for_each_input_line(const PromptArgs& a, const std::function<bool(const std::string&)>& fn) {
+  if (a.prompt_set && !a.file.empty()) throw UsageError("give the prompt with -p or -f, not both");
+  if (a.prompt_set && a.prompt != "-") return for_each_line(a.prompt, fn);
+  Fd in{a.file.empty() ? STDIN_FILENO : open_input(a.file)};
+  LineReader reader(in.fd);
+  std::string line;
+  while (reader.next(line))
+    if (!fn(line)) return;
+}
+
 std::string read_prompt(const PromptArgs& a) {
   if (a.prompt_set && !a.file.empty()) throw UsageError("give the prompt with -p or -f, not both");
   if (!a.file.empty()) {
-    std::ifstream in(a.file, std::ios::binary);
-    if (!in) throw Error(a.file, "cannot open prompt file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    Fd in{open_input(a.file)};
+    return read_all(in.fd);
   }
   if (a.prompt_set && a.prompt != "-") return a.prompt;
-  if ((a.prompt_set && a.prompt == "-") || !isatty(STDIN_FILENO)) return read_all(stdin);
+  if ((a.prompt_set && a.prompt == "-") || !isatty(STDIN_FILENO)) return read_all(STDIN_FILENO);
   return "";
 }
 
@@ -166,5 +279,41 @@ bool write_out(Context& ctx, const std::string& s) {
 std::string json_line(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
+
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < len; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 0x2) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+void put_piece(nlohmann::ordered_json& j, const std::string& piece) {
+  j["text"] = piece;
+  if (valid_utf8(piece)) return;
+  nlohmann::ordered_json bytes = nlohmann::ordered_json::array();
+  for (char c : piece) bytes.push_back(static_cast<unsigned char>(c));
+  j["bytes"] = bytes;
+}
+
+bool progress_wanted(const ModelArgs& a) { return !a.quiet && isatty(STDERR_FILENO); }
+
+bool color_wanted_env(const std::string& color_option) {
+  if (const char* nc = std::getenv("NO_COLOR"); nc && *nc) return false;
+  return color_option == "always";
+}
+
+bool color_wanted(const ModelArgs& a) { return color_wanted_env(a.color); }
 
 }  // namespace lmgen::cli

@@ -3,40 +3,32 @@
 #include <cmath>
 #include <memory>
 
-#include "cli/cli.hpp"
+#include <algorithm>
+#include <random>
+
+#include "cli/generate.hpp"
 #include "lmgen/error.hpp"
 
 namespace lmgen::cli {
 
 namespace {
 
-struct GenerateArgs {
-  ModelArgs model;
-  PromptArgs prompt;
-  GenerateOptions gen;
-  std::vector<std::string> logit_bias;  // "ID=BIAS"
-  int64_t seed = 0;
-  bool jsonl = false;
-  bool echo = false;
-  bool trace = false;
-  bool batch = false;
-};
-
+// --logit-bias / -l: ID=BIAS, or llama.cpp's ID+BIAS / ID-BIAS (the sign belongs to the bias).
 std::vector<std::pair<int32_t, float>> parse_logit_bias(const std::vector<std::string>& items) {
   std::vector<std::pair<int32_t, float>> out;
   for (const auto& s : items) {
-    size_t eq = s.find('=');
     try {
-      if (eq == std::string::npos) throw std::invalid_argument("no '='");
+      const size_t sep = s.find_first_of("=+-", 1);
+      if (sep == std::string::npos) throw std::invalid_argument("no separator");
       size_t used = 0;
-      long id = std::stol(s.substr(0, eq), &used);
-      if (used != eq || id < 0) throw std::invalid_argument("bad id");
-      std::string b = s.substr(eq + 1);
-      float bias = std::stof(b, &used);
-      if (used != b.size()) throw std::invalid_argument("bad bias");
+      const long id = std::stol(s.substr(0, sep), &used);
+      if (used != sep || id < 0 || id > INT32_MAX) throw std::invalid_argument("bad id");
+      const std::string b = s.substr(s[sep] == '=' ? sep + 1 : sep);
+      const float bias = std::stof(b, &used);
+      if (used != b.size() || (b[0] == '+' && s[sep] == '=')) throw std::invalid_argument("bad bias");
       out.emplace_back(static_cast<int32_t>(id), bias);
     } catch (const std::exception&) {
-      throw UsageError("--logit-bias expects ID=BIAS (e.g. 15043=-inf or 13=2.5), got '" + s + "'");
+      throw UsageError("--logit-bias expects ID=BIAS, ID+BIAS or ID-BIAS (e.g. 15043=-inf, 13+2.5), got '" + s + "'");
     }
   }
   return out;
@@ -72,37 +64,88 @@ void print_trace(const Tokenizer& tok, const SampleTrace& t, int step) {
   }
 }
 
-// Applies the per-line options of a --batch JSONL line on top of the command-line options.
-GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& j) {
-  GenerateOptions o = base;
-  auto& s = o.sampling;
-  try {
-    for (const auto& [k, v] : j.items()) {
-      if (k == "prompt") continue;
-      else if (k == "n_predict" || k == "n") o.n_predict = v.get<int32_t>();
-      else if (k == "temperature" || k == "temp") s.temperature = v.get<float>();
-      else if (k == "top_k") s.top_k = v.get<int32_t>();
-      else if (k == "top_p") s.top_p = v.get<float>();
-      else if (k == "min_p") s.min_p = v.get<float>();
-      else if (k == "seed") s.seed = v.get<uint64_t>();
-      else if (k == "repeat_penalty") s.repeat_penalty = v.get<float>();
-      else if (k == "frequency_penalty") s.frequency_penalty = v.get<float>();
-      else if (k == "presence_penalty") s.presence_penalty = v.get<float>();
-      else if (k == "stop") o.stop = v.is_string() ? std::vector<std::string>{v.get<std::string>()} : v.get<std::vector<std::string>>();
-      else if (k == "ignore_eos") o.ignore_eos = v.get<bool>();
-      else throw UsageError("unknown option \"" + k + "\"");
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(std::string("bad option value: ") + e.what());
-  }
-  if (o.n_predict < -1) throw UsageError("n_predict must be -1 or more");
-  return o;
+// A seed from the system's entropy source, for sampling runs without -s (reported so the run can be replayed).
+uint64_t random_seed() {
+  std::random_device rd;
+  return ((static_cast<uint64_t>(rd()) << 32) | rd()) & 0xFFFFFFFFFFFFull;  // 48 bits: exact in any JSON reader
 }
 
-// --batch: one prompt per input line (plain text, or a JSON object {"prompt": ..., per-line options}); one JSONL
-// result per prompt, in input order, with the model loaded once. Every prompt starts from an empty context and
-// the same seed, so a result does not depend on the other lines (inputs can be sharded freely).
-// Token ids given on the command line must exist in the model's vocabulary.
+// -v: the seed and the sampler chain (-vv: also the prompt's token ids), before generation starts.
+void print_verbose_start(const GenerateArgs& a, const Tokenizer& tok, const std::string& prompt) {
+  if (a.model.quiet || a.model.verbose == 0) return;
+  std::fprintf(stderr, "lmgen: seed %llu%s; %s\n", static_cast<unsigned long long>(a.gen.sampling.seed),
+               a.seed < 0 ? " (random; -s to replay)" : "", make_sampler_chain(a.gen.sampling)->name().c_str());
+  if (a.model.verbose < 2) return;
+  std::string ids;
+  for (int32_t id : tok.encode(prompt, a.gen.encode)) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  std::fprintf(stderr, "lmgen: prompt tokens [%s]\n", ids.c_str());
+}
+
+void print_timings(const GenerateArgs& a, const GenerateResult& r) {
+  if (a.model.quiet || (a.model.verbose == 0 && !isatty(STDERR_FILENO))) return;
+  const double gen_tps = r.generate_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / r.generate_ms : 0;
+  const double pp_tps = r.prompt_ms > 0 ? 1000.0 * static_cast<double>(r.prompt_tokens.size()) / r.prompt_ms : 0;
+  std::fprintf(stderr,
+               "\nlmgen: stop: %s; prompt %zu tokens (%.1f ms, %.1f tok/s); generated %zu tokens (%.1f ms, %.1f "
+               "tok/s)\n",
+               stop_reason_name(r.stop_reason), r.prompt_tokens.size(), r.prompt_ms, pp_tps, r.tokens.size(),
+               r.generate_ms, gen_tps);
+}
+
+// Checks and settles the options before anything is loaded: seed (random when not given), bias, escapes.
+void prepare_args(GenerateArgs& a) {
+  if (a.gen.n_predict < -1) throw UsageError("-n must be -1 (no limit) or a non-negative number of tokens");
+  if (a.gen.n_probs > 0 && !a.jsonl && !a.batch) throw UsageError("--n-probs needs --jsonl (the probabilities are JSON)");
+  if (a.seed < -1) throw UsageError("-s must be a seed (0 or more), or -1 for a random one");
+  a.gen.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : random_seed();
+  a.gen.sampling.logit_bias = parse_logit_bias(a.logit_bias);
+  std::replace(a.gen.sampling.order.begin(), a.gen.sampling.order.end(), ';', ',');  // llama.cpp's separator
+  a.gen.encode = encode_options(a.prompt);
+  if (a.escape && a.prompt.prompt_set) a.prompt.prompt = process_escapes(a.prompt.prompt);
+  (void)make_sampler_chain(a.gen.sampling);  // validate decoding options before loading anything
+}
+
+int run(GenerateArgs& a, Context& ctx) {
+  prepare_generate_args(a);
+  if (a.batch) return run_batch(a, ctx);
+  const std::string prompt = read_prompt(a.prompt);
+  LoadedModel lm = load(a.model);
+  check_bias_ids(a.gen, lm.model->config.n_vocab);
+  warn_long_context(a.model, lm.model->config.n_ctx_train);
+  Model model(lm.model, model_options(a.model));
+  Generator gen(model, *lm.tokenizer);
+  const Tokenizer& tok = *lm.tokenizer;
+  print_verbose_start(a, tok, prompt);
+
+  if (a.echo && !a.jsonl) write_out(ctx, prompt);
+  int step = 0;
+  auto on_token = [&](const TokenEvent& ev) -> bool {
+    if (!a.jsonl) write_out(ctx, ev.text);
+    else if (ev.id >= 0) write_out(ctx, json_line(token_record(ev, tok, a.gen.n_probs)));
+    ++step;
+    return !ctx.stdout_broken && !ctx.interrupted->load();
+  };
+  TraceHook trace;
+  if (a.trace) trace = [&](const SampleTrace& t) { print_trace(tok, t, step); };
+
+  GenerateResult r = gen.generate(prompt, a.gen, on_token, trace);
+  if (a.jsonl) {
+    nlohmann::ordered_json done = {{"done", true},
+                                   {"stop_reason", stop_reason_name(r.stop_reason)},
+                                   {"prompt_tokens", r.prompt_tokens.size()},
+                                   {"generated_tokens", r.tokens.size()},
+                                   {"seed", a.gen.sampling.seed},
+                                   {"prompt_ms", r.prompt_ms},
+                                   {"generate_ms", r.generate_ms},
+                                   {"text", r.text}};
+    write_out(ctx, json_line(done));
+  }
+  print_timings(a, r);
+  return 0;
+}
+
+}  // namespace
+
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab) {
   for (const auto& [id, bias] : g.sampling.logit_bias)
     if (id >= n_vocab)
@@ -110,119 +153,32 @@ void check_bias_ids(const GenerateOptions& g, int64_t n_vocab) {
                        std::to_string(n_vocab) + " tokens)");
 }
 
-int run_batch(GenerateArgs& a, Context& ctx, const std::string& input) {
-  LoadedModel lm = load(a.model);
-  check_bias_ids(a.gen, lm.model->config.n_vocab);
-  Model model(lm.model, model_options(a.model));
-  Generator gen(model, *lm.tokenizer);
-  int64_t index = 0;
-  for_each_line(input, [&](const std::string& line) {
-    nlohmann::ordered_json out = {{"prompt_index", index++}};
-    try {
-      std::string prompt = line;
-      GenerateOptions o = a.gen;
-      if (!line.empty() && line.front() == '{') {
-        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("prompt") && j["prompt"].is_string()) {
-          prompt = j["prompt"].get<std::string>();
-          o = line_options(a.gen, j);
-        }
-      }
-      GenerateResult r = gen.generate(prompt, o);
-      out["text"] = r.text;
-      out["stop_reason"] = stop_reason_name(r.stop_reason);
-      out["tokens"] = r.tokens;
-      out["prompt_tokens"] = r.prompt_tokens.size();
-      out["generated_tokens"] = r.tokens.size();
-      out["prompt_ms"] = r.prompt_ms;
-      out["generate_ms"] = r.generate_ms;
-    } catch (const Error& e) {
-      out["error"] = e.what();  // one bad line does not end the batch
-    }
-    return write_out(ctx, json_line(out)) && !ctx.interrupted->load();
-  });
-  return 0;
+void warn_long_context(const ModelArgs& a, int64_t n_ctx_train) {
+  if (!a.quiet && n_ctx_train > 0 && a.n_ctx > n_ctx_train)
+    std::fprintf(stderr, "lmgen: warning: -c %lld is longer than the %lld tokens the model was trained on; text past "
+                 "that point is likely to degrade\n", static_cast<long long>(a.n_ctx),
+                 static_cast<long long>(n_ctx_train));
 }
 
-int run(GenerateArgs& a, Context& ctx) {
-  if (a.gen.n_predict < -1) throw UsageError("-n must be -1 (no limit) or a non-negative number of tokens");
-  if (a.gen.n_probs > 0 && !a.jsonl && !a.batch) throw UsageError("--n-probs needs --jsonl (the probabilities are JSON)");
-  a.gen.sampling.seed = static_cast<uint64_t>(a.seed);
-  a.gen.sampling.logit_bias = parse_logit_bias(a.logit_bias);
-  a.gen.encode = encode_options(a.prompt);
-  (void)make_sampler_chain(a.gen.sampling);  // validate decoding options before loading anything
-
-  const std::string prompt = read_prompt(a.prompt);
-  if (a.batch) return run_batch(a, ctx, prompt);
-  LoadedModel lm = load(a.model);
-  check_bias_ids(a.gen, lm.model->config.n_vocab);
-  Model model(lm.model, model_options(a.model));
-  Generator gen(model, *lm.tokenizer);
-  const Tokenizer& tok = *lm.tokenizer;
-
-  if (a.echo && !a.jsonl) write_out(ctx, prompt);
-  int step = 0;
-  auto on_token = [&](const TokenEvent& ev) -> bool {
-    if (a.jsonl) {
-      if (ev.id >= 0) {
-        nlohmann::ordered_json j = {{"token", ev.id}, {"text", ev.piece}};
-        if (a.gen.n_probs > 0) {
-          j["logprob"] = ev.logprob;
-          nlohmann::ordered_json top = nlohmann::ordered_json::array();
-          for (const auto& t : ev.top)
-            top.push_back({{"token", t.id}, {"text", tok.token_to_piece(t.id)}, {"logprob", t.logprob}});
-          j["top"] = top;
-        }
-        write_out(ctx, json_line(j));
-      }
-    } else {
-      write_out(ctx, ev.text);
+nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, int32_t n_probs) {
+  nlohmann::ordered_json j = {{"token", ev.id}};
+  put_piece(j, ev.piece);
+  if (n_probs > 0) {
+    j["logprob"] = ev.logprob;
+    nlohmann::ordered_json top = nlohmann::ordered_json::array();
+    for (const auto& t : ev.top) {
+      nlohmann::ordered_json e = {{"token", t.id}};
+      put_piece(e, tok.token_to_piece(t.id));
+      e["logprob"] = t.logprob;
+      top.push_back(e);
     }
-    ++step;
-    return !ctx.stdout_broken && !ctx.interrupted->load();
-  };
-  TraceHook trace;
-  if (a.trace)
-    trace = [&](const SampleTrace& t) { print_trace(tok, t, step); };
-
-  GenerateResult r = gen.generate(prompt, a.gen, on_token, trace);
-  if (a.jsonl) {
-    nlohmann::ordered_json done = {{"done", true},
-                           {"stop_reason", stop_reason_name(r.stop_reason)},
-                           {"prompt_tokens", r.prompt_tokens.size()},
-                           {"generated_tokens", r.tokens.size()},
-                           {"prompt_ms", r.prompt_ms},
-                           {"generate_ms", r.generate_ms},
-                           {"text", r.text}};
-    write_out(ctx, json_line(done));
+    j["top"] = top;
   }
-  if (!a.model.quiet && (a.model.verbose > 0 || isatty(STDERR_FILENO))) {
-    const double gen_tps = r.generate_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / r.generate_ms : 0;
-    const double pp_tps = r.prompt_ms > 0 ? 1000.0 * static_cast<double>(r.prompt_tokens.size()) / r.prompt_ms : 0;
-    std::fprintf(stderr, "\nlmgen: stop: %s; prompt %zu tokens (%.1f ms, %.1f tok/s); generated %zu tokens (%.1f ms, %.1f tok/s)\n",
-                 stop_reason_name(r.stop_reason), r.prompt_tokens.size(), r.prompt_ms, pp_tps, r.tokens.size(),
-                 r.generate_ms, gen_tps);
-  }
-  return 0;
+  return j;
 }
 
-}  // namespace
-
-Command setup_generate(CLI::App& app, Context& ctx) {
-  auto a = std::make_shared<GenerateArgs>();
-  app.set_version_flag("--version", std::string("lmgen ") + LMGEN_VERSION);
-  app.footer(
-      "Each subcommand has its own --help (lmgen score --help).\n\n"
-      "Examples:\n"
-      "  lmgen -p \"ROMEO:\"                                   # bundled model, default sampling\n"
-      "  lmgen -m model.gguf -p \"Once upon a time\" --temp 0 -n 64\n"
-      "  cat prompt.txt | lmgen -m model.gguf --temp 0.7 -s 42 > out.txt\n"
-      "  lmgen -m stories260K.bin --tokenizer tok512.bin --temp 0 -n 200\n"
-      "  lmgen -m model.gguf -p \"Hi\" --jsonl --n-probs 5 | jq .\n"
-      "Without -m, lmgen runs the model bundled in models/. Exit status: 0 ok, 1 error, 2 usage error, "
-      "130 interrupted.");
-  add_model_source_options(app, a->model);
-  add_prompt_options(app, a->prompt);
+void add_decoding_options(CLI::App& app, GenerateArgs& args) {
+  GenerateArgs* a = &args;
   auto& g = a->gen;
   auto& s = g.sampling;
   app.add_option("-n,--n-predict", g.n_predict, "Tokens to generate (-1: until end of text or context full)")
@@ -233,7 +189,9 @@ Command setup_generate(CLI::App& app, Context& ctx) {
       ->capture_default_str()->group("Decoding");
   app.add_option("--min-p", s.min_p, "Drop tokens below min-p × the top probability (0 = off)")
       ->capture_default_str()->group("Decoding");
-  app.add_option("-s,--seed", a->seed, "Random seed (same seed, same text on any machine)")
+  app.add_option("-s,--seed", a->seed,
+                 "Random seed: the same seed gives the same text on any machine (default -1: a random seed, "
+                 "reported with -v and in --jsonl's done record)")
       ->capture_default_str()->group("Decoding");
   app.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1 = off)")
       ->capture_default_str()->group("Decoding");
@@ -243,25 +201,52 @@ Command setup_generate(CLI::App& app, Context& ctx) {
       ->capture_default_str()->group("Decoding");
   app.add_option("--presence-penalty", s.presence_penalty, "Presence penalty (0 = off)")
       ->capture_default_str()->group("Decoding");
-  app.add_option("--logit-bias", a->logit_bias, "Add BIAS to token ID's logit: ID=BIAS (repeatable; -inf bans)")
+  app.add_option("-l,--logit-bias", a->logit_bias,
+                 "Add BIAS to token ID's logit: ID=BIAS, ID+BIAS or ID-BIAS (repeatable; -inf bans)")
       ->group("Decoding");
-  app.add_option("--samplers", s.order, "Order of the decoding steps (comma-separated)")
+  app.add_option("--samplers", s.order, "Order of the decoding steps (separated by ',' or ';')")
       ->capture_default_str()->group("Decoding");
   app.add_flag("--ignore-eos", g.ignore_eos, "Keep generating past end-of-text tokens")->group("Decoding");
-  app.add_option("--stop", g.stop, "Stop when this text is generated (repeatable; not printed)")->group("Decoding");
+  app.add_option("--stop,-r,--reverse-prompt", g.stop, "Stop when this text is generated (repeatable; not printed)")->group("Decoding");
+}
+
+void prepare_generate_args(GenerateArgs& a) { prepare_args(a); }
+
+Command setup_generate(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<GenerateArgs>();
+  app.set_version_flag("--version", std::string("lmgen ") + LMGEN_VERSION,
+                       "Print the version, git commit, build type and SIMD level, then exit");
+  app.footer(
+      "Subcommands: chat, chat-template, tokenize, detokenize, score, bench, quantize; each has its own --help (lmgen score --help).\n\n"
+      "Examples:\n"
+      "  lmgen -p \"ROMEO:\"                                   # bundled model, default sampling\n"
+      "  lmgen -m model.gguf -p \"Once upon a time\" --temp 0 -n 64\n"
+      "  cat prompt.txt | lmgen -m model.gguf --temp 0.7 -s 42 > out.txt\n"
+      "  lmgen -m stories260K.bin -n 200                     # finds tokenizer.bin beside the .bin\n"
+      "  lmgen -m model.gguf -p \"Hi\" --jsonl --n-probs 5 | jq .\n"
+      "  printf '%s\\n' 'Once' '{\"prompt\": \"Lily\", \"temp\": 0}' | lmgen -m model.gguf --batch -n 16\n\n"
+      "Model: -m PATH, else the LMGEN_MODEL environment variable, else the model bundled in models/.\n"
+      "Seed: without -s a sampling run uses a random seed and reports it (-v, --jsonl); -s N replays it exactly.\n"
+      "Greedy decoding (--temp 0) gives the same text whatever the seed.\n"
+      "llama.cpp options: see docs/llama-cpp-flags.md (-e, -r, -l, --log-disable, -no-cnv are accepted).\n"
+      "Exit status: 0 ok, 1 error (in --batch: any line failed), 2 usage error, 130 interrupted (Ctrl-C, SIGTERM).");
+  add_model_source_options(app, a->model);
+  add_prompt_options(app, a->prompt);
+  add_decoding_options(app, *a);
   app.add_flag("--jsonl", a->jsonl,
                "Print one JSON object per token {\"token\",\"text\"} and a final {\"done\":true,...} record")
       ->group("Output");
-  app.add_option("--n-probs", g.n_probs, "With --jsonl: add each token's logprob and the K most likely tokens")
-      ->check(CLI::NonNegativeNumber)->group("Output");
+  app.add_option("--n-probs", a->gen.n_probs, "With --jsonl: add each token's logprob and the K most likely tokens")
+      ->check(count_check(0))->group("Output");
   app.add_flag("--batch", a->batch,
                "Batch mode: one prompt per input line (text, or JSON {\"prompt\": ..., \"temp\": ...}); one JSONL "
                "result per prompt, in order")
       ->group("Output");
   app.add_flag("--echo", a->echo, "Print the prompt before the continuation")->group("Output");
+  app.add_flag("-e,--escape", a->escape, "Process escapes in -p: \\n \\t \\r \\\\ \\\" \\' \\xNN")->group("Prompt");
   app.add_flag("--trace", a->trace, "Show each step's top candidates before/after decoding settings on stderr")
       ->group("Output");
-  app.add_flag("--render-special", g.render_special, "Print special tokens' text instead of nothing")->group("Output");
+  app.add_flag("--render-special", a->gen.render_special, "Print special tokens' text instead of nothing")->group("Output");
   add_log_options(app, a->model);
   add_runtime_options(app, a->model);
   Context* c = &ctx;

@@ -1,6 +1,8 @@
 // lmgen — command-line entry point. Parses flags, runs the command, and maps errors to exit codes:
-//   0 success, 1 any failure (one line on stderr), 2 usage error, 130 interrupted by Ctrl-C.
-#include <csignal>
+//   0 success, 1 any failure (one line on stderr), 2 usage error, 130 interrupted by Ctrl-C / SIGTERM.
+// An option either applies or is an error: options of the generation command given before a subcommand
+// (`lmgen -m x tokenize`) are refused, as is a second subcommand.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -8,54 +10,89 @@
 #include "lmgen/error.hpp"
 
 namespace {
-std::atomic<bool> g_interrupted{false};  // the only global: what a signal handler may touch
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+// The subcommand named on the command line (for "see lmgen SUB --help"), or "" for generation.
+std::string subcommand_named(const CLI::App& app, const std::vector<std::string>& args) {
+  for (const std::string& a : args)
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == a) return a;
+  return "";
+}
+
+std::string help_hint(const std::string& sub) { return sub.empty() ? "lmgen --help" : "lmgen " + sub + " --help"; }
+
+// Refuses options of the main app that were given alongside a subcommand (they would be silently ignored).
+void check_nothing_before_subcommand(const CLI::App& app, const std::string& sub) {
+  if (sub.empty()) return;
+  for (const CLI::Option* o : app.get_options())
+    if (o->count() > 0)
+      throw lmgen::UsageError("option " + o->get_name(false, true) + " given before the subcommand '" + sub +
+                              "' does not apply to it; put options after the subcommand (see " + help_hint(sub) + ")");
+}
+
+int parse_and_run(int argc, char** argv, lmgen::cli::Context& ctx) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  lmgen::cli::rewrite_llama_args(args);
+  CLI::App app{"lmgen — run small transformer language models from the shell"};
+  app.name("lmgen");
+  app.require_subcommand(0, 1);
+  std::vector<lmgen::cli::Command> commands;
+  lmgen::cli::Command generate = lmgen::cli::setup_generate(app, ctx);
+  for (auto setup : {lmgen::cli::setup_tokenize, lmgen::cli::setup_score, lmgen::cli::setup_bench,
+                     lmgen::cli::setup_quantize, lmgen::cli::setup_chat_template, lmgen::cli::setup_chat})
+    for (auto& c : setup(app, ctx)) commands.push_back(std::move(c));
+  const std::string sub = subcommand_named(app, args);
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes the arguments last first
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << lmgen::cli::version_text();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "lmgen: %s (see %s)\n", e.what(), help_hint(sub).c_str());
+    return 2;
+  }
+  check_nothing_before_subcommand(app, sub);
+  try {
+    for (auto& c : commands)
+      if (c.app->parsed()) return c.run();
+    return generate.run();
+  } catch (const lmgen::UsageError& e) {
+    const std::string msg = e.what();
+    if (msg.find("--help") != std::string::npos) throw;
+    throw lmgen::UsageError(msg + " (see " + help_hint(sub) + ")");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error that ends the run quietly
-  std::signal(SIGINT, on_sigint);
   lmgen::cli::Context ctx;
-  ctx.interrupted = &g_interrupted;
-
-  CLI::App app{"lmgen — run small transformer language models from the shell"};
+  ctx.interrupted = lmgen::cli::install_signal_handlers();
+  auto stopped = [&ctx] { return ctx.interrupted->load(); };
   try {
-    std::vector<lmgen::cli::Command> commands;
-    lmgen::cli::Command generate = lmgen::cli::setup_generate(app, ctx);
-    for (auto setup : {lmgen::cli::setup_tokenize, lmgen::cli::setup_score, lmgen::cli::setup_bench,
-                       lmgen::cli::setup_quantize})
-      for (auto& c : setup(app, ctx)) commands.push_back(std::move(c));
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-      std::cout << app.help();
-      return 0;
-    } catch (const CLI::CallForAllHelp&) {
-      std::cout << app.help("", CLI::AppFormatMode::All);
-      return 0;
-    } catch (const CLI::CallForVersion&) {
-      std::cout << "lmgen " << LMGEN_VERSION << "\n";
-      return 0;
-    } catch (const CLI::ParseError& e) {
-      std::fprintf(stderr, "lmgen: %s (see lmgen --help)\n", e.what());
-      return 2;
-    }
-    int rc = -1;
-    for (auto& c : commands)
-      if (c.app->parsed()) rc = c.run();
-    if (rc < 0) rc = generate.run();
-    if (g_interrupted.load()) return 130;
-    return rc;
+    const int rc = parse_and_run(argc, argv, ctx);
+    return stopped() ? 130 : rc;
+  } catch (const lmgen::cli::Interrupted&) {
+    return 130;
   } catch (const lmgen::UsageError& e) {
     std::fprintf(stderr, "lmgen: %s\n", e.what());
     return 2;
   } catch (const lmgen::Error& e) {
+    if (stopped()) return 130;  // work cut short by Ctrl-C (e.g. a tensor left unwritten): not a failure to report
     std::fprintf(stderr, "lmgen: %s\n", e.what());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "lmgen: out of memory\n");
     return 1;
   } catch (const std::exception& e) {
+    if (stopped()) return 130;
     std::fprintf(stderr, "lmgen: %s\n", e.what());
     return 1;
   }

@@ -32,6 +32,8 @@
 #include <memory>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/cli.hpp"
 #include "lmgen/error.hpp"
 #include "format/gguf_writer.hpp"
@@ -154,6 +156,7 @@ void convert_tensor(const Plan& p, const uint8_t* src, uint8_t* dst, int n_threa
   auto work = [&](int64_t r0, int64_t r1) {
     std::vector<float> buf(static_cast<size_t>(cols));
     for (int64_t r = r0; r < r1; ++r) {
+      if ((r & 63) == 0 && interrupted()) throw Interrupted();  // Ctrl-C: the writer removes its temporary file
       dequantize_row(p.src->type, src + static_cast<size_t>(r) * in_row, buf.data(), cols);
       quantize_row(p.type, buf.data(), dst + static_cast<size_t>(r) * out_row, cols);
     }
@@ -180,15 +183,20 @@ void convert_tensor(const Plan& p, const uint8_t* src, uint8_t* dst, int n_threa
 }
 
 struct QuantizeArgs {
-  std::string in, out, type;
+  std::string in, out, type, type_positional;
   int threads = 0;
   bool pure = false;
   int verbose = 0;
   bool quiet = false;
+  std::string color = "auto";
 };
 
-int run_quantize(const QuantizeArgs& a) {
+int run_quantize(QuantizeArgs& a) {
   namespace fs = std::filesystem;
+  if (!a.type.empty() && !a.type_positional.empty() && a.type != a.type_positional)
+    throw UsageError("quantize: two different types given (" + a.type_positional + " and --type " + a.type + ")");
+  if (a.type.empty()) a.type = a.type_positional;
+  if (a.type.empty()) throw UsageError("quantize: no target type (lmgen quantize IN OUT TYPE, or --type TYPE)");
   const FileType& ft = file_type_from_name(a.type);
   std::error_code ec;
   if (fs::is_directory(a.in, ec))
@@ -210,6 +218,11 @@ int run_quantize(const QuantizeArgs& a) {
 
   const int n_threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const uint8_t* base = g.file()->data();
+  int64_t total_bytes = 0, done_bytes = 0, done_tensors = 0;
+  for (const Plan& p : plans) total_bytes += static_cast<int64_t>(p.src->nbytes);
+  Progress progress(!a.quiet && isatty(STDERR_FILENO), "quantize", static_cast<int64_t>(plans.size()), "tensors",
+                    color_wanted_env(a.color));
+  auto mib = [](int64_t b) { return static_cast<double>(b) / 1048576.0; };
   int n_fallback = 0;
   std::map<std::string, int> type_counts;
   for (const Plan& p : plans) {
@@ -224,11 +237,22 @@ int run_quantize(const QuantizeArgs& a) {
                    shape_to_string(p.shape).c_str(), dtype_name(p.src->type), dtype_name(p.type),
                    p.fell_back ? " (fallback: row length)" : "");
     const Plan* pp = &p;
-    w.add_tensor(p.src->name, p.type, p.shape, [pp, base, n_threads](uint8_t* dst, size_t) {
+    w.add_tensor(p.src->name, p.type, p.shape, [&, pp](uint8_t* dst, size_t) {
+      if (interrupted()) throw Interrupted();
       convert_tensor(*pp, base + pp->src->offset, dst, n_threads);
+      done_bytes += static_cast<int64_t>(pp->src->nbytes);
+      char detail[64];
+      std::snprintf(detail, sizeof detail, "%.1f/%.1f MiB read", mib(done_bytes), mib(total_bytes));
+      progress.update(++done_tensors, detail);
     });
   }
   w.write(a.out);
+  progress.finish();
+  if (interrupted()) {  // Ctrl-C after the last tensor: still no output, no success line
+    std::error_code rm;
+    fs::remove(a.out, rm);
+    throw Interrupted();
+  }
   if (!a.quiet) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string types;
@@ -246,17 +270,25 @@ int run_quantize(const QuantizeArgs& a) {
 std::vector<Command> setup_quantize(CLI::App& app, Context&) {
   auto a = std::make_shared<QuantizeArgs>();
   CLI::App* sub = app.add_subcommand("quantize", "Re-encode a GGUF model's weights (q8_0, q4_0, q4_k_m, f16, ...)");
+  sub->footer(
+      "The type may also be given as a third argument, as llama-quantize takes it. Ctrl-C leaves no output file.\n\n"
+      "Examples:\n"
+      "  lmgen quantize model-f32.gguf model-q8_0.gguf --type q8_0\n"
+      "  lmgen quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M          # llama-quantize's form\n"
+      "  lmgen quantize model.gguf model-q4_0.gguf --type q4_0 --pure -v");
   sub->add_option("IN", a->in, "Input model: a GGUF file")->required();
   sub->add_option("OUT", a->out, "Output GGUF file")->required();
+  sub->add_option("TYPE", a->type_positional, "Target type (as --type)");
   sub->add_option("--type", a->type,
-                  "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16 or f32")
-      ->required();
-  sub->add_option("-t,--threads", a->threads, "Encoding threads (default: all cores)")->check(CLI::NonNegativeNumber);
+                  "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16 or f32");
+  sub->add_option("-t,--threads", a->threads, "Encoding threads (default: all cores)")->check(count_check(0));
   sub->add_flag("--pure", a->pure,
                 "Give every re-encoded tensor the base type (no Q6_K head / more-bits layers); "
                 "row-length fallbacks still apply");
   sub->add_flag("-v,--verbose", a->verbose, "List each tensor's type");
-  sub->add_flag("-q,--quiet", a->quiet, "Nothing on stderr but errors");
+  sub->add_flag("-q,--quiet,--log-disable", a->quiet, "Nothing on stderr but errors (no progress bar)");
+  sub->add_flag("--color{always}", a->color, "Colour the progress bar (NO_COLOR overrides)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   return {Command{sub, [a] { return run_quantize(*a); }}};
 }
 

@@ -34,6 +34,19 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// How many tokens score_text will score (for the progress bar); 0 when the text cannot be scored (score_text then
+// says why).
+int64_t tokens_to_score(const Tokenizer& tok, const std::string& text, const ScoreOptions& so, const EncodeOptions& eo) {
+  try {
+    int64_t n = 0;
+    for (const ScoreWindow& w : plan_score_windows(static_cast<int64_t>(tok.encode(text, eo).size()), so))
+      n += w.end - w.score_begin;
+    return n;
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
 int run_score(const ScoreArgs& a, Context& ctx) {
   if (a.stride < 0) throw UsageError("--stride must be positive (or 0 for the llama.cpp chunk method)");
   const std::string text = read_prompt(a.prompt);
@@ -49,7 +62,10 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   eo.add_special = !a.prompt.no_add_special;
   eo.parse_special = a.parse_special;
 
-  const bool progress = !a.model.quiet && a.model.verbose > 0;
+  const bool progress = !a.model.quiet && a.model.verbose > 1;  // -vv: per-chunk perplexity, as llama-perplexity
+  const bool show_bar = progress_wanted(a.model);
+  Progress bar(show_bar, "score", show_bar ? tokens_to_score(tok, text, so, eo) : 0, "tokens", color_wanted(a.model));
+  int64_t n_done = 0;
   const int64_t n_train = lm.model->config.n_ctx_train;
   if (!a.model.quiet && n_train > 0 && so.n_ctx > n_train)
     std::fprintf(stderr, "lmgen: warning: scoring windows of %lld tokens, longer than the %lld the model was trained on\n",
@@ -57,12 +73,18 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   ScoreCallback on_token;
   if (a.jsonl)
     on_token = [&](const ScoredToken& t) {
-      nlohmann::ordered_json j = {{"token", t.id}, {"text", tok.token_to_piece(t.id)}, {"logprob", t.logprob}};
+      nlohmann::ordered_json j = {{"token", t.id}};
+      put_piece(j, tok.token_to_piece(t.id));
+      j["logprob"] = t.logprob;
       write_out(ctx, ordered_line(j));
+      bar.update(++n_done);
       return !ctx.stdout_broken && !ctx.interrupted->load();
     };
   else
-    on_token = [&](const ScoredToken&) { return !ctx.interrupted->load(); };
+    on_token = [&](const ScoredToken&) {
+      bar.update(++n_done);
+      return !ctx.interrupted->load();
+    };
   WindowCallback on_window;
   if (progress)
     on_window = [&](const ScoreResult& r) {
@@ -72,6 +94,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
     };
 
   const ScoreResult r = score_text(model, tok, text, so, eo, on_token, on_window);
+  bar.finish();
   if (progress) std::fprintf(stderr, "\n");
   if (ctx.stdout_broken) return 0;
   const char* method = so.stride == 0 ? "chunks" : "sliding";
@@ -112,6 +135,8 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<ScoreArgs>();
   CLI::App* sub = app.add_subcommand("score", "Teacher-forced scoring of a text: per-token log-probabilities, perplexity");
   sub->footer(
+      "The text comes from -f FILE, -p TEXT or standard input (-f - / -p -). At a terminal a progress bar shows\n"
+      "the tokens scored; -vv prints the running perplexity after each chunk, as llama-perplexity does.\n"
       "Default windowing is llama-perplexity's: the text is tokenized once, cut into whole chunks of -c tokens, each\n"
       "evaluated from an empty context with BOS as its first token, scoring only the second half of each chunk.\n"
       "--stride S uses sliding windows of -c tokens advancing by S instead. -c is the chunk/window length (and the\n"
@@ -130,7 +155,7 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
                 "Read special-token text such as <|endoftext|> in the text as control tokens (default: plain text)")
       ->group("Text");
   sub->add_option("--stride", a->stride, "Sliding window advancing by S tokens (1..c) instead of llama.cpp chunks")
-      ->check(CLI::NonNegativeNumber)
+      ->check(count_check(0))
       ->group("Scoring");
   sub->add_flag("--jsonl", a->jsonl,
                 "One {\"token\",\"text\",\"logprob\"} line per scored token, then a {\"done\":true,...} summary")

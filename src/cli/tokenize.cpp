@@ -24,11 +24,8 @@ struct TokenizeArgs {
 std::unique_ptr<Tokenizer> open_tokenizer(const ModelArgs& m) {
   if (!m.tokenizer.empty()) return load_tokenizer(m.tokenizer);
   const std::string path = resolve_model_path(m.model);
-  namespace fs = std::filesystem;
-  // A llama2.c checkpoint has no tokenizer inside.
-  if (!fs::is_directory(path) && !GgufFile::sniff(path) && llama2c_sniff(path))
-    throw UsageError(path + ": a llama2.c checkpoint has no tokenizer inside; pass --tokenizer tokenizer.bin");
-  return load_tokenizer(path);
+  const std::string beside = tokenizer_path(m, path);  // a llama2.c checkpoint has no tokenizer inside
+  return load_tokenizer(beside.empty() ? path : beside);
 }
 
 nlohmann::json parse_json_line(const std::string& line, const char* what) {
@@ -56,13 +53,13 @@ int run_tokenize(const TokenizeArgs& a, Context& ctx) {
   auto tok = open_tokenizer(a.model);
   const EncodeOptions eo = encode_options(a.prompt);
   if (a.jsonl) {
-    for_each_line(read_prompt(a.prompt), [&](const std::string& line) {
+    for_each_input_line(a.prompt, [&](const std::string& line) {
       if (line.empty()) return true;
       nlohmann::json j = parse_json_line(line, "{\"text\": ...}");
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw UsageError("each --jsonl input line must be an object with a string \"text\"");
       nlohmann::ordered_json out = {{"ids", tok->encode(j["text"].get<std::string>(), eo)}};
-      return write_out(ctx, json_line(out));
+      return write_out(ctx, json_line(out)) && !ctx.interrupted->load();
     });
     return 0;
   }
@@ -73,18 +70,17 @@ int run_tokenize(const TokenizeArgs& a, Context& ctx) {
 
 int run_detokenize(const TokenizeArgs& a, Context& ctx) {
   auto tok = open_tokenizer(a.model);
-  std::string input = read_prompt(a.prompt);
   if (a.jsonl) {
-    for_each_line(input, [&](const std::string& line) {
+    for_each_input_line(a.prompt, [&](const std::string& line) {
       if (line.empty()) return true;
       nlohmann::json j = parse_json_line(line, "{\"ids\": [...]}");
       if (!j.is_object() || !j.contains("ids")) throw UsageError("each --jsonl input line must be an object with \"ids\"");
       nlohmann::ordered_json out = {{"text", tok->decode(ids_from_json(j["ids"], *tok), a.skip_special)}};
-      return write_out(ctx, json_line(out));
+      return write_out(ctx, json_line(out)) && !ctx.interrupted->load();
     });
     return 0;
   }
-  write_out(ctx, tok->decode(ids_from_json(parse_json_line(input, "[id, ...]"), *tok), a.skip_special));
+  write_out(ctx, tok->decode(ids_from_json(parse_json_line(read_prompt(a.prompt), "[id, ...]"), *tok), a.skip_special));
   return 0;
 }
 
@@ -96,7 +92,12 @@ std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx) {
   {
     auto a = std::make_shared<TokenizeArgs>();
     CLI::App* sub = app.add_subcommand("tokenize", "Print the token ids of a text as a JSON array");
-    sub->footer("Example: echo -n 'Hello world' | lmgen tokenize -m model.gguf      -> [1,15043,3186]");
+    sub->footer(
+        "Reads the text from -p, -f FILE or standard input (-p - / -f -); --jsonl answers each line as it arrives.\n\n"
+        "Examples:\n"
+        "  echo -n 'Hello world' | lmgen tokenize -m model.gguf          -> [1,15043,3186]\n"
+        "  lmgen tokenize -m model.gguf -p 'Hello' --no-add-special\n"
+        "  printf '{\"text\": \"Hi\"}\\n' | lmgen tokenize -m model.gguf --jsonl");
     add_model_options(*sub, a->model, false);
     add_prompt_options(*sub, a->prompt);
     sub->add_flag("--jsonl", a->jsonl, "Read lines {\"text\": ...}, write lines {\"ids\": [...]}, in order")->group("Output");
@@ -105,7 +106,11 @@ std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx) {
   {
     auto a = std::make_shared<TokenizeArgs>();
     CLI::App* sub = app.add_subcommand("detokenize", "Print the text of a JSON array of token ids");
-    sub->footer("Example: echo '[15043,3186]' | lmgen detokenize -m model.gguf      -> Hello world");
+    sub->footer(
+        "Reads the ids from -p, -f FILE or standard input; --jsonl answers each line as it arrives.\n\n"
+        "Examples:\n"
+        "  echo '[15043,3186]' | lmgen detokenize -m model.gguf          -> Hello world\n"
+        "  printf '{\"ids\": [1,15043]}\\n' | lmgen detokenize -m model.gguf --jsonl --skip-special");
     add_model_options(*sub, a->model, false);
     add_prompt_options(*sub, a->prompt);
     sub->add_flag("--jsonl", a->jsonl, "Read lines {\"ids\": [...]}, write lines {\"text\": ...}, in order")->group("Output");

@@ -3,6 +3,9 @@
 // range per thread) are claimed by whoever is ready first, the caller included.
 #include "kernels/threads.hpp"
 
+#include <sched.h>
+
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -161,10 +164,38 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   }
 }
 
+namespace {
+// The CPU quota of this process's cgroup in whole CPUs (rounded up), or 0 when there is none: cgroup v2 cpu.max
+// ("QUOTA PERIOD" or "max PERIOD"), else cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us.
+int cgroup_cpu_quota() {
+  long long quota = -1, period = 0;
+  std::ifstream v2("/sys/fs/cgroup/cpu.max");
+  std::string q;
+  if (v2 >> q >> period) {
+    if (q == "max") return 0;
+    quota = std::atoll(q.c_str());
+  } else {
+    std::ifstream fq("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), fp("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+    if (!(fq >> quota) || !(fp >> period)) return 0;
+  }
+  if (quota <= 0 || period <= 0) return 0;
+  return static_cast<int>((quota + period - 1) / period);
+}
+}  // namespace
+
 int ThreadPool::physical_cores() {
-  // Count distinct (package, core) pairs among the online CPUs listed in sysfs.
+  // Count distinct (package, core) pairs among the online CPUs listed in sysfs that this process may run on (its
+  // affinity mask: taskset, a container's cpuset), then cap by the cgroup's CPU quota.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  const bool have_mask = sched_getaffinity(0, sizeof allowed, &allowed) == 0;
   std::set<std::pair<int, int>> cores;
   for (int cpu = 0; cpu < 4096; ++cpu) {
+    if (have_mask && cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) {
+      // Not ours; keep scanning while sysfs lists the CPU.
+      std::ifstream exists("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/core_id");
+      if (exists) continue;
+    }
     const std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
     std::ifstream fc(base + "core_id");
     if (!fc) {
@@ -183,9 +214,8 @@ int ThreadPool::physical_cores() {
     if (core >= 0) cores.insert({pkg, core});
   }
   int n = static_cast<int>(cores.size());
-  if (n <= 0) {
-    n = static_cast<int>(std::thread::hardware_concurrency());
-  }
+  if (n <= 0) n = have_mask ? CPU_COUNT(&allowed) : static_cast<int>(std::thread::hardware_concurrency());
+  if (const int quota = cgroup_cpu_quota(); quota > 0 && quota < n) n = quota;
   return n > 0 ? n : 1;
 }
 

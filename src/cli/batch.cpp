@@ -1,0 +1,133 @@
+// `lmgen --batch`: one prompt per input line (plain text, or a JSON object {"prompt": ..., per-line options}); one
+// JSONL result per prompt, in input order, with the model loaded once. Lines are answered as they arrive, so a
+// producer can write a prompt and wait for its answer. Every prompt starts from an empty context and the same
+// seed, so a result does not depend on the other lines (inputs can be sharded freely). A line that fails (bad JSON,
+// unknown key, wrong type, prompt too long) gets {"prompt_index", "error"} and the exit status becomes 1.
+#include <limits>
+#include <type_traits>
+
+#include "cli/generate.hpp"
+#include "lmgen/error.hpp"
+
+namespace lmgen::cli {
+
+namespace {
+
+// The JSON type a per-line option must have, for a clean message instead of the JSON library's.
+template <typename T>
+T get_as(const nlohmann::json& v, const std::string& key, const char* want) {
+  bool ok;
+  if constexpr (std::is_same_v<T, bool>) {
+    ok = v.is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    ok = std::is_signed_v<T> ? v.is_number_integer() : v.is_number_unsigned();
+    if constexpr (std::is_signed_v<T>)
+      ok = ok && v.get<int64_t>() >= std::numeric_limits<T>::min() && v.get<int64_t>() <= std::numeric_limits<T>::max();
+  } else {
+    ok = v.is_number();
+  }
+  if (!ok) throw UsageError("\"" + key + "\" must be " + want + ", got " + v.dump());
+  return v.get<T>();
+}
+
+std::vector<std::string> get_stop(const nlohmann::json& v) {
+  if (v.is_string()) return {v.get<std::string>()};
+  std::vector<std::string> out;
+  if (v.is_array())
+    for (const auto& s : v) {
+      if (!s.is_string()) break;
+      out.push_back(s.get<std::string>());
+    }
+  if (!v.is_array() || out.size() != v.size()) throw UsageError("\"stop\" must be a string or a list of strings");
+  return out;
+}
+
+// Applies the per-line options of a --batch JSON line on top of the command-line options.
+GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& j) {
+  GenerateOptions o = base;
+  auto& s = o.sampling;
+  for (const auto& [k, v] : j.items()) {
+    if (k == "prompt") continue;
+    else if (k == "n_predict" || k == "n") o.n_predict = get_as<int32_t>(v, k, "an integer");
+    else if (k == "temperature" || k == "temp") s.temperature = get_as<float>(v, k, "a number");
+    else if (k == "top_k") s.top_k = get_as<int32_t>(v, k, "an integer");
+    else if (k == "top_p") s.top_p = get_as<float>(v, k, "a number");
+    else if (k == "min_p") s.min_p = get_as<float>(v, k, "a number");
+    else if (k == "seed") s.seed = get_as<uint64_t>(v, k, "a non-negative integer");
+    else if (k == "repeat_penalty") s.repeat_penalty = get_as<float>(v, k, "a number");
+    else if (k == "frequency_penalty") s.frequency_penalty = get_as<float>(v, k, "a number");
+    else if (k == "presence_penalty") s.presence_penalty = get_as<float>(v, k, "a number");
+    else if (k == "stop") o.stop = get_stop(v);
+    else if (k == "ignore_eos") o.ignore_eos = get_as<bool>(v, k, "true or false");
+    else if (k == "n_probs") o.n_probs = get_as<int32_t>(v, k, "an integer");
+    else
+      throw UsageError("unknown key \"" + k + "\" (known: prompt, n_predict/n, temperature/temp, top_k, top_p, min_p, "
+                       "seed, repeat_penalty, frequency_penalty, presence_penalty, stop, ignore_eos, n_probs)");
+  }
+  if (o.n_predict < -1) throw UsageError("\"n_predict\" must be -1 or more");
+  if (o.n_probs < 0) throw UsageError("\"n_probs\" must be 0 or more");
+  validate_sampling_options(s);
+  return o;
+}
+
+// The prompt and options of one input line. A line starting with '{' must be a JSON object with a string
+// "prompt" (write a literal '{' prompt as JSON); any other line is the prompt text itself.
+std::string parse_line(const std::string& line, const GenerateOptions& base, GenerateOptions& o) {
+  o = base;
+  if (line.empty() || line.front() != '{') return line;
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw UsageError("the line starts with '{' but is not a JSON object (write a prompt that starts with '{' as "
+                     "{\"prompt\": \"...\"})");
+  o = line_options(base, j);  // unknown keys first: {"promt": ...} names the misspelt key
+  if (!j.contains("prompt")) throw UsageError("the JSON line has no \"prompt\"");
+  if (!j["prompt"].is_string()) throw UsageError("\"prompt\" must be a string, got " + j["prompt"].dump());
+  return j["prompt"].get<std::string>();
+}
+
+}  // namespace
+
+int run_batch(GenerateArgs& a, Context& ctx) {
+  LoadedModel lm = load(a.model);
+  check_bias_ids(a.gen, lm.model->config.n_vocab);
+  warn_long_context(a.model, lm.model->config.n_ctx_train);
+  Model model(lm.model, model_options(a.model));
+  Generator gen(model, *lm.tokenizer);
+  const Tokenizer& tok = *lm.tokenizer;
+  int64_t index = 0, failed = 0;
+  // The total is unknown while lines stream in: the bar counts prompts done.
+  Progress progress(progress_wanted(a.model), "batch", 0, "prompts", color_wanted(a.model));
+  for_each_input_line(a.prompt, [&](const std::string& line) {
+    nlohmann::ordered_json out = {{"prompt_index", index++}};
+    try {
+      GenerateOptions o;
+      const std::string prompt = parse_line(line, a.gen, o);
+      check_bias_ids(o, tok.n_vocab());
+      nlohmann::ordered_json probs = nlohmann::ordered_json::array();
+      auto on_token = [&](const TokenEvent& ev) {
+        if (o.n_probs > 0 && ev.id >= 0) probs.push_back(token_record(ev, tok, o.n_probs));
+        return !ctx.interrupted->load();
+      };
+      GenerateResult r = gen.generate(prompt, o, on_token);
+      if (ctx.interrupted->load()) return false;  // the line in progress is abandoned
+      out["text"] = r.text;
+      out["stop_reason"] = stop_reason_name(r.stop_reason);
+      out["tokens"] = r.tokens;
+      if (o.n_probs > 0) out["probs"] = probs;
+      out["prompt_tokens"] = r.prompt_tokens.size();
+      out["generated_tokens"] = r.tokens.size();
+      out["seed"] = o.sampling.seed;
+      out["prompt_ms"] = r.prompt_ms;
+      out["generate_ms"] = r.generate_ms;
+    } catch (const Error& e) {
+      out["error"] = e.what();  // one bad line does not end the batch
+      ++failed;
+    }
+    progress.update(index);
+    progress.finish();  // erased before each result so that a terminal shows results, not a half-drawn bar
+    return write_out(ctx, json_line(out)) && !ctx.interrupted->load();
+  });
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace lmgen::cli

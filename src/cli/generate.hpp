@@ -1,0 +1,37 @@
+// The options of the default command (generation), shared by generate.cpp (one prompt) and batch.cpp (--batch).
+#pragma once
+
+#include <optional>
+
+#include "cli/cli.hpp"
+
+namespace lmgen::cli {
+
+struct GenerateArgs {
+  ModelArgs model;
+  PromptArgs prompt;
+  GenerateOptions gen;
+  std::vector<std::string> logit_bias;  // "ID=BIAS", "ID+BIAS" or "ID-BIAS"
+  int64_t seed = -1;                    // -1: a random seed, reported
+  bool jsonl = false;
+  bool echo = false;
+  bool escape = false;
+  bool trace = false;
+  bool batch = false;
+};
+
+// Token ids given with --logit-bias must exist in the model's vocabulary.
+void check_bias_ids(const GenerateOptions& g, int64_t n_vocab);
+// Warns once on stderr (unless -q) when -c is above the context the model was trained on.
+void warn_long_context(const ModelArgs& a, int64_t n_ctx_train);
+// {"token", "text"[, "bytes"][, "logprob", "top"]} for one generated token (--jsonl and --batch --n-probs).
+nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, int32_t n_probs);
+// The Decoding group (-n, --temp, --top-k, ..., --stop), shared by generation and chat.
+void add_decoding_options(CLI::App& app, GenerateArgs& a);
+// Resolves what the options imply before anything loads: the seed (random when not given), --logit-bias,
+// --samplers separators, -e escapes; validates the decoding options (UsageError).
+void prepare_generate_args(GenerateArgs& a);
+// batch.cpp: --batch. Returns the exit status (1 when any line failed).
+int run_batch(GenerateArgs& a, Context& ctx);
+
+}  // namespace lmgen::cli
