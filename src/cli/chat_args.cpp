@@ -12,7 +12,7 @@
 namespace lmgen::cli {
 
 void add_chat_options(CLI::App& app, ChatArgs& a) {
-  app.add_option("--chat-template", a.template_file,
+  app.add_option("--chat-template,--chat-template-file", a.template_file,
                  "Jinja chat template file to use instead of the model's (tokenizer.chat_template / "
                  "tokenizer_config.json / chat_template.jinja)")
       ->group("Chat");

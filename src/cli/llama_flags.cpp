@@ -20,7 +20,7 @@ struct Answer {
 
 constexpr std::string_view kCpuOnly = "lmgen runs on the CPU only; there is nothing to offload (drop the option)";
 constexpr std::string_view kNoChat =
-    "lmgen has no interactive or conversation mode: it completes the prompt and exits (-no-cnv is the default)";
+    "for a conversation use lmgen chat -m MODEL; plain lmgen completes the prompt and exits (-no-cnv is the default)";
 
 constexpr Answer kRefused[] = {
     {"-ngl|--gpu-layers|--n-gpu-layers", kCpuOnly},
@@ -47,15 +47,14 @@ constexpr Answer kRefused[] = {
     {"-ctk|--cache-type-k|-ctv|--cache-type-v", "lmgen's KV cache is always F32 (drop the option)"},
     {"--prompt-cache|--prompt-cache-all|--prompt-cache-ro", "lmgen has no prompt cache; every run starts from an "
                                                              "empty context"},
-    {"-sys|--system-prompt|--chat-template|--jinja", "lmgen does not apply chat templates; write the formatted "
-                                                     "prompt with -p or -f"},
+    {"-sys|--system-prompt", "lmgen chat takes the system message as --system TEXT"},
     {"--in-prefix|--in-suffix|--in-prefix-bos|--keep", kNoChat},
     {"--rope-scaling|--rope-scale|--rope-freq-base|--rope-freq-scale|--yarn-orig-ctx",
      "lmgen uses the model's own RoPE settings; they cannot be overridden"},
 };
 
 constexpr std::string_view kDropped[] = {"-no-cnv", "--no-conversation", "--no-display-prompt", "--simple-io",
-                                         "--no-warmup"};
+                                         "--no-warmup", "--jinja"};
 
 bool listed(std::string_view names, std::string_view arg) {
   size_t start = 0;

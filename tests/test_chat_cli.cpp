@@ -1,0 +1,137 @@
+// End-to-end tests of `lmgen chat-template` and `lmgen chat`: every Hugging Face reference render through the
+// binary, prompt token counts, end-of-turn handling, and a three-turn conversation at a pseudo-terminal that
+// evaluates only each turn's new tokens.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "lmgen_run.hpp"
+
+using namespace lmgen::test;
+
+namespace {
+
+const std::string kQwen2 = "fixtures/tiny-qwen2/hf";
+constexpr int32_t kImEnd = 151645;  // <|im_end|> in the Qwen2 vocabulary
+
+std::string write_scratch(const std::string& name, const std::string& text) {
+  const std::string p = scratch_dir() + "/" + name;
+  std::ofstream(p, std::ios::binary) << text;
+  return p;
+}
+
+}  // namespace
+
+TEST(ChatTemplateCli, EveryHuggingFaceReferenceRendersByteForByte) {
+  // strftime_now() follows SOURCE_DATE_EPOCH: 1721952000 is 26 Jul 2024, the date the references were made with.
+  ::setenv("SOURCE_DATE_EPOCH", "1721952000", 1);
+  const auto lines = read_lines(shared_path("chat/hf-renders.jsonl"));
+  int rendered = 0, refused = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto c = nlohmann::ordered_json::parse(lines[i]);
+    const std::string where = c["name"].get<std::string>() + " / " + c["conversation"].get<std::string>();
+    nlohmann::ordered_json conv = {{"messages", c["messages"]}};
+    if (c.contains("tools")) conv["tools"] = c["tools"];
+    std::vector<std::string> args = {"chat-template", "--chat-template",
+                                     write_scratch("t" + std::to_string(i) + ".jinja", c["template"]),
+                                     "--chat-template-kwargs", c["kwargs"].dump()};
+    if (!c["add_generation_prompt"].get<bool>()) args.push_back("--no-generation-prompt");
+    const RunResult r = run_lmgen(args, 20.0, conv.dump(), true);
+    if (c.contains("expected")) {
+      EXPECT_EQ(r.exit_code, 0) << where << ": " << r.describe();
+      EXPECT_EQ(r.out, c["expected"].get<std::string>()) << where;
+      ++rendered;
+    } else {
+      EXPECT_EQ(r.exit_code, 1) << where << ": " << r.describe();
+      EXPECT_EQ(r.out, "") << where;
+      EXPECT_NE(r.one_line_err().find("chat template"), std::string::npos) << where << ": " << r.err;
+      ++refused;
+    }
+  }
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  EXPECT_EQ(rendered + refused, 198);
+  EXPECT_EQ(refused, 15);
+}
+
+TEST(ChatTemplateCli, ModelTemplateAndUsageErrors) {
+  const std::string conv = R"([{"role": "user", "content": "Hi"}])";
+  const RunResult r = run_lmgen({"chat-template", "-m", shared_path(kQwen2)}, 20.0, conv, true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out.rfind("<|im_start|>system\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), std::string::npos) << r.out;
+  const RunResult no_gen =
+      run_lmgen({"chat-template", "-m", shared_path(kQwen2), "--no-generation-prompt"}, 20.0, conv, true);
+  EXPECT_EQ(no_gen.out + "<|im_start|>assistant\n", r.out);
+
+  // A model without a template, bad conversation JSON, bad kwargs.
+  const RunResult none =
+      run_lmgen({"chat-template", "-m", shared_path("models/stories260K/stories260K.gguf")}, 20.0, conv, true);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.one_line_err().find("no chat template"), std::string::npos) << none.err;
+  EXPECT_EQ(run_lmgen({"chat-template", "-m", shared_path(kQwen2)}, 20.0, "{not json", true).exit_code, 2);
+  EXPECT_EQ(run_lmgen({"chat-template", "-m", shared_path(kQwen2), "--chat-template-kwargs", "[1]"}, 20.0, conv, true)
+                .exit_code, 2);
+}
+
+TEST(ChatCli, PromptTokensAreTheRenderedTemplatesTokens) {
+  const RunResult rendered = run_lmgen({"chat-template", "-m", shared_path(kQwen2)}, 20.0,
+                                       R"([{"role": "user", "content": "hi"}])", true);
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.describe();
+  const RunResult ids = run_lmgen({"tokenize", "-m", shared_path(kQwen2), "--no-add-special"}, 20.0, rendered.out, true);
+  ASSERT_EQ(ids.exit_code, 0) << ids.describe();
+  const size_t n_ids = nlohmann::json::parse(ids.out).size();
+
+  const RunResult chat = run_lmgen({"chat", "-m", shared_path(kQwen2), "--jsonl", "-n", "8", "--temp", "0"}, 30.0,
+                                   "hi\n", true);
+  ASSERT_EQ(chat.exit_code, 0) << chat.describe();
+  const auto lines = nlohmann::json::parse(chat.out.substr(chat.out.rfind('\n', chat.out.size() - 2) + 1));
+  EXPECT_EQ(lines["prompt_tokens"].get<size_t>(), n_ids);
+}
+
+TEST(ChatCli, EndOfTurnTokenStopsAndIsNotPrinted) {
+  // Push <|im_end|> to the top: generation must stop there with stop_reason "eos" and print nothing of it.
+  const RunResult r = run_lmgen({"chat", "-m", shared_path(kQwen2), "--jsonl", "-n", "8", "--temp", "0",
+                                 "--logit-bias", std::to_string(kImEnd) + "=100"},
+                                30.0, "hi\n", true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out.find("<|im_end|>"), std::string::npos) << r.out;
+  const auto done = nlohmann::json::parse(r.out.substr(r.out.rfind("{\"done\"")));
+  EXPECT_EQ(done["stop_reason"], "eos");
+  EXPECT_EQ(done["generated_tokens"], 1);
+  EXPECT_EQ(done["text"], "");
+  // The same in plain generation: the end-of-turn token ends it.
+  const RunResult g = run_lmgen({"-m", shared_path(kQwen2), "-p", "hi", "--jsonl", "-n", "8", "--temp", "0",
+                                 "--logit-bias", std::to_string(kImEnd) + "=100"});
+  ASSERT_EQ(g.exit_code, 0) << g.describe();
+  EXPECT_EQ(nlohmann::json::parse(g.out.substr(g.out.rfind("{\"done\"")))["stop_reason"], "eos");
+}
+
+TEST(ChatCli, ThreeTurnsAtATerminalEvaluateOnlyNewTokens) {
+  // script(1) gives `lmgen chat` a pseudo-terminal; the three lines typed ahead are read one turn at a time.
+  const std::string log = scratch_dir() + "/chat-pty.log";
+  const std::string cmd = std::string(LMGEN_BINARY) + " chat -m " + shared_path(kQwen2) + " -n 6 --temp 0 -v";
+  const std::string input = write_scratch("turns.txt", "first question\nsecond one\nthird\n");
+  const std::string run = "TERM=dumb script -qec '" + cmd + "' " + log + " < " + input + " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(run.c_str()), 0) << read_file(log);
+  const std::string out = read_file(log);
+  const std::regex turn_re(R"(turn (\d+): (\d+) prompt tokens, (\d+) evaluated, (\d+) reused)");
+  std::vector<std::array<long, 4>> turns;
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), turn_re); it != std::sregex_iterator(); ++it)
+    turns.push_back({std::stol((*it)[1]), std::stol((*it)[2]), std::stol((*it)[3]), std::stol((*it)[4])});
+  ASSERT_EQ(turns.size(), 3u) << out;
+  EXPECT_EQ(turns[0][3], 0) << "the first turn evaluates everything";
+  for (size_t t = 0; t < 3; ++t) {
+    EXPECT_EQ(turns[t][0], static_cast<long>(t + 1));
+    EXPECT_EQ(turns[t][2] + turns[t][3], turns[t][1]) << out;
+  }
+  for (size_t t = 1; t < 3; ++t) {
+    // Turn t reuses everything up to the previous reply: at least the previous prompt.
+    EXPECT_GE(turns[t][3], turns[t - 1][1]) << out;
+    EXPECT_LT(turns[t][2], turns[t][1] - turns[t - 1][1] + 8) << out;
+  }
+}
