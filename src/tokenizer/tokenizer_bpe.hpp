@@ -24,6 +24,7 @@
 #include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/bpe.hpp"
+#include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
@@ -33,8 +34,6 @@ namespace lmgen::bpe {
 // GGUF token types (llama.cpp LLAMA_TOKEN_TYPE_*).
 enum TokenType : uint8_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
-inline constexpr const char* kEogTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                 "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>"};
 
 
 class BpeTokenizer final : public Tokenizer {

@@ -17,17 +17,18 @@ namespace {
 void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot, int32_t eom) {
   const int32_t n = t.n_vocab();
   // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
-  for (const char* txt : kEogTexts) {
+  for (std::string_view txt : eog_texts(EogFamily::ByteLevel)) {
     int32_t id = text_to_id.get(txt);
     if (id < 0) continue;
     t.eog_.insert(id);
     t.type_[id] = kControl;
   }
-  for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
+  for (std::string_view txt : {std::string_view("<|fim_pad|>"), std::string_view("<|repo_name|>"),
+                                std::string_view("<|file_sep|>"), kEndOfSentenceText}) {
     int32_t id = text_to_id.get(txt);
     if (id < 0) continue;
     t.type_[id] = kControl;
-    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t.eog_.insert(id);
+    if (txt != kEndOfSentenceText || eot < 0) t.eog_.insert(id);
   }
   for (int32_t id : {t.eos_, eot, eom})
     if (id >= 0) t.eog_.insert(id);
@@ -182,7 +183,7 @@ void set_hf_specials(BpeTokenizer& t, const json& config, const StrIdMap& vocab)
   t.add_bos_ = t.bos_ >= 0 && t.post_.first_special() == t.bos_;
   if (t.eos_ >= 0) t.eog_.insert(t.eos_);
   for (const auto& at : t.added_.tokens())
-    for (const char* txt : kEogTexts)
+    for (std::string_view txt : eog_texts(EogFamily::ByteLevel))
       if (at.content == txt) t.eog_.insert(at.id);
 }
 }  // namespace

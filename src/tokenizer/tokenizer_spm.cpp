@@ -15,6 +15,7 @@
 #include <set>
 
 #include "lmgen/error.hpp"
+#include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
@@ -151,10 +152,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
     }
     // End-of-generation tokens: EOS, EOT, EOM, and the texts llama.cpp recognises as end-of-turn markers.
     std::set<int32_t> eog;
-    static const char* eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-                                      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
-    for (const char* t : eog_texts) {
+    for (std::string_view t : eog_texts(EogFamily::SentencePiece)) {
       int32_t id = v_.find(t);
       if (id >= 0) eog.insert(id);
     }
