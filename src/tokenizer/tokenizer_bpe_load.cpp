@@ -2,6 +2,7 @@
 // an HF tokenizer.json + tokenizer_config.json (HF semantics).
 #include "tokenizer/tokenizer_bpe.hpp"
 
+#include "tokenizer/gguf_vocab.hpp"
 #include "tokenizer/hf/bpe_model.hpp"
 
 namespace lmgen {
@@ -51,24 +52,11 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   auto t = std::make_unique<BpeTokenizer>();
   t->flavor = BpeTokenizer::Flavor::Gguf;
   t->path_ = path;
-  const auto& toks = gguf.get_string_array("tokenizer.ggml.tokens");
-  if (toks.empty()) throw Error(path, "tokenizer.ggml.tokens is empty");
-  if (toks.size() > (1u << 24)) throw Error(path, "tokenizer.ggml.tokens: too many tokens");
-  const int32_t n = static_cast<int32_t>(toks.size());
-  t->tokens_.reserve(n);
-  for (int32_t i = 0; i < n; ++i) {
-    std::string w(toks[i]);
-    if (w.empty()) w = "[EMPTY_" + std::to_string(i) + "]";
-    t->tokens_.push_back(std::move(w));
-  }
+  t->tokens_ = read_gguf_tokens(gguf);
+  const int32_t n = static_cast<int32_t>(t->tokens_.size());
   t->type_.assign(n, kNormal);
-  if (gguf.has("tokenizer.ggml.token_type")) {
-    std::vector<int32_t> tt = gguf.get_i32_array("tokenizer.ggml.token_type");
-    if (tt.size() != toks.size())
-      throw Error(path, "tokenizer.ggml.token_type has " + std::to_string(tt.size()) + " entries for " +
-                            std::to_string(n) + " tokens");
-    for (int32_t i = 0; i < n; ++i) t->type_[i] = static_cast<uint8_t>(tt[i] >= 0 && tt[i] <= 6 ? tt[i] : 0);
-  }
+  if (auto tt = read_gguf_token_types(gguf, t->tokens_.size()))
+    for (int32_t i = 0; i < n; ++i) t->type_[i] = static_cast<uint8_t>((*tt)[i] >= 0 && (*tt)[i] <= 6 ? (*tt)[i] : 0);
   StrIdMap text_to_id;  // last wins, as llama.cpp's token_to_id
   text_to_id.init(&t->tokens_, n);
   for (int32_t i = 0; i < n; ++i) text_to_id.put(i);
@@ -97,14 +85,14 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   }
 
   // special ids (llama.cpp defaults for gpt2 vocabularies: bos = eos = 11)
-  auto sid = [&](const char* key, int32_t def) -> int32_t {
-    auto v = gguf.get_int_opt(key);
+  auto sid = [&](const char* name, int32_t def) -> int32_t {
+    auto v = read_gguf_special_id(gguf, name);
     if (v && *v >= 0 && *v < n) return static_cast<int32_t>(*v);
     return def < n ? def : -1;
   };
-  t->bos_ = sid("tokenizer.ggml.bos_token_id", 11);
-  t->eos_ = sid("tokenizer.ggml.eos_token_id", 11);
-  int32_t eot = sid("tokenizer.ggml.eot_token_id", -1), eom = sid("tokenizer.ggml.eom_token_id", -1);
+  t->bos_ = sid("bos", 11);
+  t->eos_ = sid("eos", 11);
+  int32_t eot = sid("eot", -1), eom = sid("eom", -1);
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_bos_token")) t->add_bos_ = *v;
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_eos_token")) t->add_eos_ = *v;
 

@@ -16,6 +16,7 @@
 
 #include "lmgen/error.hpp"
 #include "tokenizer/eog_texts.hpp"
+#include "tokenizer/gguf_vocab.hpp"
 #include "tokenizer/special_split.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
@@ -176,16 +177,8 @@ std::string lower(std::string s) {
 
 std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
   const std::string& path = g.path();
-  if (!g.has("tokenizer.ggml.tokens")) throw Error(path, "tokenizer.ggml.tokens missing");
-  const auto& toks = g.get_string_array("tokenizer.ggml.tokens");
-  const size_t n = toks.size();
-  if (n == 0) throw Error(path, "tokenizer.ggml.tokens is empty");
-  if (n > static_cast<size_t>(INT32_MAX)) throw Error(path, "tokenizer.ggml.tokens too large");
-  std::vector<std::string> texts(n);
-  for (size_t i = 0; i < n; ++i) {
-    texts[i] = std::string(toks[i]);
-    if (texts[i].empty()) texts[i] = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp
-  }
+  std::vector<std::string> texts = read_gguf_tokens(g);
+  const size_t n = texts.size();
   std::vector<float> scores;
   if (g.has("tokenizer.ggml.scores")) {
     scores = g.get_f32_array("tokenizer.ggml.scores");
@@ -194,41 +187,31 @@ std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
                             std::to_string(n) + " tokens");
   }
   std::vector<uint32_t> attrs(n, spm::kNormal);
-  if (g.has("tokenizer.ggml.token_type")) {
-    std::vector<int32_t> types = g.get_i32_array("tokenizer.ggml.token_type");
-    if (types.size() != n)
-      throw Error(path, "tokenizer.ggml.token_type has " + std::to_string(types.size()) + " entries for " +
-                            std::to_string(n) + " tokens");
+  if (auto types = read_gguf_token_types(g, n))
     for (size_t i = 0; i < n; ++i)
-      if (!spm::attr_from_token_type(types[i], attrs[i]))
-        throw Error(path, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string(types[i]) +
+      if (!spm::attr_from_token_type((*types)[i], attrs[i]))
+        throw Error(path, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string((*types)[i]) +
                               " is not a token type (0..6)");
-  }
 
   SpmConfig c;
   c.source = path;
   c.bos = 1;
   c.eos = 2;
   c.unk = 0;
-  auto read_id = [&](const char* key, int32_t& id) {
-    auto v = g.get_int_opt(key);
+  auto read_id = [&](const char* name, int32_t& id) {
+    auto v = read_gguf_special_id(g, name);
     if (!v) return;
-    // -1 / UINT32_MAX mean "no such token" (llama.cpp writes LLAMA_TOKEN_NULL as u32).
-    if (*v == -1 || *v == 0xFFFFFFFFll) {
-      id = -1;
-      return;
-    }
-    if (*v < 0 || *v >= static_cast<int64_t>(n))
-      throw Error(path, std::string(key) + " = " + std::to_string(*v) + " is out of range (vocabulary has " +
-                            std::to_string(n) + " tokens)");
+    if (*v < -1 || *v >= static_cast<int64_t>(n))
+      throw Error(path, "tokenizer.ggml." + std::string(name) + "_token_id = " + std::to_string(*v) +
+                            " is out of range (vocabulary has " + std::to_string(n) + " tokens)");
     id = static_cast<int32_t>(*v);
   };
-  read_id("tokenizer.ggml.bos_token_id", c.bos);
-  read_id("tokenizer.ggml.eos_token_id", c.eos);
-  read_id("tokenizer.ggml.unknown_token_id", c.unk);
-  read_id("tokenizer.ggml.padding_token_id", c.pad);
-  read_id("tokenizer.ggml.eot_token_id", c.eot);
-  read_id("tokenizer.ggml.eom_token_id", c.eom);
+  read_id("bos", c.bos);
+  read_id("eos", c.eos);
+  read_id("unknown", c.unk);
+  read_id("padding", c.pad);
+  read_id("eot", c.eot);
+  read_id("eom", c.eom);
   for (int32_t* id : {&c.bos, &c.eos, &c.unk})
     if (*id >= static_cast<int32_t>(n)) *id = -1;  // defaults beyond a tiny vocabulary
   c.add_bos = g.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(true);
