@@ -1,5 +1,5 @@
 // Internal: the byte-level BPE tokenizer's class and its tables (tokenizer_bpe.cpp: encoding and decoding;
-// tokenizer_bpe_load.cpp: building it from a GGUF vocabulary or an HF tokenizer.json).
+// build_gguf.cpp and build_tokenizer_json.cpp: building it from a GGUF vocabulary or an HF tokenizer.json).
 //
 // Encoding works on raw bytes throughout: a pre-token's bytes b0..bn start as the ids of the single-character
 // tokens byte_to_char(bi), then go through the shared rank-ordered merge engine (bpe.hpp). Results of words up to

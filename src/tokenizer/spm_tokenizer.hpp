@@ -1,5 +1,5 @@
-// SentencePiece-style tokenizer with llama.cpp semantics, built from GGUF tokenizer.ggml.* metadata
-// (tokenizer.ggml.model == "llama") or from a llama2.c tokenizer.bin.
+// The score-ordered SentencePiece-style tokenizer with llama.cpp semantics, built from GGUF tokenizer.ggml.*
+// metadata (tokenizer.ggml.model == "llama", build_gguf.cpp) or from a llama2.c tokenizer.bin (build_llama2c.cpp).
 //
 // Encoding (llama.cpp llm_tokenizer_spm + tokenizer_st_partition):
 //   1. with parse_special, control / user-defined / unknown token texts found in the input are cut out as whole
@@ -8,24 +8,21 @@
 //      (add_space_prefix), spaces become "▁", and the fragment is merged pair by pair, highest score first;
 //   3. characters that are no token fall back to <0xNN> byte tokens.
 // llama2.c's encode (dummy " " prefix, best-score merges, byte fallback) is the same algorithm on plain text.
+// Internal to the library.
+#pragma once
+
 #include <algorithm>
-#include <cctype>
-#include <cstring>
-#include <fstream>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "lmgen/error.hpp"
+#include "lmgen/tokenizer.hpp"
 #include "tokenizer/eog_texts.hpp"
-#include "tokenizer/gguf_vocab.hpp"
 #include "tokenizer/special_split.hpp"
 #include "tokenizer/spm_vocab.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
 
-namespace lmgen {
-
-namespace {
-
-using spm::Vocab;
+namespace lmgen::spm {
 
 struct SpmConfig {
   std::string source;  // file path, for messages
@@ -168,128 +165,4 @@ class LlamaSpmTokenizer final : public Tokenizer {
   std::vector<int32_t> eog_;      // sorted
 };
 
-std::string lower(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
-}  // namespace
-
-std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
-  const std::string& path = g.path();
-  std::vector<std::string> texts = read_gguf_tokens(g);
-  const size_t n = texts.size();
-  std::vector<float> scores;
-  if (g.has("tokenizer.ggml.scores")) {
-    scores = g.get_f32_array("tokenizer.ggml.scores");
-    if (scores.size() != n)
-      throw Error(path, "tokenizer.ggml.scores has " + std::to_string(scores.size()) + " entries for " +
-                            std::to_string(n) + " tokens");
-  }
-  std::vector<uint32_t> attrs(n, spm::kNormal);
-  if (auto types = read_gguf_token_types(g, n))
-    for (size_t i = 0; i < n; ++i)
-      if (!spm::attr_from_token_type((*types)[i], attrs[i]))
-        throw Error(path, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string((*types)[i]) +
-                              " is not a token type (0..6)");
-
-  SpmConfig c;
-  c.source = path;
-  c.bos = 1;
-  c.eos = 2;
-  c.unk = 0;
-  auto read_id = [&](const char* name, int32_t& id) {
-    auto v = read_gguf_special_id(g, name);
-    if (!v) return;
-    if (*v < -1 || *v >= static_cast<int64_t>(n))
-      throw Error(path, "tokenizer.ggml." + std::string(name) + "_token_id = " + std::to_string(*v) +
-                            " is out of range (vocabulary has " + std::to_string(n) + " tokens)");
-    id = static_cast<int32_t>(*v);
-  };
-  read_id("bos", c.bos);
-  read_id("eos", c.eos);
-  read_id("unknown", c.unk);
-  read_id("padding", c.pad);
-  read_id("eot", c.eot);
-  read_id("eom", c.eom);
-  for (int32_t* id : {&c.bos, &c.eos, &c.unk})
-    if (*id >= static_cast<int32_t>(n)) *id = -1;  // defaults beyond a tiny vocabulary
-  c.add_bos = g.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(true);
-  c.add_eos = g.get_bool_opt("tokenizer.ggml.add_eos_token").value_or(false);
-  c.add_space_prefix = g.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
-
-  // llama.cpp's per-model whitespace handling around special tokens (keyed on general.name).
-  std::string name = lower(g.get_string_opt("general.name").value_or(""));
-  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
-    for (size_t i = 0; i < n; ++i)
-      if (attrs[i] & (spm::kControl | spm::kUserDefined | spm::kUnknown)) attrs[i] |= spm::kRStrip;
-    auto set = [&](const char* t, bool on) {
-      for (size_t i = 0; i < n; ++i)
-        if (texts[i] == t) attrs[i] = on ? (attrs[i] | spm::kRStrip) : (attrs[i] & ~spm::kRStrip);
-    };
-    set("</s>", true);
-    for (const char* t : {"<unk>", "<s>", "<|endoftext|>"}) set(t, false);
-  }
-
-  Vocab v;
-  v.assign(std::move(texts), std::move(scores), std::move(attrs));
-  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
-}
-
-std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
-  if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t pos = 0;
-  auto need = [&](size_t k, const std::string& what) {
-    if (data.size() - pos < k) throw Error(path, "truncated llama2.c tokenizer (" + what + ")");
-  };
-  need(4, "header");
-  pos += 4;  // max_token_length: not needed
-  std::vector<std::string> texts(n_vocab);
-  std::vector<float> scores(n_vocab);
-  std::vector<uint32_t> attrs(n_vocab, spm::kNormal);
-  for (int32_t i = 0; i < n_vocab; ++i) {
-    std::string what = "token " + std::to_string(i) + " of " + std::to_string(n_vocab);
-    need(8, what);
-    float s;
-    int32_t len;
-    std::memcpy(&s, data.data() + pos, 4);
-    std::memcpy(&len, data.data() + pos + 4, 4);
-    pos += 8;
-    if (len < 0) throw Error(path, "negative length for " + what);
-    need(static_cast<size_t>(len), what);
-    std::string t = data.substr(pos, static_cast<size_t>(len));
-    pos += static_cast<size_t>(len);
-    scores[i] = s;
-    uint8_t byte = 0;
-    if (i == 0) {
-      attrs[i] = spm::kUnknown;
-      t = "<unk>";
-    } else if (i == 1) {
-      attrs[i] = spm::kControl;
-      t = "<s>";  // stored as "\n<s>\n"
-    } else if (i == 2) {
-      attrs[i] = spm::kControl;
-      t = "</s>";
-    } else if (Vocab::parse_byte_piece(t, byte)) {
-      attrs[i] = spm::kByte;
-    } else {
-      t = spm::escape_spaces(t);  // llama2.c stores "▁" as " "
-      if (t.empty()) t = "[EMPTY_" + std::to_string(i) + "]";
-    }
-    texts[i] = std::move(t);
-  }
-  SpmConfig c;
-  c.source = path;
-  c.unk = 0;
-  c.bos = n_vocab > 1 ? 1 : -1;
-  c.eos = n_vocab > 2 ? 2 : -1;
-  c.sentencepiece_decode = true;
-  Vocab v;
-  v.assign(std::move(texts), std::move(scores), std::move(attrs));
-  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
-}
-
-}  // namespace lmgen
+}  // namespace lmgen::spm
