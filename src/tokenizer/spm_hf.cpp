@@ -16,6 +16,7 @@
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/hf/bpe_model.hpp"
 #include "tokenizer/hf/decoder.hpp"
+#include "tokenizer/eog_texts.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
@@ -67,11 +68,8 @@ class HfSpmTokenizer final : public Tokenizer {
     bos_ = special_id("bos_token", "<s>");
     eos_ = special_id("eos_token", "</s>");
     if (post_.first_special() >= 0) bos_ = post_.first_special();
-    static const char* eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-                                      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
     if (eos_ >= 0) eog_.push_back(eos_);
-    for (const char* t : eog_texts)
+    for (std::string_view t : eog_texts(EogFamily::SentencePiece))
       if (int32_t id = added_.find(t); id >= 0) eog_.push_back(id);
     std::sort(eog_.begin(), eog_.end());
   }

@@ -1,5 +1,5 @@
 // Internal: the byte-level BPE tokenizer's class and its tables (tokenizer_bpe.cpp: encoding and decoding;
-// tokenizer_bpe_load.cpp: building it from a GGUF vocabulary or an HF tokenizer.json).
+// build_gguf.cpp and build_tokenizer_json.cpp: building it from a GGUF vocabulary or an HF tokenizer.json).
 //
 // Encoding works on raw bytes throughout: a pre-token's bytes b0..bn start as the ids of the single-character
 // tokens byte_to_char(bi), then go through the shared rank-ordered merge engine (bpe.hpp). Results of words up to
@@ -24,6 +24,7 @@
 #include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/bpe.hpp"
+#include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
@@ -33,8 +34,6 @@ namespace lmgen::bpe {
 // GGUF token types (llama.cpp LLAMA_TOKEN_TYPE_*).
 enum TokenType : uint8_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
-inline constexpr const char* kEogTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                 "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>"};
 
 
 class BpeTokenizer final : public Tokenizer {

@@ -12,7 +12,8 @@
 
 namespace lmgen {
 
-// tokenizer_spm.cpp — SentencePiece-style (score-merge BPE over "▁"-normalised text, byte fallback).
+// SentencePiece-style (score-merge BPE over "▁"-normalised text, byte fallback; class in spm_tokenizer.hpp),
+// built in build_gguf.cpp and build_llama2c.cpp; the tokenizer.json one in spm_hf.cpp.
 std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& gguf);       // tokenizer.ggml.model == "llama"
 std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab);
 // HF tokenizer.json whose model is BPE without a ByteLevel pre-tokenizer (Llama-2 style: Metaspace/Prepend+Replace
@@ -20,7 +21,8 @@ std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32
 std::unique_ptr<Tokenizer> make_hf_spm_tokenizer(const nlohmann::json& tokenizer, const nlohmann::json& config,
                                                  const std::string& path);
 
-// tokenizer_bpe_load.cpp — byte-level BPE (GPT-2 family) with regex pre-tokenizers (class in tokenizer_bpe.hpp).
+// Byte-level BPE (GPT-2 family) with regex pre-tokenizers (class in tokenizer_bpe.hpp), built in build_gguf.cpp
+// and build_tokenizer_json.cpp.
 std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf);       // tokenizer.ggml.model == "gpt2"
 std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tokenizer, const nlohmann::json& config,
                                                  const std::string& path);

@@ -1,5 +1,5 @@
-// Building the byte-level BPE tokenizer (tokenizer_bpe.hpp) from a GGUF vocabulary (llama.cpp semantics) or from
-// an HF tokenizer.json + tokenizer_config.json (HF semantics).
+// Tokenizers from an HF tokenizer.json + tokenizer_config.json (HF semantics): this file builds the byte-level
+// BPE tokenizer (tokenizer_bpe.hpp) and tells it apart from the SentencePiece-style one (spm_hf.cpp).
 #include "tokenizer/tokenizer_bpe.hpp"
 
 #include "tokenizer/hf/bpe_model.hpp"
@@ -8,122 +8,6 @@ namespace lmgen {
 
 using json = nlohmann::json;
 using namespace bpe;  // this file builds bpe::BpeTokenizer
-
-// ---------------------------------------------------------------------------------------------------------------
-// GGUF
-
-namespace {
-// llama.cpp's end-of-generation and control tokens of a gpt2 vocabulary, and the special-token splitter's list.
-void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot, int32_t eom) {
-  const int32_t n = t.n_vocab();
-  // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
-  for (const char* txt : kEogTexts) {
-    int32_t id = text_to_id.get(txt);
-    if (id < 0) continue;
-    t.eog_.insert(id);
-    t.type_[id] = kControl;
-  }
-  for (const char* txt : {"<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<｜end▁of▁sentence｜>"}) {
-    int32_t id = text_to_id.get(txt);
-    if (id < 0) continue;
-    t.type_[id] = kControl;
-    if (std::strcmp(txt, "<｜end▁of▁sentence｜>") != 0 || eot < 0) t.eog_.insert(id);
-  }
-  for (int32_t id : {t.eos_, eot, eom})
-    if (id >= 0) t.eog_.insert(id);
-
-  t.special_.assign(n, 0);
-  std::vector<int32_t> specials;
-  for (int32_t i = 0; i < n; ++i) {
-    uint8_t ty = t.type_[i];
-    t.special_[i] = ty == kControl || ty == kUnknown;
-    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
-  }
-  std::stable_sort(specials.begin(), specials.end(),
-                   [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
-  for (int32_t id : specials) t.gguf_specials_.push_back({id, t.tokens_[id], t.special_[id] != 0});
-}
-}  // namespace
-
-std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
-  const std::string& path = gguf.path();
-  auto t = std::make_unique<BpeTokenizer>();
-  t->flavor = BpeTokenizer::Flavor::Gguf;
-  t->path_ = path;
-  const auto& toks = gguf.get_string_array("tokenizer.ggml.tokens");
-  if (toks.empty()) throw Error(path, "tokenizer.ggml.tokens is empty");
-  if (toks.size() > (1u << 24)) throw Error(path, "tokenizer.ggml.tokens: too many tokens");
-  const int32_t n = static_cast<int32_t>(toks.size());
-  t->tokens_.reserve(n);
-  for (int32_t i = 0; i < n; ++i) {
-    std::string w(toks[i]);
-    if (w.empty()) w = "[EMPTY_" + std::to_string(i) + "]";
-    t->tokens_.push_back(std::move(w));
-  }
-  t->type_.assign(n, kNormal);
-  if (gguf.has("tokenizer.ggml.token_type")) {
-    std::vector<int32_t> tt = gguf.get_i32_array("tokenizer.ggml.token_type");
-    if (tt.size() != toks.size())
-      throw Error(path, "tokenizer.ggml.token_type has " + std::to_string(tt.size()) + " entries for " +
-                            std::to_string(n) + " tokens");
-    for (int32_t i = 0; i < n; ++i) t->type_[i] = static_cast<uint8_t>(tt[i] >= 0 && tt[i] <= 6 ? tt[i] : 0);
-  }
-  StrIdMap text_to_id;  // last wins, as llama.cpp's token_to_id
-  text_to_id.init(&t->tokens_, n);
-  for (int32_t i = 0; i < n; ++i) text_to_id.put(i);
-
-  LlamaCppPreType pre = llamacpp_pretokenizer(gguf.get_string_opt("tokenizer.ggml.pre").value_or(""), path);
-  t->pretok_ = std::move(pre.pretok);
-  t->ignore_merges_ = pre.ignore_merges;
-  t->add_bos_ = pre.add_bos;
-  t->clean_spaces_ = pre.clean_spaces;
-
-  // merges "a b" -> rank (first occurrence wins, as llama.cpp's bpe_ranks.emplace)
-  if (!gguf.has("tokenizer.ggml.merges")) throw Error(path, "tokenizer.ggml.merges missing (needed by a gpt2 tokenizer)");
-  const auto& merges = gguf.get_string_array("tokenizer.ggml.merges");
-  t->merges_.reserve(merges.size());
-  std::string joined;
-  for (size_t r = 0; r < merges.size(); ++r) {
-    std::string_view m = merges[r];
-    size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string_view::npos;
-    if (sp == std::string_view::npos) continue;  // llama.cpp keeps an ("","") pair that can never apply
-    int32_t a = text_to_id.get(m.substr(0, sp)), b = text_to_id.get(m.substr(sp + 1));
-    if (a < 0 || b < 0) continue;
-    joined.assign(m.data(), sp).append(m.substr(sp + 1));
-    int32_t c = text_to_id.get(joined);
-    if (c < 0) continue;
-    t->merges_.insert(a, b, static_cast<int32_t>(r), c, false);
-  }
-
-  // special ids (llama.cpp defaults for gpt2 vocabularies: bos = eos = 11)
-  auto sid = [&](const char* key, int32_t def) -> int32_t {
-    auto v = gguf.get_int_opt(key);
-    if (v && *v >= 0 && *v < n) return static_cast<int32_t>(*v);
-    return def < n ? def : -1;
-  };
-  t->bos_ = sid("tokenizer.ggml.bos_token_id", 11);
-  t->eos_ = sid("tokenizer.ggml.eos_token_id", 11);
-  int32_t eot = sid("tokenizer.ggml.eot_token_id", -1), eom = sid("tokenizer.ggml.eom_token_id", -1);
-  if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_bos_token")) t->add_bos_ = *v;
-  if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_eos_token")) t->add_eos_ = *v;
-
-  mark_gguf_specials(*t, text_to_id, eot, eom);
-  t->build_byte_ids();
-  t->finish_pieces();
-  if (t->ignore_merges_) {
-    // control tokens written in printable ASCII are their own byte-level form: index them by that text too
-    std::string raw;
-    for (int32_t i = 0; i < n; ++i)
-      if (!t->decoded_[i] && byte_level_decode(t->tokens_[i], raw) && raw == t->tokens_[i]) t->decoded_[i] = 1;
-    t->raw_to_id_.init(&t->pieces_, n);
-    for (int32_t i = 0; i < n; ++i)
-      if (t->decoded_[i]) t->raw_to_id_.put(i);
-  }
-  return t;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// HF tokenizer.json
 
 namespace {
 
@@ -182,7 +66,7 @@ void set_hf_specials(BpeTokenizer& t, const json& config, const StrIdMap& vocab)
   t.add_bos_ = t.bos_ >= 0 && t.post_.first_special() == t.bos_;
   if (t.eos_ >= 0) t.eog_.insert(t.eos_);
   for (const auto& at : t.added_.tokens())
-    for (const char* txt : kEogTexts)
+    for (std::string_view txt : eog_texts(EogFamily::ByteLevel))
       if (at.content == txt) t.eog_.insert(at.id);
 }
 }  // namespace

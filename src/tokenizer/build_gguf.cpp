@@ -1,0 +1,196 @@
+// Tokenizers from a GGUF file's tokenizer.ggml.* metadata (a vocab-only GGUF is enough), with llama.cpp
+// semantics: "llama" vocabularies become the score-ordered SentencePiece-style tokenizer (spm_tokenizer.hpp),
+// "gpt2" ones the byte-level BPE tokenizer (tokenizer_bpe.hpp). Tokens, types and special ids are read by
+// gguf_vocab.hpp.
+#include <cctype>
+#include <cstring>
+
+#include "lmgen/error.hpp"
+#include "tokenizer/eog_texts.hpp"
+#include "tokenizer/gguf_vocab.hpp"
+#include "tokenizer/spm_tokenizer.hpp"
+#include "tokenizer/tokenizer_bpe.hpp"
+#include "tokenizer/tokenizer_internal.hpp"
+
+namespace lmgen {
+
+// ---------------------------------------------------------------------------------------------------------------
+// SentencePiece-style ("llama")
+
+namespace {
+using spm::LlamaSpmTokenizer;
+using spm::SpmConfig;
+using spm::Vocab;
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
+  const std::string& path = g.path();
+  std::vector<std::string> texts = read_gguf_tokens(g);
+  const size_t n = texts.size();
+  std::vector<float> scores;
+  if (g.has("tokenizer.ggml.scores")) {
+    scores = g.get_f32_array("tokenizer.ggml.scores");
+    if (scores.size() != n)
+      throw Error(path, "tokenizer.ggml.scores has " + std::to_string(scores.size()) + " entries for " +
+                            std::to_string(n) + " tokens");
+  }
+  std::vector<uint32_t> attrs(n, spm::kNormal);
+  if (auto types = read_gguf_token_types(g, n))
+    for (size_t i = 0; i < n; ++i)
+      if (!spm::attr_from_token_type((*types)[i], attrs[i]))
+        throw Error(path, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string((*types)[i]) +
+                              " is not a token type (0..6)");
+
+  SpmConfig c;
+  c.source = path;
+  c.bos = 1;
+  c.eos = 2;
+  c.unk = 0;
+  auto read_id = [&](const char* name, int32_t& id) {
+    auto v = read_gguf_special_id(g, name);
+    if (!v) return;
+    if (*v < -1 || *v >= static_cast<int64_t>(n))
+      throw Error(path, "tokenizer.ggml." + std::string(name) + "_token_id = " + std::to_string(*v) +
+                            " is out of range (vocabulary has " + std::to_string(n) + " tokens)");
+    id = static_cast<int32_t>(*v);
+  };
+  read_id("bos", c.bos);
+  read_id("eos", c.eos);
+  read_id("unknown", c.unk);
+  read_id("padding", c.pad);
+  read_id("eot", c.eot);
+  read_id("eom", c.eom);
+  for (int32_t* id : {&c.bos, &c.eos, &c.unk})
+    if (*id >= static_cast<int32_t>(n)) *id = -1;  // defaults beyond a tiny vocabulary
+  c.add_bos = g.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(true);
+  c.add_eos = g.get_bool_opt("tokenizer.ggml.add_eos_token").value_or(false);
+  c.add_space_prefix = g.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
+
+  // llama.cpp's per-model whitespace handling around special tokens (keyed on general.name).
+  std::string name = lower(g.get_string_opt("general.name").value_or(""));
+  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
+    for (size_t i = 0; i < n; ++i)
+      if (attrs[i] & (spm::kControl | spm::kUserDefined | spm::kUnknown)) attrs[i] |= spm::kRStrip;
+    auto set = [&](const char* t, bool on) {
+      for (size_t i = 0; i < n; ++i)
+        if (texts[i] == t) attrs[i] = on ? (attrs[i] | spm::kRStrip) : (attrs[i] & ~spm::kRStrip);
+    };
+    set("</s>", true);
+    for (const char* t : {"<unk>", "<s>", "<|endoftext|>"}) set(t, false);
+  }
+
+  Vocab v;
+  v.assign(std::move(texts), std::move(scores), std::move(attrs));
+  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Byte-level BPE ("gpt2")
+
+using namespace bpe;  // from here on this file builds bpe::BpeTokenizer
+
+namespace {
+// llama.cpp's end-of-generation and control tokens of a gpt2 vocabulary, and the special-token splitter's list.
+void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot, int32_t eom) {
+  const int32_t n = t.n_vocab();
+  // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
+  for (std::string_view txt : eog_texts(EogFamily::ByteLevel)) {
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t.eog_.insert(id);
+    t.type_[id] = kControl;
+  }
+  for (std::string_view txt : {std::string_view("<|fim_pad|>"), std::string_view("<|repo_name|>"),
+                                std::string_view("<|file_sep|>"), kEndOfSentenceText}) {
+    int32_t id = text_to_id.get(txt);
+    if (id < 0) continue;
+    t.type_[id] = kControl;
+    if (txt != kEndOfSentenceText || eot < 0) t.eog_.insert(id);
+  }
+  for (int32_t id : {t.eos_, eot, eom})
+    if (id >= 0) t.eog_.insert(id);
+
+  t.special_.assign(n, 0);
+  std::vector<int32_t> specials;
+  for (int32_t i = 0; i < n; ++i) {
+    uint8_t ty = t.type_[i];
+    t.special_[i] = ty == kControl || ty == kUnknown;
+    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
+  }
+  std::stable_sort(specials.begin(), specials.end(),
+                   [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
+  for (int32_t id : specials) t.gguf_specials_.push_back({id, t.tokens_[id], t.special_[id] != 0});
+}
+}  // namespace
+
+std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
+  const std::string& path = gguf.path();
+  auto t = std::make_unique<BpeTokenizer>();
+  t->flavor = BpeTokenizer::Flavor::Gguf;
+  t->path_ = path;
+  t->tokens_ = read_gguf_tokens(gguf);
+  const int32_t n = static_cast<int32_t>(t->tokens_.size());
+  t->type_.assign(n, kNormal);
+  if (auto tt = read_gguf_token_types(gguf, t->tokens_.size()))
+    for (int32_t i = 0; i < n; ++i) t->type_[i] = static_cast<uint8_t>((*tt)[i] >= 0 && (*tt)[i] <= 6 ? (*tt)[i] : 0);
+  StrIdMap text_to_id;  // last wins, as llama.cpp's token_to_id
+  text_to_id.init(&t->tokens_, n);
+  for (int32_t i = 0; i < n; ++i) text_to_id.put(i);
+
+  LlamaCppPreType pre = llamacpp_pretokenizer(gguf.get_string_opt("tokenizer.ggml.pre").value_or(""), path);
+  t->pretok_ = std::move(pre.pretok);
+  t->ignore_merges_ = pre.ignore_merges;
+  t->add_bos_ = pre.add_bos;
+  t->clean_spaces_ = pre.clean_spaces;
+
+  // merges "a b" -> rank (first occurrence wins, as llama.cpp's bpe_ranks.emplace)
+  if (!gguf.has("tokenizer.ggml.merges")) throw Error(path, "tokenizer.ggml.merges missing (needed by a gpt2 tokenizer)");
+  const auto& merges = gguf.get_string_array("tokenizer.ggml.merges");
+  t->merges_.reserve(merges.size());
+  std::string joined;
+  for (size_t r = 0; r < merges.size(); ++r) {
+    std::string_view m = merges[r];
+    size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string_view::npos;
+    if (sp == std::string_view::npos) continue;  // llama.cpp keeps an ("","") pair that can never apply
+    int32_t a = text_to_id.get(m.substr(0, sp)), b = text_to_id.get(m.substr(sp + 1));
+    if (a < 0 || b < 0) continue;
+    joined.assign(m.data(), sp).append(m.substr(sp + 1));
+    int32_t c = text_to_id.get(joined);
+    if (c < 0) continue;
+    t->merges_.insert(a, b, static_cast<int32_t>(r), c, false);
+  }
+
+  // special ids (llama.cpp defaults for gpt2 vocabularies: bos = eos = 11)
+  auto sid = [&](const char* name, int32_t def) -> int32_t {
+    auto v = read_gguf_special_id(gguf, name);
+    if (v && *v >= 0 && *v < n) return static_cast<int32_t>(*v);
+    return def < n ? def : -1;
+  };
+  t->bos_ = sid("bos", 11);
+  t->eos_ = sid("eos", 11);
+  int32_t eot = sid("eot", -1), eom = sid("eom", -1);
+  if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_bos_token")) t->add_bos_ = *v;
+  if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_eos_token")) t->add_eos_ = *v;
+
+  mark_gguf_specials(*t, text_to_id, eot, eom);
+  t->build_byte_ids();
+  t->finish_pieces();
+  if (t->ignore_merges_) {
+    // control tokens written in printable ASCII are their own byte-level form: index them by that text too
+    std::string raw;
+    for (int32_t i = 0; i < n; ++i)
+      if (!t->decoded_[i] && byte_level_decode(t->tokens_[i], raw) && raw == t->tokens_[i]) t->decoded_[i] = 1;
+    t->raw_to_id_.init(&t->pieces_, n);
+    for (int32_t i = 0; i < n; ++i)
+      if (t->decoded_[i]) t->raw_to_id_.put(i);
+  }
+  return t;
+}
+
+}  // namespace lmgen
