@@ -7,6 +7,10 @@
 #include "cli/cli.hpp"
 #include "lmgen/error.hpp"
 
+namespace lmgen::cli {
+std::vector<Command> setup_convert(CLI::App& app, Context& ctx);  // convert.cpp
+}  // namespace lmgen::cli
+
 namespace {
 std::atomic<bool> g_interrupted{false};  // the only global: what a signal handler may touch
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
@@ -23,7 +27,7 @@ int main(int argc, char** argv) {
     std::vector<lmgen::cli::Command> commands;
     lmgen::cli::Command generate = lmgen::cli::setup_generate(app, ctx);
     for (auto setup : {lmgen::cli::setup_tokenize, lmgen::cli::setup_score, lmgen::cli::setup_bench,
-                       lmgen::cli::setup_quantize})
+                       lmgen::cli::setup_quantize, lmgen::cli::setup_convert})
       for (auto& c : setup(app, ctx)) commands.push_back(std::move(c));
     try {
       app.parse(argc, argv);

@@ -20,7 +20,8 @@
 //   * Metadata is copied; general.file_type is set to llama.cpp's llama_ftype number and
 //     general.quantization_version to 2 (as llama-quantize does, also for f32/f16/bf16 targets). Alignment 32 (or the source's general.alignment).
 // Re-encoding decodes each source row to F32 (any type lmgen reads) and encodes it with lmgen::quantize_row
-// (ggml's reference rounding). Hugging Face directories are not accepted yet (convert them to GGUF first).
+// (ggml's reference rounding). A Hugging Face directory as input is first converted to an F32 GGUF (lmgen's
+// convert_hf_to_gguf, convert/convert.hpp) in a temporary file next to OUT, which is removed afterwards.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -36,6 +37,7 @@
 #include "lmgen/error.hpp"
 #include "format/gguf_writer.hpp"
 #include "kernels/quant.hpp"
+#include "convert/convert.hpp"
 
 namespace lmgen::cli {
 
@@ -187,14 +189,33 @@ struct QuantizeArgs {
   bool quiet = false;
 };
 
+int run_quantize_gguf(const QuantizeArgs& a);
+
+// A Hugging Face directory: converted to a temporary F32 GGUF next to the output, then quantized from it.
+int run_quantize_hf(const QuantizeArgs& a) {
+  namespace fs = std::filesystem;
+  QuantizeArgs b = a;
+  b.in = a.out + ".f32-tmp.gguf";
+  struct Remove {
+    std::string path;
+    ~Remove() { std::error_code ec; fs::remove(path, ec); }
+  } remove{b.in};
+  convert_hf_to_gguf(a.in, b.in, DType::F32);
+  return run_quantize_gguf(b);
+}
+
 int run_quantize(const QuantizeArgs& a) {
+  namespace fs = std::filesystem;
+  file_type_from_name(a.type);  // a bad --type is reported before any work
+  std::error_code ec;
+  if (fs::is_directory(a.in, ec)) return run_quantize_hf(a);
+  return run_quantize_gguf(a);
+}
+
+int run_quantize_gguf(const QuantizeArgs& a) {
   namespace fs = std::filesystem;
   const FileType& ft = file_type_from_name(a.type);
   std::error_code ec;
-  if (fs::is_directory(a.in, ec))
-    throw UsageError("quantize: " + a.in +
-                     " is a directory; Hugging Face input is not supported yet — convert it to GGUF first "
-                     "(e.g. llama.cpp's convert_hf_to_gguf.py), then quantize the GGUF file");
   if (!GgufFile::sniff(a.in)) throw Error(a.in, "not a GGUF file (quantize reads GGUF models)");
   if (fs::exists(a.out, ec) && fs::equivalent(a.in, a.out, ec))
     throw UsageError("quantize: the output would overwrite the input " + a.in);
@@ -243,10 +264,22 @@ int run_quantize(const QuantizeArgs& a) {
 
 }  // namespace
 
+// For `lmgen convert --type` with a quantized type (convert.cpp): quantizes the GGUF file `in` into `out`.
+int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
+                       bool quiet) {
+  QuantizeArgs a;
+  a.in = in;
+  a.out = out;
+  a.type = type;
+  a.threads = threads;
+  a.quiet = quiet;
+  return run_quantize_gguf(a);
+}
+
 std::vector<Command> setup_quantize(CLI::App& app, Context&) {
   auto a = std::make_shared<QuantizeArgs>();
   CLI::App* sub = app.add_subcommand("quantize", "Re-encode a GGUF model's weights (q8_0, q4_0, q4_k_m, f16, ...)");
-  sub->add_option("IN", a->in, "Input model: a GGUF file")->required();
+  sub->add_option("IN", a->in, "Input model: a GGUF file or a Hugging Face model directory")->required();
   sub->add_option("OUT", a->out, "Output GGUF file")->required();
   sub->add_option("--type", a->type,
                   "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16 or f32")
