@@ -183,6 +183,7 @@ void convert_tensor(const Plan& p, const uint8_t* src, uint8_t* dst, int n_threa
 
 struct QuantizeArgs {
   std::string in, out, type;
+  std::string label;  // the input as the user named it, when `in` is a temporary file
   int threads = 0;
   bool pure = false;
   int verbose = 0;
@@ -196,6 +197,7 @@ int run_quantize_hf(const QuantizeArgs& a) {
   namespace fs = std::filesystem;
   QuantizeArgs b = a;
   b.in = a.out + ".f32-tmp.gguf";
+  b.label = a.in;
   struct Remove {
     std::string path;
     ~Remove() { std::error_code ec; fs::remove(path, ec); }
@@ -255,7 +257,7 @@ int run_quantize_gguf(const QuantizeArgs& a) {
     std::string types;
     for (const auto& [name, n] : type_counts) types += " " + std::to_string(n) + "×" + name;
     std::fprintf(stderr, "lmgen quantize: %s (%.1f MiB) -> %s (%.1f MiB) as %s in %.1f s; tensors:%s%s\n",
-                 a.in.c_str(), static_cast<double>(fs::file_size(a.in)) / 1048576.0, a.out.c_str(),
+                 (a.label.empty() ? a.in : a.label).c_str(), static_cast<double>(fs::file_size(a.in)) / 1048576.0, a.out.c_str(),
                  static_cast<double>(fs::file_size(a.out)) / 1048576.0, ft.name, secs, types.c_str(),
                  n_fallback ? (", " + std::to_string(n_fallback) + " by row-length fallback").c_str() : "");
   }
