@@ -24,8 +24,6 @@ int64_t permuted_row(int64_t r, int64_t rows, int64_t n_head) {
   return h * hd + j * (hd / 2) + i;
 }
 
-Matrix vector_matrix(const Vector& v) { return Matrix{DType::F32, 1, v.n, reinterpret_cast<const uint8_t*>(v.data), static_cast<size_t>(v.n) * 4}; }
-
 class TensorList {
  public:
   TensorList(GgufWriter& w, DType type) : w_(w), type_(type) {}
