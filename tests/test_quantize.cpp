@@ -191,11 +191,23 @@ TEST(Quantize, Q8_0ToF32AndBackIsLossless) {
   EXPECT_EQ(all_logits(src, ids), all_logits(back, ids));
 }
 
-TEST(Quantize, RejectsBadInput) {
+// A Hugging Face directory is converted (convert/convert.hpp) and quantized: the same types as from the GGUF of
+// the same weights (tiny-llama: every 2-D weight Q8_0), and the temporary F32 file is gone.
+TEST(Quantize, AcceptsHuggingFaceDirectory) {
   const std::string dir = lmgen::test::shared_path("fixtures/tiny-llama/hf");
-  auto r = lmgen::test::run_lmgen({"quantize", dir, lmgen::test::scratch_dir() + "/x.gguf", "--type", "q8_0"});
-  EXPECT_EQ(r.exit_code, 2) << r.describe();
-  EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
+  const std::string out = lmgen::test::scratch_dir() + "/x.gguf";
+  auto r = lmgen::test::run_lmgen({"quantize", dir, out, "--type", "q8_0"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  lmgen::GgufFile g(out);
+  int n_q8 = 0;
+  for (const auto& t : g.tensors()) n_q8 += t.type == lmgen::DType::Q8_0;
+  EXPECT_EQ(n_q8, 16);  // token_embd, output, 2 layers x 7 matrices
+  EXPECT_FALSE(std::filesystem::exists(out + ".f32-tmp.gguf"));
+}
+
+TEST(Quantize, RejectsBadInput) {
+  auto r = lmgen::test::run_lmgen({"quantize", "/nonexistent-dir/", lmgen::test::scratch_dir() + "/x.gguf", "--type", "q8_0"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
   const std::string src = lmgen::test::shared_path("fixtures/tiny-llama/model-q8_0.gguf");
   r = lmgen::test::run_lmgen({"quantize", src, lmgen::test::scratch_dir() + "/y.gguf", "--type", "q3_k_xl"});
   EXPECT_EQ(r.exit_code, 2) << r.describe();

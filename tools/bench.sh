@@ -11,7 +11,9 @@
 #   2. makes the random-weight models once (cached in $BENCH_DIR, default /tmp/lmgen-bench): SmolLM2-135M and
 #      TinyLlama-1.1B shapes from shared/configs with the 32000-token llama SPM vocabulary from
 #      shared/vocab/ggml-vocab-llama-spm.gguf, written as F32 (SmolLM2) / F16 (TinyLlama) by make_random_gguf, the
-#      other types by `lmgen quantize`; plus the real stories260K.gguf;
+#      other types by `lmgen quantize`; plus the real stories260K.gguf; and Qwen3-0.6B / Gemma-3-1B shapes
+#      (tools/configs; Qwen's 151936-token vocabulary from fixtures/tiny-qwen3, Gemma 3's 262144 rows padded from
+#      fixtures/tiny-gemma3's) written as Q8_0 by make_random_gguf, measured by lmgen alone;
 #   3. per model: `lmgen bench -p 128 -n 0 -t 1,2 -r $REPS --jsonl` (prompt from an empty context) and
 #      `lmgen bench -p 0 -n 64 -d 128 ...` (generation after 128 context tokens, as the peer measures it), the latter
 #      again with --no-mmap (weights read into huge-page memory instead of mapped); llama.cpp through
@@ -39,7 +41,8 @@ PEER_THREADS=${PEER_THREADS:-1 2}  # llama.cpp thread counts (t=2 crawls when th
 PEER_TIMEOUT=${PEER_TIMEOUT:-240}  # seconds per llama.cpp run
 PP=128
 TG=64
-ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 tinyllama-q4_0 stories260K"
+ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 tinyllama-q4_0 stories260K qwen3-0.6b-q8_0 gemma3-1b-q8_0"
+LMGEN_ONLY="qwen3-0.6b-q8_0 gemma3-1b-q8_0"  # families the llama.cpp peer (b4748) lacks: lmgen alone
 if [[ -n "${QUICK:-}" ]]; then
   REPS=1 PP=32 TG=16
   ALL_MODELS="smol-q4_0 stories260K"
@@ -89,6 +92,14 @@ make_model() {
       log "making $name"
       "$LMGEN" quantize "$f16" "$out" --type q4_0 -q
       rm -f "$f16" ;;
+    qwen3-0.6b-q8_0)
+      log "making $name"
+      "$MAKE_RANDOM" --config "$ROOT/tools/configs/qwen3-0.6b/config.json" \
+        --vocab "$SHARED/fixtures/tiny-qwen3/model-bf16.gguf" --type q8_0 --out "$out" ;;
+    gemma3-1b-q8_0)
+      log "making $name"
+      "$MAKE_RANDOM" --config "$ROOT/tools/configs/gemma-3-1b/config.json" \
+        --vocab "$SHARED/fixtures/tiny-gemma3/model-bf16.gguf" --n-vocab 262144 --type q8_0 --out "$out" ;;
     *) echo "unknown model $name" >&2; exit 1 ;;
   esac
 }
@@ -124,13 +135,15 @@ for name in $MODELS; do
   m=$(model_path "$name")
   mib=$(python3 -c "import os,sys; print(round(os.path.getsize(sys.argv[1]) / 1048576, 1))" "$m")
   dd if="$m" iflag=nocache count=0 status=none || log "$name: could not drop the file from the page cache"
+  peer_ok=$have_peer
+  [[ " $LMGEN_ONLY " == *" $name "* ]] && peer_ok=0
   log "$name ($mib MiB): lmgen bench"
   # pp from an empty context; tg after PP context tokens (-d), as the llama.cpp peer script generates after its prompt
   { "$LMGEN" bench -m "$m" -p "$PP" -n 0 -t 1,2 -r "$REPS" --jsonl
     "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl; } |
     while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES" ||
     log "$name: lmgen bench failed"
-  if ((have_peer)); then
+  if ((peer_ok)); then
     for t in $PEER_THREADS; do
       log "$name: llama.cpp t=$t"
       line=$(cd "$PEER" && timeout "$PEER_TIMEOUT" node "$SHARED/bench/llamacpp_peer.mjs" "$m" --prompt-tokens "$PP" \
@@ -152,7 +165,7 @@ for name in $MODELS; do
     "$LMGEN" bench -m "$small" -p 0 -n "$TG" -d "$PP" -t 1 -r "$REPS" --jsonl |
       while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-4k\", \"r\": $line}"; done >>"$RES" ||
       log "$name: lmgen bench (4 KiB pages) failed"
-    if ((have_peer)); then
+    if ((peer_ok)); then
       line=$(cd "$PEER" && timeout "$PEER_TIMEOUT" node "$SHARED/bench/llamacpp_peer.mjs" "$small" --prompt-tokens "$PP" \
         --gen-tokens "$TG" --threads 1 --reps "$REPS" 2>/dev/null | tail -1) || line=""
       [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp-4k\", \"threads\": 1, \"r\": $line}" >>"$RES"
@@ -202,7 +215,8 @@ for line in open(res):
         r["rss"] = j["kib"] / 1024
 LABELS = {"smol-f32": "SmolLM2-135M shape, F32", "smol-f16": "SmolLM2-135M shape, F16",
           "smol-q8_0": "SmolLM2-135M shape, Q8_0", "smol-q4_0": "SmolLM2-135M shape, Q4_0",
-          "tinyllama-q4_0": "TinyLlama-1.1B shape, Q4_0", "stories260K": "stories260K (real, F32)"}
+          "tinyllama-q4_0": "TinyLlama-1.1B shape, Q4_0", "stories260K": "stories260K (real, F32)",
+          "qwen3-0.6b-q8_0": "Qwen3-0.6B shape, Q8_0", "gemma3-1b-q8_0": "Gemma-3-1B shape, Q8_0"}
 def cell(r, test, t, engine="lmgen", peer="llama"):
     a, b = r.get((engine, test, t)), r.get((peer, test, t))
     s = f"{a[0]:.0f} ± {a[1]:.0f}" if a else "–"

@@ -1,11 +1,12 @@
 // make_random_gguf — a GGUF model with random weights and the shape of a real model, for benchmarks.
 //
 //   make_random_gguf --config CONFIG.json --vocab VOCAB.gguf --out OUT.gguf [--type f32|f16|bf16|q8_0|...]
-//                    [--seed N] [--threads N]
+//                    [--n-vocab N] [--seed N] [--threads N]
 //
-// CONFIG.json is a Hugging Face config.json (model_type llama, qwen2 or gpt2; e.g. /work/shared/configs/*). The
-// vocabulary — and so n_vocab — comes from VOCAB.gguf: every tokenizer.* key is copied (e.g.
-// /work/shared/vocab/ggml-vocab-llama-spm.gguf, 32000 tokens); the config's vocab_size is ignored. Metadata and
+// CONFIG.json is a Hugging Face config.json (model_type llama, qwen2, qwen3, gemma3_text or gpt2; e.g.
+// /work/shared/configs/*, tools/configs/*). The vocabulary — and so n_vocab — comes from VOCAB.gguf: every
+// tokenizer.* key is copied (e.g. /work/shared/vocab/ggml-vocab-llama-spm.gguf, 32000 tokens); with --n-vocab N
+// the token list is padded to N with unused "[PADi]" tokens (Gemma 3's 262144 rows from a smaller vocabulary). Metadata and
 // tensor names are those llama.cpp's convert_hf_to_gguf writes for the architecture; the LM head is tied
 // (no output.weight) when the config says tie_word_embeddings (gpt2 always).
 // Weights: ~N(0, 0.02) (Irwin-Hall sum of four uniforms: bounded at ±0.07, so nothing overflows in F16),
@@ -38,6 +39,7 @@ namespace {
 
 struct Args {
   std::string config, vocab, out, type = "f32";
+  int64_t n_vocab = 0;
   uint64_t seed = 1;
   int threads = 0;
 };
@@ -70,13 +72,34 @@ double jnum(const nlohmann::json& c, const char* key, double dflt) {
   return c.contains(key) && c[key].is_number() ? c[key].get<double>() : dflt;
 }
 
+// The vocabulary's token list (and token_type / scores when present) padded to n tokens with unused "[PADi]".
+void pad_vocab(lmgen::GgufWriter& w, const lmgen::GgufFile& voc, int64_t n) {
+  std::vector<std::string> tokens;
+  for (auto t : voc.get_string_array("tokenizer.ggml.tokens")) tokens.emplace_back(t);
+  const size_t n0 = tokens.size();
+  for (size_t i = n0; i < static_cast<size_t>(n); ++i) tokens.push_back("[PAD" + std::to_string(i) + "]");
+  w.set_string_array("tokenizer.ggml.tokens", tokens);
+  if (const lmgen::GgufValue* tt = voc.find("tokenizer.ggml.token_type")) {
+    std::vector<int32_t> types(static_cast<size_t>(n), 5);
+    std::memcpy(types.data(), tt->elems, 4 * n0);
+    w.set_i32_array("tokenizer.ggml.token_type", types);
+  }
+  if (const lmgen::GgufValue* sc = voc.find("tokenizer.ggml.scores")) {
+    std::vector<float> scores(static_cast<size_t>(n), 0.0f);
+    std::memcpy(scores.data(), sc->elems, 4 * n0);
+    w.set_f32_array("tokenizer.ggml.scores", scores);
+  }
+}
+
 int run(const Args& a) {
   std::ifstream in(a.config);
   if (!in) throw lmgen::Error(a.config, "cannot open");
   nlohmann::json c = nlohmann::json::parse(in);
-  const std::string arch = c.value("model_type", "");
-  if (arch != "llama" && arch != "qwen2" && arch != "gpt2")
-    throw lmgen::Error(a.config, "model_type '" + arch + "' not supported (llama, qwen2, gpt2)");
+  std::string arch = c.value("model_type", "");
+  if (arch == "gemma3_text") arch = "gemma3";
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma3" && arch != "gpt2")
+    throw lmgen::Error(a.config, "model_type '" + arch + "' not supported (llama, qwen2, qwen3, gemma3_text, gpt2)");
+  const bool qk_norm = arch == "qwen3" || arch == "gemma3", gemma = arch == "gemma3";
   const bool gpt2 = arch == "gpt2";
   const int64_t E = gpt2 ? jint(c, "n_embd") : jint(c, "hidden_size");
   const int64_t L = gpt2 ? jint(c, "n_layer") : jint(c, "num_hidden_layers");
@@ -86,11 +109,12 @@ int run(const Args& a) {
   const int64_t F = gpt2 ? (c.contains("n_inner") && c["n_inner"].is_number_integer() ? c["n_inner"].get<int64_t>() : 4 * E)
                          : jint(c, "intermediate_size");
   const int64_t n_ctx = gpt2 ? jint(c, "n_positions") : jint(c, "max_position_embeddings");
-  const bool tied = gpt2 || c.value("tie_word_embeddings", false);
+  const bool tied = gpt2 || c.value("tie_word_embeddings", gemma);
   const DType wtype = lmgen::dtype_from_name(a.type);
 
   lmgen::GgufFile voc(a.vocab);
-  const int64_t V = static_cast<int64_t>(voc.get_string_array("tokenizer.ggml.tokens").size());
+  const int64_t V_file = static_cast<int64_t>(voc.get_string_array("tokenizer.ggml.tokens").size());
+  const int64_t V = std::max(V_file, a.n_vocab);
 
   lmgen::GgufWriter w;
   w.set_string("general.architecture", arch);
@@ -121,10 +145,12 @@ int run(const Args& a) {
       w.set_u32(k + "vocab_size", static_cast<uint32_t>(V));
       w.set_u32(k + "rope.dimension_count", static_cast<uint32_t>(head_dim));
     }
+    if (gemma) w.set_u32(k + "attention.sliding_window", static_cast<uint32_t>(jint(c, "sliding_window", 512)));
   }
   if (wtype != DType::F32 && wtype != DType::F16 && wtype != DType::BF16) w.set_u32("general.quantization_version", 2);
   for (const auto& [key, value] : voc.metadata())
     if (key.rfind("tokenizer.", 0) == 0) w.set_value(key, value);
+  if (V > V_file) pad_vocab(w, voc, V);
 
   const int n_threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   uint64_t tensor_seed = a.seed * 0x100000001b3ULL;
@@ -178,8 +204,14 @@ int run(const Args& a) {
       vector(p + "attn_k.bias", kv_dim, 0.0f);
       vector(p + "attn_v.bias", kv_dim, 0.0f);
     }
+    if (qk_norm) {
+      vector(p + "attn_q_norm.weight", head_dim, 1.0f);
+      vector(p + "attn_k_norm.weight", head_dim, 1.0f);
+    }
     matrix(p + "attn_output.weight", E, q_dim);
+    if (gemma) vector(p + "post_attention_norm.weight", E, 1.0f);
     vector(p + "ffn_norm.weight", E, 1.0f);
+    if (gemma) vector(p + "post_ffw_norm.weight", E, 1.0f);
     matrix(p + "ffn_gate.weight", F, E);
     matrix(p + "ffn_up.weight", F, E);
     matrix(p + "ffn_down.weight", E, F);
@@ -202,7 +234,7 @@ int main(int argc, char** argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: make_random_gguf --config CONFIG.json --vocab VOCAB.gguf --out OUT.gguf "
-                 "[--type f32|f16|bf16|q8_0|q4_0|...] [--seed N] [--threads N]\n");
+                 "[--type f32|f16|bf16|q8_0|q4_0|...] [--n-vocab N] [--seed N] [--threads N]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -217,6 +249,7 @@ int main(int argc, char** argv) {
       else if (s == "--out") a.out = val();
       else if (s == "--type") a.type = val();
       else if (s == "--seed") a.seed = std::stoull(val());
+      else if (s == "--n-vocab") a.n_vocab = std::stoll(val());
       else if (s == "--threads") a.threads = std::stoi(val());
       else return usage();
     } catch (const std::exception& e) {

@@ -145,6 +145,7 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx);     // cli_score.
 std::vector<Command> setup_bench(CLI::App& app, Context& ctx);     // cli_bench.cpp: bench
 std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
-std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat  // cli_quantize.cpp: quantize
+std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
+std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert  // cli_quantize.cpp: quantize
 
 }  // namespace lmgen::cli

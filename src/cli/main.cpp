@@ -39,7 +39,8 @@ int parse_and_run(int argc, char** argv, lmgen::cli::Context& ctx) {
   std::vector<lmgen::cli::Command> commands;
   lmgen::cli::Command generate = lmgen::cli::setup_generate(app, ctx);
   for (auto setup : {lmgen::cli::setup_tokenize, lmgen::cli::setup_score, lmgen::cli::setup_bench,
-                     lmgen::cli::setup_quantize, lmgen::cli::setup_chat_template, lmgen::cli::setup_chat})
+                     lmgen::cli::setup_quantize, lmgen::cli::setup_chat_template, lmgen::cli::setup_chat,
+                     lmgen::cli::setup_convert})
     for (auto& c : setup(app, ctx)) commands.push_back(std::move(c));
   const std::string sub = subcommand_named(app, args);
   try {

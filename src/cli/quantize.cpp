@@ -20,7 +20,8 @@
 //   * Metadata is copied; general.file_type is set to llama.cpp's llama_ftype number and
 //     general.quantization_version to 2 (as llama-quantize does, also for f32/f16/bf16 targets). Alignment 32 (or the source's general.alignment).
 // Re-encoding decodes each source row to F32 (any type lmgen reads) and encodes it with lmgen::quantize_row
-// (ggml's reference rounding). Hugging Face directories are not accepted yet (convert them to GGUF first).
+// (ggml's reference rounding). A Hugging Face directory as input is first converted to an F32 GGUF (lmgen's
+// convert_hf_to_gguf, convert/convert.hpp) in a temporary file next to OUT, which is removed afterwards.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "cli/cli.hpp"
+#include "convert/convert.hpp"
 #include "lmgen/error.hpp"
 #include "format/gguf_writer.hpp"
 #include "kernels/quant.hpp"
@@ -184,6 +186,7 @@ void convert_tensor(const Plan& p, const uint8_t* src, uint8_t* dst, int n_threa
 
 struct QuantizeArgs {
   std::string in, out, type, type_positional;
+  std::string label;  // the input as the user named it, when `in` is a temporary file
   int threads = 0;
   bool pure = false;
   int verbose = 0;
@@ -191,18 +194,38 @@ struct QuantizeArgs {
   std::string color = "auto";
 };
 
+int run_quantize_gguf(const QuantizeArgs& a);
+
+// A Hugging Face directory: converted to a temporary F32 GGUF next to the output, then quantized from it.
+int run_quantize_hf(const QuantizeArgs& a) {
+  namespace fs = std::filesystem;
+  QuantizeArgs b = a;
+  b.in = a.out + ".f32-tmp.gguf";
+  b.label = a.in;
+  struct Remove {
+    std::string path;
+    ~Remove() { std::error_code ec; fs::remove(path, ec); }
+  } remove{b.in};
+  convert_hf_to_gguf(a.in, b.in, DType::F32);
+  return run_quantize_gguf(b);
+}
+
 int run_quantize(QuantizeArgs& a) {
   namespace fs = std::filesystem;
   if (!a.type.empty() && !a.type_positional.empty() && a.type != a.type_positional)
     throw UsageError("quantize: two different types given (" + a.type_positional + " and --type " + a.type + ")");
   if (a.type.empty()) a.type = a.type_positional;
   if (a.type.empty()) throw UsageError("quantize: no target type (lmgen quantize IN OUT TYPE, or --type TYPE)");
+  file_type_from_name(a.type);  // a bad type is reported before any work
+  std::error_code ec;
+  if (fs::is_directory(a.in, ec)) return run_quantize_hf(a);
+  return run_quantize_gguf(a);
+}
+
+int run_quantize_gguf(const QuantizeArgs& a) {
+  namespace fs = std::filesystem;
   const FileType& ft = file_type_from_name(a.type);
   std::error_code ec;
-  if (fs::is_directory(a.in, ec))
-    throw UsageError("quantize: " + a.in +
-                     " is a directory; Hugging Face input is not supported yet — convert it to GGUF first "
-                     "(e.g. llama.cpp's convert_hf_to_gguf.py), then quantize the GGUF file");
   if (!GgufFile::sniff(a.in)) throw Error(a.in, "not a GGUF file (quantize reads GGUF models)");
   if (fs::exists(a.out, ec) && fs::equivalent(a.in, a.out, ec))
     throw UsageError("quantize: the output would overwrite the input " + a.in);
@@ -258,7 +281,8 @@ int run_quantize(QuantizeArgs& a) {
     std::string types;
     for (const auto& [name, n] : type_counts) types += " " + std::to_string(n) + "×" + name;
     std::fprintf(stderr, "lmgen quantize: %s (%.1f MiB) -> %s (%.1f MiB) as %s in %.1f s; tensors:%s%s\n",
-                 a.in.c_str(), static_cast<double>(fs::file_size(a.in)) / 1048576.0, a.out.c_str(),
+                 (a.label.empty() ? a.in : a.label).c_str(), static_cast<double>(fs::file_size(a.in)) / 1048576.0,
+                 a.out.c_str(),
                  static_cast<double>(fs::file_size(a.out)) / 1048576.0, ft.name, secs, types.c_str(),
                  n_fallback ? (", " + std::to_string(n_fallback) + " by row-length fallback").c_str() : "");
   }
@@ -266,6 +290,18 @@ int run_quantize(QuantizeArgs& a) {
 }
 
 }  // namespace
+
+// For `lmgen convert --type` with a quantized type (convert.cpp): quantizes the GGUF file `in` into `out`.
+int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
+                       bool quiet) {
+  QuantizeArgs a;
+  a.in = in;
+  a.out = out;
+  a.type = type;
+  a.threads = threads;
+  a.quiet = quiet;
+  return run_quantize_gguf(a);
+}
 
 std::vector<Command> setup_quantize(CLI::App& app, Context&) {
   auto a = std::make_shared<QuantizeArgs>();
@@ -276,7 +312,7 @@ std::vector<Command> setup_quantize(CLI::App& app, Context&) {
       "  lmgen quantize model-f32.gguf model-q8_0.gguf --type q8_0\n"
       "  lmgen quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M          # llama-quantize's form\n"
       "  lmgen quantize model.gguf model-q4_0.gguf --type q4_0 --pure -v");
-  sub->add_option("IN", a->in, "Input model: a GGUF file")->required();
+  sub->add_option("IN", a->in, "Input model: a GGUF file or a Hugging Face model directory")->required();
   sub->add_option("OUT", a->out, "Output GGUF file")->required();
   sub->add_option("TYPE", a->type_positional, "Target type (as --type)");
   sub->add_option("--type", a->type,

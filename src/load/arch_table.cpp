@@ -148,7 +148,7 @@ std::vector<ArchInfo> make_table() {
   gpt2.qkv_bias = gpt2.out_bias = gpt2.learned_pos = true;
   gpt2.use_rope = false;
   gpt2.gguf_rope = RopeStyle::None;
-  gpt2.hf_conv1d = gpt2.hf_tied_default = true;
+  gpt2.hf_conv1d = gpt2.hf_tied_default = gpt2.gguf_output_always = true;
   gpt2.gguf = gguf_biased_fused();
   gpt2.gguf.pos_embd = "position_embd.weight";
   // "transformer." is dropped by the HF loader for checkpoints saved from GPT2Model.

@@ -66,6 +66,7 @@ struct ArchInfo {
   RopeStyle gguf_rope = RopeStyle::Neox;  // HF checkpoints are always rotate_half (Neox)
   SlidingLayers sliding = SlidingLayers::None;
   float gguf_rope_theta_local = 0;       // local RoPE base llama.cpp fixes for this architecture (gemma3)
+  bool gguf_output_always = false;       // llama.cpp needs output.weight even when tied (gpt2 at b4748)
 
   // Hugging Face checkpoint conventions.
   bool hf_conv1d = false;          // Linear weights stored [in, out] (GPT-2 Conv1D)
