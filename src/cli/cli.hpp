@@ -139,13 +139,16 @@ struct Command {
 
 // Each setup_* declares its flags on `app` (the main app for generation, a new subcommand otherwise) and returns
 // the command. The option values live in storage owned by the returned closure.
-Command setup_generate(CLI::App& app, Context& ctx);     // cli_generate.cpp (the default command)
-std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx);  // cli_tokenize.cpp: tokenize, detokenize
-std::vector<Command> setup_score(CLI::App& app, Context& ctx);     // cli_score.cpp: score
-std::vector<Command> setup_bench(CLI::App& app, Context& ctx);     // cli_bench.cpp: bench
-std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);
+Command setup_generate(CLI::App& app, Context& ctx);                    // generate.cpp (the default command)
+std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx);       // tokenize.cpp: tokenize, detokenize
+std::vector<Command> setup_score(CLI::App& app, Context& ctx);          // score.cpp: score
+std::vector<Command> setup_bench(CLI::App& app, Context& ctx);          // bench.cpp: bench
+std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quantize.cpp: quantize
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
-std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert  // cli_quantize.cpp: quantize
+std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
+// quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
+int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
+                       bool quiet);
 
 }  // namespace lmgen::cli

@@ -16,10 +16,6 @@
 
 namespace lmgen::cli {
 
-// quantize.cpp
-int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
-                       bool quiet);
-
 namespace {
 
 struct ConvertArgs {
