@@ -104,7 +104,7 @@ void Normalizer::add(const nlohmann::json& j, const std::string& path) {
     bool l = j.value("strip_left", false), r = j.value("strip_right", false);
     if (l || r) steps_.push_back({l && r ? Kind::StripBoth : l ? Kind::StripLeft : Kind::StripRight, {}, {}});
   } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
-    steps_.push_back({type == "NFC" ? Kind::NFC : type == "NFD" ? Kind::NFD : type == "NFKC" ? Kind::NFKC : Kind::NFKD});
+    steps_.push_back({type == "NFC" ? Kind::NFC : type == "NFD" ? Kind::NFD : type == "NFKC" ? Kind::NFKC : Kind::NFKD, {}, {}});
   } else if (type == "Lowercase") {
     steps_.push_back({Kind::Lowercase, {}, {}});
   } else {
