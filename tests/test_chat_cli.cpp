@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -134,4 +135,31 @@ TEST(ChatCli, ThreeTurnsAtATerminalEvaluateOnlyNewTokens) {
     EXPECT_GE(turns[t][3], turns[t - 1][1]) << out;
     EXPECT_LT(turns[t][2], turns[t][1] - turns[t - 1][1] + 8) << out;
   }
+}
+
+TEST(ChatCli, GenerationConfigEosIdsEndGeneration) {
+  // A copy of tiny-qwen2/hf whose generation_config.json declares token 100 an end-of-generation token.
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(scratch_dir()) / "qwen2-genconfig";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(shared_path(kQwen2)))
+    if (!fs::exists(dir / e.path().filename())) fs::create_symlink(e.path(), dir / e.path().filename());
+  const std::vector<std::string> args = {"-p", "hi", "--jsonl", "-n", "8", "--temp", "0", "--logit-bias", "100=100"};
+  auto stop_reason = [&](const std::string& model) {
+    std::vector<std::string> a = {"-m", model};
+    a.insert(a.end(), args.begin(), args.end());
+    const RunResult r = run_lmgen(a);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return nlohmann::json::parse(r.out.substr(r.out.rfind("{\"done\"")));
+  };
+  std::ofstream(dir / "generation_config.json") << R"({"bos_token_id": 151643, "eos_token_id": [151645, 100]})";
+  const auto with = stop_reason(dir.string());
+  EXPECT_EQ(with["stop_reason"], "eos");
+  EXPECT_EQ(with["generated_tokens"], 1);
+  const auto without = stop_reason(shared_path(kQwen2));
+  EXPECT_EQ(without["stop_reason"], "length");
+  std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": "x"})";
+  const RunResult bad = run_lmgen({"-m", dir.string(), "-p", "hi", "-n", "1"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.one_line_err().find("eos_token_id"), std::string::npos) << bad.err;
 }

@@ -111,7 +111,9 @@ void compare_values(const GgufFile& ours, const GgufFile& ref, const std::string
   }
   for (const auto& t : ref.tensors()) {
     const GgufTensorInfo* o = ours.find_tensor(t.name);
-    if (o != nullptr) EXPECT_EQ(o->ne, t.ne) << model << " " << t.name;
+    if (o != nullptr) {
+      EXPECT_EQ(o->ne, t.ne) << model << " " << t.name;
+    }
   }
 }
 

@@ -24,6 +24,7 @@ const char* stop_reason_name(StopReason r);  // "eos", "length", "context", "sto
 struct GenerateOptions {
   int32_t n_predict = -1;              // tokens to generate; -1 = until end of generation or the context is full
   bool ignore_eos = false;             // keep going past end-of-generation tokens
+  std::vector<int32_t> eog_ids;        // ids that also end generation, beyond Tokenizer::is_eog (LoadedModel::eog_ids)
   std::vector<std::string> stop;       // stop strings (not printed)
   SamplingOptions sampling;
   EncodeOptions encode;                // add_special / parse_special for the prompt

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lmgen/file_access.hpp"
 #include "lmgen/tokenizer.hpp"
@@ -25,6 +26,9 @@ struct LoadedModel {
   // tokenizer_config.json / chat_template.jinja. Empty for a model that has none (llama2.c).
   std::map<std::string, std::string> chat_templates;
   std::map<std::string, std::string> special_tokens;
+  // End-of-generation ids the model declares beyond its tokenizer's own (an HF directory's generation_config.json
+  // "eos_token_id", an int or a list). Pass them on in GenerateOptions::eog_ids.
+  std::vector<int32_t> eog_ids;
 };
 
 // `path` is a GGUF file, a llama2.c checkpoint (.bin, detected by content) or an HF model directory.

@@ -110,6 +110,7 @@ int run(GenerateArgs& a, Context& ctx) {
   if (a.batch) return run_batch(a, ctx);
   const std::string prompt = read_prompt(a.prompt);
   LoadedModel lm = load(a.model);
+  a.gen.eog_ids = lm.eog_ids;
   check_bias_ids(a.gen, lm.model->config.n_vocab);
   warn_long_context(a.model, lm.model->config.n_ctx_train);
   Model model(lm.model, model_options(a.model));

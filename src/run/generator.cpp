@@ -163,7 +163,8 @@ GenerateResult Generator::continue_from(std::span<const int32_t> prompt_tokens, 
       ev.logprob = static_cast<float>(token_logprob(row, id));
       ev.top = top_logprobs(row, opt.n_probs);
     }
-    const bool eog = tok_.is_eog(id) && !opt.ignore_eos;
+    const bool eog = (tok_.is_eog(id) || std::find(opt.eog_ids.begin(), opt.eog_ids.end(), id) != opt.eog_ids.end()) &&
+                     !opt.ignore_eos;
     bool stopped = false;
     if (!eog) {
       ev.piece = tok_.stream_piece(id, prev, opt.render_special);
