@@ -163,3 +163,21 @@ TEST(ChatCli, GenerationConfigEosIdsEndGeneration) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.one_line_err().find("eos_token_id"), std::string::npos) << bad.err;
 }
+
+TEST(ChatCli, BatchLinesWithMessagesAreTemplated) {
+  // A "messages" line is the rendered template, tokenized with special tokens parsed and none added: the same
+  // prompt as `lmgen chat` for the same message, so greedy output is the same too.
+  const std::string msgs = R"([{"role": "user", "content": "hi"}])";
+  const RunResult batch = run_lmgen({"-m", shared_path(kQwen2), "--batch", "-n", "6", "--temp", "0"}, 30.0,
+                                    "{\"messages\": " + msgs + "}\n{\"prompt\": \"x\", \"messages\": []}\n", true);
+  EXPECT_EQ(batch.exit_code, 1) << "the second line is an error";
+  const auto lines = read_lines(write_scratch("batch.out", batch.out));
+  ASSERT_EQ(lines.size(), 2u) << batch.out;
+  const auto first = nlohmann::json::parse(lines[0]);
+  const RunResult chat = run_lmgen({"chat", "-m", shared_path(kQwen2), "--jsonl", "-n", "6", "--temp", "0"}, 30.0,
+                                   "hi\n", true);
+  const auto done = nlohmann::json::parse(chat.out.substr(chat.out.rfind("{\"done\"")));
+  EXPECT_EQ(first["prompt_tokens"], done["prompt_tokens"]);
+  EXPECT_EQ(first["text"], done["text"]);
+  EXPECT_NE(nlohmann::json::parse(lines[1])["error"].get<std::string>().find("not both"), std::string::npos);
+}

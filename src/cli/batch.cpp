@@ -6,6 +6,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "cli/chat_args.hpp"
 #include "cli/generate.hpp"
 #include "lmgen/error.hpp"
 
@@ -47,7 +48,7 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
   GenerateOptions o = base;
   auto& s = o.sampling;
   for (const auto& [k, v] : j.items()) {
-    if (k == "prompt") continue;
+    if (k == "prompt" || k == "messages" || k == "tools") continue;
     else if (k == "n_predict" || k == "n") o.n_predict = get_as<int32_t>(v, k, "an integer");
     else if (k == "temperature" || k == "temp") s.temperature = get_as<float>(v, k, "a number");
     else if (k == "top_k") s.top_k = get_as<int32_t>(v, k, "an integer");
@@ -61,7 +62,7 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
     else if (k == "ignore_eos") o.ignore_eos = get_as<bool>(v, k, "true or false");
     else if (k == "n_probs") o.n_probs = get_as<int32_t>(v, k, "an integer");
     else
-      throw UsageError("unknown key \"" + k + "\" (known: prompt, n_predict/n, temperature/temp, top_k, top_p, min_p, "
+      throw UsageError("unknown key \"" + k + "\" (known: prompt, messages, tools, n_predict/n, temperature/temp, top_k, top_p, min_p, "
                        "seed, repeat_penalty, frequency_penalty, presence_penalty, stop, ignore_eos, n_probs)");
   }
   if (o.n_predict < -1) throw UsageError("\"n_predict\" must be -1 or more");
@@ -70,9 +71,15 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
   return o;
 }
 
+// Renders {"messages": [...], "tools": [...]} with the model's chat template (made once, on first use).
+using RenderChat = std::function<std::string(const nlohmann::ordered_json& conversation)>;
+
 // The prompt and options of one input line. A line starting with '{' must be a JSON object with a string
-// "prompt" (write a literal '{' prompt as JSON); any other line is the prompt text itself.
-std::string parse_line(const std::string& line, const GenerateOptions& base, GenerateOptions& o) {
+// "prompt", or "messages" (a conversation, rendered with the model's chat template and tokenized as
+// apply_chat_template does: special tokens parsed, none added); write a literal '{' prompt as JSON. Any other line
+// is the prompt text itself.
+std::string parse_line(const std::string& line, const GenerateOptions& base, GenerateOptions& o,
+                       const RenderChat& render_chat) {
   o = base;
   if (line.empty() || line.front() != '{') return line;
   const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
@@ -80,7 +87,17 @@ std::string parse_line(const std::string& line, const GenerateOptions& base, Gen
     throw UsageError("the line starts with '{' but is not a JSON object (write a prompt that starts with '{' as "
                      "{\"prompt\": \"...\"})");
   o = line_options(base, j);  // unknown keys first: {"promt": ...} names the misspelt key
-  if (!j.contains("prompt")) throw UsageError("the JSON line has no \"prompt\"");
+  if (j.contains("messages")) {
+    if (j.contains("prompt")) throw UsageError("a line has either \"prompt\" or \"messages\", not both");
+    // Parsed again keeping key order: tojson in a template prints objects in the order they were written.
+    const auto oj = nlohmann::ordered_json::parse(line);
+    nlohmann::ordered_json conv = {{"messages", oj["messages"]}};
+    if (oj.contains("tools")) conv["tools"] = oj["tools"];
+    o.encode = EncodeOptions{.add_special = false, .parse_special = true};
+    return render_chat(conv);
+  }
+  if (j.contains("tools")) throw UsageError("\"tools\" goes with \"messages\"");
+  if (!j.contains("prompt")) throw UsageError("the JSON line has no \"prompt\" (or \"messages\")");
   if (!j["prompt"].is_string()) throw UsageError("\"prompt\" must be a string, got " + j["prompt"].dump());
   return j["prompt"].get<std::string>();
 }
@@ -95,6 +112,13 @@ int run_batch(GenerateArgs& a, Context& ctx) {
   Model model(lm.model, model_options(a.model));
   Generator gen(model, *lm.tokenizer);
   const Tokenizer& tok = *lm.tokenizer;
+  std::optional<chat::ChatTemplate> tmpl;
+  const chat::RenderOptions render_options = chat_render_options();
+  RenderChat render_chat = [&](const nlohmann::ordered_json& j) {
+    if (!tmpl) tmpl.emplace(chat_template_for(ChatArgs{}, &lm));
+    chat::Conversation conv = chat::parse_conversation(j);
+    return chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
+  };
   int64_t index = 0, failed = 0;
   // The total is unknown while lines stream in: the bar counts prompts done.
   Progress progress(progress_wanted(a.model), "batch", 0, "prompts", color_wanted(a.model));
@@ -102,7 +126,7 @@ int run_batch(GenerateArgs& a, Context& ctx) {
     nlohmann::ordered_json out = {{"prompt_index", index++}};
     try {
       GenerateOptions o;
-      const std::string prompt = parse_line(line, a.gen, o);
+      const std::string prompt = parse_line(line, a.gen, o, render_chat);
       check_bias_ids(o, tok.n_vocab());
       nlohmann::ordered_json probs = nlohmann::ordered_json::array();
       auto on_token = [&](const TokenEvent& ev) {
