@@ -29,8 +29,16 @@ out="$("$scratch/build/lmgen_example" "$shared/models/stories260K/stories260K.gg
 echo "$out"
 expected=", there was a little girl named Lily. She loved to play outside in the park."
 case "$out" in
-  *"$expected"*) echo "install_and_consume: ok" ;;
+  *"$expected"*) ;;
   *) echo "install_and_consume: unexpected output" >&2; exit 1 ;;
 esac
+# The second turn reused the first turn's cache: it evaluated only its new tokens.
+turn2="$(echo "$out" | sed -n 's/^\[turn 2: \([0-9]*\) prompt tokens, \([0-9]*\) evaluated, \([0-9]*\) reused, \([0-9]*\) new\]$/\1 \2 \3 \4/p')"
+read -r prompt evaluated reused new <<<"$turn2"
+if [ -z "$turn2" ] || [ "$evaluated" != "$new" ] || [ $((evaluated + reused)) != "$prompt" ] || [ "$reused" -le 0 ]; then
+  echo "install_and_consume: the second turn did not reuse the first turn's cache: [$turn2]" >&2
+  exit 1
+fi
+echo "install_and_consume: ok"
 # The installed binary runs too.
 "$scratch/prefix/bin/lmgen" -m "$shared/models/stories260K/stories260K.gguf" -p "Once upon a time" -n 4 --temp 0 -q >/dev/null
