@@ -116,8 +116,11 @@ TEST(ChatCli, ThreeTurnsAtATerminalEvaluateOnlyNewTokens) {
   // script(1) gives `lmgen chat` a pseudo-terminal; the three lines typed ahead are read one turn at a time.
   const std::string log = scratch_dir() + "/chat-pty.log";
   const std::string cmd = std::string(LMGEN_BINARY) + " chat -m " + shared_path(kQwen2) + " -n 6 --temp 0 -v";
-  const std::string input = write_scratch("turns.txt", "first question\nsecond one\nthird\n");
-  const std::string run = "TERM=dumb script -qec '" + cmd + "' " + log + " < " + input + " > /dev/null 2>&1";
+  // /exit ends the chat by itself, and script's stdin stays open a while after the typed-ahead lines, so the end of
+  // the input never races the child's reading of them (slow under the sanitizers).
+  const std::string input = write_scratch("turns.txt", "first question\nsecond one\nthird\n/exit\n");
+  const std::string run = "(cat " + input + "; sleep 3) | TERM=dumb timeout 240 script -qec '" + cmd + "' " + log +
+                          " > /dev/null 2>&1";
   ASSERT_EQ(std::system(run.c_str()), 0) << read_file(log);
   const std::string out = read_file(log);
   const std::regex turn_re(R"(turn (\d+): (\d+) prompt tokens, (\d+) evaluated, (\d+) reused)");
