@@ -198,12 +198,8 @@ int run_repl(ChatCmdArgs& a, Context& ctx, ChatLoop& chat) {
 int run_chat(ChatCmdArgs& a, Context& ctx) {
   prepare_generate_args(a.gen);
   (void)chat_kwargs(a.chat);  // a malformed --chat-template-kwargs is a usage error before the model loads
-  LoadedModel lm = load(a.gen.model);
-  a.gen.gen.eog_ids = lm.eog_ids;
-  check_bias_ids(a.gen.gen, lm.model->config.n_vocab);
-  warn_long_context(a.gen.model, lm.model->config.n_ctx_train);
-  Model model(lm.model, model_options(a.gen.model));
-  ChatLoop chat(a, ctx, lm, model);
+  auto [lm, model] = load_for_generation(a.gen);
+  ChatLoop chat(a, ctx, lm, *model);
   const bool interactive = !a.gen.prompt.prompt_set && a.gen.prompt.file.empty() && isatty(STDIN_FILENO) && !a.gen.jsonl;
   return interactive ? run_repl(a, ctx, chat) : run_once(a, ctx, chat, *lm.tokenizer);
 }
