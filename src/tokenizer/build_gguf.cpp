@@ -132,7 +132,6 @@ void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot
 std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   auto t = std::make_unique<BpeTokenizer>();
-  t->flavor = BpeTokenizer::Flavor::Gguf;
   t->path_ = path;
   t->tokens_ = read_gguf_tokens(gguf);
   const int32_t n = static_cast<int32_t>(t->tokens_.size());
