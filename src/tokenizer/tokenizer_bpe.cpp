@@ -129,9 +129,9 @@ void BpeTokenizer::finish_pieces() {
   for (size_t id = 0; id < tokens_.size(); ++id) {
     // llama.cpp: normal tokens are byte-decoded, control/user-defined/unknown shown as written, others empty.
     bool raw = false;
-    const uint8_t t = type_[id];
-    if (t == kControl || t == kUserDefined || t == kUnknown) raw = true;
-    else if (t != kNormal) {
+    const uint32_t a = attr_[id];
+    if (a & (spm::kControl | spm::kUserDefined | spm::kUnknown)) raw = true;
+    else if (!(a & spm::kNormal)) {
       pieces_[id].clear();
       continue;
     }

@@ -24,14 +24,10 @@
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
+#include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
 namespace lmgen::bpe {
-
-
-// GGUF token types (llama.cpp LLAMA_TOKEN_TYPE_*).
-enum TokenType : uint8_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
-
 
 
 class BpeTokenizer final : public Tokenizer {
@@ -61,7 +57,7 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<std::string> pieces_;  // bytes each token stands for
   std::vector<uint8_t> decoded_;     // pieces_[id] is the byte-level decoding of tokens_[id]
   std::vector<uint8_t> special_;     // rendered only with render_special
-  std::vector<uint8_t> type_;        // GGUF token types
+  std::vector<uint32_t> attr_;       // token attributes from the GGUF token types (spm::Attr, as llama.cpp)
   std::array<int32_t, 256> byte_id_{};
   MergeTable merges_;
   StrIdMap raw_to_id_;  // raw bytes (views of pieces_) -> id, for ignore_merges
