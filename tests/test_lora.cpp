@@ -154,8 +154,9 @@ TEST(LoraRefs, Q8_0BaseMatchesMergedThenQuantized) {
       const std::vector<int32_t> got = greedy(md, prompt, 32);
       size_t d = 0;
       while (d < got.size() && got[d] == want[d]) ++d;
-      if (d < got.size())
+      if (d < got.size()) {
         EXPECT_LT(margins[d], kQ8Tie) << "prompt " << i << ": greedy step " << d << " differs, margin " << margins[d];
+      }
       compared += static_cast<int>(d);
     }
   }

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "format/gguf.hpp"
+#include "format/mapped_file.hpp"
 #include "kernels/quant.hpp"
 #include "kernels/threads.hpp"
 #include "lmgen/error.hpp"
@@ -58,14 +59,18 @@ std::vector<int64_t> row_map(const LoraTarget& t, const ModelConfig& c, bool ada
   return m;
 }
 
-// Rebuilds matrix m with the contributions added; returns the new matrix (owned by w).
-Matrix merged(Weights& w, const Matrix& m, const std::vector<Contribution>& cs, ThreadPool& pool) {
-  const bool quantized = dtype_traits(m.type).block_size > 1;
+// The type a merged matrix is stored in: quantized types keep theirs, float types become F32.
+DType merged_type(DType t) { return dtype_traits(t).block_size > 1 ? t : DType::F32; }
+
+size_t merged_bytes(const Matrix& m) {
+  return (row_bytes(merged_type(m.type), m.cols) * static_cast<size_t>(m.rows) + 63) / 64 * 64;
+}
+
+// Rebuilds matrix m with the contributions added into dst (merged_bytes(m) bytes); returns the new matrix.
+Matrix merged(const Matrix& m, const std::vector<Contribution>& cs, uint8_t* dst, ThreadPool& pool) {
   Matrix out = m;
-  out.type = quantized ? m.type : DType::F32;
+  out.type = merged_type(m.type);
   out.row_stride = row_bytes(out.type, m.cols);
-  std::vector<uint8_t> bytes(out.row_stride * static_cast<size_t>(m.rows));
-  uint8_t* dst = bytes.data();
   const size_t in = static_cast<size_t>(m.cols);
   pool.parallel_for(m.rows, 16, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(in);
@@ -86,7 +91,7 @@ Matrix merged(Weights& w, const Matrix& m, const std::vector<Contribution>& cs, 
       quantize_row(out.type, row.data(), dst + static_cast<size_t>(r) * out.row_stride, m.cols);
     }
   });
-  out.data = w.own_bytes(std::move(bytes));
+  out.data = dst;
   return out;
 }
 
@@ -158,12 +163,21 @@ std::vector<std::string> apply_lora_adapters(ModelData& md, const std::vector<Lo
                                                  " weights cannot be re-quantized after the merge; use an F16/F32 "
                                                  "or Q8_0/Q4_0/K-quant model");
   }
+  // One huge-page arena for every merged matrix, 64-byte aligned each: they then stream as fast as mapped weights
+  // (measured: separate heap buffers made generation 2-3x slower).
+  size_t total = 0;
+  for (const auto& [key, entry] : by_matrix) total += merged_bytes(lora_matrix(md.weights, entry.first));
+  const std::shared_ptr<uint8_t> arena = huge_page_buffer(total);
+  md.weights.keep_alive.push_back(arena);
   ThreadPool pool(0);
+  size_t offset = 0;
   for (auto& [key, entry] : by_matrix) {
     Matrix& m = lora_matrix(md.weights, entry.first);
     if (m.type == DType::F16 || m.type == DType::BF16) ++widened[m.type];
     else if (m.type != DType::F32) ++requantized[m.type];
-    m = merged(md.weights, m, entry.second, pool);
+    const size_t n = merged_bytes(m);
+    m = merged(m, entry.second, arena.get() + offset, pool);
+    offset += n;
   }
   for (const auto& [t, n] : widened)
     notes.push_back(std::to_string(n) + " " + dtype_name(t) +
