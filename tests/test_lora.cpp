@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <functional>
 #include <filesystem>
+#include <fstream>
 
 #include "convert/convert.hpp"
+#include "format/safetensors_writer.hpp"
+#include "kernels/quant.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/loader.hpp"
 #include "refcheck.hpp"
@@ -187,4 +190,40 @@ TEST(LoraSpecs, PathAndScale) {
   EXPECT_EQ(parse_lora_spec("dir:").path, "dir:");
   EXPECT_THROW(parse_lora_spec(":2"), UsageError);
   EXPECT_THROW(parse_lora_spec(""), UsageError);
+}
+
+// An adapter on lm_head of a tied model (tiny-qwen2) changes the LM head only: the merged head is a copy, the
+// token embedding keeps the base values. Checked element by element against W + alpha/r * B A.
+TEST(LoraRefs, LmHeadOfATiedModelLeavesTheEmbedding) {
+  const std::string dir = scratch_dir() + "/lora-qwen2-lm-head";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const int64_t r = 2, E = 32, V = 151936;
+  std::vector<float> a(static_cast<size_t>(r * E)), b(static_cast<size_t>(V * r));
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(static_cast<int>(i % 7) - 3) / 8.0f;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(static_cast<int>(i % 5) - 2) / 4.0f;
+  write_safetensors(dir + "/adapter_model.safetensors",
+                    {{"base_model.model.lm_head.lora_A.weight", DType::F32, {r, E}, a},
+                     {"base_model.model.lm_head.lora_B.weight", DType::F32, {V, r}, b}});
+  std::ofstream(dir + "/adapter_config.json")
+      << R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["lm_head"], "bias": "none"})";
+  const auto base = load_with(shared_path("fixtures/tiny-qwen2/hf"), {});
+  const auto tuned = load_with(shared_path("fixtures/tiny-qwen2/hf"), {{dir}});
+  ASSERT_TRUE(tuned->config.tied_head);
+  const Matrix& emb = tuned->weights.tok_embd;
+  const Matrix& head = tuned->weights.output;
+  EXPECT_EQ(head.type, DType::F32);
+  EXPECT_NE(head.data, emb.data);
+  std::vector<float> be(static_cast<size_t>(E)), te(static_cast<size_t>(E));
+  for (int64_t row : {int64_t{0}, int64_t{9707}, V - 1}) {
+    dequantize_row(base->weights.tok_embd.type, base->weights.tok_embd.row(row), be.data(), E);
+    dequantize_row(emb.type, emb.row(row), te.data(), E);
+    EXPECT_EQ(be, te) << "embedding row " << row;
+    const float* h = reinterpret_cast<const float*>(head.row(row));
+    for (int64_t i = 0; i < E; ++i) {
+      double d = 0;
+      for (int64_t k = 0; k < r; ++k) d += 2.0 * b[static_cast<size_t>(row * r + k)] * a[static_cast<size_t>(k * E + i)];
+      EXPECT_EQ(h[i], static_cast<float>(be[static_cast<size_t>(i)] + d)) << row << "," << i;
+    }
+  }
 }
