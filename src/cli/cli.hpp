@@ -22,6 +22,7 @@ namespace lmgen::cli {
 struct Context {
   std::atomic<bool>* interrupted = nullptr;  // set by SIGINT / SIGTERM
   bool stdout_broken = false;                // a write to stdout failed (reader went away)
+  bool signal_is_normal_end = false;         // the command ends cleanly on SIGINT / SIGTERM (serve): exit 0, not 130
 };
 
 // signals.cpp: SIGINT/SIGTERM set the flag returned (no SA_RESTART, so blocked reads return); SIGPIPE ignored.
@@ -147,6 +148,7 @@ std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quant
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
+std::vector<Command> setup_serve(CLI::App& app, Context& ctx);          // serve.cpp: serve
 // quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
 int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
                        bool quiet);
