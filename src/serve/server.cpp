@@ -102,8 +102,11 @@ struct Server::Impl {
   }
 
   void routes() {
-    http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-      send_json(res, 200, Json{{"status", "ok"}});
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      const Engine::Stats st = engine.stats();
+      send_json(res, draining.load() ? 503 : 200,
+                Json{{"status", draining.load() ? "shutting down" : "ok"}, {"running", st.running},
+                     {"queued", st.queued}, {"steps", st.steps}, {"rows", st.rows}});
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       Json m{{"id", opt.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "lmgen"}};

@@ -1,6 +1,6 @@
 // Server — `lmgen serve`'s HTTP side: the OpenAI-compatible routes over one Engine. Binds, then serves on the
 // calling thread until stop(). The HTTP library (cpp-httplib) stays inside server.cpp.
-//   GET  /health                 {"status": "ok"}
+//   GET  /health                 {"status": "ok", "running", "queued", "steps", "rows"} (503 when shutting down)
 //   GET  /v1/models              the one model
 //   POST /v1/completions         text completion; echo + logprobs + max_tokens 0 gives the prompt's log-probs
 //   POST /v1/chat/completions    messages through the model's chat template
