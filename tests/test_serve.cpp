@@ -246,7 +246,8 @@ TEST(ServeRobust, DisconnectCancelsTimeoutEndsAndSigtermExitsZero) {
     during = post(s.port(), "/v1/completions",
                   {{"prompt", "Once"}, {"max_tokens", 8000}, {"ignore_eos", true}, {"stream", true}});
   });
-  while (running() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 1000 && running() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(running(), 1);  // (no ASSERT: the client thread must be joined)
   const auto t2 = std::chrono::steady_clock::now();
   EXPECT_EQ(s.terminate(10), 0) << s.child().err();
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count(), 6.0);
