@@ -184,3 +184,36 @@ TEST(ChatCli, BatchLinesWithMessagesAreTemplated) {
   EXPECT_EQ(first["text"], done["text"]);
   EXPECT_NE(nlohmann::json::parse(lines[1])["error"].get<std::string>().find("not both"), std::string::npos);
 }
+
+TEST(ChatCli, FullContextDropsTheOldestTurnsKeepingTheSystemMessage) {
+  // Six earlier exchanges of ~40 words each do not fit a 160-token context with room for an 8-token reply: the
+  // oldest go, the system message and the newest turns stay, and the prompt leaves the reply its room.
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+  msgs.push_back({{"role", "system"}, {"content", "SYSTEMRULE"}});
+  for (int t = 0; t < 6; ++t) {
+    std::string words;
+    for (int w = 0; w < 40; ++w) words += "word ";
+    msgs.push_back({{"role", "user"}, {"content", "Q" + std::to_string(t) + " " + words}});
+    msgs.push_back({{"role", "assistant"}, {"content", "A" + std::to_string(t)}});
+  }
+  const std::string file = write_scratch("long-conversation.json", msgs.dump());
+  const RunResult r = run_lmgen({"chat", "-m", shared_path(kQwen2), "--messages", file, "-p", "LASTQ", "-c", "160",
+                                 "-n", "8", "--temp", "0", "--jsonl", "-vv"}, 30.0);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("context full: dropped the oldest turn"), std::string::npos) << r.err;
+  const std::string last = r.err.substr(r.err.rfind("rendered prompt:"));
+  EXPECT_NE(last.find("SYSTEMRULE"), std::string::npos) << last;
+  EXPECT_NE(last.find("LASTQ"), std::string::npos) << last;
+  EXPECT_EQ(last.find("Q0 "), std::string::npos) << "the oldest turn is gone: " << last;
+  EXPECT_NE(last.find("A5"), std::string::npos) << "the newest exchange stays: " << last;
+  const auto done = nlohmann::json::parse(r.out.substr(r.out.rfind("{\"done\"")));
+  EXPECT_LE(done["prompt_tokens"].get<int>() + 8, 160) << r.out;
+  EXPECT_GT(done["prompt_tokens"].get<int>() + 8, 160 - 60) << "only as many turns as needed are dropped";
+
+  // A message that does not fit even alone is an error, not a truncated prompt.
+  std::string huge;
+  for (int w = 0; w < 300; ++w) huge += "word ";
+  const RunResult too_long = run_lmgen({"chat", "-m", shared_path(kQwen2), "-p", huge, "-c", "64", "-n", "4"}, 30.0);
+  EXPECT_EQ(too_long.exit_code, 1) << too_long.describe();
+  EXPECT_NE(too_long.one_line_err().find("does not fit the context"), std::string::npos) << too_long.err;
+}

@@ -23,4 +23,11 @@ class UsageError : public Error {
   explicit UsageError(const std::string& what) : Error(what) {}
 };
 
+// A LoRA adapter that cannot be applied to the model as asked: a target the model does not have, a shape that does
+// not match, or a PEFT option lmgen does not implement (exit status 1 at the CLI, like any Error).
+class AdapterError : public Error {
+ public:
+  AdapterError(const std::string& path, const std::string& what) : Error(path, what) {}
+};
+
 }  // namespace lmgen

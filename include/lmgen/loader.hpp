@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lmgen/file_access.hpp"
+#include "lmgen/lora.hpp"
 #include "lmgen/tokenizer.hpp"
 #include "lmgen/weights.hpp"
 
@@ -16,6 +17,9 @@ struct LoadOptions {
   std::string tokenizer_path;  // explicit tokenizer (llama2.c tokenizer.bin, tokenizer.json, GGUF); "" = automatic
   bool load_tokenizer = true;
   FileAccess access = FileAccess::Map;  // how the weights' files are brought into memory (file_access.hpp)
+  // LoRA adapters merged into the weights at load, in order (lora.hpp). Each is checked against the model first;
+  // a problem throws AdapterError naming the adapter.
+  std::vector<LoraSpec> lora;
 };
 
 struct LoadedModel {
@@ -29,6 +33,9 @@ struct LoadedModel {
   // End-of-generation ids the model declares beyond its tokenizer's own (an HF directory's generation_config.json
   // "eos_token_id", an int or a list). Pass them on in GenerateOptions::eog_ids.
   std::vector<int32_t> eog_ids;
+  // What merging the LoRA adapters did, one line each (adapter, rank, scaling, matrices changed; how quantized or
+  // 16-bit matrices were handled). Empty without adapters.
+  std::vector<std::string> lora_notes;
 };
 
 // `path` is a GGUF file, a llama2.c checkpoint (.bin, detected by content) or an HF model directory.

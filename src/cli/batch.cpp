@@ -105,12 +105,8 @@ std::string parse_line(const std::string& line, const GenerateOptions& base, Gen
 }  // namespace
 
 int run_batch(GenerateArgs& a, Context& ctx) {
-  LoadedModel lm = load(a.model);
-  a.gen.eog_ids = lm.eog_ids;
-  check_bias_ids(a.gen, lm.model->config.n_vocab);
-  warn_long_context(a.model, lm.model->config.n_ctx_train);
-  Model model(lm.model, model_options(a.model));
-  Generator gen(model, *lm.tokenizer);
+  auto [lm, model] = load_for_generation(a);
+  Generator gen(*model, *lm.tokenizer);
   const Tokenizer& tok = *lm.tokenizer;
   std::optional<chat::ChatTemplate> tmpl;
   const chat::RenderOptions render_options = chat_render_options();

@@ -41,6 +41,7 @@ struct BenchArgs {
   uint64_t seed = 1;
   bool jsonl = false;
   bool no_mmap = false;
+  std::vector<std::string> lora;  // --lora
   int verbose = 0;
   bool quiet = false;
 };
@@ -157,6 +158,7 @@ int run_bench(BenchArgs& a, Context& ctx) {
   ma.verbose = a.verbose;
   ma.quiet = a.quiet;
   ma.no_mmap = a.no_mmap;
+  ma.lora = a.lora;
   LoadedModel lm = load(ma, /*need_tokenizer=*/false);
   const ModelConfig& c = lm.model->config;
   if (c.n_vocab <= 0) throw Error(path, "model has no vocabulary rows");
@@ -222,6 +224,7 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
       ->check(count_check(0));
   sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str();
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");
+  add_lora_option(*sub, a->lora);
   sub->add_flag("--no-mmap", a->no_mmap, "Read the weights into memory instead of mapping the file (see lmgen --help)");
   sub->add_flag("-v,--verbose", a->verbose, "More information on stderr");
   sub->add_flag("-q,--quiet,--log-disable", a->quiet, "Nothing on stderr but errors (no progress bar)");

@@ -3,12 +3,15 @@
 // At a terminal: a conversation. The user types a line (libedit: line editing and history), the reply streams;
 // the KV cache is kept between turns, so a turn evaluates only its new tokens (Generator::continue_from). /clear
 // starts over, /exit or Ctrl-D ends, Ctrl-C interrupts a reply. When the conversation no longer fits the
-// context, the oldest turns after the system message are dropped (said on stderr).
+// context (with room for the reply: -n tokens, or a quarter of the context), the oldest turns after the system
+// message are dropped (said on stderr); a message that does not fit even alone is refused (at a terminal the
+// conversation goes on without it).
 // Not at a terminal (or with -p): standard input (or -p TEXT) is one user message and only the reply is printed;
 // --messages FILE continues a given conversation.
 #include <editline/readline.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -20,6 +23,12 @@
 namespace lmgen::cli {
 
 namespace {
+
+// A user message that does not fit the context even with every older turn dropped.
+class MessageTooLong : public Error {
+ public:
+  using Error::Error;
+};
 
 struct ChatCmdArgs {
   GenerateArgs gen;
@@ -61,7 +70,13 @@ class ChatLoop {
   GenerateResult turn(const std::string& user, const std::function<bool(const TokenEvent&)>& on_token) {
     conv_.messages.push_back({{"role", "user"}, {"content", user}});
     std::vector<int32_t> ids = render_tokens();
-    while (static_cast<int64_t>(ids.size()) >= n_ctx_ && drop_oldest_turn()) ids = render_tokens();
+    const int64_t room = reply_room();
+    while (static_cast<int64_t>(ids.size()) + room > n_ctx_ && drop_oldest_turn()) ids = render_tokens();
+    if (static_cast<int64_t>(ids.size()) >= n_ctx_) {
+      conv_.messages.erase(conv_.messages.end() - 1);
+      throw MessageTooLong("the message does not fit the context: " + std::to_string(ids.size()) +
+                         " prompt tokens, context " + std::to_string(n_ctx_) + " (-c)");
+    }
     GenerateResult r = gen_.continue_from(ids, a_.gen.gen, on_token);
     conv_.messages.push_back({{"role", "assistant"}, {"content", r.text}});
     return r;
@@ -78,6 +93,13 @@ class ChatLoop {
     if (a_.gen.model.verbose > 1) std::fprintf(stderr, "lmgen: rendered prompt:\n%s\n", text.c_str());
     // As transformers' apply_chat_template(tokenize=True): the template writes the special tokens itself.
     return tok_.encode(text, EncodeOptions{.add_special = false, .parse_special = true});
+  }
+
+  // Room kept for the reply when old turns must go: -n tokens (at most half the context), or a quarter of the
+  // context when -n is not given.
+  int64_t reply_room() const {
+    const int64_t n = a_.gen.gen.n_predict;
+    return n > 0 ? std::min(n, n_ctx_ / 2) : n_ctx_ / 4;
   }
 
   // Drops the oldest user turn (and the replies up to the next user message), keeping a leading system message.
@@ -156,10 +178,16 @@ int run_repl(ChatCmdArgs& a, Context& ctx, ChatLoop& chat) {
       if (!a.gen.model.quiet) std::fprintf(stderr, "lmgen: conversation cleared\n");
       continue;
     }
-    GenerateResult r = chat.turn(text, [&](const TokenEvent& ev) {
-      write_out(ctx, ev.text);
-      return !ctx.interrupted->load();
-    });
+    GenerateResult r;
+    try {
+      r = chat.turn(text, [&](const TokenEvent& ev) {
+        write_out(ctx, ev.text);
+        return !ctx.interrupted->load();
+      });
+    } catch (const MessageTooLong& e) {  // said, and the conversation goes on without that message
+      std::fprintf(stderr, "lmgen: %s\n", e.what());
+      continue;
+    }
     write_out(ctx, "\n");
     report_turn(a, ++turn, r);
   }
@@ -170,12 +198,8 @@ int run_repl(ChatCmdArgs& a, Context& ctx, ChatLoop& chat) {
 int run_chat(ChatCmdArgs& a, Context& ctx) {
   prepare_generate_args(a.gen);
   (void)chat_kwargs(a.chat);  // a malformed --chat-template-kwargs is a usage error before the model loads
-  LoadedModel lm = load(a.gen.model);
-  a.gen.gen.eog_ids = lm.eog_ids;
-  check_bias_ids(a.gen.gen, lm.model->config.n_vocab);
-  warn_long_context(a.gen.model, lm.model->config.n_ctx_train);
-  Model model(lm.model, model_options(a.gen.model));
-  ChatLoop chat(a, ctx, lm, model);
+  auto [lm, model] = load_for_generation(a.gen);
+  ChatLoop chat(a, ctx, lm, *model);
   const bool interactive = !a.gen.prompt.prompt_set && a.gen.prompt.file.empty() && isatty(STDIN_FILENO) && !a.gen.jsonl;
   return interactive ? run_repl(a, ctx, chat) : run_once(a, ctx, chat, *lm.tokenizer);
 }
@@ -188,7 +212,8 @@ std::vector<Command> setup_chat(CLI::App& app, Context& ctx) {
   sub->footer(
       "At a terminal: a conversation (line editing and history; /clear, /exit, Ctrl-D; Ctrl-C stops a reply). The\n"
       "KV cache is kept between turns, so each turn evaluates only its new tokens (-v reports them). When the\n"
-      "context is full the oldest turns are dropped. Otherwise standard input (or -p TEXT) is one user message and\n"
+      "context is full the oldest turns are dropped (keeping the system message and room for the reply: -n tokens,\n"
+      "or a quarter of the context). Otherwise standard input (or -p TEXT) is one user message and\n"
       "only the reply is printed. Generation stops at the model's end-of-turn tokens (<|im_end|>, <|eot_id|>,\n"
       "<end_of_turn>, ...), which are not printed.\n\n"
       "Examples:\n"

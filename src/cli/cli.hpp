@@ -43,6 +43,7 @@ struct ModelArgs {
   int verbose = 0;              // -v (1: load summary, seed, timings; 2: also per-tensor and per-chunk lines)
   bool quiet = false;           // -q / --log-disable
   std::string color = "auto";   // --color[=always|never]: colour codes only when "always" and NO_COLOR is unset
+  std::vector<std::string> lora;  // --lora PATH[:SCALE], repeatable (merged at load, in order)
 };
 
 struct PromptArgs {
@@ -58,7 +59,8 @@ CLI::Validator count_check(int64_t min);
 
 void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime);  // the three below, in that order
 void add_model_source_options(CLI::App& app, ModelArgs& a);  // -m, --tokenizer
-void add_runtime_options(CLI::App& app, ModelArgs& a);       // -c, -t, -b
+void add_runtime_options(CLI::App& app, ModelArgs& a);       // -c, -t, -b, --no-mmap, --lora
+void add_lora_option(CLI::App& app, std::vector<std::string>& lora);  // --lora PATH[:SCALE] (repeatable)
 void add_log_options(CLI::App& app, ModelArgs& a);           // -v, -q
 void add_prompt_options(CLI::App& app, PromptArgs& a);
 
@@ -149,6 +151,8 @@ std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
 std::vector<Command> setup_serve(CLI::App& app, Context& ctx);          // serve.cpp: serve
+// score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
+int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
 // quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
 int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
                        bool quiet);

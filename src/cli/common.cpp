@@ -59,6 +59,17 @@ void add_runtime_options(CLI::App& app, ModelArgs& a) {
                "Read the weights into memory (huge pages where the kernel allows) instead of mapping the file: "
                "slower start; faster generation when the page cache holds the file in small pages")
       ->group("Performance");
+  add_lora_option(app, a.lora);
+}
+
+void add_lora_option(CLI::App& app, std::vector<std::string>& lora) {
+  app.add_option("--lora", lora,
+                 "LoRA adapter merged into the weights at load: a PEFT directory (adapter_config.json + "
+                 "adapter_model.safetensors) or a llama.cpp GGUF adapter; PATH:SCALE multiplies its scaling "
+                 "(default 1). Repeatable; -v says what was merged")
+      ->type_name("PATH[:SCALE]")
+      ->allow_extra_args(false)
+      ->group("Model");
 }
 
 void add_log_options(CLI::App& app, ModelArgs& a) {
@@ -158,6 +169,7 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
   auto t0 = std::chrono::steady_clock::now();
   const std::string path = resolve_model_path(a.model);
   if (need_tokenizer) lo.tokenizer_path = tokenizer_path(a, path);
+  for (const std::string& l : a.lora) lo.lora.push_back(parse_lora_spec(l));
   LoadedModel lm = load_model(path, lo);
   if (a.verbose > 0 && !a.quiet) {
     const ModelConfig& c = lm.model->config;
@@ -168,6 +180,7 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
                  path.c_str(), ms, c.arch.c_str(), static_cast<long long>(c.n_layer), static_cast<long long>(c.n_embd),
                  static_cast<long long>(c.n_head), static_cast<long long>(c.n_head_kv), static_cast<long long>(c.n_ff),
                  static_cast<long long>(c.n_vocab), static_cast<long long>(c.n_ctx_train));
+    for (const std::string& note : lm.lora_notes) std::fprintf(stderr, "lmgen: %s\n", note.c_str());
   }
   return lm;
 }

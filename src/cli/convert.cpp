@@ -2,7 +2,8 @@
 // names, metadata and tokenizer keys as llama.cpp's convert_hf_to_gguf.py writes them; the conversion itself is
 // lmgen::convert_hf_to_gguf, convert/convert.hpp). f32 / f16 / bf16 / q8_0 are written directly (as llama.cpp's
 // converter does); the other quantized types go through an F32 file next to OUT and `lmgen quantize`'s per-tensor
-// rules, and the temporary file is removed.
+// rules, and the temporary file is removed. --lora merges adapters into the weights before they are written (one
+// file for a fine-tuned model).
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -22,6 +23,8 @@ struct ConvertArgs {
   std::string in, out, type = "f32";
   int threads = 0;
   bool quiet = false;
+  int verbose = 0;
+  std::vector<std::string> lora;  // --lora PATH[:SCALE]: merged before writing
 };
 
 int run_convert(const ConvertArgs& a) {
@@ -34,10 +37,13 @@ int run_convert(const ConvertArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   const struct { const char* name; DType t; } direct[] = {
       {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"q8_0", DType::Q8_0}};
+  std::vector<LoraSpec> lora;
+  for (const std::string& l : a.lora) lora.push_back(parse_lora_spec(l));
+  std::vector<std::string> notes;
   bool done = false;
   for (const auto& d : direct)
     if (type == d.name) {
-      convert_hf_to_gguf(a.in, a.out, d.t);
+      convert_hf_to_gguf(a.in, a.out, d.t, lora, &notes);
       done = true;
     }
   if (!done) {
@@ -46,9 +52,11 @@ int run_convert(const ConvertArgs& a) {
       std::string path;
       ~Remove() { std::error_code e; fs::remove(path, e); }
     } remove{tmp};
-    convert_hf_to_gguf(a.in, tmp, DType::F32);
+    convert_hf_to_gguf(a.in, tmp, DType::F32, lora, &notes);
     quantize_gguf_file(tmp, a.out, type, a.threads, true);
   }
+  if (!a.quiet && a.verbose > 0)
+    for (const std::string& n : notes) std::fprintf(stderr, "lmgen convert: %s\n", n.c_str());
   if (!a.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "lmgen convert: %s -> %s (%.1f MiB, %s) in %.1f s\n", a.in.c_str(), a.out.c_str(),
@@ -69,6 +77,8 @@ std::vector<Command> setup_convert(CLI::App& app, Context&) {
                   "Weight type: f32 (default), f16, bf16, q8_0, or any `lmgen quantize` type (q4_0, q4_k_m, ...)");
   sub->add_option("-t,--threads", a->threads, "Encoding threads for quantized types (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  add_lora_option(*sub, a->lora);
+  sub->add_flag("-v,--verbose", a->verbose, "Also say what each --lora adapter merged");
   sub->add_flag("-q,--quiet", a->quiet, "Nothing on stderr but errors");
   return {Command{sub, [a] { return run_convert(*a); }}};
 }

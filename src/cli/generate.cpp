@@ -109,12 +109,8 @@ int run(GenerateArgs& a, Context& ctx) {
   prepare_generate_args(a);
   if (a.batch) return run_batch(a, ctx);
   const std::string prompt = read_prompt(a.prompt);
-  LoadedModel lm = load(a.model);
-  a.gen.eog_ids = lm.eog_ids;
-  check_bias_ids(a.gen, lm.model->config.n_vocab);
-  warn_long_context(a.model, lm.model->config.n_ctx_train);
-  Model model(lm.model, model_options(a.model));
-  Generator gen(model, *lm.tokenizer);
+  auto [lm, model] = load_for_generation(a);
+  Generator gen(*model, *lm.tokenizer);
   const Tokenizer& tok = *lm.tokenizer;
   print_verbose_start(a, tok, prompt);
 
@@ -154,11 +150,17 @@ void check_bias_ids(const GenerateOptions& g, int64_t n_vocab) {
                        std::to_string(n_vocab) + " tokens)");
 }
 
-void warn_long_context(const ModelArgs& a, int64_t n_ctx_train) {
-  if (!a.quiet && n_ctx_train > 0 && a.n_ctx > n_ctx_train)
+GenerationModel load_for_generation(GenerateArgs& a) {
+  GenerationModel g{load(a.model), nullptr};
+  const ModelConfig& c = g.lm.model->config;
+  a.gen.eog_ids = g.lm.eog_ids;
+  check_bias_ids(a.gen, c.n_vocab);
+  if (!a.model.quiet && c.n_ctx_train > 0 && a.model.n_ctx > c.n_ctx_train)
     std::fprintf(stderr, "lmgen: warning: -c %lld is longer than the %lld tokens the model was trained on; text past "
-                 "that point is likely to degrade\n", static_cast<long long>(a.n_ctx),
-                 static_cast<long long>(n_ctx_train));
+                 "that point is likely to degrade\n", static_cast<long long>(a.model.n_ctx),
+                 static_cast<long long>(c.n_ctx_train));
+  g.model = std::make_unique<Model>(g.lm.model, model_options(a.model));
+  return g;
 }
 
 nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, int32_t n_probs) {

@@ -20,10 +20,17 @@ struct GenerateArgs {
   bool batch = false;
 };
 
+// A model loaded for generation: the files, and the forward pass with its KV cache sized by -c.
+struct GenerationModel {
+  LoadedModel lm;
+  std::unique_ptr<Model> model;
+};
+// Loads the model of `a` and settles what depends on it, for every command that generates (generate, --batch,
+// chat): the model's end-of-generation ids into a.gen, --logit-bias ids checked against the vocabulary (UsageError),
+// and a warning on stderr (unless -q) when -c is above the context the model was trained on.
+GenerationModel load_for_generation(GenerateArgs& a);
 // Token ids given with --logit-bias must exist in the model's vocabulary.
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab);
-// Warns once on stderr (unless -q) when -c is above the context the model was trained on.
-void warn_long_context(const ModelArgs& a, int64_t n_ctx_train);
 // {"token", "text"[, "bytes"][, "logprob", "top"]} for one generated token (--jsonl and --batch --n-probs).
 nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, int32_t n_probs);
 // The Decoding group (-n, --temp, --top-k, ..., --stop), shared by generation and chat.

@@ -42,7 +42,9 @@ constexpr Answer kRefused[] = {
      "(--samplers)"},
     {"-hf|--hf-repo|-hfr|--hf-file|-hff|-mu|--model-url", "lmgen does not download models; download the file and "
                                                          "pass -m PATH"},
-    {"--lora|--lora-scaled|--control-vector", "lmgen does not apply adapters; merge them into the model first"},
+    {"--lora-scaled", "lmgen takes the scale after the adapter's path: --lora PATH:SCALE"},
+    {"--control-vector|--control-vector-scaled|--control-vector-layer-range",
+     "lmgen does not apply control vectors (it applies LoRA adapters: --lora PATH[:SCALE])"},
     {"-tb|--threads-batch", "lmgen uses one thread count for the prompt and generation: use -t"},
     {"-ctk|--cache-type-k|-ctv|--cache-type-v", "lmgen's KV cache is always F32 (drop the option)"},
     {"--prompt-cache|--prompt-cache-all|--prompt-cache-ro", "lmgen has no prompt cache; every run starts from an "

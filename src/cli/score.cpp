@@ -21,6 +21,8 @@ struct ScoreArgs {
   int64_t stride = 0;
   bool parse_special = false;
   bool jsonl = false;
+  std::string sft;       // --sft FILE.jsonl
+  bool compare = false;  // --compare
 };
 
 // One JSON line with the keys in the order written (invalid UTF-8 replaced by U+FFFD, as json_line does).
@@ -49,6 +51,14 @@ int64_t tokens_to_score(const Tokenizer& tok, const std::string& text, const Sco
 
 int run_score(const ScoreArgs& a, Context& ctx) {
   if (a.stride < 0) throw UsageError("--stride must be positive (or 0 for the llama.cpp chunk method)");
+  if (!a.sft.empty()) {
+    if (a.prompt.prompt_set || !a.prompt.file.empty() || a.stride > 0 || a.jsonl || a.parse_special ||
+        a.prompt.no_add_special)
+      throw UsageError("--sft reads its examples from FILE and always writes JSON lines: drop -p/-f/--stride/--jsonl/"
+                       "--parse-special/--no-add-special");
+    return run_score_sft(a.model, a.sft, a.compare, ctx);
+  }
+  if (a.compare) throw UsageError("--compare goes with --sft FILE");
   const std::string text = read_prompt(a.prompt);
   if (text.empty()) throw UsageError("score: no text to score (give -f FILE, -p TEXT or text on standard input)");
   LoadedModel lm = load(a.model);
@@ -143,7 +153,8 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
       "model's context; default: the model's). See docs/evaluation.md for exactly what is computed.\n\n"
       "Examples:\n"
       "  lmgen score -m model.gguf -f wiki.test.raw -c 512\n"
-      "  lmgen score -m model.gguf -f text.txt -c 1024 --stride 512 --jsonl | tail -1");
+      "  lmgen score -m model.gguf -f text.txt -c 1024 --stride 512 --jsonl | tail -1\n"
+      "  lmgen score -m base/ --lora adapter/ --sft heldout.jsonl --compare | tail -1");
   add_model_options(*sub, a->model, true);
   sub->add_option("-p,--prompt", a->prompt.prompt, "Text to score, byte for byte; '-' reads standard input")
       ->each([p = &a->prompt](const std::string&) { p->prompt_set = true; })
@@ -160,6 +171,16 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
   sub->add_flag("--jsonl", a->jsonl,
                 "One {\"token\",\"text\",\"logprob\"} line per scored token, then a {\"done\":true,...} summary")
       ->group("Output");
+  sub->add_option("--sft", a->sft,
+                  "Fine-tuning evaluation: FILE.jsonl of {\"prompt\",\"completion\"}, {\"messages\"} or {\"text\"} "
+                  "examples, each scored on the tokens its training loss covers ('-' = standard input); one JSON line "
+                  "per example, then a summary (docs/evaluation.md \"SFT\")")
+      ->type_name("FILE")
+      ->group("Fine-tuning");
+  sub->add_flag("--compare", a->compare,
+                "With --sft and --lora: score every example with the base model too, and print both and the "
+                "difference")
+      ->group("Fine-tuning");
   Context* c = &ctx;
   return {Command{sub, [a, c] { return run_score(*a, *c); }}};
 }

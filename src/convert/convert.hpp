@@ -15,14 +15,17 @@
 #include "format/gguf_writer.hpp"
 #include "load/arch_table.hpp"
 #include "lmgen/config.hpp"
+#include "lmgen/lora.hpp"
 #include "lmgen/tensor.hpp"
 
 namespace lmgen {
 
 // Writes the GGUF form of the model in `hf_dir` to `out_path`. `type` is the type of the 2-D weights: F32, F16,
 // BF16 or Q8_0 (llama.cpp's convert_hf_to_gguf.py --outtype set); norms, biases, position tables and RoPE factors
-// are F32. Rows that do not hold whole Q8_0 blocks fall back to F16. Throws Error / UsageError.
-void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, DType type);
+// are F32. Rows that do not hold whole Q8_0 blocks fall back to F16. `lora` adapters are merged into the weights
+// first (as LoadOptions::lora; their notes are appended to *notes when given). Throws Error / UsageError.
+void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, DType type,
+                        const std::vector<LoraSpec>& lora = {}, std::vector<std::string>* notes = nullptr);
 
 // llama.cpp's general.file_type number for a GGUF whose weights are `type`.
 uint32_t llama_file_type(DType type);

@@ -8,6 +8,7 @@
 #include "kernels/quant.hpp"
 #include "lmgen/error.hpp"
 #include "load/loaders.hpp"
+#include "lora/lora.hpp"
 
 namespace lmgen {
 
@@ -17,12 +18,6 @@ struct Part {
   Matrix m;
   int64_t permute_heads = 0;  // > 0: llama's rotate-half -> interleaved row permutation over this many heads
 };
-
-// Source row of output row r under llama.cpp's permute (w.reshape(n, 2, hd/2, cols).swapaxes(1, 2)).
-int64_t permuted_row(int64_t r, int64_t rows, int64_t n_head) {
-  const int64_t hd = rows / n_head, h = r / hd, i = (r % hd) / 2, j = r % 2;
-  return h * hd + j * (hd / 2) + i;
-}
 
 class TensorList {
  public:
@@ -40,7 +35,7 @@ class TensorList {
       const size_t out_row = row_bytes(t, cols);
       for (const Part& p : *shared)
         for (int64_t r = 0; r < p.m.rows; ++r, dst += out_row) {
-          const int64_t src = p.permute_heads > 0 ? permuted_row(r, p.m.rows, p.permute_heads) : r;
+          const int64_t src = p.permute_heads > 0 ? llama_permuted_row(r, p.m.rows, p.permute_heads) : r;
           dequantize_row(p.m.type, p.m.row(src), buf.data(), cols);
           quantize_row(t, buf.data(), dst, cols);
         }
@@ -143,13 +138,16 @@ void add_tensors(TensorList& t, const ArchInfo& a, const ModelConfig& c, const W
 
 }  // namespace
 
-void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, DType type) {
+void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, DType type,
+                        const std::vector<LoraSpec>& lora, std::vector<std::string>* notes) {
   namespace fs = std::filesystem;
   llama_file_type(type);  // checks the type
   std::error_code ec;
   if (fs::exists(out_path, ec) && fs::is_directory(out_path, ec))
     throw UsageError("convert: the output " + out_path + " is a directory");
-  const ModelData md = load_hf_model(hf_dir);
+  ModelData md = load_hf_model(hf_dir);
+  std::vector<std::string> merged = apply_lora_adapters(md, lora);
+  if (notes != nullptr) notes->insert(notes->end(), merged.begin(), merged.end());
   const ModelConfig& c = md.config;
   const ArchInfo* a = find_arch(c.arch);
   if (a == nullptr) throw Error(hf_dir, "architecture " + c.arch + " has no GGUF form");

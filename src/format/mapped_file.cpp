@@ -41,6 +41,15 @@ void* read_into_memory(int fd, const std::string& path, size_t size, size_t& len
 
 }  // namespace
 
+std::shared_ptr<uint8_t> huge_page_buffer(size_t bytes) {
+  const size_t len = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;  // room to align the start
+  void* base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) throw Error(std::string("cannot allocate memory for merged weights: ") + std::strerror(errno));
+  auto* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+  madvise(start, len - kHugePage, MADV_HUGEPAGE);
+  return std::shared_ptr<uint8_t>(start, [base, len](uint8_t*) { munmap(base, len); });
+}
+
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, FileAccess access) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path, std::string("cannot open: ") + std::strerror(errno));

@@ -18,6 +18,11 @@ namespace lmgen {
 
 // FileAccess (Map / Read) is public: lmgen/file_access.hpp.
 
+// `bytes` of zeroed anonymous memory, 2 MiB aligned and advised as huge pages (MADV_HUGEPAGE; ordinary pages
+// without THP), released when the last owner goes: for weights made at load (merged LoRA matrices), so that they
+// stream like a mapped model file. Throws Error when the memory cannot be had.
+std::shared_ptr<uint8_t> huge_page_buffer(size_t bytes);
+
 class MappedFile {
  public:
   // Maps (or reads) `path` read-only. Throws Error("path: ...") if it cannot be opened or is a directory.

@@ -268,4 +268,9 @@ std::vector<bool> sliding_layers(SlidingLayers rule, int64_t n_layer) {
   return v;
 }
 
+int64_t llama_permuted_row(int64_t r, int64_t rows, int64_t n_head) {
+  const int64_t hd = rows / n_head, h = r / hd, i = (r % hd) / 2, j = r % 2;
+  return h * hd + j * (hd / 2) + i;
+}
+
 }  // namespace lmgen

@@ -90,6 +90,10 @@ std::string supported_hf_classes();
 // Copies the architecture's fixed flags into c (arch, norm, act, biases, rope use, ...).
 void apply_arch_flags(const ArchInfo& a, ModelConfig& c);
 
+// llama.cpp's permutation of llama's attn_q / attn_k rows (HF rotate-half -> interleaved pairs,
+// w.reshape(n_head, 2, hd/2, cols).swapaxes(1, 2)): the source row of output row r of a [rows, cols] weight.
+int64_t llama_permuted_row(int64_t r, int64_t rows, int64_t n_head);
+
 // "{L}" in a pattern replaced by the layer number.
 std::string layer_name(const char* pattern, int64_t layer);
 

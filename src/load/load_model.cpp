@@ -10,6 +10,7 @@
 #include "chat/source.hpp"
 #include "load/detect.hpp"
 #include "load/loaders.hpp"
+#include "lora/lora.hpp"
 #include "tokenizer/builders.hpp"
 #include "util/json_limits.hpp"
 
@@ -79,6 +80,7 @@ LoadedModel load_model(const std::string& path, const LoadOptions& opt) {
     }
   }
 
+  out.lora_notes = apply_lora_adapters(*md, opt.lora);
   if (tok && tok->n_vocab() > md->config.n_vocab)
     throw Error(path, "tokenizer has " + std::to_string(tok->n_vocab()) + " tokens but the model's vocabulary is " +
                           std::to_string(md->config.n_vocab));

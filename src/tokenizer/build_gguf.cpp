@@ -104,13 +104,13 @@ void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot
     int32_t id = text_to_id.get(txt);
     if (id < 0) continue;
     t.eog_.insert(id);
-    t.type_[id] = kControl;
+    t.attr_[id] = spm::kControl;
   }
   for (std::string_view txt : {std::string_view("<|fim_pad|>"), std::string_view("<|repo_name|>"),
                                 std::string_view("<|file_sep|>"), kEndOfSentenceText}) {
     int32_t id = text_to_id.get(txt);
     if (id < 0) continue;
-    t.type_[id] = kControl;
+    t.attr_[id] = spm::kControl;
     if (txt != kEndOfSentenceText || eot < 0) t.eog_.insert(id);
   }
   for (int32_t id : {t.eos_, eot, eom})
@@ -119,9 +119,9 @@ void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot
   t.special_.assign(n, 0);
   std::vector<int32_t> specials;
   for (int32_t i = 0; i < n; ++i) {
-    uint8_t ty = t.type_[i];
-    t.special_[i] = ty == kControl || ty == kUnknown;
-    if (ty == kControl || ty == kUserDefined || ty == kUnknown) specials.push_back(i);
+    const uint32_t a = t.attr_[i];
+    t.special_[i] = (a & (spm::kControl | spm::kUnknown)) != 0;
+    if (a & (spm::kControl | spm::kUserDefined | spm::kUnknown)) specials.push_back(i);
   }
   std::stable_sort(specials.begin(), specials.end(),
                    [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
@@ -132,13 +132,13 @@ void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot
 std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   auto t = std::make_unique<BpeTokenizer>();
-  t->flavor = BpeTokenizer::Flavor::Gguf;
   t->path_ = path;
   t->tokens_ = read_gguf_tokens(gguf);
   const int32_t n = static_cast<int32_t>(t->tokens_.size());
-  t->type_.assign(n, kNormal);
+  t->attr_.assign(n, spm::kNormal);
   if (auto tt = read_gguf_token_types(gguf, t->tokens_.size()))
-    for (int32_t i = 0; i < n; ++i) t->type_[i] = static_cast<uint8_t>((*tt)[i] >= 0 && (*tt)[i] <= 6 ? (*tt)[i] : 0);
+    for (int32_t i = 0; i < n; ++i)
+      if (!spm::attr_from_token_type((*tt)[i], t->attr_[i])) t->attr_[i] = spm::kUndefined;
   StrIdMap text_to_id;  // last wins, as llama.cpp's token_to_id
   text_to_id.init(&t->tokens_, n);
   for (int32_t i = 0; i < n; ++i) text_to_id.put(i);

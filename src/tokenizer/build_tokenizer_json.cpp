@@ -1,16 +1,24 @@
-// Tokenizers from an HF tokenizer.json + tokenizer_config.json (HF semantics): this file builds the byte-level
-// BPE tokenizer (tokenizer_bpe.hpp) and tells it apart from the SentencePiece-style one (spm_hf.cpp).
-#include "tokenizer/tokenizer_bpe.hpp"
+// Building the tokenizer of an HF tokenizer.json + tokenizer_config.json (HfTokenizer, hf_tokenizer.hpp): the BPE
+// model's vocabulary and merges, the added tokens, the pipeline parts (hf/), BOS / EOS and the end-of-generation
+// tokens.
+#include "tokenizer/hf_tokenizer.hpp"
 
+#include <algorithm>
+#include <set>
+
+#include "lmgen/error.hpp"
+#include "tokenizer/eog_texts.hpp"
 #include "tokenizer/hf/bpe_model.hpp"
+#include "tokenizer/spm_vocab.hpp"
+#include "tokenizer/tokenizer_internal.hpp"
 
 namespace lmgen {
 
 using json = nlohmann::json;
-using namespace bpe;  // this file builds bpe::BpeTokenizer
 
 namespace {
 
+// (by reference: a copy of a deep value would recurse)
 const json& member(const json& j, const char* key) {
   static const json null_json;
   if (!j.is_object()) return null_json;
@@ -30,121 +38,147 @@ bool json_has_type(const json& j, const char* type, const char* list_key) {
   return false;
 }
 
-int32_t json_id(const json& v, const std::string& path, const std::string& what) {
-  if (!v.is_number_integer()) throw Error(path, what + ": token id is not an integer");
-  int64_t id = v.get<int64_t>();
-  if (id < 0 || id >= (1 << 24)) throw Error(path, what + ": token id " + std::to_string(id) + " out of range");
-  return static_cast<int32_t>(id);
-}
-
 }  // namespace
 
-bool hf_tokenizer_is_byte_level(const nlohmann::json& tokenizer) {
-  if (!tokenizer.is_object()) return false;
-  if (tokenizer.contains("pre_tokenizer") && json_has_type(tokenizer["pre_tokenizer"], "ByteLevel", "pretokenizers"))
-    return true;
-  return tokenizer.contains("decoder") && json_has_type(tokenizer["decoder"], "ByteLevel", "decoders");
+bool hf_tokenizer_is_byte_level(const json& tokenizer) {
+  return json_has_type(member(tokenizer, "pre_tokenizer"), "ByteLevel", "pretokenizers") ||
+         json_has_type(member(tokenizer, "decoder"), "ByteLevel", "decoders");
 }
 
-namespace {
-// BOS / EOS from tokenizer_config.json (HF transformers), else from the vocabulary; the end-of-generation tokens.
-void set_hf_specials(BpeTokenizer& t, const json& config, const StrIdMap& vocab) {
-  auto id_of = [&](const std::string& text) -> int32_t {
-    int32_t id = t.added_.find(text);
-    return id >= 0 ? id : vocab.get(text);
-  };
-  auto cfg_token = [&](const char* key) -> int32_t {
-    if (!config.is_object() || !config.contains(key)) return -1;
-    const json& v = config[key];
-    if (v.is_string()) return id_of(v.get<std::string>());
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) return id_of(v["content"].get<std::string>());
-    return -1;
-  };
-  t.bos_ = cfg_token("bos_token");
-  t.eos_ = cfg_token("eos_token");
-  if (t.eos_ < 0 && !config.is_object()) t.eos_ = id_of("<|endoftext|>");
-  t.add_bos_ = t.bos_ >= 0 && t.post_.first_special() == t.bos_;
-  if (t.eos_ >= 0) t.eog_.insert(t.eos_);
-  for (const auto& at : t.added_.tokens())
-    for (std::string_view txt : eog_texts(EogFamily::ByteLevel))
-      if (at.content == txt) t.eog_.insert(at.id);
-}
-}  // namespace
+HfTokenizer::HfTokenizer(const json& tok, const json& config, const std::string& path)
+    : path_(path), byte_level_(hf_tokenizer_is_byte_level(tok)) {
+  const json& model = member(tok, "model");
+  if (!model.is_object()) throw Error(path_, "tokenizer.json has no \"model\" object");
+  added_ = AddedTokens(member(tok, "added_tokens"), path);
+  load_model(model, added_.tokens().size());
+  normalizer_ = Normalizer::from_json(member(tok, "normalizer"), path);
+  pre_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
+  added_.build_patterns(normalizer_);
+  post_ = PostProcessor(member(tok, "post_processor"), path, [&](const std::string& s) { return lookup(s); });
+  if (post_.max_id() >= n_vocab())
+    throw Error(path_, "post-processor adds token id " + std::to_string(post_.max_id()) +
+                           " beyond the vocabulary (" + std::to_string(n_vocab()) + " tokens)");
+  decoder_ = Decoder(member(tok, "decoder"), path);
+  space_prefix_ = !byte_level_ && (normalizer_.prepends_space() || pre_.prepends_space());
 
-std::unique_ptr<Tokenizer> make_hf_bpe_tokenizer(const nlohmann::json& tok, const nlohmann::json& config,
-                                                 const std::string& path) {
-  auto t = std::make_unique<BpeTokenizer>();
-  t->flavor = BpeTokenizer::Flavor::Hf;
-  t->path_ = path;
-  if (!tok.is_object() || !tok.contains("model") || !tok["model"].is_object())
-    throw Error(path, "tokenizer.json has no \"model\" object");
-  const json& model = tok["model"];
-  if (!model.contains("vocab") || !model["vocab"].is_object()) throw Error(path, "model.vocab missing or not an object");
-  for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (model.contains(k) && model[k].is_string() && !model[k].get<std::string>().empty())
-      throw Error(path, std::string("unsupported BPE option ") + k + " for a byte-level tokenizer");
-  t->ignore_merges_ = model.value("ignore_merges", false);
-
-  // model vocabulary (one pass over the JSON object), then added tokens
-  std::vector<std::pair<const std::string*, int32_t>> entries;
-  entries.reserve(model["vocab"].size());
-  int32_t max_id = -1;
-  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    const json& v = it.value();
-    int64_t id64 = v.is_number_integer() ? v.get<int64_t>() : -1;
-    if (id64 < 0 || id64 >= (1 << 24)) json_id(v, path, "model.vocab entry '" + it.key() + "'");  // throws
-    entries.emplace_back(&it.key(), static_cast<int32_t>(id64));
-    max_id = std::max(max_id, static_cast<int32_t>(id64));
+  // What token_to_piece gives: an added token as written (byte-level: its byte characters decoded where they all
+  // are ones), a model token through the decoder's per-token steps, a <0xNN> token its byte.
+  pieces_.resize(texts_.size());
+  for (size_t id = 0; id < texts_.size(); ++id) {
+    const AddedToken* t = added_.by_id(static_cast<int32_t>(id));
+    std::string& p = pieces_[id];
+    uint8_t b = 0;
+    if (byte_level_) {
+      const std::string& s = t ? t->content : texts_[id];
+      if (!byte_level_decode(s, p)) p = s;
+    } else if (t) {
+      p = t->content;
+    } else if (byte_fallback_ && spm::Vocab::parse_byte_piece(texts_[id], b)) {
+      p.assign(1, static_cast<char>(b));
+    } else if (in_model_[id]) {
+      p = decoder_.piece(texts_[id]);
+    }
   }
-  t->added_ = AddedTokens(member(tok, "added_tokens"), path);
-  for (const AddedToken& at : t->added_.tokens()) max_id = std::max(max_id, at.id);
-  if (max_id < 0) throw Error(path, "empty vocabulary");
+  special_.assign(texts_.size(), 0);
+  for (const AddedToken& t : added_.tokens()) special_[t.id] = t.special;
+  set_specials(config);
+}
+
+int32_t HfTokenizer::lookup(std::string_view s) const {
+  if (int32_t id = added_.find(s); id >= 0) return id;
+  return vocab_.get(s);
+}
+
+// model.vocab (text -> id), the options of the BPE model, its merges; the id -> text table (added tokens fill the
+// ids the model does not name).
+void HfTokenizer::load_model(const json& m, size_t n_added) {
+  if (m.value("type", std::string("BPE")) != "BPE") throw Error(path_, "model type is not BPE");
+  const json& vocab = member(m, "vocab");
+  if (!vocab.is_object()) throw Error(path_, "model.vocab missing or not an object");
+  for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (m.contains(k) && m[k].is_string() && !m[k].get<std::string>().empty())
+      throw Error(path_, std::string("BPE model option ") + k + " is not supported");
+  std::vector<std::pair<const std::string*, int32_t>> entries;
+  entries.reserve(vocab.size());
+  int64_t max_id = -1;
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const int64_t id = it.value().is_number_integer() ? it.value().get<int64_t>() : -1;
+    if (id < 0 || id >= (int64_t{1} << 24))
+      throw Error(path_, "model.vocab['" + it.key() + "'] is not a token id (an integer from 0 to 2^24)");
+    entries.emplace_back(&it.key(), static_cast<int32_t>(id));
+    max_id = std::max(max_id, id);
+  }
+  for (const AddedToken& t : added_.tokens()) max_id = std::max<int64_t>(max_id, t.id);
+  if (max_id < 0) throw Error(path_, "empty vocabulary");
   // Ids far beyond the number of tokens defined would size the id -> text table from one field (a 150-byte file
   // asking for 16M entries); real vocabularies are dense, with at most some padding.
-  const size_t n_defined = entries.size() + t->added_.tokens().size();
+  const size_t n_defined = entries.size() + n_added;
   if (static_cast<size_t>(max_id) >= 2 * n_defined + 1024)
-    throw Error(path, "token id " + std::to_string(max_id) + " is far beyond the " + std::to_string(n_defined) +
-                          " tokens defined (sparse ids are not supported)");
-  const size_t n = static_cast<size_t>(max_id) + 1;
-  t->tokens_.assign(n, std::string());
-  std::vector<uint8_t> in_model(n, 0);
-  for (const auto& [key, id] : entries) {
-    t->tokens_[id] = *key;
-    in_model[id] = 1;
+    throw Error(path_, "token id " + std::to_string(max_id) + " is far beyond the " + std::to_string(n_defined) +
+                           " tokens defined (sparse ids are not supported)");
+  texts_.assign(static_cast<size_t>(max_id) + 1, std::string());
+  in_model_.assign(texts_.size(), 0);
+  vocab_.init(&texts_, entries.size());
+  word_split_ = !byte_level_;
+  for (const auto& [text, id] : entries) {
+    texts_[id] = *text;
+    in_model_[id] = 1;
+    vocab_.put(id);
+    word_split_ = word_split_ && spm::space_only_leading(*text);
   }
-  // index of the model's strings (added token texts replace tokens_ entries only after the merges are read)
-  StrIdMap vocab;
-  vocab.init(&t->tokens_, entries.size());
-  for (const auto& e : entries) vocab.put(e.second);
-  entries = {};
-  t->special_.assign(n, 0);
-  t->type_.assign(n, kNormal);
-  t->normalizer_ = Normalizer::from_json(member(tok, "normalizer"), path);
-  for (const auto& at : t->added_.tokens()) t->special_[at.id] = at.special;
-  t->added_.build_patterns(t->normalizer_);
-
-
-  read_merges(model, path, vocab, t->merges_);
-  for (const auto& at : t->added_.tokens()) t->tokens_[at.id] = at.content;
-  t->pretok_ = PreTokenizer::from_json(member(tok, "pre_tokenizer"), path);
-  t->post_ = PostProcessor(member(tok, "post_processor"), path, [&](const std::string& text) {
-    int32_t id = t->added_.find(text);
-    return id >= 0 ? id : vocab.get(text);
-  });
-  const json& dec = member(tok, "decoder");
-  t->byte_level_decoder_ = dec.is_null() ? false : json_has_type(dec, "ByteLevel", "decoders");
-
-  set_hf_specials(*t, config, vocab);
-  if (t->post_.max_id() >= static_cast<int32_t>(t->tokens_.size()))
-    throw Error(path, "post_processor token id out of range");
-  t->build_byte_ids();
-  t->finish_pieces();
-  if (t->ignore_merges_) {  // HF looks the whole word up in the model vocabulary only
-    t->raw_to_id_.init(&t->pieces_, t->tokens_.size());
-    for (size_t id = 0; id < t->tokens_.size(); ++id)
-      if (in_model[id] && t->decoded_[id]) t->raw_to_id_.put(static_cast<int32_t>(id));
+  for (const AddedToken& t : added_.tokens())
+    if (texts_[t.id].empty()) texts_[t.id] = t.content;
+  byte_fallback_ = m.value("byte_fallback", false);
+  fuse_unk_ = m.value("fuse_unk", false);
+  ignore_merges_ = m.value("ignore_merges", false);
+  if (m.contains("unk_token") && m["unk_token"].is_string()) {
+    const std::string u = m["unk_token"];
+    unk_ = vocab_.get(u);
+    if (unk_ < 0) throw Error(path_, "model.unk_token '" + u + "' is not in the vocabulary");
   }
-  return t;
+  space_id_ = vocab_.get(spm::kSpace);
+  word_split_ = word_split_ && space_id_ >= 0;
+  for (int b = 0; b < 256; ++b) {
+    static const char* hex = "0123456789ABCDEF";
+    byte_id_[b] = byte_level_ ? vocab_.get(byte_char_utf8(static_cast<uint8_t>(b)))
+                              : vocab_.get(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
+  }
+  read_merges(m, path_, vocab_, merges_);
+  if (byte_level_ && ignore_merges_) {  // a whole word is looked up by its bytes
+    raw_texts_.assign(texts_.size(), std::string());
+    raw_to_id_.init(&raw_texts_, entries.size());
+    for (const auto& [text, id] : entries)
+      if (byte_level_decode(*text, raw_texts_[id])) raw_to_id_.put(id);
+  }
+}
+
+// BOS / EOS from tokenizer_config.json (a string or {"content": ...}; null: none), else the family's usual texts;
+// the post-processor's first special token is the BOS it adds. End of generation: EOS and the end-of-turn texts.
+void HfTokenizer::set_specials(const json& config) {
+  auto named = [&](const char* key, std::string_view fallback) -> int32_t {
+    const json& v = member(config, key);
+    if (v.is_string()) return lookup(v.get<std::string>());
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return lookup(v["content"].get<std::string>());
+    if (config.is_object() && config.contains(key)) return -1;  // null (or unusable): none
+    return fallback.empty() ? -1 : lookup(fallback);
+  };
+  bos_ = named("bos_token", byte_level_ ? "" : "<s>");
+  eos_ = named("eos_token", byte_level_ ? "<|endoftext|>" : "</s>");
+  add_bos_ = post_.first_special() >= 0;
+  if (add_bos_) bos_ = post_.first_special();
+  std::set<int32_t> eog;
+  if (eos_ >= 0) eog.insert(eos_);
+  for (std::string_view t : eog_texts(byte_level_ ? EogFamily::ByteLevel : EogFamily::SentencePiece))
+    if (int32_t id = added_.find(t); id >= 0) eog.insert(id);
+  eog_.assign(eog.begin(), eog.end());
+}
+
+std::unique_ptr<Tokenizer> make_hf_tokenizer(const json& tokenizer, const json& config, const std::string& path) {
+  try {
+    return std::make_unique<HfTokenizer>(tokenizer, config, path);
+  } catch (const json::exception& e) {
+    throw Error(path, std::string("malformed tokenizer.json: ") + e.what());
+  }
 }
 
 }  // namespace lmgen

@@ -1,7 +1,7 @@
 // The special-token splitter of the GGUF / llama2.c tokenizers (llama.cpp tokenizer_st_partition), shared by the
 // SentencePiece (GGUF "llama") and byte-level BPE (GGUF "gpt2") vocabularies: the texts of control, user-defined
 // and unknown tokens are cut out of the input as whole tokens, longest text first. (tokenizer.json added tokens
-// are matched leftmost-longest instead, as the HF tokenizers library does: hf/spm_hf_parts.hpp, tokenizer_bpe.cpp.)
+// are matched leftmost-longest instead, as the HF tokenizers library does: hf/added_tokens.)
 // Internal to the library.
 #pragma once
 

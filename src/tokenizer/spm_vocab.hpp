@@ -18,7 +18,7 @@ namespace lmgen::spm {
 inline constexpr std::string_view kSpace = "\xE2\x96\x81";
 
 // Token attributes, as llama.cpp derives them from GGUF token_type (1 normal, 2 unknown, 3 control,
-// 4 user-defined, 5 unused, 6 byte). LSTRIP/RSTRIP: whitespace next to a matched special token is swallowed.
+// 4 user-defined, 5 unused, 6 byte); the attributes of both GGUF vocabularies (this one and tokenizer_bpe's). LSTRIP/RSTRIP: whitespace next to a matched special token is swallowed.
 enum Attr : uint32_t {
   kUndefined = 0,
   kUnknown = 1u << 0,

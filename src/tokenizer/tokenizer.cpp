@@ -44,8 +44,7 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::string& tokenizer_json_p
     throw Error(tokenizer_json_path, "not a tokenizer.json (no \"model\" object)");
   std::string type = tok["model"].value("type", std::string("BPE"));
   if (type != "BPE") throw Error(tokenizer_json_path, "unsupported tokenizer model type '" + type + "' (supported: BPE)");
-  if (hf_tokenizer_is_byte_level(tok)) return make_hf_bpe_tokenizer(tok, config, tokenizer_json_path);
-  return make_hf_spm_tokenizer(tok, config, tokenizer_json_path);
+  return make_hf_tokenizer(tok, config, tokenizer_json_path);
 }
 
 std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {

@@ -1,4 +1,4 @@
-// Byte-level BPE tokenizer (GPT-2 family): GGUF (llama.cpp semantics) and HF tokenizer.json (HF semantics).
+// Byte-level BPE tokenizer of a GGUF vocabulary (GPT-2 family), with llama.cpp's semantics.
 //
 // Encoding works on raw bytes throughout: a pre-token's bytes b0..bn start as the ids of the single-character
 // tokens byte_to_char(bi), and merges are looked up as (left id, right id) -> (rank, merged id). The lowest rank
@@ -6,7 +6,6 @@
 // 256 bytes are cached per tokenizer.
 #include "tokenizer/tokenizer_bpe.hpp"
 
-#include "util/utf8.hpp"
 
 namespace lmgen::bpe {
 
@@ -64,59 +63,18 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   std::vector<Fragment> frags;
-  if (flavor == Flavor::Gguf) {
-    if (opt.add_special && add_bos_ && bos_ >= 0) out.push_back(bos_);
-    split_specials(text, gguf_specials_, opt.parse_special, frags);
-    for (const Fragment& f : frags) {
-      if (f.token >= 0) out.push_back(f.token);
-      else encode_text(text.substr(f.begin, f.end - f.begin), out);
-    }
-    if (opt.add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
-    return out;
-  }
-  added_.split(text, /*normalized=*/false, opt.parse_special, frags);
-  std::vector<Fragment> sub;
+  if (opt.add_special && add_bos_ && bos_ >= 0) out.push_back(bos_);
+  split_specials(text, gguf_specials_, opt.parse_special, frags);
   for (const Fragment& f : frags) {
-    if (f.token >= 0) {
-      out.push_back(f.token);
-      continue;
-    }
-    std::string_view piece = text.substr(f.begin, f.end - f.begin);
-    if (normalizer_.identity() && !added_.has_patterns(/*normalized=*/true)) {
-      encode_text(piece, out);
-      continue;
-    }
-    std::string norm(piece);
-    normalizer_.apply(norm);
-    added_.split(norm, /*normalized=*/true, opt.parse_special, sub);
-    for (const Fragment& g : sub) {
-      if (g.token >= 0) out.push_back(g.token);
-      else encode_text(std::string_view(norm).substr(g.begin, g.end - g.begin), out);
-    }
+    if (f.token >= 0) out.push_back(f.token);
+    else encode_text(text.substr(f.begin, f.end - f.begin), out);
   }
-  if (opt.add_special && !post_.empty()) return post_.apply(out);
+  if (opt.add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
   return out;
 }
 
 std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
   std::string out;
-  if (flavor == Flavor::Hf) {
-    std::vector<std::string_view> toks;
-    for (int32_t id : ids) {
-      if (id < 0 || id >= n_vocab()) continue;
-      if (skip_special && special_[id]) continue;
-      if (byte_level_decoder_) out += pieces_[id];
-      else toks.push_back(tokens_[id]);
-    }
-    if (!byte_level_decoder_) {
-      for (size_t k = 0; k < toks.size(); ++k) {
-        if (k) out.push_back(' ');
-        out.append(toks[k]);
-      }
-      return out;
-    }
-    return utf8::lossy(out);
-  }
   // llama.cpp detokenize(remove_special = skip_special, unparse_special = !skip_special)
   size_t b = 0, e = ids.size();
   if (skip_special && add_bos_ && e > b && ids[b] == bos_) ++b;
@@ -169,15 +127,13 @@ void BpeTokenizer::finish_pieces() {
   pieces_.resize(tokens_.size());
   decoded_.assign(tokens_.size(), 0);
   for (size_t id = 0; id < tokens_.size(); ++id) {
+    // llama.cpp: normal tokens are byte-decoded, control/user-defined/unknown shown as written, others empty.
     bool raw = false;
-    if (flavor == Flavor::Gguf) {
-      // llama.cpp: normal tokens are byte-decoded, control/user-defined/unknown shown as written, others empty.
-      uint8_t t = type_[id];
-      if (t == kControl || t == kUserDefined || t == kUnknown) raw = true;
-      else if (t != kNormal) {
-        pieces_[id].clear();
-        continue;
-      }
+    const uint32_t a = attr_[id];
+    if (a & (spm::kControl | spm::kUserDefined | spm::kUnknown)) raw = true;
+    else if (!(a & spm::kNormal)) {
+      pieces_[id].clear();
+      continue;
     }
     if (!raw && byte_level_decode(tokens_[id], pieces_[id])) decoded_[id] = 1;
     else pieces_[id] = tokens_[id];

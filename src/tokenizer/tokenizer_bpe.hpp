@@ -1,5 +1,6 @@
-// Internal: the byte-level BPE tokenizer's class and its tables (tokenizer_bpe.cpp: encoding and decoding;
-// build_gguf.cpp and build_tokenizer_json.cpp: building it from a GGUF vocabulary or an HF tokenizer.json).
+// Internal: the byte-level BPE tokenizer of a GGUF vocabulary (tokenizer.ggml.model "gpt2"), with llama.cpp's
+// semantics: its class and tables (tokenizer_bpe.cpp: encoding and decoding; build_gguf.cpp: building it). An HF
+// tokenizer.json, byte-level or not, is HfTokenizer (hf_tokenizer.hpp).
 //
 // Encoding works on raw bytes throughout: a pre-token's bytes b0..bn start as the ids of the single-character
 // tokens byte_to_char(bi), then go through the shared rank-ordered merge engine (bpe.hpp). Results of words up to
@@ -19,26 +20,18 @@
 
 #include "lmgen/error.hpp"
 #include "util/string_hash.hpp"
-#include "tokenizer/hf/added_tokens.hpp"
-#include "tokenizer/hf/normalizer.hpp"
-#include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
+#include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
 namespace lmgen::bpe {
 
 
-// GGUF token types (llama.cpp LLAMA_TOKEN_TYPE_*).
-enum TokenType : uint8_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
-
-
-
 class BpeTokenizer final : public Tokenizer {
  public:
-  enum class Flavor { Gguf, Hf };
 
   // ---- Tokenizer interface
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override;
@@ -59,13 +52,12 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   // ---- construction (filled by the factories)
-  Flavor flavor = Flavor::Hf;
   std::string path_;
   std::vector<std::string> tokens_;  // vocabulary strings
   std::vector<std::string> pieces_;  // bytes each token stands for
   std::vector<uint8_t> decoded_;     // pieces_[id] is the byte-level decoding of tokens_[id]
   std::vector<uint8_t> special_;     // rendered only with render_special
-  std::vector<uint8_t> type_;        // GGUF token types
+  std::vector<uint32_t> attr_;       // token attributes from the GGUF token types (spm::Attr, as llama.cpp)
   std::array<int32_t, 256> byte_id_{};
   MergeTable merges_;
   StrIdMap raw_to_id_;  // raw bytes (views of pieces_) -> id, for ignore_merges
@@ -77,12 +69,6 @@ class BpeTokenizer final : public Tokenizer {
   // GGUF
   std::vector<SpecialText> gguf_specials_;  // longest text first (texts are views of tokens_)
   bool clean_spaces_ = false;
-  // HF
-  AddedTokens added_;
-  Normalizer normalizer_;
-  PostProcessor post_;
-  bool byte_level_decoder_ = true;
-
   void finish_pieces();
   void build_byte_ids();
 

@@ -3,6 +3,7 @@
 
 #include "lmgen/error.hpp"
 #include "tokenizer/hf/normalizer.hpp"
+#include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/spm_vocab.hpp"
 #include "util/utf8.hpp"
 
@@ -50,12 +51,14 @@ void Decoder::add(const json& j, const std::string& path) {
     s.start = j.value("start", size_t{0});
     s.stop = j.value("stop", size_t{0});
     steps_.push_back(std::move(s));
+  } else if (type == "ByteLevel") {
+    steps_.push_back({Kind::ByteLevel, {}, {}});
   } else if (type == "Metaspace") {
     Step s{Kind::Metaspace, j.value("replacement", std::string(spm::kSpace)), {}};
     s.flag = prepend_scheme_of(j) != "never";
     steps_.push_back(std::move(s));
   } else {
-    throw Error(path, "decoder '" + type + "' is not supported by the SentencePiece-style tokenizer");
+    throw Error(path, "decoder '" + type + "' is not supported");
   }
 }
 
@@ -115,6 +118,12 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
           t = t.substr(b, e - b);
         }
         break;
+      case Kind::ByteLevel: {  // each token's GPT-2 byte characters back to bytes (as written if any is not one)
+        std::string all, bytes;
+        for (const auto& t : toks) all += byte_level_decode(t, bytes) ? bytes : t;
+        toks.assign(1, utf8::lossy(all));
+        break;
+      }
       case Kind::Metaspace:
         for (size_t i = 0; i < toks.size(); ++i) toks[i] = lmgen::replace_all(toks[i], st.a, i == 0 && st.flag ? "" : " ");
         break;
@@ -130,6 +139,7 @@ std::string Decoder::piece(std::string_view token) const {
   for (const Step& st : steps_) {
     if (st.kind == Kind::Replace) t = lmgen::replace_all(t, st.a, st.b);
     if (st.kind == Kind::Metaspace) t = lmgen::replace_all(t, st.a, " ");
+    if (std::string bytes; st.kind == Kind::ByteLevel && byte_level_decode(t, bytes)) t = std::move(bytes);
   }
   return t;
 }

@@ -1,6 +1,5 @@
-// The HF tokenizer.json `decoder` of the SentencePiece-style BPE tokenizer.json (Llama 2, Gemma 3): Replace,
-// ByteFallback, Fuse, Strip, Metaspace and Sequences of those. (The byte-level tokenizers decode with the
-// GPT-2 byte table: tokenizer_bpe.cpp.) Internal to the library.
+// The HF tokenizer.json `decoder`: ByteLevel (the GPT-2 byte table), Replace, ByteFallback, Fuse, Strip,
+// Metaspace and Sequences of those; none joins the tokens with spaces, as HF. Internal to the library.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +20,7 @@ class Decoder {
   std::string piece(std::string_view token) const;
 
  private:
-  enum class Kind { Replace, ByteFallback, Fuse, Strip, Metaspace };
+  enum class Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace };
   struct Step {
     Kind kind;
     std::string a, b;  // Replace: pattern, content; Strip: content char; Metaspace: replacement
