@@ -217,12 +217,19 @@ TEST(ServeRobust, DisconnectCancelsTimeoutEndsAndSigtermExitsZero) {
       json{{"prompt", "Once"}, {"max_tokens", 8000}, {"ignore_eos", true}, {"stream", true}}.dump();
   const std::string req = request_text("POST", "/v1/completions", body, {});
   ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-  char buf[256];
-  pollfd p{fd, POLLIN, 0};
-  ASSERT_EQ(::poll(&p, 1, 10000), 1);
-  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+  std::string got;  // until the first token's event: the job is decoding
+  for (int i = 0; i < 100 && got.find("data: ") == std::string::npos; ++i) {
+    char buf[256];
+    pollfd p{fd, POLLIN, 0};
+    const ssize_t n = ::poll(&p, 1, 100) == 1 ? ::recv(fd, buf, sizeof buf, 0) : 0;
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_NE(got.find("data: "), std::string::npos);
   ::close(fd);
-  auto running = [&] { return http(s.port(), "GET", "/health").json()["running"].get<int>(); };
+  auto running = [&] {  // admitted or waiting
+    const json h = http(s.port(), "GET", "/health").json();
+    return h["running"].get<int>() + h["queued"].get<int>();
+  };
   const auto t0 = std::chrono::steady_clock::now();
   while (running() > 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
