@@ -84,6 +84,11 @@ std::vector<Case> cases() {
       {"quantize unknown", {"quantize", m, out, "q8_0", "--bogus"}, 2, nullptr, "lmgen quantize --help"},
       {"quantize bad value", {"quantize", m, out, "q3_z"}, 2, nullptr, "q3_z"},
       {"quantize no type", {"quantize", m, out}, 2, nullptr, "lmgen quantize --help"},
+      // serve (a running server is tested in test_serve*.cpp)
+      {"serve before", {"-m", m, "serve"}, 2, nullptr, "lmgen serve --help"},
+      {"serve unknown", {"serve", "-m", m, "--bogus"}, 2, nullptr, "lmgen serve --help"},
+      {"serve bad value", {"serve", "-m", m, "--port", "70000"}, 2, nullptr, "lmgen serve --help"},
+      {"serve bad parallel", {"serve", "-m", m, "--parallel", "0"}, 2, nullptr, "--parallel"},
   };
 }
 

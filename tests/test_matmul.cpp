@@ -148,7 +148,7 @@ TEST_P(MatmulTypes, BitIdenticalAcrossThreadsAndBatchSizes) {
   }
   for (int nt : {1, 2, 3}) {
     lmgen::ThreadPool pool(nt);
-    for (int64_t batch : {int64_t{1}, int64_t{3}, int64_t{64}, n_tok}) {
+    for (int64_t batch : {int64_t{1}, int64_t{3}, int64_t{8}, int64_t{64}, n_tok}) {  // 3, 8: small-batch kernels
       std::vector<float> y(base.size(), -1.0f);
       for (int64_t t0 = 0; t0 < n_tok; t0 += batch) {
         const int64_t nb = std::min(batch, n_tok - t0);

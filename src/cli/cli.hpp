@@ -22,6 +22,7 @@ namespace lmgen::cli {
 struct Context {
   std::atomic<bool>* interrupted = nullptr;  // set by SIGINT / SIGTERM
   bool stdout_broken = false;                // a write to stdout failed (reader went away)
+  bool signal_is_normal_end = false;         // the command ends cleanly on SIGINT / SIGTERM (serve): exit 0, not 130
 };
 
 // signals.cpp: SIGINT/SIGTERM set the flag returned (no SA_RESTART, so blocked reads return); SIGPIPE ignored.
@@ -149,6 +150,7 @@ std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quant
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
+std::vector<Command> setup_serve(CLI::App& app, Context& ctx);          // serve.cpp: serve
 // score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
 int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
 // quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.

@@ -220,7 +220,7 @@ Command setup_generate(CLI::App& app, Context& ctx) {
   app.set_version_flag("--version", std::string("lmgen ") + LMGEN_VERSION,
                        "Print the version, git commit, build type and SIMD level, then exit");
   app.footer(
-      "Subcommands: chat, chat-template, tokenize, detokenize, score, bench, quantize, convert; each has its own --help (lmgen score --help).\n\n"
+      "Subcommands: chat, chat-template, tokenize, detokenize, score, bench, quantize, convert, serve; each has its own --help (lmgen score --help).\n\n"
       "Examples:\n"
       "  lmgen -p \"ROMEO:\"                                   # bundled model, default sampling\n"
       "  lmgen -m model.gguf -p \"Once upon a time\" --temp 0 -n 64\n"

@@ -25,6 +25,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <algorithm>
+#include <type_traits>
 #include <cstring>
 #include <vector>
 
@@ -176,6 +177,29 @@ void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const 
   }
 }
 
+// Up to kSmallBatch activations: each weight row is read once, against all of them (NA accumulator pairs).
+constexpr int kSmallBatch = 8;
+template <typename K>
+void rows_small_batch(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const PairAct* act, int64_t np,
+                      int n_act, float* y, size_t ys) {
+  auto run = [&](auto NA) {
+    float out[NA];
+    for (int64_t r = 0; r < n_rows; ++r) {
+      pair_kernel<K, 1, NA>(nb, w + r * ws, ws, act, np, out);
+      for (int a = 0; a < NA; ++a) y[a * ys + r] = out[a];
+    }
+  };
+  switch (n_act) {
+    case 2: return run(std::integral_constant<int, 2>{});
+    case 3: return run(std::integral_constant<int, 3>{});
+    case 4: return run(std::integral_constant<int, 4>{});
+    case 5: return run(std::integral_constant<int, 5>{});
+    case 6: return run(std::integral_constant<int, 6>{});
+    case 7: return run(std::integral_constant<int, 7>{});
+    default: return run(std::integral_constant<int, 8>{});
+  }
+}
+
 template <typename K>
 void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
                 float* y, size_t ys) {
@@ -195,6 +219,10 @@ void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const ui
   // rows_single: with two interleaved rows of more than ~500 bytes the hardware prefetchers fall behind - Q8_0
   // matvec from DRAM dropped from 17 to 6-8 GB/s in tools/bench_matmul.cpp. No software prefetch either: unlike the
   // float kernels (prefetch_row_ahead), these are compute-bound enough that it measured 5-10% slower for Q4_0.)
+  // Small batches (several sequences decoding together): one weight row at a time against all the activations.
+  // Their weights stream from DRAM, and the prefetchers keep up with one stream but not two, nor with a block of
+  // rows read twice. The operations per output element are those of every other path.
+  if (n_act <= kSmallBatch) return rows_small_batch<K>(nb, w, ws, n_rows, pa, np, n_act, y, ys);
   for_each_tile(n_rows, ws, n_act, true, y, ys, [&](int64_t r, int rows, int k, int na, float* out) {
     with_na(na, [&](auto NA) {
       if (rows == 2)

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "lmgen/error.hpp"
+#include "run/output_buffer.hpp"
 
 namespace lmgen {
 
@@ -13,67 +14,6 @@ namespace {
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
-
-// Length of the longest prefix of `s` that ends on a UTF-8 character boundary (an incomplete trailing sequence
-// is held back; invalid bytes are passed through so output never stalls).
-size_t complete_utf8_prefix(const std::string& s) {
-  const size_t n = s.size();
-  // Look at most 3 bytes back for the start of a multi-byte sequence.
-  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
-    const unsigned char b = static_cast<unsigned char>(s[n - back]);
-    if ((b & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead byte
-    size_t len = (b & 0x80) == 0 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
-    return back < len ? n - back : n;
-  }
-  return n;
-}
-
-// Output buffer that releases text only when it is complete UTF-8 and cannot be the start of a stop string.
-class OutputBuffer {
- public:
-  explicit OutputBuffer(const std::vector<std::string>& stops) : stops_(stops) {}
-  // Adds bytes; returns the text released now. Sets `stopped` when a stop string was found (the stop string and
-  // anything after it are discarded).
-  std::string push(const std::string& bytes, bool& stopped) {
-    pending_ += bytes;
-    stopped = false;
-    size_t hit = std::string::npos;
-    for (const auto& s : stops_) {
-      if (s.empty()) continue;
-      size_t p = pending_.find(s);
-      if (p != std::string::npos) hit = std::min(hit, p);
-    }
-    if (hit != std::string::npos) {
-      stopped = true;
-      std::string out = pending_.substr(0, hit);
-      pending_.clear();
-      return out;
-    }
-    size_t keep_from = complete_utf8_prefix(pending_);
-    // Hold back the longest suffix that is a proper prefix of some stop string.
-    for (const auto& s : stops_) {
-      for (size_t k = std::min(s.size() - 1, pending_.size()); k > 0; --k) {
-        if (pending_.compare(pending_.size() - k, k, s, 0, k) == 0) {
-          keep_from = std::min(keep_from, pending_.size() - k);
-          break;
-        }
-      }
-    }
-    std::string out = pending_.substr(0, keep_from);
-    pending_.erase(0, keep_from);
-    return out;
-  }
-  // Releases whatever is left (at the end of generation).
-  std::string flush() {
-    std::string out;
-    out.swap(pending_);
-    return out;
-  }
-
- private:
-  const std::vector<std::string>& stops_;
-  std::string pending_;
-};
 
 }  // namespace
 

@@ -1,0 +1,228 @@
+// The batched decoding loop (engine.hpp).
+#include "serve/engine.hpp"
+
+#include <algorithm>
+
+#include "lmgen/error.hpp"
+#include "run/output_buffer.hpp"
+
+namespace lmgen::serve {
+
+// A job in a KV cache slot.
+struct Engine::Seq {
+  std::shared_ptr<Job> job;
+  int32_t slot = 0;
+  int64_t n_fed = 0;     // prompt tokens evaluated so far
+  int32_t next = -1;     // the sampled token to evaluate at the next step (-1 while reading the prompt)
+  int32_t prev = -1;     // the token before it (for the tokenizer's piece rules)
+  int64_t n_gen = 0;
+  std::unique_ptr<SamplerChain> chain;
+  std::unique_ptr<OutputBuffer> out;
+
+  const JobParams& p() const { return job->params(); }
+  bool reading_prompt() const { return n_fed < static_cast<int64_t>(p().prompt.size()); }
+};
+
+Engine::Engine(Model& model, const Tokenizer& tok, EngineOptions opt)
+    : model_(model), tok_(tok), opt_(opt), slots_(static_cast<size_t>(model.n_seq())) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::submit(std::shared_ptr<Job> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) throw Busy("the server is shutting down");
+    if (queue_.size() >= opt_.max_queue) throw Busy("the server is busy: too many requests are waiting");
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Engine::Stats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+void Engine::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      auto busy = [&] {
+        return std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s != nullptr; });
+      };
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || busy(); });
+      if (stopping_) {
+        for (auto& j : queue_) j->mark_finished(Finish::Cancelled, 0);
+        queue_.clear();
+        lock.unlock();
+        for (auto& s : slots_)
+          if (s) end(*s, Finish::Cancelled);
+        return;
+      }
+    }
+    admit();
+    retire_cancelled();
+    try {
+      step();
+    } catch (const std::exception&) {
+      // A failed pass (out of memory, a broken model) fails the jobs in it, not the server.
+      for (auto& s : slots_)
+        if (s) end(*s, Finish::Cancelled);
+    }
+  }
+}
+
+void Engine::admit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < slots_.size() && !queue_.empty(); ++i) {
+    if (slots_[i]) continue;
+    std::shared_ptr<Job> job = std::move(queue_.front());
+    queue_.pop_front();
+    if (job->cancelled()) {
+      job->mark_finished(Finish::Cancelled, 0);
+      --i;  // the slot is still free
+      continue;
+    }
+    auto s = std::make_unique<Seq>();
+    s->job = std::move(job);
+    s->slot = static_cast<int32_t>(i);
+    s->chain = make_sampler_chain(s->p().sampling);
+    s->chain->reset();
+    for (int32_t t : s->p().prompt) s->chain->accept(t);
+    s->out = std::make_unique<OutputBuffer>(s->p().stop);
+    s->prev = s->p().prompt.back();
+    model_.reset(s->slot);
+    if (s->p().prompt_logprobs) {  // the first prompt token has no prediction
+      TokenOut first{TokenOut::Prompt, s->p().prompt[0], tok_.token_to_piece(s->p().prompt[0]), false, 0, {}};
+      s->job->push(std::move(first));
+    }
+    slots_[i] = std::move(s);
+    ++stats_.running;
+  }
+}
+
+void Engine::retire_cancelled() {
+  const Clock::time_point now = Clock::now();
+  for (auto& s : slots_) {
+    if (!s) continue;
+    if (s->job->cancelled()) end(*s, Finish::Cancelled);
+    else if (now >= s->p().deadline) end(*s, Finish::Length);  // the request's time is up: it ends as if at max_tokens
+  }
+}
+
+void Engine::step() {
+  // Generating sequences first (one token each), then prompt chunks from what is left of the budget, oldest slot
+  // first: a long prompt advances a chunk per step while the others keep decoding.
+  std::vector<SeqChunk> chunks;
+  std::vector<Seq*> owners;
+  int64_t budget = model_.n_batch();
+  for (auto& s : slots_)
+    if (s && !s->reading_prompt()) {
+      chunks.push_back(SeqChunk{s->slot, std::span<const int32_t>(&s->next, 1), false});
+      owners.push_back(s.get());
+      --budget;
+    }
+  for (auto& s : slots_) {
+    if (!s || !s->reading_prompt() || budget <= 0) continue;
+    const auto& prompt = s->p().prompt;
+    const int64_t len = std::min<int64_t>(budget, static_cast<int64_t>(prompt.size()) - s->n_fed);
+    chunks.push_back(SeqChunk{s->slot, std::span<const int32_t>(prompt).subspan(static_cast<size_t>(s->n_fed),
+                                                                                   static_cast<size_t>(len)),
+                              s->p().prompt_logprobs});
+    owners.push_back(s.get());
+    budget -= len;
+  }
+  if (chunks.empty()) return;
+  model_.eval_batch(chunks, logits_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.steps;
+    stats_.rows += model_.n_batch() - budget;
+  }
+  const int64_t V = model_.n_vocab();
+  const float* row = logits_.data();
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    Seq& s = *owners[i];
+    const int64_t len = static_cast<int64_t>(chunks[i].tokens.size());
+    const int64_t n_rows = chunks[i].all_logits ? len : 1;
+    if (s.reading_prompt()) {
+      const int64_t start = s.n_fed;
+      s.n_fed += len;
+      after_prompt_chunk(s, row, start, len);
+    } else {
+      sample_next(s, row);
+    }
+    row += n_rows * V;
+  }
+}
+
+// Reports the log-probs of the prompt tokens this chunk predicts; once the whole prompt is in, the first token is
+// sampled from the last row (or the job ends, for max_tokens 0).
+void Engine::after_prompt_chunk(Seq& s, const float* rows, int64_t start, int64_t len) {
+  const JobParams& p = s.p();
+  const int64_t V = model_.n_vocab(), n_prompt = static_cast<int64_t>(p.prompt.size());
+  if (p.prompt_logprobs)
+    for (int64_t i = 0; i < len && start + i + 1 < n_prompt; ++i) {
+      const std::span<const float> r(rows + i * V, static_cast<size_t>(V));
+      const int32_t id = p.prompt[static_cast<size_t>(start + i + 1)];
+      TokenOut ev{TokenOut::Prompt, id, tok_.token_to_piece(id), true, token_logprob(r, id), {}};
+      if (p.top_logprobs > 0) ev.top = top_logprobs(r, p.top_logprobs);
+      s.job->push(std::move(ev));
+    }
+  if (s.reading_prompt()) return;
+  if (p.max_tokens == 0) return end(s, Finish::Length);
+  const float* last = p.prompt_logprobs ? rows + (len - 1) * V : rows;
+  sample_next(s, last);
+}
+
+void Engine::sample_next(Seq& s, const float* row_ptr) {
+  const JobParams& p = s.p();
+  const std::span<const float> row(row_ptr, static_cast<size_t>(model_.n_vocab()));
+  const int32_t id = s.chain->sample(row);
+  s.chain->accept(id);
+  ++s.n_gen;
+  TokenOut ev;
+  ev.id = id;
+  if (p.logprobs || p.top_logprobs > 0) {
+    ev.has_logprob = true;
+    ev.logprob = token_logprob(row, id);
+    if (p.top_logprobs > 0) ev.top = top_logprobs(row, p.top_logprobs);
+  }
+  const bool eog = !p.ignore_eos && (tok_.is_eog(id) || std::find(p.eog_ids.begin(), p.eog_ids.end(), id) !=
+                                                             p.eog_ids.end());
+  bool stopped = false;
+  if (!eog) ev.text = s.out->push(tok_.stream_piece(id, s.prev, false), stopped);
+  s.prev = id;
+  s.job->push(std::move(ev));
+  if (eog || stopped) return end(s, Finish::Stop);
+  if (s.n_gen >= p.max_tokens || model_.n_past(s.slot) >= model_.n_ctx()) return end(s, Finish::Length);
+  s.next = id;
+}
+
+// Releases what the output buffer still holds, finishes the job, frees the slot.
+void Engine::end(Seq& s, Finish f) {
+  if (f != Finish::Cancelled) {
+    std::string tail = s.out->flush();  // empty after a stop string (the buffer drops it and what followed)
+    if (!tail.empty()) s.job->push(TokenOut{TokenOut::Tail, -1, std::move(tail), false, 0, {}});
+  }
+  s.job->mark_finished(f, s.n_gen);
+  const size_t slot = static_cast<size_t>(s.slot);
+  std::lock_guard<std::mutex> lock(mu_);
+  --stats_.running;
+  slots_[slot].reset();  // destroys s
+}
+
+}  // namespace lmgen::serve

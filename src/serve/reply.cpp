@@ -1,0 +1,173 @@
+// OpenAI response shapes (reply.hpp):
+//   completions: {"id", "object": "text_completion", "created", "model", "choices": [{"index", "text",
+//                 "logprobs": null | {"tokens", "token_logprobs", "top_logprobs", "text_offset"}, "finish_reason"}],
+//                 "usage": {"prompt_tokens", "completion_tokens", "total_tokens"}}
+//   chat:        {"id", "object": "chat.completion", ..., "choices": [{"index", "message": {"role", "content"},
+//                 "logprobs": null | {"content": [{"token", "logprob", "bytes", "top_logprobs"}]}, "finish_reason"}],
+//                 "usage"}
+//   streaming:   "text_completion" / "chat.completion.chunk" objects, chat deltas {"role"} then {"content"}.
+#include "serve/reply.hpp"
+
+#include <ctime>
+
+namespace lmgen::serve {
+
+namespace {
+
+Json byte_list(const std::string& s) {
+  Json b = Json::array();
+  for (unsigned char c : s) b.push_back(static_cast<int>(c));
+  return b;
+}
+
+const char* finish_text(Finish f) { return f == Finish::Stop ? "stop" : "length"; }  // cancelled: cut short
+
+}  // namespace
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+std::string sse(const Json& j) { return "data: " + dump(j) + "\n\n"; }
+
+Reply::Reply(const Request& req, const Tokenizer& tok, std::string id, std::string model)
+    : req_(req), tok_(tok), id_(std::move(id)), model_(std::move(model)),
+      created_(static_cast<int64_t>(std::time(nullptr))) {}
+
+Json Reply::chunk_base() const {
+  return Json{{"id", id_},
+              {"object", req_.chat ? "chat.completion.chunk" : "text_completion"},
+              {"created", created_},
+              {"model", model_}};
+}
+
+Json Reply::usage(int64_t n_generated) const {
+  const auto n_prompt = static_cast<int64_t>(req_.job.prompt.size());
+  return Json{{"prompt_tokens", n_prompt}, {"completion_tokens", n_generated}, {"total_tokens", n_prompt + n_generated}};
+}
+
+Json Reply::chat_logprob(const TokenOut& ev) const {
+  const std::string piece = tok_.token_to_piece(ev.id);
+  Json top = Json::array();
+  for (const TopToken& t : ev.top) {
+    const std::string p = tok_.token_to_piece(t.id);
+    top.push_back(Json{{"token", p}, {"logprob", t.logprob}, {"bytes", byte_list(p)}});
+  }
+  return Json{{"token", piece}, {"logprob", ev.logprob}, {"bytes", byte_list(piece)}, {"top_logprobs", top}};
+}
+
+Json Reply::empty_legacy_logprobs() {
+  return Json{{"tokens", Json::array()}, {"token_logprobs", Json::array()}, {"top_logprobs", Json::array()},
+              {"text_offset", Json::array()}};
+}
+
+void Reply::add_legacy_logprob(Json& lp, const TokenOut& ev, size_t& offset) const {
+  const std::string piece = ev.kind == TokenOut::Prompt ? ev.text : tok_.token_to_piece(ev.id);
+  lp["tokens"].push_back(piece);
+  lp["text_offset"].push_back(offset);
+  offset += ev.kind == TokenOut::Prompt ? piece.size() : ev.text.size();
+  if (!ev.has_logprob) {
+    lp["token_logprobs"].push_back(nullptr);
+    lp["top_logprobs"].push_back(nullptr);
+    return;
+  }
+  lp["token_logprobs"].push_back(ev.logprob);
+  Json top = Json::object();
+  for (const TopToken& t : ev.top) {
+    const std::string p = tok_.token_to_piece(t.id);
+    if (!top.contains(p)) top[p] = t.logprob;  // two ids with one piece: the likelier one (listed first)
+  }
+  lp["top_logprobs"].push_back(top);
+}
+
+std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
+  const bool want_lp = req_.job.logprobs;
+  std::string out;
+  if (req_.chat && !role_sent_) {
+    Json c = chunk_base();
+    c["choices"] = Json::array({Json{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                     {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+    out += sse(c);
+    role_sent_ = true;
+  }
+  if (!req_.chat && req_.echo && !req_.job.logprobs && !echo_sent_) {  // echo without log-probs: the prompt first
+    Json c = chunk_base();
+    c["choices"] = Json::array({Json{{"index", 0}, {"text", req_.echo_text}, {"logprobs", nullptr},
+                                     {"finish_reason", nullptr}}});
+    out += sse(c);
+    text_offset_ += req_.echo_text.size();
+    echo_sent_ = true;
+  }
+  for (const TokenOut& ev : evs) {
+    if (ev.kind == TokenOut::Prompt && !req_.echo) continue;
+    std::string text = ev.text;
+    if (ev.kind == TokenOut::Prompt && !want_lp) continue;  // echo text without log-probs goes in one piece below
+    const bool lp = want_lp && ev.kind != TokenOut::Tail;
+    if (text.empty() && !lp) continue;
+    Json choice{{"index", 0}};
+    if (req_.chat) {
+      choice["delta"] = Json{{"content", text}};
+      choice["logprobs"] = lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr);
+    } else {
+      choice["text"] = text;
+      Json l = empty_legacy_logprobs();
+      if (lp) add_legacy_logprob(l, ev, text_offset_);
+      else text_offset_ += text.size();
+      choice["logprobs"] = lp ? l : Json(nullptr);
+    }
+    choice["finish_reason"] = nullptr;
+    Json c = chunk_base();
+    c["choices"] = Json::array({choice});
+    out += sse(c);
+  }
+  return out;
+}
+
+std::string Reply::stream_end(Finish f, int64_t n_generated) {
+  Json c = chunk_base();
+  Json choice{{"index", 0}};
+  if (req_.chat) choice["delta"] = Json::object();
+  else choice["text"] = "";
+  choice["logprobs"] = nullptr;
+  choice["finish_reason"] = finish_text(f);
+  c["choices"] = Json::array({choice});
+  std::string out = sse(c);
+  if (req_.include_usage) {
+    Json u = chunk_base();
+    u["choices"] = Json::array();
+    u["usage"] = usage(n_generated);
+    out += sse(u);
+  }
+  return out + "data: [DONE]\n\n";
+}
+
+std::string Reply::full(const std::vector<TokenOut>& evs, Finish f, int64_t n_generated) {
+  std::string text = req_.echo ? req_.echo_text : std::string();
+  Json legacy = empty_legacy_logprobs();
+  Json content = Json::array();
+  size_t offset = 0;
+  for (const TokenOut& ev : evs) {
+    if (ev.kind == TokenOut::Prompt) {
+      if (!req_.echo) continue;
+      add_legacy_logprob(legacy, ev, offset);
+      continue;
+    }
+    text += ev.text;
+    if (ev.kind == TokenOut::Tail || !req_.job.logprobs) continue;
+    if (req_.chat) content.push_back(chat_logprob(ev));
+    else add_legacy_logprob(legacy, ev, offset);
+  }
+  Json choice{{"index", 0}};
+  if (req_.chat) choice["message"] = Json{{"role", "assistant"}, {"content", text}};
+  else choice["text"] = text;
+  if (!req_.job.logprobs) choice["logprobs"] = nullptr;
+  else choice["logprobs"] = req_.chat ? Json{{"content", content}} : legacy;
+  choice["finish_reason"] = finish_text(f);
+  Json r{{"id", id_},
+         {"object", req_.chat ? "chat.completion" : "text_completion"},
+         {"created", created_},
+         {"model", model_},
+         {"choices", Json::array({choice})},
+         {"usage", usage(n_generated)}};
+  return dump(r);
+}
+
+}  // namespace lmgen::serve

@@ -1,0 +1,45 @@
+// Reply — the response bodies of one completion or chat-completion request, in OpenAI's shapes: the whole JSON
+// object at the end, or server-sent events ("data: {chunk}\n\n" ... "data: [DONE]\n\n") as tokens arrive.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "serve/api.hpp"
+
+namespace lmgen::serve {
+
+class Reply {
+ public:
+  Reply(const Request& req, const Tokenizer& tok, std::string id, std::string model);
+
+  // Streaming: the events for tokens that just arrived ("" when they carry nothing to send).
+  std::string stream_events(const std::vector<TokenOut>& evs);
+  // Streaming: the final chunk with finish_reason, the usage chunk when asked for, and [DONE].
+  std::string stream_end(Finish f, int64_t n_generated);
+  // Not streaming: the whole response object, from every event of the job.
+  std::string full(const std::vector<TokenOut>& evs, Finish f, int64_t n_generated);
+
+ private:
+  Json chunk_base() const;
+  Json usage(int64_t n_generated) const;
+  // Log-prob records: chat {"token", "logprob", "bytes", "top_logprobs"}; completions add to the legacy arrays.
+  Json chat_logprob(const TokenOut& ev) const;
+  void add_legacy_logprob(Json& lp, const TokenOut& ev, size_t& offset) const;
+  static Json empty_legacy_logprobs();
+
+  const Request& req_;
+  const Tokenizer& tok_;
+  std::string id_, model_;
+  int64_t created_;
+  bool role_sent_ = false;
+  bool echo_sent_ = false;
+  size_t text_offset_ = 0;  // completions: where the next token's text starts in the returned text
+};
+
+// "data: <json>\n\n"
+std::string sse(const Json& j);
+// JSON text with invalid UTF-8 replaced by U+FFFD (a token's piece may be part of a character).
+std::string dump(const Json& j);
+
+}  // namespace lmgen::serve

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Server throughput, lmgen serve against llama.cpp's llama-server, in one run (one server at a time, so they never
+# share the cores): aggregate generation tok/s and time to first token with 1, 4 and 8 concurrent streams.
+#   tools/bench_serve.sh MODEL.gguf [LMGEN_BINARY] [LLAMA_DIR]
+# Settings (environment): THREADS (2), PARALLEL (8), CTX per sequence (512), REQUESTS per stream (3),
+# MAX_TOKENS (64), STREAMS (1,4,8). Output: the JSON lines of tools/bench_serve.py, labelled, and each server's
+# stderr in /tmp/bench_serve.*.err.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model="$1"
+lmgen="${2:-build/lmgen}"
+llama_dir="${3:-../shared/bench/llama.cpp-b4748}"
+threads="${THREADS:-2}" parallel="${PARALLEL:-8}" ctx="${CTX:-512}"
+args=(--streams "${STREAMS:-1,4,8}" --requests "${REQUESTS:-3}" --max-tokens "${MAX_TOKENS:-64}")
+
+wait_port() {  # wait_port PORT: until /health answers 200
+  for _ in $(seq 1 300); do
+    if python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=2)
+c.request("GET", "/health")
+sys.exit(0 if c.getresponse().status == 200 else 1)
+EOF
+    sleep 0.2
+  done
+  echo "bench_serve.sh: the server on port $1 did not come up" >&2
+  return 1
+}
+
+run_one() {  # run_one LABEL PORT CMD...
+  local label="$1" port="$2"
+  shift 2
+  "$@" 2>"/tmp/bench_serve.$label.err" &
+  local pid=$!
+  wait_port "$port"
+  python3 tools/bench_serve.py --port "$port" --label "$label" "${args[@]}"
+  kill "$pid"
+  wait "$pid" || true
+}
+
+run_one lmgen 18481 "$lmgen" serve -m "$model" --port 18481 -t "$threads" --parallel "$parallel" -c "$ctx" -q
+run_one llama-server 18482 "$llama_dir/llama-server" -m "$model" --host 127.0.0.1 --port 18482 -t "$threads" \
+  -np "$parallel" -cb -c $((ctx * parallel))
+grep -h "load_backend" /tmp/bench_serve.llama-server.err | tail -1 >&2 || true
