@@ -44,9 +44,11 @@ struct RunResult {
   }
 };
 
-// Runs LMGEN_BINARY with `args`. stdin is `input` (a file written to the scratch directory), or /dev/null.
-inline RunResult run_lmgen(const std::vector<std::string>& args, double timeout_s = 20.0,
-                           const std::string& input = std::string(), bool with_input = false) {
+// Runs the program `exe` with `args`, and the environment plus `extra_env` ("NAME=value" entries, which win).
+// stdin is `input` (a file written to the scratch directory), or /dev/null.
+inline RunResult run_process(const std::string& exe, const std::vector<std::string>& args, double timeout_s,
+                             const std::string& input, bool with_input,
+                             const std::vector<std::string>& extra_env = {}) {
   namespace fs = std::filesystem;
   static int counter = 0;
   const std::string base = scratch_dir() + "/run-" + std::to_string(counter++);
@@ -55,7 +57,7 @@ inline RunResult run_lmgen(const std::vector<std::string>& args, double timeout_
     std::ofstream f(in_path, std::ios::binary);
     f << input;
   }
-  std::vector<std::string> argv_s = {LMGEN_BINARY};
+  std::vector<std::string> argv_s = {exe};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
@@ -66,10 +68,20 @@ inline RunResult run_lmgen(const std::vector<std::string>& args, double timeout_
   posix_spawn_file_actions_addopen(&fa, 0, with_input ? in_path.c_str() : "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> env_s = extra_env;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e, name = entry.substr(0, entry.find('='));
+    bool overridden = false;
+    for (const std::string& x : extra_env) overridden |= x.substr(0, x.find('=')) == name;
+    if (!overridden) env_s.push_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& s : env_s) envp.push_back(s.data());
+  envp.push_back(nullptr);
   RunResult r;
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
@@ -104,6 +116,13 @@ inline RunResult run_lmgen(const std::vector<std::string>& args, double timeout_
   fs::remove(err_path, ec);
   if (with_input) fs::remove(in_path, ec);
   return r;
+}
+
+// Runs LMGEN_BINARY with `args` (see run_process).
+inline RunResult run_lmgen(const std::vector<std::string>& args, double timeout_s = 20.0,
+                           const std::string& input = std::string(), bool with_input = false,
+                           const std::vector<std::string>& extra_env = {}) {
+  return run_process(LMGEN_BINARY, args, timeout_s, input, with_input, extra_env);
 }
 
 // The contract for a bad input: the expected exit status, exactly one line on stderr that starts with "lmgen: "

@@ -126,7 +126,7 @@ TEST(CliConventions, VersionNamesCommitBuildTypeAndSimd) {
   auto r = run_lmgen({"--version"});
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("lmgen ", 0), 0u);
-  for (const char* key : {"\ncommit: ", "\nbuild: ", "\nsimd: "}) EXPECT_NE(r.out.find(key), std::string::npos) << key;
+  for (const char* key : {"\ncommit: ", "\nbuild: ", "\ncpu: ", "\nkernels: "}) EXPECT_NE(r.out.find(key), std::string::npos) << key;
 }
 
 TEST(CliConventions, RandomSeedIsReportedAndReplays) {

@@ -111,7 +111,9 @@ TEST(CliStream, SigintStopsTokenizeAndDetokenizeWhileTheyWaitForInput) {
       if (jsonl) args.push_back("--jsonl");
       Child c(args);
       if (jsonl) c.write_stdin(sub == "tokenize" ? "{\"text\": \"Hi\"}\n" : "{\"ids\": [1, 403]}\n");
-      if (jsonl) ASSERT_EQ(c.read_lines(1, 20).empty(), false) << sub;
+      if (jsonl) {
+        ASSERT_EQ(c.read_lines(1, 20).empty(), false) << sub;
+      }
       sleep_ms(500);  // the tokenizer is loaded and the command waits on its input
       c.signal(SIGINT);
       EXPECT_EQ(c.wait(5), 130) << sub << (jsonl ? " --jsonl" : "") << "; stderr: " << c.err();

@@ -13,7 +13,7 @@
 // Reported: mean ± sample standard deviation of tokens/s over the R runs. Weights are read straight from the
 // memory-mapped file (no tokenizer is loaded), so random-weight models of a real shape work.
 // Output: a markdown table on stdout, or with --jsonl one line per test:
-//   {"test": "pp128", "threads": 2, "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
+//   {"test": "pp128", "threads": 2, "kernels": "avx512vnni", "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +24,7 @@
 
 #include "cli/cli.hpp"
 #include "lmgen/error.hpp"
+#include "kernels/dispatch.hpp"
 #include "kernels/threads.hpp"
 
 namespace lmgen::cli {
@@ -167,8 +168,9 @@ int run_bench(BenchArgs& a, Context& ctx) {
   const double mib = static_cast<double>(std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0) /
                      1048576.0;
   const std::string name = std::filesystem::path(path).filename().string();
+  const char* kernels = simd::isa_name(simd::active_isa());
   if (!a.jsonl) {
-    write_out(ctx, "| model | size | arch | threads | test | t/s |\n| --- | ---: | --- | ---: | --- | ---: |\n");
+    write_out(ctx, "| model | size | arch | kernels | threads | test | t/s |\n| --- | ---: | --- | --- | ---: | --- | ---: |\n");
   }
   for (int t : a.threads) {
     for (const Result& r : bench_threads(a, lm.model, t, ctx)) {
@@ -176,14 +178,15 @@ int run_bench(BenchArgs& a, Context& ctx) {
         nlohmann::ordered_json j;
         j["test"] = r.test;
         j["threads"] = r.threads;
+        j["kernels"] = kernels;
         j["tokens_per_s"] = std::round(r.s.mean * 100) / 100;
         j["sd"] = std::round(r.s.sd * 100) / 100;
         if (a.depth > 0) j["depth"] = a.depth;
         if (!write_out(ctx, json_line(j))) return 1;
       } else {
         char buf[512];
-        std::snprintf(buf, sizeof buf, "| %s | %.1f MiB | %s | %d | %s | %.2f ± %.2f |\n", name.c_str(), mib,
-                      c.arch.c_str(), r.threads, (r.test + (a.depth > 0 ? " @ d" + std::to_string(a.depth) : "")).c_str(),
+        std::snprintf(buf, sizeof buf, "| %s | %.1f MiB | %s | %s | %d | %s | %.2f ± %.2f |\n", name.c_str(), mib,
+                      c.arch.c_str(), kernels, r.threads, (r.test + (a.depth > 0 ? " @ d" + std::to_string(a.depth) : "")).c_str(),
                       r.s.mean, r.s.sd);
         if (!write_out(ctx, buf)) return 1;
       }

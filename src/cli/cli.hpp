@@ -131,7 +131,9 @@ class Progress {
 // instead for llama.cpp options lmgen does not have. process_escapes() is -e: \n \t \r \\ \" \' \xNN.
 void rewrite_llama_args(std::vector<std::string>& args);
 std::string process_escapes(const std::string& s);
-// The text of --version: version, git commit, build type, SIMD level compiled in.
+// The text of --version: version, git commit, build type, then kernels_text():
+// "cpu: MODEL (features)\nkernels: FAMILY (why); built: FAMILIES\n" (also in bench and -v output).
+std::string kernels_text();
 std::string version_text();
 
 // A command: the CLI11 app (or subcommand) its flags live on, and what runs it once they are parsed.

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "kernels/dispatch.hpp"
 #include "format/gguf.hpp"
 #include "lmgen/error.hpp"
 #include "load/loaders.hpp"
@@ -163,6 +164,7 @@ std::string tokenizer_path(const ModelArgs& a, const std::string& model_path) {
 }
 
 LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
+  simd::active_isa();  // a bad LMGEN_ISA stops here, before any loading
   LoadOptions lo;
   lo.load_tokenizer = need_tokenizer;
   lo.access = a.no_mmap ? FileAccess::Read : FileAccess::Map;
@@ -181,6 +183,7 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
                  static_cast<long long>(c.n_head), static_cast<long long>(c.n_head_kv), static_cast<long long>(c.n_ff),
                  static_cast<long long>(c.n_vocab), static_cast<long long>(c.n_ctx_train));
     for (const std::string& note : lm.lora_notes) std::fprintf(stderr, "lmgen: %s\n", note.c_str());
+    std::fprintf(stderr, "lmgen: kernels %s\n", simd::active_isa_description().c_str());
   }
   return lm;
 }

@@ -1,37 +1,20 @@
-// `lmgen --version`: the version, the git commit and build type it was built from, and the SIMD instruction sets
-// compiled into the kernels, so that two users comparing logits can tell whether they run the same code.
+// `lmgen --version`: the version, the git commit and build type it was built from, the CPU, and the kernel family
+// in use (picked at run time, kernels/dispatch.hpp), so that two users comparing logits can tell whether they run
+// the same code.
 #include "cli/cli.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/dispatch.hpp"
 
 namespace lmgen::cli {
 
-namespace {
-std::string simd_level() {
-  std::string s;
-  auto add = [&s](const char* name) { s += s.empty() ? name : std::string(" ") + name; };
-#if defined(__AVX512F__)
-  add("avx512");
-#if defined(__AVX512BW__)
-  add("avx512bw");
-#endif
-#if defined(__AVX512VNNI__)
-  add("vnni");
-#endif
-#elif defined(__AVX2__)
-  add("avx2");
-#if defined(__FMA__)
-  add("fma");
-#endif
-#elif defined(__SSE4_2__)
-  add("sse4.2");
-#elif defined(__ARM_NEON)
-  add("neon");
-#endif
-#if defined(__F16C__)
-  add("f16c");
-#endif
-  return s.empty() ? "scalar" : s;
+std::string kernels_text() {
+  const CpuFeatures cpu = detect_cpu();
+  std::string compiled;
+  for (simd::Isa i : simd::kAllIsas)
+    if (simd::isa_compiled(i)) compiled += std::string(compiled.empty() ? "" : " ") + simd::isa_name(i);
+  return "cpu: " + (cpu.model.empty() ? std::string("unknown") : cpu.model) + " (" + cpu_feature_names(cpu) +
+         ")\nkernels: " + simd::active_isa_description() + "; built: " + compiled + "\n";
 }
-}  // namespace
 
 std::string version_text() {
 #ifndef LMGEN_GIT_COMMIT
@@ -42,7 +25,7 @@ std::string version_text() {
 #endif
   const std::string build = *LMGEN_BUILD_TYPE ? LMGEN_BUILD_TYPE : "unspecified";
   return std::string("lmgen ") + LMGEN_VERSION + "\ncommit: " + LMGEN_GIT_COMMIT + "\nbuild: " + build +
-         "\nsimd: " + simd_level() + "\n";
+         "\n" + kernels_text();
 }
 
 }  // namespace lmgen::cli

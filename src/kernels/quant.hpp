@@ -42,7 +42,7 @@ DType vec_dot_type(DType t);
 void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t n);
 
 // sum_i W[i] * X[i] for one weight row `w` of type `t` (n elements) and an activation row `act` encoded as
-// vec_dot_type(t). vec_dot uses the build's SIMD kernels (AVX-512 / AVX2 chosen at compile time);
+// vec_dot_type(t). vec_dot uses the SIMD kernel family chosen at run time (kernels/dispatch.hpp);
 // vec_dot_scalar is the portable reference (same integer sums; float accumulation order may differ).
 float vec_dot(DType t, int64_t n, const void* w, const void* act);
 float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act);
@@ -53,7 +53,7 @@ float vec_dot_scalar(DType t, int64_t n, const void* w, const void* act);
 void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
                   size_t act_stride, int n_act, float* y, size_t y_stride);
 
-// Name of the kernel family compiled in: "avx512", "avx2" or "scalar".
+// Name of the kernel family in use: "scalar", "avx2", "avx512" or "avx512vnni" (kernels/dispatch.hpp).
 const char* vec_dot_isa();
 
 }  // namespace lmgen

@@ -34,14 +34,16 @@ static_assert(sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34 && sizeof(Block
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
 
-inline float h2f(uint16_t h) {
+// The helpers below are `static`: each file gets its own copy, compiled with its own flags (the kernel families of
+// quant_simd.hpp use the F16C instructions, the portable code may not), never one shared copy.
+static inline float h2f(uint16_t h) {
 #if defined(__F16C__)
   return _cvtsh_ss(h);
 #else
   return fp16_to_fp32(h);
 #endif
 }
-inline uint16_t f2h(float f) {
+static inline uint16_t f2h(float f) {
 #if defined(__F16C__)
   return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 #else
@@ -50,7 +52,7 @@ inline uint16_t f2h(float f) {
 }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K super-block.
-inline void scale_min_k4(int j, const uint8_t* q, uint8_t& sc, uint8_t& m) {
+static inline void scale_min_k4(int j, const uint8_t* q, uint8_t& sc, uint8_t& m) {
   if (j < 4) {
     sc = q[j] & 63;
     m = q[j + 4] & 63;
@@ -61,7 +63,7 @@ inline void scale_min_k4(int j, const uint8_t* q, uint8_t& sc, uint8_t& m) {
 }
 
 // Round to nearest, ties to even, for |x| < 2^22 (ggml's nearest_int).
-inline int nearest_int(float x) {
+static inline int nearest_int(float x) {
   float v = x + 12582912.f;
   int32_t i;
   std::memcpy(&i, &v, 4);

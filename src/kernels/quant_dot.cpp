@@ -1,5 +1,5 @@
-// Activation encoding and the portable (scalar) dot-product kernels; the dispatch to the SIMD kernels of
-// quant_dot_simd.cpp.
+// Activation encoding and the portable (scalar) dot-product kernels; the calls into the SIMD kernel family chosen
+// at run time (dispatch.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include "lmgen/error.hpp"
 #include "kernels/quant.hpp"
 #include "kernels/quant_blocks.hpp"
-#include "kernels/quant_simd.hpp"
+#include "kernels/dispatch.hpp"
 
 namespace lmgen {
 
@@ -240,21 +240,30 @@ __attribute__((noinline)) float vec_dot_scalar(DType t, int64_t n, const void* w
   }
 }
 
+namespace {
+// The active family's entry point (dispatch.hpp), looked up once.
+simd::RowsFn active_rows() {
+  static const simd::RowsFn fn = simd::rows_kernel(simd::active_isa());
+  return fn;
+}
+}  // namespace
+
 float vec_dot(DType t, int64_t n, const void* w, const void* act) {
   float r;
-  if (simd::vec_dot_rows(t, n, w, 0, 1, act, 0, 1, &r, 1)) return r;
+  if (const simd::RowsFn fn = active_rows(); fn && fn(t, n, w, 0, 1, act, 0, 1, &r, 1)) return r;
   return vec_dot_scalar(t, n, w, act);
 }
 
 void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
                   size_t act_stride, int n_act, float* y, size_t y_stride) {
-  if (simd::vec_dot_rows(t, n, w, w_stride, n_rows, act, act_stride, n_act, y, y_stride)) return;
+  if (const simd::RowsFn fn = active_rows(); fn && fn(t, n, w, w_stride, n_rows, act, act_stride, n_act, y, y_stride))
+    return;
   const auto* wp = static_cast<const uint8_t*>(w);
   const auto* ap = static_cast<const uint8_t*>(act);
   for (int64_t r = 0; r < n_rows; ++r)
     for (int k = 0; k < n_act; ++k) y[k * y_stride + r] = vec_dot_scalar(t, n, wp + r * w_stride, ap + k * act_stride);
 }
 
-const char* vec_dot_isa() { return simd::isa_name(); }
+const char* vec_dot_isa() { return simd::isa_name(simd::active_isa()); }
 
 }  // namespace lmgen

@@ -1,4 +1,4 @@
-// Q4_0 and Q8_0 weights x Q8_0 activations, two blocks per 256-bit vector (AVX-512 VNNI/VL builds).
+// Q4_0 and Q8_0 weights x Q8_0 activations, two blocks per 256-bit vector (the AVX-512 VNNI family).
 //
 // The generic 32-element kernel of quant_dot_simd.cpp spends most of its instructions on per-block scalar work
 // (converting scales, broadcasting their product, the offset term). Here a pair of blocks shares every vector:
@@ -27,13 +27,13 @@
 #include <algorithm>
 #include <type_traits>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "kernels/quant_blocks.hpp"
 #include "kernels/quant_simd.hpp"
 #include "kernels/quant_simd_util.hpp"
 
-namespace lmgen::simd {
+namespace lmgen::simd::LMGEN_KERNEL_NS {
 
 #if defined(LMGEN_SIMD_AVX2) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
 
@@ -206,11 +206,11 @@ void rows_pairs(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const ui
   const int64_t nb = n / QK, np = (nb + 1) / 2;
   constexpr size_t kStackPairs = 128;  // 16 KB
   alignas(32) PairAct stack[kStackPairs];
-  std::vector<PairAct> heap;
+  std::unique_ptr<PairAct[]> heap;  // not std::vector: see quant_dot_simd.cpp on code shared between families
   PairAct* pa = stack;
   if (static_cast<size_t>(np * n_act) > kStackPairs) {
-    heap.resize(static_cast<size_t>(np * n_act));
-    pa = heap.data();
+    heap.reset(new PairAct[static_cast<size_t>(np * n_act)]);
+    pa = heap.get();
   }
   prepare_pairs<K::kOffset>(act, as, n_act, nb, pa);
   if (n_act == 1) return rows_single<K>(nb, w, ws, n_rows, pa, np, y);
@@ -252,4 +252,4 @@ bool q0_rows(DType, int64_t, const void*, size_t, int64_t, const void*, size_t, 
 
 #endif
 
-}  // namespace lmgen::simd
+}  // namespace lmgen::simd::LMGEN_KERNEL_NS

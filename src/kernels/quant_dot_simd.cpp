@@ -1,6 +1,11 @@
-// SIMD dot-product kernels, chosen at compile time: AVX2 (+ AVX-512 VNNI/VL integer multiply-adds when present) for
-// the block types, AVX-512F (else AVX2) for F32 / F16 / BF16 rows. Without AVX2 everything falls back to the
-// portable kernels of quant_dot.cpp.
+// SIMD dot-product kernels of one family (compiled once per family, see quant_simd.hpp): AVX2 (+ AVX-512 VNNI/VL
+// integer multiply-adds when the family has them) for the block types, AVX-512F (else AVX2) for F32 / F16 / BF16
+// rows. Where a family has no kernel, quant_dot.cpp's portable ones run.
+//
+// Code shared between families must not exist: the linker keeps one copy of every inline function or template
+// instantiation with external linkage, so a std::vector<float> member compiled here with AVX-512 flags could end up
+// serving an AVX2-only CPU. Everything here is in the family's namespace or has internal linkage, and heap
+// buffers are unique_ptr arrays (no vectorisable code); tools/check_kernel_objects.sh checks the objects.
 //
 // Every kernel is a template over NA, the number of activation rows multiplied with one weight row at once. Each
 // activation has its own accumulators that see exactly the same sequence of operations whatever NA is, so a
@@ -16,12 +21,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
+#include <memory>
 
 #include "kernels/quant_blocks.hpp"
 #include "kernels/quant_simd_util.hpp"
 
-namespace lmgen::simd {
+namespace lmgen::simd::LMGEN_KERNEL_NS {
 
 #if defined(LMGEN_SIMD_AVX2)
 
@@ -382,20 +387,20 @@ struct K32 {
     static constexpr size_t kStack = 2048;  // floats kept on the stack (2 per block and activation)
     float stack[kStack];
     Prep32 prep_stack[64];
-    std::vector<float> heap;
-    std::vector<Prep32> prep_heap;
+    std::unique_ptr<float[]> heap;  // not std::vector<float>: its code is shared with other families (see below)
+    std::unique_ptr<Prep32[]> prep_heap;
     Prep32* prep;
     State(const uint8_t* act, size_t stride, int n_act, int64_t n) {
       const int64_t nb = n / QK;
       float* store = stack;
       if (static_cast<size_t>(2 * nb * n_act) > kStack) {
-        heap.resize(static_cast<size_t>(2 * nb * n_act));
-        store = heap.data();
+        heap.reset(new float[static_cast<size_t>(2 * nb * n_act)]);
+        store = heap.get();
       }
       prep = prep_stack;
       if (n_act > 64) {
-        prep_heap.resize(static_cast<size_t>(n_act));
-        prep = prep_heap.data();
+        prep_heap.reset(new Prep32[static_cast<size_t>(n_act)]);
+        prep = prep_heap.get();
       }
       prepare32<K>(act, stride, n_act, nb, store, prep);
     }
@@ -487,25 +492,8 @@ bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, 
   }
 }
 
-const char* isa_name() {
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#if defined(__AVX512VNNI__)
-  return "avx512-vnni";
 #else
-  return "avx512";
-#endif
-#else
-  return "avx2";
-#endif
-}
-
-#else  // no AVX2: the portable kernels of quant_dot.cpp do everything
-
-bool vec_dot_rows(DType, int64_t, const void*, size_t, int64_t, const void*, size_t, int, float*, size_t) {
-  return false;
-}
-const char* isa_name() { return "scalar"; }
-
+#error "a kernel family needs at least AVX2, FMA and F16C (CMakeLists.txt sets each family's flags)"
 #endif
 
-}  // namespace lmgen::simd
+}  // namespace lmgen::simd::LMGEN_KERNEL_NS

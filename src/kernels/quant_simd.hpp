@@ -1,4 +1,6 @@
-// Internal: SIMD dot-product kernels (quant_dot_simd.cpp), chosen at compile time from __AVX512F__ / __AVX2__.
+// Internal: the entry points of one SIMD kernel family. quant_dot_simd.cpp and quant_dot_q0.cpp are compiled once
+// per family (avx2, avx512, avx512vnni: CMakeLists.txt), each time with that family's instruction-set flags and
+// with LMGEN_KERNEL_NS naming its namespace, so the copies never share a symbol (dispatch.hpp picks one at run time).
 #pragma once
 
 #include <cstddef>
@@ -6,15 +8,18 @@
 
 #include "lmgen/tensor.hpp"
 
-namespace lmgen::simd {
+#ifndef LMGEN_KERNEL_NS
+#error "a kernel family source: LMGEN_KERNEL_NS must name the family's namespace (set by CMakeLists.txt)"
+#endif
+
+namespace lmgen::simd::LMGEN_KERNEL_NS {
 
 // y[k * y_stride + r] = dot(weight row r, activation row k) for r < n_rows, k < n_act; each result bit-identical
-// whatever n_rows / n_act are. Returns false (and does nothing) if this build has no SIMD kernel for type t.
+// whatever n_rows / n_act are. Returns false (and does nothing) if this family has no kernel for type t.
 bool vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
                   size_t act_stride, int n_act, float* y, size_t y_stride);
-// Q4_0 / Q8_0 only (quant_dot_q0.cpp, AVX-512 VNNI builds): same contract as vec_dot_rows.
+// Q4_0 / Q8_0 only (quant_dot_q0.cpp, AVX-512 VNNI families): same contract as vec_dot_rows.
 bool q0_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act, size_t act_stride,
              int n_act, float* y, size_t y_stride);
-const char* isa_name();
 
-}  // namespace lmgen::simd
+}  // namespace lmgen::simd::LMGEN_KERNEL_NS

@@ -1,5 +1,5 @@
-// Internal: 256-bit SIMD helpers shared by the dot-product kernels (AVX2, with AVX-512 VNNI/VL variants of the
-// integer multiply-adds when the build has them). Integer sums are exact either way, so the VNNI and plain AVX2
+// Internal: 256-bit SIMD helpers shared by the dot-product kernels of one family (AVX2, with AVX-512 VNNI/VL
+// variants of the integer multiply-adds when the family has them); in the family's namespace like the kernels. Integer sums are exact either way, so the VNNI and plain AVX2
 // variants give identical results.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <type_traits>
 
-namespace lmgen::simd {
+namespace lmgen::simd::LMGEN_KERNEL_NS {
 
 // acc + sum of 4 adjacent products u8 x s8 per i32 lane (no saturation as long as |u| <= 128).
 inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
@@ -122,6 +122,6 @@ inline float hsum(__m256 v) {
 
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
-}  // namespace lmgen::simd
+}  // namespace lmgen::simd::LMGEN_KERNEL_NS
 
 #endif

@@ -1,0 +1,103 @@
+// Run-time kernel selection (see dispatch.hpp).
+#include "kernels/dispatch.hpp"
+
+#include <cstdlib>
+
+#include "kernels/cpu_features.hpp"
+#include "lmgen/error.hpp"
+
+// The per-family entry points (defined in the copies of quant_dot_simd.cpp built with each family's flags).
+#define LMGEN_DECLARE_FAMILY(ns)                                                                                   \
+  namespace lmgen::simd::ns {                                                                                      \
+  bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const void* act, size_t as,      \
+                    int n_act, float* y, size_t ys);                                                               \
+  }
+#if defined(LMGEN_KERNELS_X86)
+LMGEN_DECLARE_FAMILY(avx2)
+LMGEN_DECLARE_FAMILY(avx512)
+LMGEN_DECLARE_FAMILY(avx512vnni)
+#endif
+
+namespace lmgen::simd {
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+    case Isa::avx512vnni: return "avx512vnni";
+  }
+  return "?";
+}
+
+std::optional<Isa> parse_isa(std::string_view name) {
+  for (Isa i : kAllIsas)
+    if (name == isa_name(i)) return i;
+  return std::nullopt;
+}
+
+bool isa_compiled(Isa isa) { return isa == Isa::scalar || rows_kernel(isa) != nullptr; }
+
+bool isa_supported(Isa isa) {
+  const CpuFeatures f = detect_cpu();
+  const bool avx2 = f.avx2 && f.fma && f.f16c;
+  const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+  switch (isa) {
+    case Isa::scalar: return true;
+    case Isa::avx2: return avx2;
+    case Isa::avx512: return avx512;
+    case Isa::avx512vnni: return avx512 && f.avx512vnni;
+  }
+  return false;
+}
+
+RowsFn rows_kernel(Isa isa) {
+#if defined(LMGEN_KERNELS_X86)
+  switch (isa) {
+    case Isa::avx2: return &avx2::vec_dot_rows;
+    case Isa::avx512: return &avx512::vec_dot_rows;
+    case Isa::avx512vnni: return &avx512vnni::vec_dot_rows;
+    case Isa::scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return nullptr;
+}
+
+namespace {
+struct Choice {
+  Isa isa;
+  bool forced;
+};
+
+Choice choose() {
+  if (const char* env = std::getenv("LMGEN_ISA"); env && *env) {
+    const auto isa = parse_isa(env);
+    if (!isa) throw Error(std::string("LMGEN_ISA=") + env + " names no kernel family (scalar, avx2, avx512, avx512vnni)");
+    if (!isa_compiled(*isa)) throw Error(std::string("LMGEN_ISA=") + env + ": this build has no " + env + " kernels");
+    if (!isa_supported(*isa))
+      throw Error(std::string("LMGEN_ISA=") + env + ": this CPU cannot run them (it has: " +
+                  cpu_feature_names(detect_cpu()) + ")");
+    return {*isa, true};
+  }
+  Isa best = Isa::scalar;
+  for (Isa i : kAllIsas)
+    if (isa_compiled(i) && isa_supported(i)) best = i;
+  return {best, false};
+}
+
+const Choice& choice() {
+  static const Choice c = choose();  // decided once per process; a bad LMGEN_ISA throws at every call
+  return c;
+}
+}  // namespace
+
+Isa active_isa() { return choice().isa; }
+
+std::string active_isa_description() {
+  const Choice& c = choice();
+  return std::string(isa_name(c.isa)) + (c.forced ? " (LMGEN_ISA)" : " (the best this CPU supports)");
+}
+
+}  // namespace lmgen::simd
