@@ -315,6 +315,13 @@ inline float vsum(VF a, VF b) { return hsum(_mm256_add_ps(a, b)); }
 constexpr bool kMaskedTail = false;
 #endif
 
+// The value, forced into a register: otherwise GCC folds an F32 weight load into every FMA that uses it, loading
+// each weight vector once per activation instead of once per chunk (30 loads per 24 FMAs in the 4 x 3 tile).
+inline VF in_register(VF v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
+
 template <DType T>
 inline float scalar_w(const void* w, int64_t i) {
   if constexpr (T == DType::F32) return static_cast<const float*>(w)[i];
@@ -328,51 +335,106 @@ inline float scalar_w(const void* w, int64_t i) {
 // single-token results are bit-identical.
 template <DType T, int R, int NA>
 void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t stride, float* out) {
+  // Every loop over R and NA is unrolled in full, so the accumulator arrays live in registers: with one loop left
+  // rolled (the reductions at the end, say) GCC kept them in memory and stored all of them in every iteration.
   const float* x[NA];
   const void* wr[R];
   VF acc0[R][NA], acc1[R][NA];
+#pragma GCC unroll 8
   for (int a = 0; a < NA; ++a) x[a] = reinterpret_cast<const float*>(act + a * stride);
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     wr[r] = static_cast<const uint8_t*>(w) + r * ws;
+#pragma GCC unroll 8
     for (int a = 0; a < NA; ++a) acc0[r][a] = acc1[r][a] = vzero();
   }
+  // Each chunk of kLanes elements: R weight vectors, then each activation vector is loaded once and serves the R rows
+  // (2 * R * NA accumulators + R + 1 registers in flight).
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    VF w0[R], w1[R];
-    for (int r = 0; r < R; ++r) {
-      w0[r] = load_w<T>(wr[r], i);
-      w1[r] = load_w<T>(wr[r], i + kLanes);
-    }
-#pragma GCC unroll 4
+    VF wv[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) wv[r] = in_register(load_w<T>(wr[r], i));
+#pragma GCC unroll 8
     for (int a = 0; a < NA; ++a) {
-      const VF x0 = load_x(x[a] + i), x1 = load_x(x[a] + i + kLanes);
-      for (int r = 0; r < R; ++r) {
-        acc0[r][a] = vfma(w0[r], x0, acc0[r][a]);
-        acc1[r][a] = vfma(w1[r], x1, acc1[r][a]);
-      }
+      const VF xv = load_x(x[a] + i);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc0[r][a] = vfma(wv[r], xv, acc0[r][a]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) wv[r] = in_register(load_w<T>(wr[r], i + kLanes));
+#pragma GCC unroll 8
+    for (int a = 0; a < NA; ++a) {
+      const VF xv = load_x(x[a] + i + kLanes);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc1[r][a] = vfma(wv[r], xv, acc1[r][a]);
     }
   }
   if (i + kLanes <= n) {
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const VF w0 = load_w<T>(wr[r], i);
+#pragma GCC unroll 8
       for (int a = 0; a < NA; ++a) acc0[r][a] = vfma(w0, load_x(x[a] + i), acc0[r][a]);
     }
     i += kLanes;
   }
   if (kMaskedTail && i < n) {
     const int m = static_cast<int>(n - i);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const VF w0 = load_w_tail<T>(wr[r], i, m);
+#pragma GCC unroll 8
       for (int a = 0; a < NA; ++a) acc1[r][a] = vfma(w0, load_x_tail(x[a] + i, m), acc1[r][a]);
     }
     i = n;
   }
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-    for (int a = 0; a < NA; ++a) {
-      float s = vsum(acc0[r][a], acc1[r][a]);
-      for (int64_t k = i; k < n; ++k) s = std::fma(scalar_w<T>(wr[r], k), x[a][k], s);
-      out[r * NA + a] = s;
+#pragma GCC unroll 8
+    for (int a = 0; a < NA; ++a) out[r * NA + a] = vsum(acc0[r][a], acc1[r][a]);
+  for (int r = 0; r < R; ++r)  // the scalar tail (AVX2: fewer than kLanes elements left)
+    for (int a = 0; a < NA; ++a)
+      for (int64_t k = i; k < n; ++k) out[r * NA + a] = std::fma(scalar_w<T>(wr[r], k), x[a][k], out[r * NA + a]);
+}
+
+// Float rows against a batch of activations: tiles of kTileR rows x kTileA activations (the widest that keeps every
+// accumulator in a register: 2 x 4 x 3 + 4 + 1 of the 32 AVX-512 registers; 2 x 2 x 3 + 2 + 1 of AVX2's 16), over
+// blocks of rows that stay in L1 while the activations stream past. Per output element the operations are those of
+// dot_float<T, 1, 1> (the generation path), so results are bit-identical whatever the tile.
+#if defined(__AVX512F__)
+constexpr int kTileR = 4, kTileA = 3;
+#else
+constexpr int kTileR = 2, kTileA = 3;
+#endif
+template <DType T>
+void float_batch(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+                 float* y, size_t ys) {
+  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(24576 / std::max<size_t>(ws, 1)) / kTileR * kTileR,
+                                         kTileR, 64);
+  float out[kTileR * kTileA];
+  auto tile = [&](auto RC, auto NAC, int64_t r, int k) {
+    constexpr int R = decltype(RC)::value, NA = decltype(NAC)::value;
+    dot_float<T, R, NA>(n, w + r * ws, ws, act + k * as, as, out);
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < NA; ++j) y[(k + j) * ys + r + i] = out[i * NA + j];
+  };
+  using RT = std::integral_constant<int, kTileR>;
+  using R1 = std::integral_constant<int, 1>;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
+    const int64_t r1 = std::min(n_rows, r0 + rb);
+    for (int k = 0; k < n_act; k += kTileA) {
+      const int na = std::min(kTileA, n_act - k);
+      auto run = [&](auto NAC) {
+        int64_t r = r0;
+        for (; r + kTileR <= r1; r += kTileR) tile(RT{}, NAC, r, k);
+        for (; r < r1; ++r) tile(R1{}, NAC, r, k);
+      };
+      if (na == kTileA) run(std::integral_constant<int, kTileA>{});
+      else if (kTileA > 2 && na == 2) run(std::integral_constant<int, 2>{});
+      else run(std::integral_constant<int, 1>{});
     }
+  }
 }
 
 // Kernel adaptors with one interface: State st(act, stride, n_act, n) prepares the activation side once per call,
@@ -436,11 +498,6 @@ struct KF {
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_float<T, 1, NA>(n, w, 0, a, s, o);
   }
-  // Two weight rows at once (batches only): each activation load serves both.
-  template <int NA>
-  static void call2(int64_t n, const void* w, size_t ws, const uint8_t* a, size_t s, float* o, const State&, int) {
-    dot_float<T, 2, NA>(n, w, ws, a, s, o);
-  }
 };
 
 // Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
@@ -456,17 +513,17 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
     }
     return;
   }
-  constexpr bool kPairs = requires { &Kern::template call2<1>; };
-  for_each_tile(n_rows, ws, n_act, kPairs, y, ys, [&](int64_t r, int rows, int k, int na, float* out) {
-    const uint8_t* wr = w + r * ws;
-    const uint8_t* a = act + k * as;
-    with_na(na, [&](auto NA) {
-      if constexpr (kPairs) {
-        if (rows == 2) return Kern::template call2<NA>(n, wr, ws, a, as, out, st, k);
-      }
-      Kern::template call<NA>(n, wr, a, as, out, st, k);
-    });
+  for_each_tile(n_rows, ws, n_act, false, y, ys, [&](int64_t r, int, int k, int na, float* out) {
+    with_na(na, [&](auto NA) { Kern::template call<NA>(n, w + r * ws, act + k * as, as, out, st, k); });
   });
+}
+
+template <DType T>
+bool float_rows(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+                float* y, size_t ys) {
+  if (n_act == 1) rows_impl<KF<T>>(n, w, ws, n_rows, act, as, n_act, y, ys);
+  else float_batch<T>(n, w, ws, n_rows, act, as, n_act, y, ys);
+  return true;
 }
 
 }  // namespace
@@ -477,9 +534,9 @@ bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, 
   const auto* ap = static_cast<const uint8_t*>(act);
   if (q0_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
   switch (t) {
-    case DType::F32: rows_impl<KF<DType::F32>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::F16: rows_impl<KF<DType::F16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::BF16: rows_impl<KF<DType::BF16>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::F32: return float_rows<DType::F32>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
+    case DType::F16: return float_rows<DType::F16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
+    case DType::BF16: return float_rows<DType::BF16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::Q4_0: rows_impl<K32<KQ4_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q4_1: rows_impl<K32<KQ4_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q5_0: rows_impl<K32<KQ5_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
