@@ -410,31 +410,9 @@ constexpr int kTileR = 2, kTileA = 3;
 template <DType T>
 void float_batch(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
                  float* y, size_t ys) {
-  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(24576 / std::max<size_t>(ws, 1)) / kTileR * kTileR,
-                                         kTileR, 64);
-  float out[kTileR * kTileA];
-  auto tile = [&](auto RC, auto NAC, int64_t r, int k) {
-    constexpr int R = decltype(RC)::value, NA = decltype(NAC)::value;
+  for_each_block_tile<kTileR, kTileA>(n_rows, ws, 24576, n_act, y, ys, [&](auto R, auto NA, int64_t r, int k, float* out) {
     dot_float<T, R, NA>(n, w + r * ws, ws, act + k * as, as, out);
-    for (int i = 0; i < R; ++i)
-      for (int j = 0; j < NA; ++j) y[(k + j) * ys + r + i] = out[i * NA + j];
-  };
-  using RT = std::integral_constant<int, kTileR>;
-  using R1 = std::integral_constant<int, 1>;
-  for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
-    const int64_t r1 = std::min(n_rows, r0 + rb);
-    for (int k = 0; k < n_act; k += kTileA) {
-      const int na = std::min(kTileA, n_act - k);
-      auto run = [&](auto NAC) {
-        int64_t r = r0;
-        for (; r + kTileR <= r1; r += kTileR) tile(RT{}, NAC, r, k);
-        for (; r < r1; ++r) tile(R1{}, NAC, r, k);
-      };
-      if (na == kTileA) run(std::integral_constant<int, kTileA>{});
-      else if (kTileA > 2 && na == 2) run(std::integral_constant<int, 2>{});
-      else run(std::integral_constant<int, 1>{});
-    }
-  }
+  });
 }
 
 // Kernel adaptors with one interface: State st(act, stride, n_act, n) prepares the activation side once per call,
@@ -513,8 +491,8 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
     }
     return;
   }
-  for_each_tile(n_rows, ws, n_act, false, y, ys, [&](int64_t r, int, int k, int na, float* out) {
-    with_na(na, [&](auto NA) { Kern::template call<NA>(n, w + r * ws, act + k * as, as, out, st, k); });
+  for_each_block_tile<1, 4>(n_rows, ws, 16384, n_act, y, ys, [&](auto, auto NA, int64_t r, int k, float* out) {
+    Kern::template call<NA>(n, w + r * ws, act + k * as, as, out, st, k);
   });
 }
 

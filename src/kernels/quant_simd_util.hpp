@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 namespace lmgen::simd::LMGEN_KERNEL_NS {
 
@@ -73,41 +74,39 @@ constexpr size_t prefetch_step() {
   return 64;
 }
 
-// f(std::integral_constant<int, na>{}) for na in 1..4: turns a run-time activation count into a template argument.
-template <typename F>
-inline void with_na(int na, F&& f) {
-  switch (na) {
-    case 4: f(std::integral_constant<int, 4>{}); break;
-    case 3: f(std::integral_constant<int, 3>{}); break;
-    case 2: f(std::integral_constant<int, 2>{}); break;
-    default: f(std::integral_constant<int, 1>{}); break;
-  }
+// f(std::integral_constant<int, n>{}) for the run-time count n in 1..Max: a count turned into a template argument.
+template <int Max, typename F>
+inline void with_count(int n, F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    ((n == I + 1 ? (f(std::integral_constant<int, I + 1>{}), 0) : 0), ...);
+  }(std::make_integer_sequence<int, Max>{});
 }
 
-// The batch loop shared by the kernels: rows [0, n_rows) x activations [0, n_act), blocked so that a block of
-// weight rows (about 16 KiB) stays in L1 while groups of up to 4 activations stream past it. tile(r, rows, k, na,
-// out) computes `rows` weight rows from r (2 when `pairs`, else 1; a last odd row alone) against activations
-// k .. k+na-1 into out[i * na + j], which lands in y[(k + j) * ys + r + i].
-template <typename Tile>
-inline void for_each_tile(int64_t n_rows, size_t ws, int n_act, bool pairs, float* y, size_t ys, Tile&& tile) {
-  const int64_t rb = std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(ws, 1)) & ~int64_t{1}, 2, 64);
-  float out[2 * 4];
+// The batch loop shared by the kernels: rows [0, n_rows) x activations [0, n_act) in tiles of TR rows x TA
+// activations, over blocks of weight rows (about block_bytes) that stay in L1 while the activations stream past.
+// tile(R, NA, r, k, out) computes R rows from r (TR, or 1 for the rows left over) against NA activations from k
+// (TA, or fewer for the last ones), R and NA as std::integral_constant, into out[i * NA + j], which lands in
+// y[(k + j) * ys + r + i].
+template <int TR, int TA, typename Tile>
+inline void for_each_block_tile(int64_t n_rows, size_t ws, size_t block_bytes, int n_act, float* y, size_t ys,
+                                Tile&& tile) {
+  const int64_t rb =
+      std::clamp<int64_t>(static_cast<int64_t>(block_bytes / std::max<size_t>(ws, 1)) / TR * TR, TR, 64 / TR * TR);
+  float out[TR * TA];
+  auto run = [&](auto RC, auto NAC, int64_t r, int k) {
+    constexpr int R = decltype(RC)::value, NA = decltype(NAC)::value;
+    tile(RC, NAC, r, k, out);
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < NA; ++j) y[(k + j) * ys + r + i] = out[i * NA + j];
+  };
   for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
     const int64_t r1 = std::min(n_rows, r0 + rb);
-    for (int k = 0; k < n_act; k += 4) {
-      const int na = std::min(4, n_act - k);
-      int64_t r = r0;
-      for (; pairs && r + 1 < r1; r += 2) {
-        tile(r, 2, k, na, out);
-        for (int j = 0; j < na; ++j) {
-          y[(k + j) * ys + r] = out[j];
-          y[(k + j) * ys + r + 1] = out[na + j];
-        }
-      }
-      for (; r < r1; ++r) {
-        tile(r, 1, k, na, out);
-        for (int j = 0; j < na; ++j) y[(k + j) * ys + r] = out[j];
-      }
+    for (int k = 0; k < n_act; k += TA) {
+      with_count<TA>(std::min(TA, n_act - k), [&](auto NAC) {
+        int64_t r = r0;
+        for (; r + TR <= r1; r += TR) run(std::integral_constant<int, TR>{}, NAC, r, k);
+        for (; r < r1; ++r) run(std::integral_constant<int, 1>{}, NAC, r, k);
+      });
     }
   }
 }
