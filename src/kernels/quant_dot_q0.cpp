@@ -1,15 +1,16 @@
-// Q4_0 and Q8_0 weights x Q8_0 activations, two pairs of blocks per 512-bit vector (the AVX-512 VNNI family).
+// Q4_0, Q5_0 and Q8_0 weights x Q8_0 activations, two pairs of blocks per 512-bit vector (the AVX-512 VNNI family).
 //
 // The generic 32-element kernel of quant_dot_simd.cpp spends most of its instructions on per-block scalar work
 // (converting scales, broadcasting their product, the offset term). Here a pair of blocks shares every vector:
 //
 //   weights (decoded once per pair, shared by all activations):
-//     lo = [block i elements 0..15 | block i+1 elements 0..15]    as unsigned bytes (Q4_0: 0..15, Q8_0: q + 128)
+//     lo = [block i elements 0..15 | block i+1 elements 0..15]    as unsigned bytes (Q4_0: 0..15, Q5_0: 0..31,
+//                                                                  Q8_0: q + 128)
 //     hi = [block i elements 16..31 | block i+1 elements 16..31]
 //     dw = [d_i x4 | d_{i+1} x4]                                   (floats)
 //   activations (rearranged once per call, QuadAct below):
 //     A, B    = the matching halves of the activation blocks (signed bytes)
-//     negcorr = -offset * (sum of the 4 activation bytes under each i32 lane of lo and hi), offset 8 or 128
+//     negcorr = -offset * (sum of the 4 activation bytes under each i32 lane of lo and hi), offset 8, 16 or 128
 //     dy      = [dy_i x4 | dy_{i+1} x4]
 //   per weight row r and activation a:  s = dpbusd(dpbusd(negcorr, lo, A), hi, B)    (exact integer sums)
 //                                       acc += float(s) * (dw * dy)
@@ -112,6 +113,41 @@ struct Q8 {
     lo = _mm512_xor_si512(join4(load16(x[0].qs), load16(x[1].qs), load16(x[2].qs), load16(x[3].qs)), flip);
     hi = _mm512_xor_si512(
         join4(load16(x[0].qs + 16), load16(x[1].qs + 16), load16(x[2].qs + 16), load16(x[3].qs + 16)), flip);
+  }
+};
+
+// Q5_0: the Q4_0 nibbles plus a fifth bit (qh bit j for element j) as 0x10: unsigned 0..31, offset 16.
+struct Q5 {
+  using W = BlockQ5_0;
+  static constexpr int kOffset = 16;
+  static uint32_t high_bits(const W& b) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return qh;
+  }
+  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
+    const __m128i v0 = load16(x[0].qs);
+    const __m256i v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0), load16(x[1].qs), 1)
+                          : _mm256_zextsi128_si256(v0);
+    dw = expand_scales(x[0].d, two ? x[1].d : 0);
+    const uint32_t h0 = high_bits(x[0]), h1 = two ? high_bits(x[1]) : 0;
+    const __m256i m = _mm256_set1_epi8(0x0F), b5 = _mm256_set1_epi8(0x10);
+    lo = _mm256_or_si256(_mm256_and_si256(v, m), _mm256_maskz_mov_epi8((h0 & 0xFFFF) | (h1 << 16), b5));
+    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m),
+                         _mm256_maskz_mov_epi8((h0 >> 16) | (h1 & 0xFFFF0000u), b5));
+  }
+  static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
+    const __m512i v = join4(load16(x[0].qs), load16(x[1].qs), load16(x[2].qs), load16(x[3].qs));
+    dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
+    uint64_t mlo = 0, mhi = 0;
+    for (int i = 0; i < 4; ++i) {
+      const uint64_t h = high_bits(x[i]);
+      mlo |= (h & 0xFFFF) << (16 * i);
+      mhi |= (h >> 16) << (16 * i);
+    }
+    const __m512i m = _mm512_set1_epi8(0x0F), b5 = _mm512_set1_epi8(0x10);
+    lo = _mm512_or_si512(_mm512_and_si512(v, m), _mm512_maskz_mov_epi8(mlo, b5));
+    hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m), _mm512_maskz_mov_epi8(mhi, b5));
   }
 };
 
@@ -286,6 +322,7 @@ bool q0_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const
   switch (t) {
     case DType::Q4_0: rows_quads<Q4>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q8_0: rows_quads<Q8>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q5_0: rows_quads<Q5>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     default: return false;
   }
 }
