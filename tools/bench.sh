@@ -1,51 +1,62 @@
 #!/usr/bin/env bash
-# tools/bench.sh — lmgen vs llama.cpp, side by side, on the models of the speed issue's table.
+# tools/bench.sh — lmgen vs llama.cpp (llama-bench), side by side, on the models of the speed issue's table.
 #
-#   tools/bench.sh            # everything (about 10-15 min on the 2-core machine): writes $BENCH_DIR/results-*.{jsonl,md}
-#                             # and prints the markdown table
-#   QUICK=1 tools/bench.sh    # smoke test: 1 rep, -p 32 -n 16, small models only
+#   tools/bench.sh            # everything (long: tens of minutes on the 2-core machine): writes
+#                             # $BENCH_DIR/results-*.{jsonl,md} and prints the markdown table
+#   QUICK=1 tools/bench.sh    # smoke test: 1 rep, pp32/pp64/tg16, small models only
 #
 # Steps:
-#   1. builds lmgen (Release, no tests) in $BUILD_DIR (default build-bench) and tools/make_random_gguf.cpp against
-#      its library;
+#   1. builds lmgen and tools/make_random_gguf.cpp (Release, no tests; $CMAKE_ARGS, ccache when present) in
+#      $BUILD_DIR (default build-bench) from the working tree — uncommitted changes included (the result files say so);
 #   2. makes the random-weight models once (cached in $BENCH_DIR, default /tmp/lmgen-bench): SmolLM2-135M and
 #      TinyLlama-1.1B shapes from shared/configs with the 32000-token llama SPM vocabulary from
 #      shared/vocab/ggml-vocab-llama-spm.gguf, written as F32 (SmolLM2) / F16 (TinyLlama) by make_random_gguf, the
-#      other types by `lmgen quantize`; plus the real stories260K.gguf; and Qwen3-0.6B / Gemma-3-1B shapes
-#      (tools/configs; Qwen's 151936-token vocabulary from fixtures/tiny-qwen3, Gemma 3's 262144 rows padded from
-#      fixtures/tiny-gemma3's) written as Q8_0 by make_random_gguf, measured by lmgen alone;
-#   3. per model: `lmgen bench -p 128 -n 0 -t 1,2 -r $REPS --jsonl` (prompt from an empty context) and
-#      `lmgen bench -p 0 -n 64 -d 128 ...` (generation after 128 context tokens, as the peer measures it), the latter
-#      again with --no-mmap (weights read into huge-page memory instead of mapped); llama.cpp through
-#      shared/bench/llamacpp_peer.mjs (node-llama-cpp 3.22.1 installed in $PEER_DIR, default /tmp/peer:
-#      `mkdir -p /tmp/peer && cd /tmp/peer && npm init -y && npm install node-llama-cpp@3.22.1`) at --threads 1 and 2
-#      (quote t=1: at t=2 Node's own thread competes for the 2 cores); whole-process time of
-#      `lmgen -m M -p "Once upon a time" -n 16 --temp 0 --ignore-eos` at -t 1 and -t 2 with hyperfine (or a
-#      date +%s%N loop); peak RSS of that command at -t 2 from /usr/bin/time -v.
+#      other types (f16 q8_0 q4_0 q4_k_m) by `lmgen quantize`; plus the real stories260K.gguf; and Qwen3-0.6B /
+#      Gemma-3-1B shapes (tools/configs; Qwen's 151936-token vocabulary from fixtures/tiny-qwen3, Gemma 3's 262144
+#      rows padded from fixtures/tiny-gemma3's) written as Q8_0 by make_random_gguf, measured by lmgen alone;
+#   3. per model, per thread count T (1, 2), interleaved so that machine noise hits both engines alike:
+#        `lmgen bench -m M -p 128 -n 64 -t T -r $REPS --jsonl` and `lmgen bench -m M -p 512 -n 0 ...` (lmgen bench
+#        takes one -p), then
+#        `$SHARED/bench/llama.cpp-b4748/llama-bench -m M -p 128,512 -n 64 -t T -r $REPS -o jsonl`;
+#      both: one warm-up run, pp from an empty context, tg64 from an empty context too (llama-bench b4748 has no
+#      depth option). lmgen's JSONL names its kernel family ("kernels"); llama-bench's stderr names the CPU variant
+#      it loaded (`load_backend: loaded CPU backend from .../libggml-cpu-VARIANT.so`), recorded with each line.
 #      Page cache: each model file is dropped from the page cache first (dd iflag=nocache count=0), so lmgen's first
 #      load reads it from disk into 2 MiB folios (its map is advised MADV_HUGEPAGE) and both engines then run on
-#      that same cache, whatever happened to the file before. Then the worst case: a copy written in 4 KiB pieces
-#      (dd bs=4k: cached in 4 KiB folios, as a file written by a program with small writes and never evicted),
-#      generation at t=1 for both engines.
-# Environment: LMGEN_ROOT (source tree; default: this script's), REPS (default 5), BENCH_DIR, BUILD_DIR, PEER_DIR,
-#   PEER_THREADS (default "1 2"), PEER_TIMEOUT (s, default 240), LMGEN_SHARED, SKIP_PEER=1, MODELS="smol-f32 ...".
+#      that same cache, whatever happened to the file before. Then, lmgen alone: tg with --no-mmap (weights read
+#      into huge-page memory); the worst case for a map, a copy written in 4 KiB pieces (dd bs=4k: cached in 4 KiB
+#      folios), tg at t=1 for both engines; whole-process time of
+#      `lmgen -m M -p "Once upon a time" -n 16 --temp 0 --ignore-eos -t T` at T = 1, 2 with hyperfine (or a
+#      date +%s%N loop); peak RSS of that command at -t 2 from /usr/bin/time -v.
+#   4. the table: one per run, headed with the CPU (lscpu's model name and its AVX-512/AMX flags), the date, the
+#      commit, lmgen's kernel family and llama.cpp's variant; per model "lmgen/llama.cpp (ratio)" tokens/s for tg
+#      and pp at t=1 and t=2; then the cells below the goals (tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, ≥ 1.0×
+#      elsewhere; pp ≥ 1.0× everywhere); then a second, smaller table with the lmgen-only measurements.
+#      The JSONL's first line records the machine (cpu, flags, date, commit, cores, reps).
+# Environment: LMGEN_ROOT (source tree; default: this script's), LMGEN_SHARED (default $LMGEN_ROOT/../shared),
+#   REPS (default 5), BENCH_DIR, BUILD_DIR, CMAKE_ARGS, THREADS (default "1 2"), PEER_TIMEOUT (s per llama-bench
+#   run, default 600), SKIP_PEER=1, MODELS="smol-f32 ...".
 set -euo pipefail
 
 ROOT=${LMGEN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SHARED=${LMGEN_SHARED:-$ROOT/../shared}
+LLAMA_DIR=$SHARED/bench/llama.cpp-b4748
+LLAMA_BENCH=$LLAMA_DIR/llama-bench
 BUILD=${BUILD_DIR:-$ROOT/build-bench}
 WORK=${BENCH_DIR:-/tmp/lmgen-bench}
-PEER=${PEER_DIR:-/tmp/peer}
 REPS=${REPS:-5}
-PEER_THREADS=${PEER_THREADS:-1 2}  # llama.cpp thread counts (t=2 crawls when the machine is busy: spinning threads)
-PEER_TIMEOUT=${PEER_TIMEOUT:-240}  # seconds per llama.cpp run
-PP=128
+THREADS=${THREADS:-1 2}
+PEER_TIMEOUT=${PEER_TIMEOUT:-600}  # seconds per llama-bench run (t=2 crawls when the machine is busy: spinning threads)
+default_cmake="-G Ninja -DCMAKE_BUILD_TYPE=Release -DLMGEN_BUILD_TESTS=OFF"
+command -v ccache >/dev/null && default_cmake+=" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+CMAKE_ARGS=${CMAKE_ARGS:-$default_cmake}
+PPS="128 512"  # prompt sizes (lmgen bench: one run per size; llama-bench: one -p list)
 TG=64
-ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 tinyllama-q4_0 stories260K qwen3-0.6b-q8_0 gemma3-1b-q8_0"
+ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 smol-q4_k_m tinyllama-q4_0 stories260K qwen3-0.6b-q8_0 gemma3-1b-q8_0"
 LMGEN_ONLY="qwen3-0.6b-q8_0 gemma3-1b-q8_0"  # families the llama.cpp peer (b4748) lacks: lmgen alone
 if [[ -n "${QUICK:-}" ]]; then
-  REPS=1 PP=32 TG=16
-  ALL_MODELS="smol-q4_0 stories260K"
+  REPS=1 PPS="32 64" TG=16
+  ALL_MODELS="smol-q4_0 smol-q4_k_m stories260K"
 fi
 MODELS=${MODELS:-$ALL_MODELS}
 mkdir -p "$WORK"
@@ -55,13 +66,38 @@ MD=$WORK/results-$STAMP.md
 : >"$RES"
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
+# ---- the machine (first line of the JSONL; the markdown header) ----
+cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+[[ -z $cpu_model ]] && cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+cpu_flags=$(lscpu 2>/dev/null | sed -n 's/^Flags:[[:space:]]*//p' | head -1)
+[[ -z $cpu_flags ]] && cpu_flags=$(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2)
+flags=""
+for f in avx2 avx512f avx512bw avx512vl avx512_vnni avx512_bf16 amx_tile amx_int8 amx_bf16; do
+  [[ " $cpu_flags " == *" $f "* ]] && flags+="${flags:+ }$f"
+done
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | cut -c4- | tr '\n' ' ')  # built too
+python3 - "$cpu_model" "$flags" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$dirty" "$(nproc)" "$REPS" >>"$RES" <<'EOF'
+import json, sys
+cpu, flags, date, commit, dirty, cores, reps = sys.argv[1:]
+print(json.dumps({"machine": {"cpu": cpu, "flags": flags.split(), "date": date, "commit": commit,
+                              "uncommitted_changes": dirty.split(), "cores": int(cores), "reps": int(reps),
+                              "llama_cpp": "b4748 (c392e50)"}}))
+EOF
+
 # ---- 1. build ----
 log "building lmgen in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLMGEN_BUILD_TESTS=OFF -G Ninja >/dev/null
-cmake --build "$BUILD" -j2 --target lmgen >/dev/null
+read -ra cmake_args <<<"$CMAKE_ARGS"
+build_log=$WORK/build-$$.log
+if ! { cmake -S "$ROOT" -B "$BUILD" "${cmake_args[@]}" && cmake --build "$BUILD" -j2 --target lmgen make_random_gguf; } \
+  >"$build_log" 2>&1; then
+  grep -E -m 20 'error|FAILED' "$build_log" >&2 || tail -20 "$build_log" >&2
+  log "build failed (full log: $build_log)"
+  exit 1
+fi
+rm -f "$build_log"
 LMGEN=$BUILD/lmgen
 MAKE_RANDOM=$BUILD/make_random_gguf
-cmake --build "$BUILD" -j2 --target make_random_gguf >/dev/null
 
 # ---- 2. models ----
 VOCAB=$SHARED/vocab/ggml-vocab-llama-spm.gguf
@@ -107,12 +143,31 @@ for m in $MODELS; do make_model "$m"; done
 
 # ---- 3. measurements ----
 have_peer=0
-if [[ -z "${SKIP_PEER:-}" ]] && command -v node >/dev/null && [[ -d $PEER/node_modules/node-llama-cpp ]]; then
+if [[ -z "${SKIP_PEER:-}" ]] && [[ -x $LLAMA_BENCH ]]; then
   have_peer=1
 else
-  log "llama.cpp peer not available (node + $PEER/node_modules/node-llama-cpp); measuring lmgen only"
+  log "llama.cpp peer not used (SKIP_PEER set, or no $LLAMA_BENCH); measuring lmgen only"
 fi
+PP_LIST=${PPS// /,}
 PROMPT="Once upon a time"
+tag() {  # wraps each JSON line of stdin: tag NAME MIB ENGINE [EXTRA_JSON_FIELDS]
+  local line
+  while read -r line; do
+    if [[ $line == "{"* ]]; then echo "{\"model\": \"$1\", \"mib\": $2, \"engine\": \"$3\"${4:+, $4}, \"r\": $line}"; fi
+  done
+  return 0
+}
+llama_bench() {  # llama_bench NAME MIB ENGINE FILE ARGS...: runs llama-bench, appends its lines (with its variant)
+  local name=$1 mib=$2 engine=$3 file=$4 out err variant rc=0
+  shift 4
+  out=$WORK/llama-bench-$$.out err=$WORK/llama-bench-$$.err
+  timeout "$PEER_TIMEOUT" "$LLAMA_BENCH" -m "$file" "$@" -r "$REPS" -o jsonl >"$out" 2>"$err" || rc=$?
+  variant=$(sed -n 's/.*load_backend: loaded CPU backend from .*libggml-cpu-\([A-Za-z0-9_]*\)\.so.*/\1/p' "$err" | head -1)
+  ((rc == 0)) || log "$name: llama-bench $* failed (exit $rc$( ((rc == 124)) && echo ", timed out after ${PEER_TIMEOUT}s"))"
+  ((rc == 0)) || tail -3 "$err" >&2
+  tag "$name" "$mib" "$engine" "\"variant\": \"${variant:-unknown}\"" <"$out" >>"$RES"  # partial output counts too
+  rm -f "$out" "$err"
+}
 whole_process() {  # prints mean milliseconds of one `lmgen ... -n 16` run at -t $2
   local m=$1 t=$2
   local cmd=("$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t "$t" -q)
@@ -137,39 +192,33 @@ for name in $MODELS; do
   dd if="$m" iflag=nocache count=0 status=none || log "$name: could not drop the file from the page cache"
   peer_ok=$have_peer
   [[ " $LMGEN_ONLY " == *" $name "* ]] && peer_ok=0
-  log "$name ($mib MiB): lmgen bench"
-  # pp from an empty context; tg after PP context tokens (-d), as the llama.cpp peer script generates after its prompt
-  { "$LMGEN" bench -m "$m" -p "$PP" -n 0 -t 1,2 -r "$REPS" --jsonl
-    "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl; } |
-    while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen\", \"r\": $line}"; done >>"$RES" ||
-    log "$name: lmgen bench failed"
-  if ((peer_ok)); then
-    for t in $PEER_THREADS; do
-      log "$name: llama.cpp t=$t"
-      line=$(cd "$PEER" && timeout "$PEER_TIMEOUT" node "$SHARED/bench/llamacpp_peer.mjs" "$m" --prompt-tokens "$PP" \
-        --gen-tokens "$TG" --threads "$t" --reps "$REPS" 2>/dev/null | tail -1) || line=""
-      [[ -z $line ]] && log "$name: llama.cpp t=$t failed or timed out (${PEER_TIMEOUT}s)"
-      [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp\", \"threads\": $t, \"r\": $line}" >>"$RES"
+  for t in $THREADS; do
+    # lmgen bench takes a single -p: tg with the first prompt size, then one run per further size
+    log "$name ($mib MiB) t=$t: lmgen bench"
+    n=$TG
+    for pp in $PPS; do
+      "$LMGEN" bench -m "$m" -p "$pp" -n "$n" -t "$t" -r "$REPS" --jsonl | tag "$name" "$mib" lmgen >>"$RES" ||
+        log "$name: lmgen bench -p $pp -n $n -t $t failed"
+      n=0
     done
-  fi
+    if ((peer_ok)); then
+      log "$name ($mib MiB) t=$t: llama-bench"
+      llama_bench "$name" "$mib" llama.cpp "$m" -p "$PP_LIST" -n "$TG" -t "$t"
+    fi
+  done
   # the same generation test with the weights read into (huge-page) memory instead of mapped: lmgen --no-mmap.
   # After llama.cpp: allocating huge anonymous pages can make the kernel split page-cache folios (compaction), and
   # both engines must see the same cache.
-  "$LMGEN" bench -m "$m" -p 0 -n "$TG" -d "$PP" -t 1,2 -r "$REPS" --jsonl --no-mmap |
-    while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-nommap\", \"r\": $line}"; done >>"$RES" ||
+  log "$name: lmgen bench --no-mmap"
+  "$LMGEN" bench -m "$m" -p 0 -n "$TG" -t "${THREADS// /,}" -r "$REPS" --jsonl --no-mmap | tag "$name" "$mib" lmgen-nommap >>"$RES" ||
     log "$name: lmgen bench --no-mmap failed"
   if [[ $name != stories260K ]]; then  # (1 MiB: no huge pages either way)
     small=$WORK/pages4k.gguf
     log "$name: generation from a copy cached in 4 KiB pages"
     dd if="$m" of="$small" bs=4k status=none
-    "$LMGEN" bench -m "$small" -p 0 -n "$TG" -d "$PP" -t 1 -r "$REPS" --jsonl |
-      while read -r line; do echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-4k\", \"r\": $line}"; done >>"$RES" ||
+    "$LMGEN" bench -m "$small" -p 0 -n "$TG" -t 1 -r "$REPS" --jsonl | tag "$name" "$mib" lmgen-4k >>"$RES" ||
       log "$name: lmgen bench (4 KiB pages) failed"
-    if ((peer_ok)); then
-      line=$(cd "$PEER" && timeout "$PEER_TIMEOUT" node "$SHARED/bench/llamacpp_peer.mjs" "$small" --prompt-tokens "$PP" \
-        --gen-tokens "$TG" --threads 1 --reps "$REPS" 2>/dev/null | tail -1) || line=""
-      [[ -n $line ]] && echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"llama.cpp-4k\", \"threads\": 1, \"r\": $line}" >>"$RES"
-    fi
+    ((peer_ok)) && llama_bench "$name" "$mib" llama.cpp-4k "$small" -p 0 -n "$TG" -t 1
     rm -f "$small"
   fi
   for t in 1 2; do
@@ -183,59 +232,89 @@ for name in $MODELS; do
 done
 
 # ---- 4. table ----
-python3 - "$RES" "$PP" "$TG" >"$MD" <<'EOF'
+python3 - "$RES" "$PPS" "$TG" "$LMGEN_ONLY" >"$MD" <<'EOF'
 import json, sys
-res, pp, tg = sys.argv[1], sys.argv[2], sys.argv[3]
-rows, order = {}, []
+res, pps, tg, lmgen_only = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4].split()
+machine, rows, order, kernels, variants = {}, {}, [], [], []
+def note(lst, x):
+    if x and x not in lst:
+        lst.append(x)
 for line in open(res):
     j = json.loads(line)
-    m = j["model"]
+    if "machine" in j:
+        machine = j["machine"]
+        continue
+    m, e = j["model"], j["engine"]
     if m not in rows:
         rows[m] = {"mib": j["mib"]}
         order.append(m)
-    r = rows[m]
-    if j["engine"] == "lmgen":
-        x = j["r"]
-        r[("lmgen", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
-    elif j["engine"] == "lmgen-nommap":
-        x = j["r"]
-        r[("nommap", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
-    elif j["engine"] == "lmgen-4k":
-        x = j["r"]
-        r[("lmgen4k", x["test"][:2], x["threads"])] = (x["tokens_per_s"], x["sd"])
-    elif j["engine"] == "llama.cpp":
-        x = j["r"]
-        r[("llama", "pp", j["threads"])] = (x["pp_tps_median"], None)
-        r[("llama", "tg", j["threads"])] = (x["tg_tps_median"], None)
-    elif j["engine"] == "llama.cpp-4k":
-        r[("llama4k", "tg", j["threads"])] = (j["r"]["tg_tps_median"], None)
-    elif j["engine"] == "lmgen-process" and j["ms"] is not None:
+    r, x = rows[m], j.get("r", {})
+    if e in ("lmgen", "lmgen-nommap", "lmgen-4k"):
+        note(kernels, x.get("kernels"))
+        r[(e, x["test"], x["threads"])] = x["tokens_per_s"]
+    elif e in ("llama.cpp", "llama.cpp-4k"):
+        note(variants, j.get("variant"))
+        test = f"pp{x['n_prompt']}" if x["n_prompt"] > 0 else f"tg{x['n_gen']}"
+        r[(e, test, x["n_threads"])] = x["avg_ts"]
+    elif e == "lmgen-process" and j["ms"] is not None:
         r[("proc", j["threads"])] = j["ms"]
-    elif j["engine"] == "lmgen-rss":
+    elif e == "lmgen-rss":
         r["rss"] = j["kib"] / 1024
-LABELS = {"smol-f32": "SmolLM2-135M shape, F32", "smol-f16": "SmolLM2-135M shape, F16",
-          "smol-q8_0": "SmolLM2-135M shape, Q8_0", "smol-q4_0": "SmolLM2-135M shape, Q4_0",
-          "tinyllama-q4_0": "TinyLlama-1.1B shape, Q4_0", "stories260K": "stories260K (real, F32)",
-          "qwen3-0.6b-q8_0": "Qwen3-0.6B shape, Q8_0", "gemma3-1b-q8_0": "Gemma-3-1B shape, Q8_0"}
-def cell(r, test, t, engine="lmgen", peer="llama"):
+
+def num(v):
+    return "–" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+def ratio(a, b):
+    return a / b if a is not None and b else None
+def cell(r, test, t, engine="lmgen", peer="llama.cpp"):
     a, b = r.get((engine, test, t)), r.get((peer, test, t))
-    s = f"{a[0]:.0f} ± {a[1]:.0f}" if a else "–"
-    s += f" / {b[0]:.0f}" if b else " / –"
-    if a and b and b[0] > 0:
-        s += f" (**{a[0] / b[0]:.2f}×**)"
-    return s
-print(f"| model | file MiB | pp{pp} t=1 lmgen / llama.cpp | pp{pp} t=2 | tg{tg} t=1 lmgen / llama.cpp | tg{tg} t=2 | tg{tg} t=1 `--no-mmap` | tg{tg} t=2 `--no-mmap` | tg{tg} t=1, file in 4 KiB pages, lmgen / llama.cpp | 16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    q = ratio(a, b)
+    return f"{num(a)}/{num(b)}" + (f" ({q:.2f}×)" if q is not None else "")
+
+tgt = f"tg{tg}"
+cols = [(tgt, 1), (tgt, 2)] + [(f"pp{p}", t) for p in pps for t in (1, 2)]
+flags = " ".join(machine.get("flags", [])) or "none of avx2/avx512*/amx*"
+dirty = machine.get("uncommitted_changes") or []
+commit = machine.get("commit", "?") + (f" + uncommitted changes to {' '.join(dirty)}" if dirty else "")
+print(f"CPU: {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores); flags: {flags}  ")
+print(f"date: {machine.get('date', '?')}; lmgen {commit}, kernels {', '.join(kernels) or '?'}; "
+      f"llama.cpp {machine.get('llama_cpp', '?')} variant {', '.join(variants) or '– (not run)'}; "
+      f"reps {machine.get('reps', '?')}  ")
+print("tokens/s, lmgen/llama.cpp (ratio); lmgen: mean of the reps, llama-bench: its avg_ts")
+print()
+print("| model | " + " | ".join(f"{test} t={t}" for test, t in cols) + " |")
+print("| --- |" + " ---: |" * len(cols))
+below, missing = [], []
+for m in order:
+    r = rows[m]
+    print(f"| {m} ({r['mib']} MiB) | " + " | ".join(cell(r, test, t) for test, t in cols) + " |")
+    if m in lmgen_only:
+        continue
+    for test, t in cols:
+        goal = 1.3 if test == tgt and t == 1 and m in ("smol-q8_0", "smol-q4_0") else 1.0
+        q = ratio(r.get(("lmgen", test, t)), r.get(("llama.cpp", test, t)))
+        if q is None:
+            missing.append(f"{m} {test} t={t}")
+        elif q < goal:
+            below.append(f"{m} {test} t={t} {q:.2f}× (goal {goal:.1f}×)")
+print()
+print("Below the goals (tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, ≥ 1.0× elsewhere; pp ≥ 1.0× everywhere): "
+      + ("; ".join(below) if below else "none") + (f". Not measured: {'; '.join(missing)}" if missing else "") + ".")
+print()
+print("Other measurements, lmgen alone (tokens/s), except the 4 KiB-pages column: lmgen/llama.cpp at t=1:")
+print()
+print(f"| model | {tgt} t=1 `--no-mmap` | {tgt} t=2 `--no-mmap` | {tgt} t=1, file in 4 KiB pages | "
+      "16 tok whole process t=1 / t=2 (ms) | peak RSS MiB (t=2) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
 for m in order:
     r = rows[m]
     proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
     rss = f"{r['rss']:.0f}" if "rss" in r else "–"
-    print(f"| {LABELS.get(m, m)} | {r['mib']} | {cell(r, 'pp', 1)} | {cell(r, 'pp', 2)} | {cell(r, 'tg', 1)} | {cell(r, 'tg', 2)} | {cell(r, 'tg', 1, 'nommap')} | {cell(r, 'tg', 2, 'nommap')} | {cell(r, 'tg', 1, 'lmgen4k', 'llama4k')} | {proc} | {rss} |")
+    nm = [num(r.get(("lmgen-nommap", tgt, t))) for t in (1, 2)]
+    print(f"| {m} | {nm[0]} | {nm[1]} | {cell(r, tgt, 1, 'lmgen-4k', 'llama.cpp-4k')} | {proc} | {rss} |")
 EOF
 {
   echo
   echo "uptime at end: $(uptime)"
-  echo "lmgen $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), reps $REPS, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "raw results: $RES"
 } >>"$MD"
 cat "$MD"
