@@ -8,8 +8,8 @@
 //   tg<N>: from an empty context, one untimed start token, then N single-token evals, each fed the previous step's
 //          argmax (greedy, as a generation loop would), tokens/s = N / time.
 // With -d D (llama-bench's --n-depth) both tests start after D untimed random context tokens instead of an empty
-// context (tg then runs at positions D+1 .. D+N, e.g. -d 128 matches a generation that follows a 128-token prompt,
-// as shared/bench/llamacpp_peer.mjs measures it); the JSON lines then carry "depth": D.
+// context (tg then runs at positions D+1 .. D+N, e.g. -d 128 matches a generation that follows a 128-token prompt);
+// the JSON lines then carry "depth": D.
 // Reported: mean ± sample standard deviation of tokens/s over the R runs. Weights are read straight from the
 // memory-mapped file (no tokenizer is loaded), so random-weight models of a real shape work.
 // Output: a markdown table on stdout, or with --jsonl one line per test:
