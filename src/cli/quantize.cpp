@@ -22,6 +22,16 @@
 // Re-encoding decodes each source row to F32 (any type lmgen reads) and encodes it with lmgen::quantize_row
 // (ggml's reference rounding). A Hugging Face directory as input is first converted to an F32 GGUF (lmgen's
 // convert_hf_to_gguf, convert/convert.hpp) in a temporary file next to OUT, which is removed afterwards.
+//
+// --lora PATH[:SCALE] (repeatable) writes one merged model. A GGUF input is loaded as load_model loads it
+// (load_gguf_model) and the adapters are merged by the library's own merge (apply_lora_adapters, lora/merge.cpp),
+// exactly as `--lora` at load does; every file tensor whose matrices the merge replaced is then encoded from those
+// merged matrices instead of the file's bytes (a fused q|k|v or gate|up tensor from all of its matrices, in order).
+// The merge keeps a quantized matrix's type, so with the base's own type as target (Q8_0 base, --type q8_0) the
+// written bytes are the load-time merged bytes; another target re-encodes the merged matrices like any other tensor
+// (from a quantized base that is one rounding more than quantizing the merge's float result). A merged head of a
+// model whose head is tied to token_embd (no output.weight in the file) cannot be written as that model's tensors
+// and is refused. A Hugging Face directory input is converted with the adapters merged (as `convert --lora`).
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -40,6 +50,8 @@
 #include "lmgen/error.hpp"
 #include "format/gguf_writer.hpp"
 #include "kernels/quant.hpp"
+#include "load/loaders.hpp"
+#include "lora/lora.hpp"
 
 namespace lmgen::cli {
 
@@ -97,6 +109,7 @@ struct Plan {
   std::vector<int64_t> shape;  // row-major
   DType type = DType::F32;
   bool fell_back = false;
+  std::vector<Matrix> merged;  // --lora: the tensor's rows as the merge left them, in file order (empty: the file's)
 };
 
 std::vector<Plan> plan_types(const GgufFile& g, const FileType& ft, bool pure) {
@@ -145,22 +158,42 @@ std::vector<Plan> plan_types(const GgufFile& g, const FileType& ft, bool pure) {
   return plans;
 }
 
-// Re-encodes the rows of one tensor with up to n_threads threads.
-void convert_tensor(const Plan& p, const uint8_t* src, uint8_t* dst, int n_threads) {
+// The type the rows of p are read from: the file's, or the merged matrices' (--lora).
+DType source_type(const Plan& p) { return p.merged.empty() ? p.src->type : p.merged.front().type; }
+
+// Re-encodes the rows of one tensor with up to n_threads threads. `parts` hold its rows in order (the file's
+// tensor as one part, or the merged matrices); a part already of the target type is copied.
+void convert_tensor(const Plan& p, const std::vector<Matrix>& parts, uint8_t* dst, int n_threads) {
   const int64_t cols = p.shape.back();
-  int64_t rows = 1;
-  for (size_t d = 0; d + 1 < p.shape.size(); ++d) rows *= p.shape[d];
-  const size_t in_row = row_bytes(p.src->type, cols), out_row = row_bytes(p.type, cols);
-  if (p.src->type == p.type) {
-    std::memcpy(dst, src, in_row * static_cast<size_t>(rows));
+  int64_t rows = 0;
+  std::vector<int64_t> first;  // first tensor row of each part
+  bool all_copied = true;
+  for (const Matrix& m : parts) {
+    first.push_back(rows);
+    rows += m.rows;
+    all_copied = all_copied && m.type == p.type;
+  }
+  const size_t out_row = row_bytes(p.type, cols);
+  if (all_copied) {
+    for (size_t k = 0; k < parts.size(); ++k)
+      for (int64_t r = 0; r < parts[k].rows; ++r)
+        std::memcpy(dst + static_cast<size_t>(first[k] + r) * out_row, parts[k].row(r), out_row);
     return;
   }
   auto work = [&](int64_t r0, int64_t r1) {
     std::vector<float> buf(static_cast<size_t>(cols));
+    size_t k = 0;
     for (int64_t r = r0; r < r1; ++r) {
       if ((r & 63) == 0 && interrupted()) throw Interrupted();  // Ctrl-C: the writer removes its temporary file
-      dequantize_row(p.src->type, src + static_cast<size_t>(r) * in_row, buf.data(), cols);
-      quantize_row(p.type, buf.data(), dst + static_cast<size_t>(r) * out_row, cols);
+      while (r >= first[k] + parts[k].rows) ++k;
+      const Matrix& m = parts[k];
+      uint8_t* out = dst + static_cast<size_t>(r) * out_row;
+      if (m.type == p.type) {
+        std::memcpy(out, m.row(r - first[k]), out_row);
+        continue;
+      }
+      dequantize_row(m.type, m.row(r - first[k]), buf.data(), cols);
+      quantize_row(p.type, buf.data(), out, cols);
     }
   };
   const int64_t min_rows_per_thread = 16;
@@ -192,9 +225,55 @@ struct QuantizeArgs {
   int verbose = 0;
   bool quiet = false;
   std::string color = "auto";
+  std::vector<std::string> lora;  // --lora PATH[:SCALE]: merged before writing
 };
 
 int run_quantize_gguf(const QuantizeArgs& a);
+
+// --lora on a GGUF input: loads g's model (the loader load_model uses), merges the adapters with the library's merge
+// (lora/merge.cpp, as at load; AdapterError for an adapter that does not fit) and points the plan of every file
+// tensor whose matrices changed at the merged matrices. The returned model owns them. `notes`: the merge's notes.
+std::unique_ptr<ModelData> merge_lora(const GgufFile& g, const std::vector<std::string>& lora,
+                                      std::vector<Plan>& plans, std::vector<std::string>& notes) {
+  std::vector<LoraSpec> specs;
+  for (const std::string& l : lora) specs.push_back(parse_lora_spec(l));
+  auto md = std::make_unique<ModelData>(load_gguf_model(g));
+  const ModelConfig& c = md->config;
+  const ArchInfo* arch = find_arch(c.arch);
+  if (arch == nullptr) throw Error(g.path(), "architecture " + c.arch + " is not in lmgen's table");
+  // Every matrix an adapter could change, by file tensor name, and where its data was before the merge.
+  const LoraTargetMap targets = lora_targets(*arch, arch->gguf, c, /*hf_names=*/false);
+  std::map<std::string, std::vector<const uint8_t*>> before;
+  for (const auto& [name, ts] : targets)
+    for (const LoraTarget& t : ts) before[name].push_back(lora_matrix(md->weights, t).data);
+  notes = apply_lora_adapters(*md, specs);
+  std::map<std::string, Plan*, std::less<>> by_name;
+  for (Plan& p : plans) by_name[p.src->name] = &p;
+  for (const auto& [name, ts] : targets) {
+    bool changed = false;
+    for (size_t i = 0; i < ts.size(); ++i)
+      changed = changed || lora_matrix(md->weights, ts[i]).data != before[name][i];
+    if (!changed) continue;
+    const auto it = by_name.find(name);
+    if (it == by_name.end())
+      throw AdapterError(specs.front().path,
+                         "the adapters change " + name + ", which " + g.path() +
+                             " does not hold (its LM head is tied to the token embedding): quantize cannot write "
+                             "the merged head as this model's tensors; apply the adapter at load (--lora) instead");
+    Plan& p = *it->second;
+    int64_t rows = 0;
+    for (const LoraTarget& t : ts) {
+      const Matrix& m = lora_matrix(md->weights, t);
+      if (t.row0 != rows || m.cols != p.shape.back())
+        throw Error(g.path(), "quantize --lora: the merged matrices of " + name + " do not tile the tensor");
+      rows += m.rows;
+      p.merged.push_back(m);
+    }
+    if (p.shape.size() != 2 || rows != p.shape.front())
+      throw Error(g.path(), "quantize --lora: the merged matrices of " + name + " do not tile the tensor");
+  }
+  return md;
+}
 
 // A Hugging Face directory: converted to a temporary F32 GGUF next to the output, then quantized from it.
 int run_quantize_hf(const QuantizeArgs& a) {
@@ -202,11 +281,17 @@ int run_quantize_hf(const QuantizeArgs& a) {
   QuantizeArgs b = a;
   b.in = a.out + ".f32-tmp.gguf";
   b.label = a.in;
+  b.lora.clear();  // merged into the F32 file (as convert --lora)
   struct Remove {
     std::string path;
     ~Remove() { std::error_code ec; fs::remove(path, ec); }
   } remove{b.in};
-  convert_hf_to_gguf(a.in, b.in, DType::F32);
+  std::vector<LoraSpec> lora;
+  for (const std::string& l : a.lora) lora.push_back(parse_lora_spec(l));
+  std::vector<std::string> notes;
+  convert_hf_to_gguf(a.in, b.in, DType::F32, lora, &notes);
+  if (!a.quiet && a.verbose > 0)
+    for (const std::string& n : notes) std::fprintf(stderr, "lmgen quantize: %s\n", n.c_str());
   return run_quantize_gguf(b);
 }
 
@@ -217,6 +302,7 @@ int run_quantize(QuantizeArgs& a) {
   if (a.type.empty()) a.type = a.type_positional;
   if (a.type.empty()) throw UsageError("quantize: no target type (lmgen quantize IN OUT TYPE, or --type TYPE)");
   file_type_from_name(a.type);  // a bad type is reported before any work
+  for (const std::string& l : a.lora) parse_lora_spec(l);  // so is a bad --lora
   std::error_code ec;
   if (fs::is_directory(a.in, ec)) return run_quantize_hf(a);
   return run_quantize_gguf(a);
@@ -231,7 +317,16 @@ int run_quantize_gguf(const QuantizeArgs& a) {
     throw UsageError("quantize: the output would overwrite the input " + a.in);
   const auto t0 = std::chrono::steady_clock::now();
   GgufFile g(a.in);
-  const std::vector<Plan> plans = plan_types(g, ft, a.pure);
+  std::vector<Plan> plans = plan_types(g, ft, a.pure);
+  std::unique_ptr<ModelData> merged;  // --lora: owns the merged matrices the plans point at
+  int n_merged = 0;
+  if (!a.lora.empty()) {
+    std::vector<std::string> notes;
+    merged = merge_lora(g, a.lora, plans, notes);
+    for (const Plan& p : plans) n_merged += !p.merged.empty();
+    if (!a.quiet && a.verbose > 0)
+      for (const std::string& n : notes) std::fprintf(stderr, "lmgen quantize: %s\n", n.c_str());
+  }
 
   GgufWriter w;
   if (const GgufValue* arch = g.find("general.architecture")) w.set_value("general.architecture", *arch);
@@ -249,20 +344,32 @@ int run_quantize_gguf(const QuantizeArgs& a) {
   int n_fallback = 0;
   std::map<std::string, int> type_counts;
   for (const Plan& p : plans) {
-    if (!is_float_type(p.src->type) && p.src->type != p.type && !a.quiet && a.verbose > 0) {
+    const DType src_type = source_type(p);
+    if (!is_float_type(src_type) && src_type != p.type && !a.quiet && a.verbose > 0) {
       std::fprintf(stderr, "lmgen quantize: note: %s is %s in the source; re-encoding a quantized tensor loses more "
-                   "precision than quantizing the original weights\n", p.src->name.c_str(), dtype_name(p.src->type));
+                   "precision than quantizing the original weights\n", p.src->name.c_str(), dtype_name(src_type));
     }
     n_fallback += p.fell_back;
     ++type_counts[dtype_name(p.type)];
     if (a.verbose > 0 && !a.quiet)
-      std::fprintf(stderr, "lmgen quantize: %-28s %-16s %5s -> %-5s%s\n", p.src->name.c_str(),
-                   shape_to_string(p.shape).c_str(), dtype_name(p.src->type), dtype_name(p.type),
-                   p.fell_back ? " (fallback: row length)" : "");
+      std::fprintf(stderr, "lmgen quantize: %-28s %-16s %5s -> %-5s%s%s\n", p.src->name.c_str(),
+                   shape_to_string(p.shape).c_str(), dtype_name(src_type), dtype_name(p.type),
+                   p.merged.empty() ? "" : " (LoRA merged)", p.fell_back ? " (fallback: row length)" : "");
     const Plan* pp = &p;
     w.add_tensor(p.src->name, p.type, p.shape, [&, pp](uint8_t* dst, size_t) {
       if (interrupted()) throw Interrupted();
-      convert_tensor(*pp, base + pp->src->offset, dst, n_threads);
+      if (pp->merged.empty()) {
+        Matrix whole;  // the file's tensor: rows = all leading dimensions
+        whole.type = pp->src->type;
+        whole.cols = pp->shape.back();
+        whole.rows = 1;
+        for (size_t d = 0; d + 1 < pp->shape.size(); ++d) whole.rows *= pp->shape[d];
+        whole.data = base + pp->src->offset;
+        whole.row_stride = row_bytes(whole.type, whole.cols);
+        convert_tensor(*pp, {whole}, dst, n_threads);
+      } else {
+        convert_tensor(*pp, pp->merged, dst, n_threads);
+      }
       done_bytes += static_cast<int64_t>(pp->src->nbytes);
       char detail[64];
       std::snprintf(detail, sizeof detail, "%.1f/%.1f MiB read", mib(done_bytes), mib(total_bytes));
@@ -280,11 +387,12 @@ int run_quantize_gguf(const QuantizeArgs& a) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string types;
     for (const auto& [name, n] : type_counts) types += " " + std::to_string(n) + "×" + name;
-    std::fprintf(stderr, "lmgen quantize: %s (%.1f MiB) -> %s (%.1f MiB) as %s in %.1f s; tensors:%s%s\n",
+    std::fprintf(stderr, "lmgen quantize: %s (%.1f MiB) -> %s (%.1f MiB) as %s in %.1f s; tensors:%s%s%s\n",
                  (a.label.empty() ? a.in : a.label).c_str(), static_cast<double>(fs::file_size(a.in)) / 1048576.0,
                  a.out.c_str(),
                  static_cast<double>(fs::file_size(a.out)) / 1048576.0, ft.name, secs, types.c_str(),
-                 n_fallback ? (", " + std::to_string(n_fallback) + " by row-length fallback").c_str() : "");
+                 n_fallback ? (", " + std::to_string(n_fallback) + " by row-length fallback").c_str() : "",
+                 merged ? (", " + std::to_string(n_merged) + " with LoRA merged").c_str() : "");
   }
   return 0;
 }
@@ -311,7 +419,8 @@ std::vector<Command> setup_quantize(CLI::App& app, Context&) {
       "Examples:\n"
       "  lmgen quantize model-f32.gguf model-q8_0.gguf --type q8_0\n"
       "  lmgen quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M          # llama-quantize's form\n"
-      "  lmgen quantize model.gguf model-q4_0.gguf --type q4_0 --pure -v");
+      "  lmgen quantize model.gguf model-q4_0.gguf --type q4_0 --pure -v\n"
+      "  lmgen quantize base-q8_0.gguf merged-q8_0.gguf --type q8_0 --lora adapter/   # one fine-tuned file");
   sub->add_option("IN", a->in, "Input model: a GGUF file or a Hugging Face model directory")->required();
   sub->add_option("OUT", a->out, "Output GGUF file")->required();
   sub->add_option("TYPE", a->type_positional, "Target type (as --type)");
@@ -321,7 +430,8 @@ std::vector<Command> setup_quantize(CLI::App& app, Context&) {
   sub->add_flag("--pure", a->pure,
                 "Give every re-encoded tensor the base type (no Q6_K head / more-bits layers); "
                 "row-length fallbacks still apply");
-  sub->add_flag("-v,--verbose", a->verbose, "List each tensor's type");
+  add_lora_option(*sub, a->lora);
+  sub->add_flag("-v,--verbose", a->verbose, "List each tensor's type (and what each --lora adapter merged)");
   sub->add_flag("-q,--quiet,--log-disable", a->quiet, "Nothing on stderr but errors (no progress bar)");
   sub->add_flag("--color{always}", a->color, "Colour the progress bar (NO_COLOR overrides)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
