@@ -11,7 +11,12 @@
   namespace lmgen::simd::ns {                                                                                      \
   bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const void* act, size_t as,      \
                     int n_act, float* y, size_t ys);                                                               \
+  AttendGroupFn attend_group_fn(int g);                                                                            \
+  void quantize_activations(DType act_type, const float* x, void* dst, int64_t n);                                 \
   }
+namespace lmgen::simd::scalar {  // attention.cpp built for the baseline: every build has it
+AttendGroupFn attend_group_fn(int g);
+}
 #if defined(LMGEN_KERNELS_X86)
 LMGEN_DECLARE_FAMILY(avx2)
 LMGEN_DECLARE_FAMILY(avx512)
@@ -65,6 +70,39 @@ RowsFn rows_kernel(Isa isa) {
   return nullptr;
 }
 
+AttendGroupFn attend_group_kernel(Isa isa, int g) {
+#if defined(LMGEN_KERNELS_X86)
+  switch (isa) {
+    case Isa::avx2: return avx2::attend_group_fn(g);
+    case Isa::avx512: return avx512::attend_group_fn(g);
+    case Isa::avx512vnni: return avx512vnni::attend_group_fn(g);
+    case Isa::scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return scalar::attend_group_fn(g);
+}
+
+ActQuantFn act_quantizer(Isa isa) {
+#if defined(LMGEN_KERNELS_X86)
+  switch (isa) {
+    case Isa::avx2: return &avx2::quantize_activations;
+    case Isa::avx512: return &avx512::quantize_activations;
+    case Isa::avx512vnni: return &avx512vnni::quantize_activations;
+    case Isa::scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return &scalar::quantize_activations;
+}
+
+ActQuantFn active_act_quantizer() {
+  static const ActQuantFn fn = act_quantizer(active_isa());
+  return fn;
+}
+
 namespace {
 struct Choice {
   Isa isa;
@@ -97,7 +135,11 @@ Isa active_isa() { return choice().isa; }
 
 std::string active_isa_description() {
   const Choice& c = choice();
-  return std::string(isa_name(c.isa)) + (c.forced ? " (LMGEN_ISA)" : " (the best this CPU supports)");
+#ifndef LMGEN_BASELINE
+#define LMGEN_BASELINE ""
+#endif
+  const std::string baseline = *LMGEN_BASELINE ? std::string("; the rest built for ") + LMGEN_BASELINE : "";
+  return std::string(isa_name(c.isa)) + (c.forced ? " (LMGEN_ISA)" : " (the best this CPU supports)") + baseline;
 }
 
 }  // namespace lmgen::simd

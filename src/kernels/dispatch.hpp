@@ -1,5 +1,7 @@
 // Internal: the run-time choice of SIMD kernel family. One binary carries the dot-product kernels
-// (quant_dot_simd.cpp, quant_dot_q0.cpp) compiled once per instruction set below, each copy in its own namespace
+// (quant_dot_simd.cpp, quant_dot_q0.cpp), the attention kernels (attention.cpp) and the activation encoders
+// (act_quant.cpp) compiled once per instruction set
+// below, each copy in its own namespace
 // (lmgen::simd::<isa>, see CMakeLists.txt); at the first matrix product the process picks the best family the CPU
 // supports, or the one named by the environment variable LMGEN_ISA (scalar | avx2 | avx512 | avx512vnni), and keeps
 // it for its lifetime. Every family gives results within float rounding of the scalar reference; within one family,
@@ -15,6 +17,10 @@
 #include "lmgen/tensor.hpp"
 
 namespace lmgen::simd {
+
+namespace scalar {  // the portable copy of the activation encoders (act_quant.cpp), also used to write files
+void quantize_activations(DType act_type, const float* x, void* dst, int64_t n);
+}
 
 enum class Isa { scalar, avx2, avx512, avx512vnni };
 inline constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512vnni};
@@ -33,11 +39,26 @@ using RowsFn = bool (*)(DType t, int64_t n, const void* w, size_t ws, int64_t n_
 // The kernel entry point of a family; nullptr for scalar or a family not compiled in.
 RowsFn rows_kernel(Isa isa);
 
+// Attention of a group of query heads sharing one kv head, for one query (KvCache::attend; kernels/attention.cpp):
+// q, o = [G, D]; kh, vh = the kv head's keys and values in the cache's layout; s = scratch for G rows of scores.
+using AttendGroupFn = void (*)(const float* q, const float* kh, const float* vh, int64_t D, int64_t n_pos, int64_t lo,
+                               int64_t ring, float softcap, float scale, float* s, float* o);
+// The family's kernel for G (1..8) heads; every family, scalar included, has one (they agree within float rounding:
+// the FMA families fuse multiply-adds).
+AttendGroupFn attend_group_kernel(Isa isa, int g);
+
+// Encodes n floats (whole blocks) as Q8_0, Q8_1 or Q8_K activations (quant.hpp); every family gives the same bytes.
+using ActQuantFn = void (*)(DType act_type, const float* x, void* dst, int64_t n);
+ActQuantFn act_quantizer(Isa isa);
+// act_quantizer(active_isa()), looked up once.
+ActQuantFn active_act_quantizer();
+
 // The family this process uses: LMGEN_ISA if set (an Error if it names no family, or one this binary or CPU lacks),
 // else the best supported one. Decided at the first call.
 Isa active_isa();
 
-// "avx512vnni (chosen: best for this CPU)" or "avx2 (LMGEN_ISA)": for --version, bench and -v.
+// "avx512vnni (the best this CPU supports); the rest built for x86-64-v3", or "avx2 (LMGEN_ISA); ...": for
+// --version and -v.
 std::string active_isa_description();
 
 }  // namespace lmgen::simd

@@ -8,6 +8,7 @@
 
 #include "lmgen/error.hpp"
 #include "kernels/quant.hpp"
+#include "kernels/dispatch.hpp"
 #include "kernels/quant_blocks.hpp"
 
 namespace lmgen {
@@ -231,16 +232,6 @@ void deq_q8_k(const BlockQ8_K* x, float* y, int64_t nb) {
 // ---- reference encoders (as ggml's quantize_row_*_ref) ----
 
 // The element of largest magnitude, with its sign (the first one on ties).
-float signed_absmax(const float* x, int n) {
-  float amax = 0, max = 0;
-  for (int j = 0; j < n; ++j)
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  return max;
-}
-
 void min_max(const float* x, int n, float& mn, float& mx) {
   mn = x[0];
   mx = x[0];
@@ -326,24 +317,7 @@ void q_q8_0(const float* x, BlockQ8_0* y, int64_t nb) {
 }  // namespace
 
 void quantize_row_q8_k(const float* x, void* dst, int64_t n) {
-  auto* y = static_cast<BlockQ8_K*>(dst);
-  for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
-    const float max = signed_absmax(x, QK_K);
-    if (max == 0) {
-      y[i].d = 0;
-      std::memset(y[i].qs, 0, sizeof y[i].qs);
-      std::memset(y[i].bsums, 0, sizeof y[i].bsums);
-      continue;
-    }
-    const float iscale = -127.f / max;
-    for (int j = 0; j < QK_K; ++j) y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * x[j])));
-    for (int j = 0; j < QK_K / 16; ++j) {
-      int s = 0;
-      for (int k = 0; k < 16; ++k) s += y[i].qs[16 * j + k];
-      y[i].bsums[j] = static_cast<int16_t>(s);
-    }
-    y[i].d = 1 / iscale;
-  }
+  simd::scalar::quantize_activations(DType::Q8_K, x, dst, n);  // one encoder for files and run time (act_quant.cpp)
 }
 
 void dequantize_row(DType t, const void* src, float* dst, int64_t n) {

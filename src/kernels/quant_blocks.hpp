@@ -2,6 +2,7 @@
 // matmul*.cpp. Half-precision fields are stored as raw uint16_t bits.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -60,6 +61,17 @@ static inline void scale_min_k4(int j, const uint8_t* q, uint8_t& sc, uint8_t& m
     sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
     m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
   }
+}
+
+// The element of largest magnitude, with its sign (the first one on a tie).
+static inline float signed_absmax(const float* x, int n) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < n; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  return max;
 }
 
 // Round to nearest, ties to even, for |x| < 2^22 (ggml's nearest_int).

@@ -30,34 +30,6 @@ DType vec_dot_type(DType t) {
 
 namespace {
 
-// ggml-cpu's run-time Q8_0 / Q8_1 encoder (the x86 path): id = 127/amax, round half to even.
-template <bool WithSum>
-void act_q8(const float* x, uint8_t* dst, int64_t nb) {
-  const size_t bsz = WithSum ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
-  for (int64_t i = 0; i < nb; ++i, x += QK, dst += bsz) {
-    float amax = 0;
-    for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.f;
-    const float id = amax != 0 ? 127.f / amax : 0.f;
-    int8_t qs[QK];
-    int sum = 0;
-    for (int j = 0; j < QK; ++j) {
-      qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));  // product rounded first, as ggml's AVX code
-      sum += qs[j];
-    }
-    if constexpr (WithSum) {
-      auto* b = reinterpret_cast<BlockQ8_1*>(dst);
-      b->d = f2h(d);
-      b->s = f2h(d * static_cast<float>(sum));
-      std::memcpy(b->qs, qs, QK);
-    } else {
-      auto* b = reinterpret_cast<BlockQ8_0*>(dst);
-      b->d = f2h(d);
-      std::memcpy(b->qs, qs, QK);
-    }
-  }
-}
-
 // ---- scalar reference kernels ----
 
 float dot_f32(int64_t n, const float* w, const float* x) {
@@ -195,16 +167,10 @@ void quantize_activation_row(DType act_type, const float* x, void* dst, int64_t 
   switch (act_type) {
     case DType::F32: std::memcpy(dst, x, static_cast<size_t>(n) * 4); return;
     case DType::Q8_0:
-      if (n % QK) break;
-      act_q8<false>(x, static_cast<uint8_t*>(dst), n / QK);
-      return;
     case DType::Q8_1:
-      if (n % QK) break;
-      act_q8<true>(x, static_cast<uint8_t*>(dst), n / QK);
-      return;
     case DType::Q8_K:
-      if (n % QK_K) break;
-      quantize_row_q8_k(x, dst, n);
+      if (n % dtype_traits(act_type).block_size) break;
+      simd::active_act_quantizer()(act_type, x, dst, n);
       return;
     default:
       throw Error(std::string("quantize_activation_row: ") + dtype_name(act_type) + " is not an activation type");

@@ -8,20 +8,22 @@
 #include <cstdint>
 #include <cstring>
 
+// The functions are `static`: each file gets its own copy, compiled with its own flags (attention.cpp is compiled
+// once per kernel family), never one shared copy.
 namespace lmgen::vec {
 
 constexpr int kW = 16;
 using F16 = float __attribute__((vector_size(64)));
 using I16 = int32_t __attribute__((vector_size(64)));
 
-inline F16 splat(float x) { return F16{} + x; }
-inline F16 load(const float* p) {
+static inline F16 splat(float x) { return F16{} + x; }
+static inline F16 load(const float* p) {
   F16 v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store(float* p, F16 v) { std::memcpy(p, &v, sizeof v); }
-inline F16 select(I16 mask, F16 a, F16 b) {  // mask lane -1: a, 0: b
+static inline void store(float* p, F16 v) { std::memcpy(p, &v, sizeof v); }
+static inline F16 select(I16 mask, F16 a, F16 b) {  // mask lane -1: a, 0: b
   I16 ia, ib;
   std::memcpy(&ia, &a, sizeof a);
   std::memcpy(&ib, &b, sizeof b);
@@ -30,15 +32,15 @@ inline F16 select(I16 mask, F16 a, F16 b) {  // mask lane -1: a, 0: b
   std::memcpy(&out, &r, sizeof r);
   return out;
 }
-inline F16 vmax(F16 a, F16 b) { return select(a < b, b, a); }  // as std::max(a, b)
-inline F16 vmin(F16 a, F16 b) { return select(b < a, b, a); }  // as std::min(a, b)
-inline float hmax(F16 v) {
+static inline F16 vmax(F16 a, F16 b) { return select(a < b, b, a); }  // as std::max(a, b)
+static inline F16 vmin(F16 a, F16 b) { return select(b < a, b, a); }  // as std::min(a, b)
+static inline float hmax(F16 v) {
   float m = v[0];
   for (int j = 1; j < kW; ++j) m = std::max(m, v[j]);
   return m;
 }
 // Sum of the 16 lanes in a fixed pairwise order.
-inline float hsum(F16 v) {
+static inline float hsum(F16 v) {
   float a[kW];
   store(a, v);
   for (int w = kW / 2; w >= 1; w /= 2)
@@ -46,7 +48,7 @@ inline float hsum(F16 v) {
   return a[0];
 }
 // Lanes j < n: -1, others 0.
-inline I16 first_lanes(int n) {
+static inline I16 first_lanes(int n) {
   const I16 idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   return idx < n;
 }
@@ -54,7 +56,7 @@ inline I16 first_lanes(int n) {
 // e^x: Cody-Waite range reduction + degree-6 polynomial (the classic Cephes expf coefficients; ~1 ulp).
 // Rounding to the nearest integer is done by adding and subtracting 1.5 * 2^23 (exact for |x| < 2^22, and x is
 // clamped to [-87, 88]), which is what nearbyint does in the default rounding mode.
-inline F16 exp16(F16 x) {
+static inline F16 exp16(F16 x) {
   x = vmin(vmax(x, splat(-87.0f)), splat(88.0f));
   const F16 magic = splat(12582912.0f);
   const F16 n = (x * 1.44269504088896341f + magic) - magic;
@@ -74,10 +76,10 @@ inline F16 exp16(F16 x) {
 }
 
 // The scalar form is the vector form on one lane, so the two agree bit for bit by construction.
-inline float exp1(float x) { return exp16(splat(x))[0]; }
+static inline float exp1(float x) { return exp16(splat(x))[0]; }
 
 // a[i] = silu(a[i]) * b[i] = a[i] / (1 + e^-a[i]) * b[i].
-inline void silu_mul(float* a, const float* b, int64_t n) {
+static inline void silu_mul(float* a, const float* b, int64_t n) {
   int64_t i = 0;
   for (; i + kW <= n; i += kW) {
     const F16 x = load(a + i);

@@ -5,13 +5,12 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/vecmath.hpp"
+#include "kernels/dispatch.hpp"
 #include "lmgen/error.hpp"
 
 namespace lmgen {
 
-using vec::F16;
-using vec::kW;
+constexpr int64_t kW = 16;  // positions per key block (the layout of kv_cache.hpp)
 
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim,
                  const std::vector<int64_t>& layer_window, int64_t max_chunk)
@@ -63,171 +62,6 @@ bool KvCache::can_rewind(int64_t n_past, int64_t n) const {
   return true;
 }
 
-namespace {
-
-// Scores of G query heads (q + g D, D elements each) against the 16-position key blocks [0, n_blk) of one kv head:
-// s[g * ss + 16 b + j] = (q_g . k_p) * scale. Each key vector is loaded once for the G heads that share it
-// (grouped-query attention); NB blocks are in flight. Every lane sums over d in order, so a score depends neither on
-// its neighbours nor on G or NB.
-template <int G>
-void block_scores(const float* q, const float* kh, int64_t D, int64_t n_blk, float scale, float* s, int64_t ss) {
-  constexpr int NB = G <= 2 ? 4 : G <= 4 ? 2 : 1;
-  int64_t b = 0;
-  for (; b + NB <= n_blk; b += NB) {
-    const float* k0 = kh + b * kW * D;
-    F16 acc[G][NB] = {};
-    for (int64_t d = 0; d < D; ++d) {
-      F16 kv[NB];
-      for (int j = 0; j < NB; ++j) kv[j] = vec::load(k0 + (j * D + d) * kW);
-      for (int g = 0; g < G; ++g) {
-        const F16 qd = vec::splat(q[g * D + d]);
-        for (int j = 0; j < NB; ++j) acc[g][j] += qd * kv[j];
-      }
-    }
-    for (int g = 0; g < G; ++g)
-      for (int j = 0; j < NB; ++j) vec::store(s + g * ss + (b + j) * kW, acc[g][j] * scale);
-  }
-  for (; b < n_blk; ++b) {
-    const float* k0 = kh + b * kW * D;
-    F16 acc[G] = {};
-    for (int64_t d = 0; d < D; ++d) {
-      const F16 kv = vec::load(k0 + d * kW);
-      for (int g = 0; g < G; ++g) acc[g] += vec::splat(q[g * D + d]) * kv;
-    }
-    for (int g = 0; g < G; ++g) vec::store(s + g * ss + b * kW, acc[g] * scale);
-  }
-}
-
-// weighted_values for D = 16 C and G heads sharing the values: G x C independent accumulators, each value vector
-// loaded once. Per head and dimension the sum runs over p in order (as in every other path).
-template <int G, int C>
-void values_chunks(const float* e, int64_t es, const float* inv, const float* vh, int64_t n_pos, float* o,
-                   int64_t os) {
-  F16 acc[G][C] = {};
-  for (int64_t p = 0; p < n_pos; ++p) {
-    F16 w[G];
-    for (int g = 0; g < G; ++g) w[g] = vec::splat(e[g * es + p] * inv[g]);
-    for (int c = 0; c < C; ++c) {
-      const F16 v = vec::load(vh + (p * C + c) * kW);
-      for (int g = 0; g < G; ++g) acc[g][c] += w[g] * v;
-    }
-  }
-  for (int g = 0; g < G; ++g)
-    for (int c = 0; c < C; ++c) vec::store(o + g * os + c * kW, acc[g][c]);
-}
-
-// weighted_values for small heads (D = 2, 4, 8): one vector holds P = 16 / D consecutive positions; lane group g
-// sums the positions p = g (mod P), and the groups are added in order at the end.
-template <int D>
-void values_packed(const float* e, float inv, const float* vh, int64_t n_pos, float* o) {
-  constexpr int P = kW / D;
-  vec::I16 group;  // lane -> its position within the vector
-  for (int j = 0; j < kW; ++j) group[j] = j / D;
-  F16 acc{};
-  int64_t p = 0;
-  for (; p + P <= n_pos; p += P) {
-    F16 ep = vec::splat(e[p]);  // lane j <- e[p + j / D], by broadcasts and selects (no store/reload)
-    for (int g = 1; g < P; ++g) ep = vec::select(group == g, vec::splat(e[p + g]), ep);
-    acc += (ep * inv) * vec::load(vh + p * D);
-  }
-  if (p < n_pos) {  // the rows past n_pos were never written: keep them out by selection, not by a 0 weight
-    const vec::I16 valid = group < static_cast<int32_t>(n_pos - p);
-    F16 w;
-    for (int j = 0; j < kW; ++j) w[j] = e[p + j / D] * inv;  // e is 0 past n_pos within its block
-    acc += vec::select(valid, w * vec::load(vh + p * D), F16{});
-  }
-  for (int d = 0; d < D; ++d) {
-    float sum = acc[d];
-    for (int g = 1; g < P; ++g) sum += acc[g * D + d];
-    o[d] = sum;
-  }
-}
-
-// o[d] = sum over p < n_pos, in order, of (e[p] * inv) * v[p][d], accumulated in registers.
-void weighted_values(const float* e, float inv, const float* vh, int64_t D, int64_t n_pos, float* o) {
-  if (D % kW == 0 && D <= 8 * kW) {
-    switch (D / kW) {
-      case 1: return values_chunks<1, 1>(e, 0, &inv, vh, n_pos, o, 0);
-      case 2: return values_chunks<1, 2>(e, 0, &inv, vh, n_pos, o, 0);
-      case 3: return values_chunks<1, 3>(e, 0, &inv, vh, n_pos, o, 0);
-      case 4: return values_chunks<1, 4>(e, 0, &inv, vh, n_pos, o, 0);
-      case 5: return values_chunks<1, 5>(e, 0, &inv, vh, n_pos, o, 0);
-      case 6: return values_chunks<1, 6>(e, 0, &inv, vh, n_pos, o, 0);
-      case 7: return values_chunks<1, 7>(e, 0, &inv, vh, n_pos, o, 0);
-      default: return values_chunks<1, 8>(e, 0, &inv, vh, n_pos, o, 0);
-    }
-  } else if (D == 8) {
-    values_packed<8>(e, inv, vh, n_pos, o);
-  } else if (D == 4) {
-    values_packed<4>(e, inv, vh, n_pos, o);
-  } else if (D == 2) {
-    values_packed<2>(e, inv, vh, n_pos, o);
-  } else {
-    for (int64_t d = 0; d < D; ++d) {
-      float acc = 0;
-      for (int64_t p = 0; p < n_pos; ++p) acc += (e[p] * inv) * vh[p * D + d];
-      o[d] = acc;
-    }
-  }
-}
-
-// Softmax in place over the n_pos scores of one head (s holds whole 16-lane blocks); returns 1 / sum. The lanes
-// past n_pos (unwritten cache) and the first `skip` lanes (before a sliding window) are replaced before any use.
-float softmax_blocks(float* s, int64_t n_pos, int skip) {
-  const int64_t n_blk = (n_pos + kW - 1) / kW;
-  const auto valid = vec::first_lanes(static_cast<int>(n_pos - (n_blk - 1) * kW));
-  const auto before = vec::first_lanes(skip);  // all-zero when skip == 0
-  float* last = s + (n_blk - 1) * kW;
-  vec::store(last, vec::select(valid, vec::load(last), vec::splat(-INFINITY)));
-  vec::store(s, vec::select(before, vec::splat(-INFINITY), vec::load(s)));
-  F16 mx = vec::splat(-INFINITY);
-  for (int64_t b = 0; b < n_blk; ++b) mx = vec::vmax(mx, vec::load(s + b * kW));
-  const float m = vec::hmax(mx);
-  F16 sum{};
-  for (int64_t b = 0; b < n_blk; ++b) {
-    F16 e = vec::exp16(vec::load(s + b * kW) - m);
-    if (b == n_blk - 1) e = vec::select(valid, e, F16{});
-    if (b == 0) e = vec::select(before, F16{}, e);
-    vec::store(s + b * kW, e);
-    sum += e;
-  }
-  return 1.0f / vec::hsum(sum);
-}
-
-// Attention of the G query heads of one kv head for one query: q, o = [G, D] (consecutive heads). Positions
-// before `lo` (a sliding window's start) are skipped whole blocks at a time and masked within the first block.
-template <int G>
-void attend_group(const float* q, const float* kh, const float* vh, int64_t D, int64_t n_pos, int64_t lo,
-                  int64_t ring, float softcap, float scale, float* s, float* o) {
-  const int64_t p0 = lo / kW * kW;  // first block read; in a ring, positions p0.. are contiguous from p0 % ring
-  kh += (ring > 0 ? p0 % ring : p0) * D;
-  vh += (ring > 0 ? p0 % ring : p0) * D;
-  n_pos -= p0;
-  const int skip = static_cast<int>(lo - p0);
-  const int64_t n_blk = (n_pos + kW - 1) / kW, ss = n_blk * kW;
-  block_scores<G>(q, kh, D, n_blk, scale, s, ss);
-  if (softcap > 0.0f)  // cap * tanh(score / cap), before the mask (lanes past n_pos are replaced afterwards)
-    for (int64_t i = 0; i < G * ss; ++i) s[i] = softcap * std::tanh(s[i] / softcap);
-  float inv[G];
-  for (int g = 0; g < G; ++g) inv[g] = softmax_blocks(s + g * ss, n_pos, skip);
-  constexpr int kMaxAcc = 16;  // G x C value accumulators kept in registers
-  if (D % kW == 0 && G * (D / kW) <= kMaxAcc) {
-    switch (D / kW) {
-      case 1: return values_chunks<G, 1>(s, ss, inv, vh, n_pos, o, D);
-      case 2: if constexpr (G * 2 <= kMaxAcc) return values_chunks<G, 2>(s, ss, inv, vh, n_pos, o, D); break;
-      case 4: if constexpr (G * 4 <= kMaxAcc) return values_chunks<G, 4>(s, ss, inv, vh, n_pos, o, D); break;
-      case 8: if constexpr (G * 8 <= kMaxAcc) return values_chunks<G, 8>(s, ss, inv, vh, n_pos, o, D); break;
-      default: break;
-    }
-  }
-  for (int g = 0; g < G; ++g) weighted_values(s + g * ss, inv[g], vh, D, n_pos, o + g * D);
-}
-
-using GroupFn = void (*)(const float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, float, float,
-                         float*, float*);
-
-}  // namespace
-
 void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, float scale, const float* q, float* out,
                      ThreadPool& pool, const AttnOptions& opt) const {
   const int64_t D = hd_, group = n_head / n_head_kv_, q_dim = n_head * D, ring = ring_[static_cast<size_t>(layer)];
@@ -238,9 +72,7 @@ void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, flo
   // (Small heads, D < 32, stay one head per task: their loads are few and stories260K measured faster so.)
   int64_t G = D < 32 ? 1 : group;
   while (G > 8) G = G % 2 == 0 ? G / 2 : 1;
-  static constexpr GroupFn kFns[8] = {attend_group<1>, attend_group<2>, attend_group<3>, attend_group<4>,
-                                      attend_group<5>, attend_group<6>, attend_group<7>, attend_group<8>};
-  const GroupFn fn = kFns[G - 1];
+  const simd::AttendGroupFn fn = simd::attend_group_kernel(simd::active_isa(), static_cast<int>(G));
   const int64_t runs = n_head / G;  // tasks per query token
   // Small problems (tiny models, short contexts) run on the calling thread: a wake-up costs more than the work.
   const int64_t work = n * n_head * (pos0 + n) * D;
