@@ -6,7 +6,8 @@
 #include "kernels/cpu_features.hpp"
 #include "lmgen/error.hpp"
 
-// The per-family entry points (defined in the copies of quant_dot_simd.cpp built with each family's flags).
+// The per-family entry points, defined in the copies of quant_dot_simd.cpp, attention.cpp and act_quant.cpp built
+// with each family's flags (the scalar family: attention.cpp and act_quant.cpp for the baseline).
 #define LMGEN_DECLARE_FAMILY(ns)                                                                                   \
   namespace lmgen::simd::ns {                                                                                      \
   bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const void* act, size_t as,      \
@@ -14,9 +15,7 @@
   AttendGroupFn attend_group_fn(int g);                                                                            \
   void quantize_activations(DType act_type, const float* x, void* dst, int64_t n);                                 \
   }
-namespace lmgen::simd::scalar {  // attention.cpp built for the baseline: every build has it
-AttendGroupFn attend_group_fn(int g);
-}
+LMGEN_DECLARE_FAMILY(scalar)  // its vec_dot_rows is not defined: the scalar family's products are quant_dot.cpp's
 #if defined(LMGEN_KERNELS_X86)
 LMGEN_DECLARE_FAMILY(avx2)
 LMGEN_DECLARE_FAMILY(avx512)
@@ -56,47 +55,35 @@ bool isa_supported(Isa isa) {
   return false;
 }
 
-RowsFn rows_kernel(Isa isa) {
-#if defined(LMGEN_KERNELS_X86)
-  switch (isa) {
-    case Isa::avx2: return &avx2::vec_dot_rows;
-    case Isa::avx512: return &avx512::vec_dot_rows;
-    case Isa::avx512vnni: return &avx512vnni::vec_dot_rows;
-    case Isa::scalar: break;
-  }
-#else
-  (void)isa;
-#endif
-  return nullptr;
-}
+namespace {
+struct Family {
+  RowsFn rows;  // nullptr: the portable kernels of quant_dot.cpp
+  AttendGroupFn (*attend)(int g);
+  ActQuantFn act;
+};
+#define LMGEN_FAMILY(ns) Family{&ns::vec_dot_rows, &ns::attend_group_fn, &ns::quantize_activations}
 
-AttendGroupFn attend_group_kernel(Isa isa, int g) {
+const Family& family(Isa isa) {
+  static constexpr Family kScalar{nullptr, &scalar::attend_group_fn, &scalar::quantize_activations};
 #if defined(LMGEN_KERNELS_X86)
+  static constexpr Family kAvx2 = LMGEN_FAMILY(avx2), kAvx512 = LMGEN_FAMILY(avx512),
+                          kAvx512Vnni = LMGEN_FAMILY(avx512vnni);
   switch (isa) {
-    case Isa::avx2: return avx2::attend_group_fn(g);
-    case Isa::avx512: return avx512::attend_group_fn(g);
-    case Isa::avx512vnni: return avx512vnni::attend_group_fn(g);
+    case Isa::avx2: return kAvx2;
+    case Isa::avx512: return kAvx512;
+    case Isa::avx512vnni: return kAvx512Vnni;
     case Isa::scalar: break;
   }
 #else
   (void)isa;
 #endif
-  return scalar::attend_group_fn(g);
+  return kScalar;
 }
+}  // namespace
 
-ActQuantFn act_quantizer(Isa isa) {
-#if defined(LMGEN_KERNELS_X86)
-  switch (isa) {
-    case Isa::avx2: return &avx2::quantize_activations;
-    case Isa::avx512: return &avx512::quantize_activations;
-    case Isa::avx512vnni: return &avx512vnni::quantize_activations;
-    case Isa::scalar: break;
-  }
-#else
-  (void)isa;
-#endif
-  return &scalar::quantize_activations;
-}
+RowsFn rows_kernel(Isa isa) { return family(isa).rows; }
+AttendGroupFn attend_group_kernel(Isa isa, int g) { return family(isa).attend(g); }
+ActQuantFn act_quantizer(Isa isa) { return family(isa).act; }
 
 ActQuantFn active_act_quantizer() {
   static const ActQuantFn fn = act_quantizer(active_isa());
