@@ -8,11 +8,12 @@
 namespace lmgen::cli {
 
 std::string kernels_text() {
-  const CpuFeatures cpu = detect_cpu();
+  const CpuFeatures& cpu = detect_cpu();
+  const std::string model = cpu_model_name();
   std::string compiled;
   for (simd::Isa i : simd::kAllIsas)
     if (simd::isa_compiled(i)) compiled += std::string(compiled.empty() ? "" : " ") + simd::isa_name(i);
-  return "cpu: " + (cpu.model.empty() ? std::string("unknown") : cpu.model) + " (" + cpu_feature_names(cpu) +
+  return "cpu: " + (model.empty() ? std::string("unknown") : model) + " (" + cpu_feature_names(cpu) +
          ")\nkernels: " + simd::active_isa_description() + "; built: " + compiled + "\n";
 }
 

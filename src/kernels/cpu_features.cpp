@@ -23,9 +23,8 @@ uint64_t xgetbv0() {
   return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 bool bit(uint32_t v, int b) { return (v >> b) & 1u; }
-}  // namespace
 
-CpuFeatures detect_cpu() {
+CpuFeatures read_cpu() {
   CpuFeatures f;
   uint32_t a, b, c, d;
   if (!__get_cpuid(0, &a, &b, &c, &d)) return f;
@@ -58,20 +57,32 @@ CpuFeatures detect_cpu() {
       f.avx512bf16 = f.avx512f && bit(a, 5);
     }
   }
-  uint32_t brand[12] = {};
-  if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
-    for (uint32_t i = 0; i < 3; ++i) __get_cpuid(0x80000002 + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
-    char s[49] = {};
-    std::memcpy(s, brand, 48);
-    f.model = s;
-    const size_t first = f.model.find_first_not_of(' '), last = f.model.find_last_not_of(' ');
-    f.model = first == std::string::npos ? "" : f.model.substr(first, last - first + 1);
-  }
   return f;
 }
+}  // namespace
+
+std::string cpu_model_name() {
+  uint32_t a, b, c, d;
+  if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000004) return "";
+  uint32_t brand[12] = {};
+  for (uint32_t i = 0; i < 3; ++i) __get_cpuid(0x80000002 + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
+  char s[49] = {};
+  std::memcpy(s, brand, 48);
+  const std::string m = s;
+  const size_t first = m.find_first_not_of(' '), last = m.find_last_not_of(' ');
+  return first == std::string::npos ? "" : m.substr(first, last - first + 1);
+}
 #else
-CpuFeatures detect_cpu() { return {}; }
+namespace {
+CpuFeatures read_cpu() { return {}; }
+}  // namespace
+std::string cpu_model_name() { return ""; }
 #endif
+
+const CpuFeatures& detect_cpu() {
+  static const CpuFeatures f = read_cpu();  // immutable once read
+  return f;
+}
 
 std::string cpu_feature_names(const CpuFeatures& f) {
   std::string s;

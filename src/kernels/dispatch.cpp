@@ -43,7 +43,7 @@ std::optional<Isa> parse_isa(std::string_view name) {
 bool isa_compiled(Isa isa) { return isa == Isa::scalar || rows_kernel(isa) != nullptr; }
 
 bool isa_supported(Isa isa) {
-  const CpuFeatures f = detect_cpu();
+  const CpuFeatures& f = detect_cpu();
   const bool avx2 = f.avx2 && f.fma && f.f16c;
   const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
   switch (isa) {
