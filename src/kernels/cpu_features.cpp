@@ -29,7 +29,12 @@ CpuFeatures read_cpu() {
   uint32_t a, b, c, d;
   if (!__get_cpuid(0, &a, &b, &c, &d)) return f;
   const uint32_t max_leaf = a;
+  f.amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;    // "AuthenticAMD"
+  f.intel = b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;  // "GenuineIntel"
   __get_cpuid(1, &a, &b, &c, &d);
+  const uint32_t base_family = (a >> 8) & 0xF, base_model = (a >> 4) & 0xF;
+  f.family = base_family == 0xF ? base_family + ((a >> 20) & 0xFF) : base_family;
+  f.model = base_family == 0xF || base_family == 0x6 ? base_model | (((a >> 16) & 0xF) << 4) : base_model;
   const bool osxsave = bit(c, 27), avx = bit(c, 28);
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
   const bool ymm_state = osxsave && (xcr0 & 0x6) == 0x6;

@@ -11,6 +11,8 @@ struct CpuFeatures {
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512cd = false;  // and 512-bit state
   bool avx512vnni = false, avx512bf16 = false;
   bool amx_tile = false, amx_int8 = false, amx_bf16 = false;  // reported only: no AMX kernel yet
+  bool amd = false, intel = false;
+  uint32_t family = 0, model = 0;  // display family and model (CPUID leaf 1 with the extended fields)
 };
 
 // The features of the running CPU, read once per process: CPUID traps to the hypervisor in a virtual machine

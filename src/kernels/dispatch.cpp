@@ -85,6 +85,16 @@ RowsFn rows_kernel(Isa isa) { return family(isa).rows; }
 AttendGroupFn attend_group_kernel(Isa isa, int g) { return family(isa).attend(g); }
 ActQuantFn act_quantizer(Isa isa) { return family(isa).act; }
 
+const PrefetchPlan& prefetch_plan() {
+  static const PrefetchPlan plan = [] {
+    PrefetchPlan p;
+    const CpuFeatures& f = detect_cpu();
+    if (f.amd && f.family >= 0x1A) p.f32_rows = false;
+    return p;
+  }();
+  return plan;
+}
+
 ActQuantFn active_act_quantizer() {
   static const ActQuantFn fn = act_quantizer(active_isa());
   return fn;

@@ -53,6 +53,17 @@ ActQuantFn act_quantizer(Isa isa);
 // act_quantizer(active_isa()), looked up once.
 ActQuantFn active_act_quantizer();
 
+// Software prefetch of weight rows during generation (kernels/quant_simd_util.hpp), chosen once from the CPU. Measured
+// on an AMD EPYC Zen 4 (the kernels' first home): 8 KiB ahead into L2 made SmolLM2-shape F16 generation 24% faster (2,
+// 4, 12, 16 and 32 KiB and the T0 / NTA hints were slower), F32 best with every other line. On an AMD EPYC Zen 5
+// (family 1Ah) F32 rows run faster with no software prefetch at all (SmolLM2-shape F32 tg t=1 58-61 -> 70-76 tok/s,
+// t=2 64-82 -> 89-94), while F16 and Q8_0 keep the Zen 4 plan (2 KiB into L1 cost Q8_0 15%).
+struct PrefetchPlan {
+  uint32_t ahead = 8192;
+  bool f32_rows = true;
+};
+const PrefetchPlan& prefetch_plan();
+
 // The family this process uses: LMGEN_ISA if set (an Error if it names no family, or one this binary or CPU lacks),
 // else the best supported one. Decided at the first call.
 Isa active_isa();

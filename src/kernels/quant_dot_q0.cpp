@@ -256,15 +256,15 @@ template <typename K, int R, int NA>
     for (int a = 0; a < NA; ++a) out[r * NA + a] = hsum(_mm256_add_ps(acc0[r][a], acc1[r][a]));
 }
 
-// Generation (one activation): one weight row at a time, streamed. Q8_0 rows also ask for the bytes
-// kPrefetchAhead further on, every cache line (K::kPrefetch): on the AMD EPYC (Zen 5) that made SmolLM2-shape Q8_0
-// generation 18-27% faster at t=1 (205 -> 254 tok/s), Qwen3-0.6B-shape Q8_0 +14% at t=1 and -3% at t=2; for Q4_0 it
-// helped SmolLM2 at t=1 but cost TinyLlama 10-15% at t=2, so the 4- and 5-bit rows stream on the hardware
-// prefetchers alone.
+// Generation (one activation): one weight row at a time, streamed. Q8_0 rows also prefetch (K::kPrefetch, the
+// CPU's PrefetchPlan): 8 KiB ahead into L2 on the AMD EPYC (Zen 5) made SmolLM2-shape Q8_0 generation
+// 18-27% faster at t=1 (205 -> 254 tok/s), Qwen3-0.6B-shape Q8_0 +14% at t=1 and -3% at t=2; for Q4_0 it helped
+// SmolLM2 at t=1 but cost TinyLlama 10-15% at t=2, so the 4- and 5-bit rows stream on the hardware prefetchers alone.
 template <typename K>
 void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const QuadAct* act, int64_t nq, float* y) {
+  const size_t ahead = prefetch_plan().ahead;
   for (int64_t r = 0; r < n_rows; ++r) {
-    if constexpr (K::kPrefetch) prefetch_row_ahead<64>(w + r * ws, ws);
+    if constexpr (K::kPrefetch) prefetch_row(w + r * ws, ws, ahead);
     quad_kernel<K, 1, 1>(nb, w + r * ws, ws, act, nq, y + r);
   }
 }

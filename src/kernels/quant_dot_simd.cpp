@@ -423,6 +423,7 @@ struct NoState {
 
 template <typename K>
 struct K32 {
+  static constexpr bool kF32Rows = false;
   struct State {
     static constexpr size_t kStack = 2048;  // floats kept on the stack (2 per block and activation)
     float stack[kStack];
@@ -453,6 +454,7 @@ struct K32 {
 template <bool Five>
 struct K45 {
   using State = NoState;
+  static constexpr bool kF32Rows = false;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_q45_k<Five, NA>(n / QK_K, w, a, s, o);
@@ -460,6 +462,7 @@ struct K45 {
 };
 struct K6 {
   using State = NoState;
+  static constexpr bool kF32Rows = false;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_q6_k<NA>(n / QK_K, w, a, s, o);
@@ -468,10 +471,10 @@ struct K6 {
 template <DType T>
 struct KF {
   using State = NoState;
-  // F32 rows hold twice the bytes per element: a prefetch for every 64-byte line made SmolLM2-shape F32 generation
-  // 20% slower with the file in huge pages (38 vs 48-50 tok/s) and every other line was the fastest with 4 KiB and
-  // 2 MiB pages alike; F16/BF16 measured best with every line (87 vs 85 tok/s, 62 vs 57 with 4 KiB pages).
-  static constexpr size_t kPrefetchStep = T == DType::F32 ? 128 : 64;
+  // F32 rows hold twice the bytes per element: on the Zen 4 machine a prefetch for every 64-byte line made
+  // SmolLM2-shape F32 generation 20% slower with the file in huge pages (38 vs 48-50 tok/s) and every other line was
+  // the fastest with 4 KiB and 2 MiB pages alike (F16/BF16 measured best with every line); see PrefetchPlan.
+  static constexpr bool kF32Rows = T == DType::F32;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_float<T, 1, NA>(n, w, 0, a, s, o);
@@ -485,8 +488,11 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
                float* y, size_t ys) {
   const typename Kern::State st(act, as, n_act, n);
   if (n_act == 1) {
+    const PrefetchPlan& plan = prefetch_plan();
+    const size_t ahead = plan.ahead;
+    const bool prefetch = !Kern::kF32Rows || plan.f32_rows;  // F32: every other line (128-byte steps), or none
     for (int64_t r = 0; r < n_rows; ++r) {
-      prefetch_row_ahead<prefetch_step<Kern>()>(w + r * ws, ws);
+      if (prefetch) prefetch_row<Kern::kF32Rows ? 128 : 64>(w + r * ws, ws, ahead);
       Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
     }
     return;

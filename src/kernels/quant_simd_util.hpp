@@ -7,6 +7,8 @@
 #define LMGEN_SIMD_AVX2 1
 #include <immintrin.h>
 
+#include "kernels/dispatch.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -58,20 +60,12 @@ inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
 }
 
 // Generation streams each weight matrix once from DRAM. Through 4 KiB page-cache pages the hardware prefetchers stop
-// at every page boundary, so single-activation loops ask for the bytes kPrefetchAhead further on (into L2) as they
-// start each row: +24% tokens/s for SmolLM2-shape F16 on the reference machine (8 KiB beat 2, 4, 12, 16 and 32 KiB;
-// T0 and NTA hints were slower than no prefetch). It still pays with the file in 2 MiB pages: F16 87 vs 70 tok/s.
-// Prefetches never fault, past the end either.
-// Step: one prefetch per Step bytes of the row (a kernel may set kPrefetchStep; 64, every cache line, otherwise).
-constexpr size_t kPrefetchAhead = 8192;
+// at every page boundary, so single-activation loops ask for the bytes `ahead` further on (into L2) as they start
+// each row, one prefetch per Step bytes (prefetches never fault, past the end either). How far, and whether F32 rows
+// prefetch at all, is the CPU's PrefetchPlan (dispatch.hpp).
 template <size_t Step = 64>
-inline void prefetch_row_ahead(const uint8_t* row, size_t bytes) {
-  for (size_t o = 0; o < bytes; o += Step) _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchAhead + o), _MM_HINT_T1);
-}
-template <typename Kern>
-constexpr size_t prefetch_step() {
-  if constexpr (requires { Kern::kPrefetchStep; }) return Kern::kPrefetchStep;
-  return 64;
+inline void prefetch_row(const uint8_t* row, size_t bytes, size_t ahead) {
+  for (size_t o = 0; o < bytes; o += Step) _mm_prefetch(reinterpret_cast<const char*>(row + ahead + o), _MM_HINT_T1);
 }
 
 // f(std::integral_constant<int, n>{}) for the run-time count n in 1..Max: a count turned into a template argument.
