@@ -73,6 +73,7 @@ std::vector<std::pair<std::string, const Matrix*>> linear_matrices(const ModelDa
   return v;
 }
 
+
 }  // namespace
 
 // q8_0 -> q8_0 with the adapter: every weight matrix has exactly the bytes of the Q8_0 base merged at load, and
@@ -206,10 +207,9 @@ TEST(QuantizeLora, HfDirectoryInputMergesLikeConvert) {
   }
 }
 
-// An adapter on lm_head of a model whose head is tied to token_embd (tiny-qwen2's GGUF has no output.weight): the
-// merge at load makes the head a separate matrix, which this model's tensors cannot hold; refused, no output file.
-TEST(QuantizeLora, MergedTiedHeadIsRefused) {
-  const std::string dir = scratch_dir() + "/quantize-lora-qwen2-lm-head";
+// A PEFT adapter on tiny-qwen2's lm_head only (its head is tied to token_embd), in a scratch directory.
+static std::string qwen2_lm_head_adapter() {
+  const std::string dir = scratch_dir() + "/lora-qwen2-lm-head";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const int64_t r = 2, E = 32, V = 151936;
@@ -220,10 +220,40 @@ TEST(QuantizeLora, MergedTiedHeadIsRefused) {
                       std::vector<float>(static_cast<size_t>(V * r), 0.01f)}});
   std::ofstream(dir + "/adapter_config.json")
       << R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["lm_head"], "bias": "none"})";
+  return dir;
+}
+
+// An adapter on lm_head of a model whose head is tied to token_embd (tiny-qwen2's GGUF has no output.weight): the
+// merge at load makes the head a separate matrix, which this model's tensors cannot hold; refused, no output file.
+TEST(QuantizeLora, MergedTiedHeadIsRefused) {
+  const std::string dir = qwen2_lm_head_adapter();
   const std::string out = scratch_dir() + "/qwen2-lm-head.gguf";
   std::filesystem::remove(out);
   auto q = run_lmgen({"quantize", shared_path("fixtures/tiny-qwen2/model-bf16.gguf"), out, "--type", "q8_0",
                       "--lora", dir}, 60);
   EXPECT_TRUE(clean_failure(q, 1, "tied to the token embedding")) << q.describe();
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// convert --lora with that adapter: the merged head becomes the file's own output.weight (the file is no longer
+// tied), so the converted model scores exactly like the HF directory with the adapter at load, not like the base.
+TEST(LoraConvert, MergedTiedHeadIsWrittenAsOutput) {
+  const std::string dir = qwen2_lm_head_adapter();
+  const std::string hf = shared_path("fixtures/tiny-qwen2/hf"), out = scratch_dir() + "/qwen2-lm-head-f32.gguf";
+  std::filesystem::remove(out);
+  const auto c = run_lmgen({"convert", hf, out, "--type", "f32", "--lora", dir, "-q"}, 60);
+  ASSERT_EQ(c.exit_code, 0) << c.describe();
+  GgufFile g(out);
+  EXPECT_NE(g.find_tensor("output.weight"), nullptr);
+  const std::string text = "Once upon a time there was a little robot who liked to sing songs to the moon.";
+  auto score = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "score");
+    for (const char* a : {"--jsonl", "-q", "-t", "1", "-c", "16"}) args.push_back(a);
+    const auto r = run_lmgen(args, 60, text, true);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    return r.out;
+  };
+  const std::string converted = score({"-m", out});
+  EXPECT_EQ(converted, score({"-m", hf, "--lora", dir}));
+  EXPECT_NE(converted, score({"-m", hf}));
 }

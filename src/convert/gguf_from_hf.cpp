@@ -133,7 +133,10 @@ void add_tensors(TensorList& t, const ArchInfo& a, const ModelConfig& c, const W
   }
   t.vector(n.out_norm, w.out_norm);
   if (ln) t.vector(n.out_norm_b, w.out_norm_b);
-  if (!c.tied_head || a.gguf_output_always) t.matrix(n.output, {{w.output}});  // w.output = tok_embd when tied
+  // w.output is tok_embd when tied, unless a LoRA adapter on the head made it a matrix of its own: then it is written
+  // (a GGUF with output.weight is untied), or the merged head would be lost.
+  const bool own_head = w.output.data != w.tok_embd.data;
+  if (!c.tied_head || a.gguf_output_always || own_head) t.matrix(n.output, {{w.output}});
 }
 
 }  // namespace
