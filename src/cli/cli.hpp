@@ -152,7 +152,11 @@ std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quant
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
-std::vector<Command> setup_serve(CLI::App& app, Context& ctx);          // serve.cpp: serve
+std::vector<Command> setup_serve(CLI::App& app, Context& ctx);          // serve.cpp: serve (lmgen-serve)
+// serve_exec.cpp (the lmgen binary): `lmgen serve ...` becomes `lmgen-serve serve ...` (exec; returns only by
+// throwing), and a "serve" entry for lmgen --help.
+int exec_serve(int argc, char** argv);
+std::vector<Command> setup_serve_stub(CLI::App& app, Context& ctx);
 // score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
 int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
 // quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
