@@ -231,7 +231,6 @@ void deq_q8_k(const BlockQ8_K* x, float* y, int64_t nb) {
 
 // ---- reference encoders (as ggml's quantize_row_*_ref) ----
 
-// The element of largest magnitude, with its sign (the first one on ties).
 void min_max(const float* x, int n, float& mn, float& mx) {
   mn = x[0];
   mx = x[0];
