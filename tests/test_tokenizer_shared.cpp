@@ -1,5 +1,5 @@
 // The pieces shared by every tokenizer source: the llama.cpp special-token splitter, the rank-ordered BPE merge
-// engine, the HF pre-tokenizer and normalizer built from JSON, and the UTF-8 helper. Each is checked where the
+// engine, the vocabulary table, the HF pre-tokenizer and normalizer built from JSON, and the UTF-8 helper. Each is checked where the
 // two copies it replaces could have differed.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include "tokenizer/hf/normalizer.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
 #include "tokenizer/special_split.hpp"
+#include "tokenizer/vocab.hpp"
 #include "util/utf8.hpp"
 
 namespace {
@@ -43,6 +44,35 @@ TEST(TokenizerShared, SpecialSplitLongestFirstAndOverlaps) {
   text = "";
   lmgen::split_specials(text, strip, true, f);
   EXPECT_TRUE(f.empty());
+}
+
+TEST(TokenizerShared, VocabLaterDuplicateWinsAndMovesKeepTheIndex) {
+  lmgen::Vocab v;
+  v.assign({"<unk>", "a long token text", "<0x41>", "x", "a long token text"}, {0, 1, 2, 3, 4},
+           {lmgen::Vocab::kUnknown, lmgen::Vocab::kNormal, lmgen::Vocab::kByte});
+  EXPECT_EQ(v.find("a long token text"), 4);  // the later duplicate wins
+  EXPECT_EQ(v.find("a long token tex"), -1);
+  EXPECT_EQ(v.byte_piece_id(0x41), 2);
+  EXPECT_EQ(v.byte_piece_id(0x42), -1);
+  EXPECT_EQ(v.attr(3), lmgen::Vocab::kNormal);  // missing attributes are kNormal
+  EXPECT_TRUE(v.is_special(0));
+  EXPECT_FALSE(v.is_special(1));
+  // The index follows the table it was moved with, and the moved-from vocabulary is empty.
+  lmgen::Vocab w(std::move(v));
+  EXPECT_EQ(v.size(), 0);
+  EXPECT_EQ(v.find("x"), -1);
+  lmgen::Vocab u;
+  u = std::move(w);
+  EXPECT_EQ(u.find("a long token text"), 4);
+  EXPECT_EQ(u.find("x"), 3);
+  EXPECT_EQ(u.score(4), 4.0f);
+  // Token by token: only indexed texts are found.
+  u.assign_empty(3, 1);
+  u.set_text(0, "model token", true);
+  u.set_text(2, "added", false);
+  EXPECT_EQ(u.find("model token"), 0);
+  EXPECT_EQ(u.find("added"), -1);
+  EXPECT_EQ(u.text(2), "added");
 }
 
 TEST(TokenizerShared, MergeEngineRankOrderLeftmostAndLongWords) {

@@ -70,6 +70,8 @@ class StrIdMap {
       }
     }
   }
+  // The table moved (a moved std::vector keeps its strings): look keys up in `keys` from now on.
+  void rebind(const std::vector<std::string>* keys) { keys_ = keys; }
   int32_t get(std::string_view k) const {
     if (slots_.empty()) return -1;
     Probe p(k);

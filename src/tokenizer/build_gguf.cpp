@@ -20,7 +20,6 @@ namespace lmgen {
 namespace {
 using spm::LlamaSpmTokenizer;
 using spm::SpmConfig;
-using spm::Vocab;
 
 std::string lower(std::string s) {
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -40,10 +39,10 @@ std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
       throw Error(path, "tokenizer.ggml.scores has " + std::to_string(scores.size()) + " entries for " +
                             std::to_string(n) + " tokens");
   }
-  std::vector<uint32_t> attrs(n, spm::kNormal);
+  std::vector<uint32_t> attrs(n, Vocab::kNormal);
   if (auto types = read_gguf_token_types(g, n))
     for (size_t i = 0; i < n; ++i)
-      if (!spm::attr_from_token_type((*types)[i], attrs[i]))
+      if (!Vocab::attr_from_token_type((*types)[i], attrs[i]))
         throw Error(path, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string((*types)[i]) +
                               " is not a token type (0..6)");
 
@@ -76,10 +75,10 @@ std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
   std::string name = lower(g.get_string_opt("general.name").value_or(""));
   if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
     for (size_t i = 0; i < n; ++i)
-      if (attrs[i] & (spm::kControl | spm::kUserDefined | spm::kUnknown)) attrs[i] |= spm::kRStrip;
+      if (attrs[i] & (Vocab::kControl | Vocab::kUserDefined | Vocab::kUnknown)) attrs[i] |= Vocab::kRStrip;
     auto set = [&](const char* t, bool on) {
       for (size_t i = 0; i < n; ++i)
-        if (texts[i] == t) attrs[i] = on ? (attrs[i] | spm::kRStrip) : (attrs[i] & ~spm::kRStrip);
+        if (texts[i] == t) attrs[i] = on ? (attrs[i] | Vocab::kRStrip) : (attrs[i] & ~Vocab::kRStrip);
     };
     set("</s>", true);
     for (const char* t : {"<unk>", "<s>", "<|endoftext|>"}) set(t, false);
@@ -97,35 +96,25 @@ using namespace bpe;  // from here on this file builds bpe::BpeTokenizer
 
 namespace {
 // llama.cpp's end-of-generation and control tokens of a gpt2 vocabulary, and the special-token splitter's list.
-void mark_gguf_specials(BpeTokenizer& t, const StrIdMap& text_to_id, int32_t eot, int32_t eom) {
-  const int32_t n = t.n_vocab();
+void mark_gguf_specials(BpeTokenizer& t, int32_t eot, int32_t eom) {
+  Vocab& v = t.vocab_;
   // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
   for (std::string_view txt : eog_texts(EogFamily::ByteLevel)) {
-    int32_t id = text_to_id.get(txt);
+    int32_t id = v.find(txt);
     if (id < 0) continue;
     t.eog_.insert(id);
-    t.attr_[id] = spm::kControl;
+    v.set_attr(id, Vocab::kControl);
   }
   for (std::string_view txt : {std::string_view("<|fim_pad|>"), std::string_view("<|repo_name|>"),
                                 std::string_view("<|file_sep|>"), kEndOfSentenceText}) {
-    int32_t id = text_to_id.get(txt);
+    int32_t id = v.find(txt);
     if (id < 0) continue;
-    t.attr_[id] = spm::kControl;
+    v.set_attr(id, Vocab::kControl);
     if (txt != kEndOfSentenceText || eot < 0) t.eog_.insert(id);
   }
   for (int32_t id : {t.eos_, eot, eom})
     if (id >= 0) t.eog_.insert(id);
-
-  t.special_.assign(n, 0);
-  std::vector<int32_t> specials;
-  for (int32_t i = 0; i < n; ++i) {
-    const uint32_t a = t.attr_[i];
-    t.special_[i] = (a & (spm::kControl | spm::kUnknown)) != 0;
-    if (a & (spm::kControl | spm::kUserDefined | spm::kUnknown)) specials.push_back(i);
-  }
-  std::stable_sort(specials.begin(), specials.end(),
-                   [&](int32_t a, int32_t b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
-  for (int32_t id : specials) t.gguf_specials_.push_back({id, t.tokens_[id], t.special_[id] != 0});
+  t.gguf_specials_ = special_texts(v);
 }
 }  // namespace
 
@@ -133,15 +122,14 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   auto t = std::make_unique<BpeTokenizer>();
   t->path_ = path;
-  t->tokens_ = read_gguf_tokens(gguf);
-  const int32_t n = static_cast<int32_t>(t->tokens_.size());
-  t->attr_.assign(n, spm::kNormal);
-  if (auto tt = read_gguf_token_types(gguf, t->tokens_.size()))
+  std::vector<std::string> texts = read_gguf_tokens(gguf);
+  const int32_t n = static_cast<int32_t>(texts.size());
+  std::vector<uint32_t> attrs(n, Vocab::kNormal);
+  if (auto tt = read_gguf_token_types(gguf, texts.size()))
     for (int32_t i = 0; i < n; ++i)
-      if (!spm::attr_from_token_type((*tt)[i], t->attr_[i])) t->attr_[i] = spm::kUndefined;
-  StrIdMap text_to_id;  // last wins, as llama.cpp's token_to_id
-  text_to_id.init(&t->tokens_, n);
-  for (int32_t i = 0; i < n; ++i) text_to_id.put(i);
+      if (!Vocab::attr_from_token_type((*tt)[i], attrs[i])) attrs[i] = Vocab::kUndefined;
+  t->vocab_.assign(std::move(texts), {}, std::move(attrs));  // text -> id: the last duplicate wins, as llama.cpp
+  const Vocab& vocab = t->vocab_;
 
   LlamaCppPreType pre = llamacpp_pretokenizer(gguf.get_string_opt("tokenizer.ggml.pre").value_or(""), path);
   t->pretok_ = std::move(pre.pretok);
@@ -158,10 +146,10 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
     std::string_view m = merges[r];
     size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string_view::npos;
     if (sp == std::string_view::npos) continue;  // llama.cpp keeps an ("","") pair that can never apply
-    int32_t a = text_to_id.get(m.substr(0, sp)), b = text_to_id.get(m.substr(sp + 1));
+    int32_t a = vocab.find(m.substr(0, sp)), b = vocab.find(m.substr(sp + 1));
     if (a < 0 || b < 0) continue;
     joined.assign(m.data(), sp).append(m.substr(sp + 1));
-    int32_t c = text_to_id.get(joined);
+    int32_t c = vocab.find(joined);
     if (c < 0) continue;
     t->merges_.insert(a, b, static_cast<int32_t>(r), c, false);
   }
@@ -178,14 +166,14 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_bos_token")) t->add_bos_ = *v;
   if (auto v = gguf.get_bool_opt("tokenizer.ggml.add_eos_token")) t->add_eos_ = *v;
 
-  mark_gguf_specials(*t, text_to_id, eot, eom);
+  mark_gguf_specials(*t, eot, eom);
   t->build_byte_ids();
   t->finish_pieces();
   if (t->ignore_merges_) {
     // control tokens written in printable ASCII are their own byte-level form: index them by that text too
     std::string raw;
     for (int32_t i = 0; i < n; ++i)
-      if (!t->decoded_[i] && byte_level_decode(t->tokens_[i], raw) && raw == t->tokens_[i]) t->decoded_[i] = 1;
+      if (!t->decoded_[i] && byte_level_decode(vocab.text(i), raw) && raw == vocab.text(i)) t->decoded_[i] = 1;
     t->raw_to_id_.init(&t->pieces_, n);
     for (int32_t i = 0; i < n; ++i)
       if (t->decoded_[i]) t->raw_to_id_.put(i);

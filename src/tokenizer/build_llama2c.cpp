@@ -11,7 +11,6 @@ namespace lmgen {
 
 using spm::LlamaSpmTokenizer;
 using spm::SpmConfig;
-using spm::Vocab;
 
 std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
   if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
@@ -26,7 +25,7 @@ std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32
   pos += 4;  // max_token_length: not needed
   std::vector<std::string> texts(n_vocab);
   std::vector<float> scores(n_vocab);
-  std::vector<uint32_t> attrs(n_vocab, spm::kNormal);
+  std::vector<uint32_t> attrs(n_vocab, Vocab::kNormal);
   for (int32_t i = 0; i < n_vocab; ++i) {
     std::string what = "token " + std::to_string(i) + " of " + std::to_string(n_vocab);
     need(8, what);
@@ -42,16 +41,16 @@ std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32
     scores[i] = s;
     uint8_t byte = 0;
     if (i == 0) {
-      attrs[i] = spm::kUnknown;
+      attrs[i] = Vocab::kUnknown;
       t = "<unk>";
     } else if (i == 1) {
-      attrs[i] = spm::kControl;
+      attrs[i] = Vocab::kControl;
       t = "<s>";  // stored as "\n<s>\n"
     } else if (i == 2) {
-      attrs[i] = spm::kControl;
+      attrs[i] = Vocab::kControl;
       t = "</s>";
     } else if (Vocab::parse_byte_piece(t, byte)) {
-      attrs[i] = spm::kByte;
+      attrs[i] = Vocab::kByte;
     } else {
       t = spm::escape_spaces(t);  // llama2.c stores "▁" as " "
       if (t.empty()) t = "[EMPTY_" + std::to_string(i) + "]";

@@ -9,7 +9,7 @@
 #include "lmgen/error.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/hf/bpe_model.hpp"
-#include "tokenizer/spm_vocab.hpp"
+#include "tokenizer/spm_merge.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 
 namespace lmgen {
@@ -63,30 +63,29 @@ HfTokenizer::HfTokenizer(const json& tok, const json& config, const std::string&
 
   // What token_to_piece gives: an added token as written (byte-level: its byte characters decoded where they all
   // are ones), a model token through the decoder's per-token steps, a <0xNN> token its byte.
-  pieces_.resize(texts_.size());
-  for (size_t id = 0; id < texts_.size(); ++id) {
-    const AddedToken* t = added_.by_id(static_cast<int32_t>(id));
+  pieces_.resize(vocab_.size());
+  for (int32_t id = 0; id < vocab_.size(); ++id) {
+    const AddedToken* t = added_.by_id(id);
     std::string& p = pieces_[id];
     uint8_t b = 0;
     if (byte_level_) {
-      const std::string& s = t ? t->content : texts_[id];
+      const std::string& s = t ? t->content : vocab_.text(id);
       if (!byte_level_decode(s, p)) p = s;
     } else if (t) {
       p = t->content;
-    } else if (byte_fallback_ && spm::Vocab::parse_byte_piece(texts_[id], b)) {
+    } else if (byte_fallback_ && Vocab::parse_byte_piece(vocab_.text(id), b)) {
       p.assign(1, static_cast<char>(b));
     } else if (in_model_[id]) {
-      p = decoder_.piece(texts_[id]);
+      p = decoder_.piece(vocab_.text(id));
     }
   }
-  special_.assign(texts_.size(), 0);
-  for (const AddedToken& t : added_.tokens()) special_[t.id] = t.special;
+  for (const AddedToken& t : added_.tokens()) vocab_.set_attr(t.id, t.special ? Vocab::kControl : Vocab::kNormal);
   set_specials(config);
 }
 
 int32_t HfTokenizer::lookup(std::string_view s) const {
   if (int32_t id = added_.find(s); id >= 0) return id;
-  return vocab_.get(s);
+  return vocab_.find(s);
 }
 
 // model.vocab (text -> id), the options of the BPE model, its merges; the id -> text table (added tokens fill the
@@ -116,36 +115,32 @@ void HfTokenizer::load_model(const json& m, size_t n_added) {
   if (static_cast<size_t>(max_id) >= 2 * n_defined + 1024)
     throw Error(path_, "token id " + std::to_string(max_id) + " is far beyond the " + std::to_string(n_defined) +
                            " tokens defined (sparse ids are not supported)");
-  texts_.assign(static_cast<size_t>(max_id) + 1, std::string());
-  in_model_.assign(texts_.size(), 0);
-  vocab_.init(&texts_, entries.size());
+  vocab_.assign_empty(static_cast<size_t>(max_id) + 1, entries.size());
+  in_model_.assign(vocab_.size(), 0);
   word_split_ = !byte_level_;
   for (const auto& [text, id] : entries) {
-    texts_[id] = *text;
+    vocab_.set_text(id, *text, /*index=*/true);
     in_model_[id] = 1;
-    vocab_.put(id);
     word_split_ = word_split_ && spm::space_only_leading(*text);
   }
   for (const AddedToken& t : added_.tokens())
-    if (texts_[t.id].empty()) texts_[t.id] = t.content;
+    if (vocab_.text(t.id).empty()) vocab_.set_text(t.id, t.content, /*index=*/false);
   byte_fallback_ = m.value("byte_fallback", false);
   fuse_unk_ = m.value("fuse_unk", false);
   ignore_merges_ = m.value("ignore_merges", false);
   if (m.contains("unk_token") && m["unk_token"].is_string()) {
     const std::string u = m["unk_token"];
-    unk_ = vocab_.get(u);
+    unk_ = vocab_.find(u);
     if (unk_ < 0) throw Error(path_, "model.unk_token '" + u + "' is not in the vocabulary");
   }
-  space_id_ = vocab_.get(spm::kSpace);
+  space_id_ = vocab_.find(spm::kSpace);
   word_split_ = word_split_ && space_id_ >= 0;
-  for (int b = 0; b < 256; ++b) {
-    static const char* hex = "0123456789ABCDEF";
-    byte_id_[b] = byte_level_ ? vocab_.get(byte_char_utf8(static_cast<uint8_t>(b)))
-                              : vocab_.get(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
-  }
+  for (int b = 0; b < 256; ++b)
+    byte_id_[b] = byte_level_ ? vocab_.find(byte_char_utf8(static_cast<uint8_t>(b)))
+                              : vocab_.byte_piece_id(static_cast<uint8_t>(b));
   read_merges(m, path_, vocab_, merges_);
   if (byte_level_ && ignore_merges_) {  // a whole word is looked up by its bytes
-    raw_texts_.assign(texts_.size(), std::string());
+    raw_texts_.assign(vocab_.size(), std::string());
     raw_to_id_.init(&raw_texts_, entries.size());
     for (const auto& [text, id] : entries)
       if (byte_level_decode(*text, raw_texts_[id])) raw_to_id_.put(id);

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "lmgen/error.hpp"
-#include "tokenizer/spm_vocab.hpp"
+#include "tokenizer/spm_merge.hpp"
 #include "util/utf8.hpp"
 
 namespace lmgen {
@@ -68,7 +68,7 @@ void HfTokenizer::bpe(std::string_view w, std::vector<int32_t>& out) const {
     return;
   }
   if (ignore_merges_) {
-    if (int32_t id = (byte_level_ ? raw_to_id_ : vocab_).get(w); id >= 0) {
+    if (int32_t id = byte_level_ ? raw_to_id_.get(w) : vocab_.find(w); id >= 0) {
       out.push_back(id);
       return;
     }
@@ -107,7 +107,7 @@ void HfTokenizer::char_symbols(std::string_view w, std::vector<int32_t>& syms) c
     size_t n = std::min(utf8::lead_len(static_cast<unsigned char>(w[i])), w.size() - i);
     std::string_view ch = w.substr(i, n);
     i += n;
-    if (int32_t id = vocab_.get(ch); id >= 0) {
+    if (int32_t id = vocab_.find(ch); id >= 0) {
       if (pending_unk) syms.push_back(unk_), pending_unk = 0;
       syms.push_back(id);
       continue;
@@ -141,9 +141,9 @@ std::string HfTokenizer::decode(std::span<const int32_t> ids, bool skip_special)
   toks.reserve(ids.size());
   for (int32_t id : ids) {
     if (id < 0 || id >= n_vocab()) continue;  // unknown ids are dropped, as HF does
-    if (skip_special && special_[id]) continue;
+    if (skip_special && vocab_.is_special(id)) continue;
     if (const AddedToken* t = added_.by_id(id)) toks.push_back(t->content);
-    else if (in_model_[id]) toks.push_back(texts_[id]);
+    else if (in_model_[id]) toks.push_back(vocab_.text(id));
   }
   return decoder_.decode(std::move(toks));
 }

@@ -26,6 +26,7 @@
 #include "tokenizer/hf/normalizer.hpp"
 #include "tokenizer/hf/post_processor.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/vocab.hpp"
 
 namespace lmgen {
 
@@ -33,26 +34,26 @@ class HfTokenizer final : public Tokenizer {
  public:
   // `tokenizer` is tokenizer.json, `config` tokenizer_config.json (or null); `path` names the file in errors.
   HfTokenizer(const nlohmann::json& tokenizer, const nlohmann::json& config, const std::string& path);
-  HfTokenizer(const HfTokenizer&) = delete;  // the string indexes point into its own tables
+  HfTokenizer(const HfTokenizer&) = delete;  // raw_to_id_ points into raw_texts_
   HfTokenizer& operator=(const HfTokenizer&) = delete;
 
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override;
   // An id the tokenizer does not have (a model with a larger vocabulary) is empty text, as HF's decode drops it.
   std::string token_to_piece(int32_t id, bool render_special) const override {
-    if (id < 0 || id >= n_vocab() || (special_[id] && !render_special)) return std::string();
+    if (!vocab_.valid(id) || (vocab_.is_special(id) && !render_special)) return std::string();
     return pieces_[id];
   }
   std::string stream_piece(int32_t id, int32_t prev, bool render_special) const override;
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override;
-  int32_t n_vocab() const override { return static_cast<int32_t>(texts_.size()); }
+  int32_t n_vocab() const override { return vocab_.size(); }
   int32_t bos_id() const override { return bos_; }
   int32_t eos_id() const override { return eos_; }
   bool add_bos() const override { return add_bos_; }
   bool is_eog(int32_t id) const override;
-  bool is_special(int32_t id) const override { return id >= 0 && id < n_vocab() && special_[id]; }
+  bool is_special(int32_t id) const override { return vocab_.is_special(id); }
   std::string token_text(int32_t id) const override {
     check(id);
-    return texts_[id];
+    return vocab_.text(id);
   }
 
  private:
@@ -67,11 +68,12 @@ class HfTokenizer final : public Tokenizer {
 
   std::string path_;
   bool byte_level_ = false;
-  std::vector<std::string> texts_;   // id -> model token text, else added token content ("" for unnamed ids)
+  // id -> model token text, else added token content ("" for unnamed ids); only model tokens are indexed (find()).
+  // An added token marked special is kControl, every other token kNormal; no scores.
+  Vocab vocab_;
+  // Derived from the vocabulary for this tokenizer (different data from its texts):
   std::vector<std::string> pieces_;  // id -> the text it stands for (token_to_piece)
   std::vector<uint8_t> in_model_;    // the id is in model.vocab
-  std::vector<uint8_t> special_;     // added token marked special
-  bpe::StrIdMap vocab_;              // model token text -> id (keys are texts_ entries)
   std::vector<std::string> raw_texts_;  // byte-level with ignore_merges: id -> the bytes of a model token
   bpe::StrIdMap raw_to_id_;             // ... and back (keys are raw_texts_ entries)
   bpe::MergeTable merges_;

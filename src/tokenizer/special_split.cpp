@@ -1,9 +1,24 @@
 // llama.cpp's special-token partition (see special_split.hpp).
 #include "tokenizer/special_split.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace lmgen {
+
+std::vector<SpecialText> special_texts(const Vocab& v) {
+  std::vector<int32_t> ids;
+  for (int32_t id = 0; id < v.size(); ++id)
+    if (v.attr(id) & (Vocab::kControl | Vocab::kUserDefined | Vocab::kUnknown)) ids.push_back(id);
+  std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return v.text(a).size() > v.text(b).size(); });
+  std::vector<SpecialText> specials;
+  for (int32_t id : ids) {
+    const uint32_t a = v.attr(id);
+    if (!v.text(id).empty())
+      specials.push_back({id, v.text(id), v.is_special(id), (a & Vocab::kLStrip) != 0, (a & Vocab::kRStrip) != 0});
+  }
+  return specials;
+}
 
 void split_specials(std::string_view text, const std::vector<SpecialText>& specials, bool parse_special,
                     std::vector<Fragment>& frags) {

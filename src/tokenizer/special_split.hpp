@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/vocab.hpp"
+
 namespace lmgen {
 
 // A piece of input: a token (token >= 0; [begin, end) is the matched text) or the text [begin, end).
@@ -25,6 +27,10 @@ struct SpecialText {
   bool lstrip = false;       // ASCII whitespace before a match is swallowed
   bool rstrip = false;       // ASCII whitespace after a match is swallowed
 };
+
+// The specials of a GGUF / llama2.c vocabulary: its control, user-defined and unknown tokens with a text (views of
+// `vocab`'s texts), longest text first (stable), lstrip / rstrip from their attributes.
+std::vector<SpecialText> special_texts(const Vocab& vocab);
 
 // Splits `text` into `frags`. Every special (in the order given: longest text first) is cut out of every text
 // fragment that remains, leftmost match first. Empty text fragments are not emitted.

@@ -20,7 +20,8 @@
 #include "lmgen/tokenizer.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
-#include "tokenizer/spm_vocab.hpp"
+#include "tokenizer/spm_merge.hpp"
+#include "tokenizer/vocab.hpp"
 
 namespace lmgen::spm {
 
@@ -35,7 +36,7 @@ struct SpmConfig {
 
 class LlamaSpmTokenizer final : public Tokenizer {
  public:
-  LlamaSpmTokenizer(Vocab vocab, SpmConfig cfg) : v_(std::move(vocab)), c_(std::move(cfg)) { init(); }
+  LlamaSpmTokenizer(Vocab vocab, SpmConfig cfg) : v_(std::move(vocab)), prep_(v_), c_(std::move(cfg)) { init(); }
 
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override {
     std::vector<int32_t> out;
@@ -57,7 +58,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
       s.reserve(f.end - f.begin + 8);
       if (c_.add_space_prefix && prev_special) s += ' ';
       s.append(text.substr(f.begin, f.end - f.begin));
-      v_.encode_score_merge(spm::escape_spaces(s), out, c_.unk);
+      encode_score_merge(v_, prep_, escape_spaces(s), out, c_.unk);
       prev_special = false;
     }
     if (opt.add_special && c_.add_eos) {
@@ -70,10 +71,10 @@ class LlamaSpmTokenizer final : public Tokenizer {
   std::string token_to_piece(int32_t id, bool render_special) const override {
     check(id);
     uint32_t a = v_.attr(id);
-    if (a & (spm::kUnknown | spm::kControl)) return render_special ? v_.text(id) : std::string();
-    if (a & spm::kUserDefined) return v_.text(id);
-    if (a & spm::kNormal) return spm::unescape_spaces(v_.text(id));
-    if (a & spm::kByte) {
+    if (a & (Vocab::kUnknown | Vocab::kControl)) return render_special ? v_.text(id) : std::string();
+    if (a & Vocab::kUserDefined) return v_.text(id);
+    if (a & Vocab::kNormal) return unescape_spaces(v_.text(id));
+    if (a & Vocab::kByte) {
       uint8_t b = 0;
       if (Vocab::parse_byte_piece(v_.text(id), b)) return std::string(1, static_cast<char>(b));
       return std::string();
@@ -121,9 +122,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
   int32_t eos_id() const override { return c_.eos; }
   bool add_bos() const override { return c_.add_bos; }
   bool is_eog(int32_t id) const override { return std::binary_search(eog_.begin(), eog_.end(), id); }
-  bool is_special(int32_t id) const override {
-    return v_.valid(id) && (v_.attr(id) & (spm::kControl | spm::kUnknown)) != 0;
-  }
+  bool is_special(int32_t id) const override { return v_.is_special(id); }
   std::string token_text(int32_t id) const override {
     check(id);
     return v_.text(id);
@@ -137,17 +136,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
   }
 
   void init() {
-    std::vector<int32_t> special_;
-    for (int32_t id = 0; id < v_.size(); ++id)
-      if (v_.attr(id) & (spm::kControl | spm::kUserDefined | spm::kUnknown)) special_.push_back(id);
-    std::stable_sort(special_.begin(), special_.end(),
-                     [&](int32_t a, int32_t b) { return v_.text(a).size() > v_.text(b).size(); });
-    for (int32_t id : special_) {
-      uint32_t a = v_.attr(id);
-      if (!v_.text(id).empty())
-        specials_.push_back({id, v_.text(id), (a & (spm::kControl | spm::kUnknown)) != 0, (a & spm::kLStrip) != 0,
-                             (a & spm::kRStrip) != 0});
-    }
+    specials_ = special_texts(v_);
     // End-of-generation tokens: EOS, EOT, EOM, and the texts llama.cpp recognises as end-of-turn markers.
     std::set<int32_t> eog;
     for (std::string_view t : eog_texts(EogFamily::SentencePiece)) {
@@ -160,6 +149,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
   }
 
   Vocab v_;
+  ScoreMergePrep prep_;  // of v_
   SpmConfig c_;
   std::vector<SpecialText> specials_;  // control / user-defined / unknown, longest text first (views of v_)
   std::vector<int32_t> eog_;      // sorted

@@ -13,10 +13,10 @@ void BpeTokenizer::build_byte_ids() {
   byte_id_.fill(-1);
   StrIdMap exact;
   size_t n_short = 0;
-  for (const std::string& t : tokens_) n_short += t.size() <= 2;
-  exact.init(&tokens_, n_short);
-  for (int32_t id = n_vocab(); id-- > 0;)  // the lowest id wins
-    if (tokens_[id].size() <= 2 && !tokens_[id].empty()) exact.put(id);
+  for (const std::string& t : vocab_.texts()) n_short += t.size() <= 2;
+  exact.init(&vocab_.texts(), n_short);
+  for (int32_t id = n_vocab(); id-- > 0;)  // the lowest id wins (in vocab_.find() the highest does)
+    if (vocab_.text(id).size() <= 2 && !vocab_.text(id).empty()) exact.put(id);
   for (int b = 0; b < 256; ++b) byte_id_[b] = exact.get(byte_char_utf8(static_cast<uint8_t>(b)));
 }
 
@@ -124,19 +124,19 @@ std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special
 }
 
 void BpeTokenizer::finish_pieces() {
-  pieces_.resize(tokens_.size());
-  decoded_.assign(tokens_.size(), 0);
-  for (size_t id = 0; id < tokens_.size(); ++id) {
+  pieces_.resize(vocab_.size());
+  decoded_.assign(vocab_.size(), 0);
+  for (int32_t id = 0; id < vocab_.size(); ++id) {
     // llama.cpp: normal tokens are byte-decoded, control/user-defined/unknown shown as written, others empty.
     bool raw = false;
-    const uint32_t a = attr_[id];
-    if (a & (spm::kControl | spm::kUserDefined | spm::kUnknown)) raw = true;
-    else if (!(a & spm::kNormal)) {
+    const uint32_t a = vocab_.attr(id);
+    if (a & (Vocab::kControl | Vocab::kUserDefined | Vocab::kUnknown)) raw = true;
+    else if (!(a & Vocab::kNormal)) {
       pieces_[id].clear();
       continue;
     }
-    if (!raw && byte_level_decode(tokens_[id], pieces_[id])) decoded_[id] = 1;
-    else pieces_[id] = tokens_[id];
+    if (!raw && byte_level_decode(vocab_.text(id), pieces_[id])) decoded_[id] = 1;
+    else pieces_[id] = vocab_.text(id);
   }
 }
 

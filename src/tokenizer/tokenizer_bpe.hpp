@@ -24,40 +24,38 @@
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
-#include "tokenizer/spm_vocab.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
+#include "tokenizer/vocab.hpp"
 
 namespace lmgen::bpe {
 
-
 class BpeTokenizer final : public Tokenizer {
  public:
-
   // ---- Tokenizer interface
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override;
   std::string token_to_piece(int32_t id, bool render_special) const override {
     if (id < 0 || id >= n_vocab()) return "";
-    if (special_[id] && !render_special) return "";
+    if (vocab_.is_special(id) && !render_special) return "";
     return pieces_[id];
   }
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override;
-  int32_t n_vocab() const override { return static_cast<int32_t>(tokens_.size()); }
+  int32_t n_vocab() const override { return vocab_.size(); }
   int32_t bos_id() const override { return bos_; }
   int32_t eos_id() const override { return eos_; }
   bool add_bos() const override { return add_bos_; }
   bool is_eog(int32_t id) const override { return eog_.count(id) != 0; }
-  bool is_special(int32_t id) const override { return id >= 0 && id < n_vocab() && special_[id]; }
+  bool is_special(int32_t id) const override { return vocab_.is_special(id); }
   std::string token_text(int32_t id) const override {
-    return id >= 0 && id < n_vocab() ? tokens_[id] : std::string();
+    return vocab_.valid(id) ? vocab_.text(id) : std::string();
   }
 
   // ---- construction (filled by the factories)
   std::string path_;
-  std::vector<std::string> tokens_;  // vocabulary strings
-  std::vector<std::string> pieces_;  // bytes each token stands for
-  std::vector<uint8_t> decoded_;     // pieces_[id] is the byte-level decoding of tokens_[id]
-  std::vector<uint8_t> special_;     // rendered only with render_special
-  std::vector<uint32_t> attr_;       // token attributes from the GGUF token types (spm::Attr, as llama.cpp)
+  Vocab vocab_;  // token texts (byte-level characters), attributes from the GGUF token types, text -> id
+  // Derived from the vocabulary for this tokenizer (different data from its texts): the bytes each token stands
+  // for, and whether that is the byte-level decoding of its text.
+  std::vector<std::string> pieces_;
+  std::vector<uint8_t> decoded_;
   std::array<int32_t, 256> byte_id_{};
   MergeTable merges_;
   StrIdMap raw_to_id_;  // raw bytes (views of pieces_) -> id, for ignore_merges
@@ -67,7 +65,7 @@ class BpeTokenizer final : public Tokenizer {
   bool add_bos_ = false, add_eos_ = false;
   std::unordered_set<int32_t> eog_;
   // GGUF
-  std::vector<SpecialText> gguf_specials_;  // longest text first (texts are views of tokens_)
+  std::vector<SpecialText> gguf_specials_;  // longest text first (texts are views of vocab_)
   bool clean_spaces_ = false;
   void finish_pieces();
   void build_byte_ids();
@@ -78,6 +76,5 @@ class BpeTokenizer final : public Tokenizer {
 
   WordCache cache_;
 };
-
 
 }  // namespace lmgen::bpe

@@ -8,13 +8,13 @@ namespace lmgen {
 namespace {
 
 // The split of "a b" at its space; with several spaces, the one split whose two sides are both tokens.
-size_t split_point(std::string_view s, const bpe::StrIdMap& vocab) {
+size_t split_point(std::string_view s, const Vocab& vocab) {
   size_t sp = s.find(' ');
   if (sp == std::string_view::npos || s.find(' ', sp + 1) == std::string_view::npos) return sp;
   // A token that itself contains spaces (e.g. a re-saved Llama-2 file whose U+00A0 tokens became ' ').
   size_t found = std::string_view::npos;
   for (size_t p = sp; p != std::string_view::npos; p = s.find(' ', p + 1)) {
-    if (p > 0 && p + 1 < s.size() && vocab.get(s.substr(0, p)) >= 0 && vocab.get(s.substr(p + 1)) >= 0) {
+    if (p > 0 && p + 1 < s.size() && vocab.find(s.substr(0, p)) >= 0 && vocab.find(s.substr(p + 1)) >= 0) {
       if (found != std::string_view::npos) return std::string_view::npos;  // ambiguous
       found = p;
     }
@@ -24,7 +24,7 @@ size_t split_point(std::string_view s, const bpe::StrIdMap& vocab) {
 
 }  // namespace
 
-void read_merges(const nlohmann::json& model, const std::string& path, const bpe::StrIdMap& vocab,
+void read_merges(const nlohmann::json& model, const std::string& path, const Vocab& vocab,
                  bpe::MergeTable& merges) {
   auto it = model.find("merges");
   if (it == model.end() || it->is_null()) return;
@@ -50,7 +50,7 @@ void read_merges(const nlohmann::json& model, const std::string& path, const bpe
       throw Error(path, "merge " + std::to_string(r) + " is neither \"a b\" nor [\"a\", \"b\"]");
     }
     joined.assign(a).append(b);
-    int32_t ia = vocab.get(a), ib = vocab.get(b), ic = vocab.get(joined);
+    int32_t ia = vocab.find(a), ib = vocab.find(b), ic = vocab.find(joined);
     if (ia < 0 || ib < 0 || ic < 0)
       throw Error(path, "merge " + std::to_string(r) + " ('" + std::string(a) + "' + '" + std::string(b) +
                             "') names a token not in the vocabulary");

@@ -4,7 +4,8 @@
 #include "lmgen/error.hpp"
 #include "tokenizer/hf/normalizer.hpp"
 #include "tokenizer/hf/pretokenizer.hpp"
-#include "tokenizer/spm_vocab.hpp"
+#include "tokenizer/spm_merge.hpp"
+#include "tokenizer/vocab.hpp"
 #include "util/utf8.hpp"
 
 namespace lmgen {
@@ -89,7 +90,7 @@ std::string Decoder::decode(std::vector<std::string> toks) const {
         };
         for (auto& t : toks) {
           uint8_t b = 0;
-          if (spm::Vocab::parse_byte_piece(t, b)) {
+          if (Vocab::parse_byte_piece(t, b)) {
             bytes += static_cast<char>(b);
             ++nbytes;
           } else {

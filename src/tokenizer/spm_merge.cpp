@@ -1,5 +1,5 @@
-// SentencePiece-style vocabulary and llama.cpp's score-ordered bigram merging.
-#include "tokenizer/spm_vocab.hpp"
+// llama.cpp's score-ordered bigram merging and the "▁" helpers (spm_merge.hpp).
+#include "tokenizer/spm_merge.hpp"
 
 #include <queue>
 
@@ -7,56 +7,6 @@
 #include "util/utf8.hpp"
 
 namespace lmgen::spm {
-
-bool attr_from_token_type(int32_t type, uint32_t& attr) {
-  switch (type) {
-    case 0: attr = kUndefined; return true;
-    case 1: attr = kNormal; return true;
-    case 2: attr = kUnknown; return true;
-    case 3: attr = kControl; return true;
-    case 4: attr = kUserDefined; return true;
-    case 5: attr = kUnused; return true;
-    case 6: attr = kByte; return true;
-    default: return false;
-  }
-}
-
-bool Vocab::parse_byte_piece(std::string_view t, uint8_t& out) {
-  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return false;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  int hi = hex(t[3]), lo = hex(t[4]);
-  if (hi < 0 || lo < 0) return false;
-  out = static_cast<uint8_t>(hi * 16 + lo);
-  return true;
-}
-
-void Vocab::assign(std::vector<std::string> texts, std::vector<float> scores, std::vector<uint32_t> attrs) {
-  text_ = std::move(texts);
-  score_ = std::move(scores);
-  attr_ = std::move(attrs);
-  score_.resize(text_.size(), 0.0f);
-  attr_.resize(text_.size(), kNormal);
-  map_.clear();
-  map_.reserve(text_.size() * 2);
-  for (int32_t i = 0; i < size(); ++i) map_[std::string_view(text_[i])] = i;  // later duplicates win
-  word_split_ = true;
-  for (const std::string& t : text_) word_split_ = word_split_ && space_only_leading(t);
-  static const char* hexd = "0123456789ABCDEF";
-  for (int b = 0; b < 256; ++b) {
-    char buf[6] = {'<', '0', 'x', hexd[b >> 4], hexd[b & 15], '>'};
-    int32_t id = find(std::string_view(buf, 6));
-    if (id < 0) {
-      char c = static_cast<char>(b);
-      id = find(std::string_view(&c, 1));
-    }
-    byte_to_id_[b] = id;
-  }
-}
 
 namespace {
 struct Symbol {
@@ -79,17 +29,31 @@ struct BigramOrder {
 };
 }  // namespace
 
-void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out, int32_t unk_fallback) const {
+ScoreMergePrep::ScoreMergePrep(const Vocab& vocab) {
+  word_split = true;
+  for (const std::string& t : vocab.texts()) word_split = word_split && space_only_leading(t);
+  for (int b = 0; b < 256; ++b) {
+    int32_t id = vocab.byte_piece_id(static_cast<uint8_t>(b));
+    if (id < 0) {
+      char c = static_cast<char>(b);
+      id = vocab.find(std::string_view(&c, 1));
+    }
+    byte_id[b] = id;
+  }
+}
+
+void encode_score_merge(const Vocab& vocab, const ScoreMergePrep& prep, std::string_view text,
+                        std::vector<int32_t>& out, int32_t unk_fallback) {
   if (text.empty()) return;
   std::vector<Symbol> sym;
   sym.reserve(text.size());
-  // Chunks that can be merged independently: with a word_split_ vocabulary, a "▁" that follows another character
+  // Chunks that can be merged independently: with a word_split vocabulary, a "▁" that follows another character
   // starts a new chunk (no token contains "x▁"), which keeps the queue small on long inputs.
   std::vector<int32_t> chunk_start = {0};
   for (size_t off = 0; off < text.size();) {
     size_t n = std::min(utf8::lead_len(static_cast<unsigned char>(text[off])), text.size() - off);
     int32_t idx = static_cast<int32_t>(sym.size());
-    if (word_split_ && idx > 0 && text.substr(off, n) == kSpace &&
+    if (prep.word_split && idx > 0 && text.substr(off, n) == kSpace &&
         text.substr(sym[idx - 1].start, sym[idx - 1].len) != kSpace)
       chunk_start.push_back(idx);
     sym.push_back({static_cast<int32_t>(off), static_cast<int32_t>(n), idx - 1, idx + 1});
@@ -102,9 +66,9 @@ void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out,
   auto try_add = [&](int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;
     std::string_view joined = text.substr(sym[l].start, sym[l].len + sym[r].len);
-    int32_t id = find(joined);
+    int32_t id = vocab.find(joined);
     if (id < 0) return;
-    queue.push({score_[id], l, r, static_cast<int32_t>(joined.size())});
+    queue.push({vocab.score(id), l, r, static_cast<int32_t>(joined.size())});
   };
   for (size_t c = 0; c + 1 < chunk_start.size(); ++c) {
     const int32_t a = chunk_start[c], b = chunk_start[c + 1];
@@ -126,14 +90,14 @@ void Vocab::encode_score_merge(std::string_view text, std::vector<int32_t>& out,
     }
     for (int32_t i = a; i != -1; i = sym[i].next) {
       std::string_view piece = text.substr(sym[i].start, sym[i].len);
-      int32_t id = find(piece);
+      int32_t id = vocab.find(piece);
       if (id >= 0) {
         out.push_back(id);
         continue;
       }
       // Merged symbols are always tokens, so this is a single character missing from the vocabulary.
       for (unsigned char ch : piece) {
-        int32_t bid = byte_to_id_[ch];
+        int32_t bid = prep.byte_id[ch];
         if (bid < 0) bid = unk_fallback;
         if (bid < 0)
           throw Error("tokenizer: no byte-fallback token for byte " + std::to_string(ch) + " and no <unk>");
