@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "kernels/vecmath.hpp"
 
@@ -17,55 +19,84 @@ using vec::kW;
 
 namespace {
 
+// The scores and weighted values run on the family's own register width (V: 16 floats with AVX-512, 8 with AVX2),
+// not on the 16-float vectors of vecmath.hpp: under AVX2, GCC lowers those through the stack (a broadcast became 16
+// scalar stores), and the AVX2 family ran SmolLM2's attention ~10x slower than AVX-512. A 16-position key block is
+// kSub registers side by side.
+#if defined(__AVX512F__)
+constexpr int kV = 16, kRegs = 32;
+#else
+constexpr int kV = 8, kRegs = 16;
+#endif
+using V = float __attribute__((vector_size(kV * sizeof(float))));
+constexpr int kSub = kW / kV;
+inline V vload(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void vstore(float* p, V v) { std::memcpy(p, &v, sizeof v); }
+inline V vsplat(float x) { return V{} + x; }
+
+// Key vectors in flight for G heads: G x NV accumulators + NV keys + a broadcast query element in registers.
+template <int G>
+constexpr int score_vectors() {
+  if constexpr (kV == 16) return G <= 2 ? 4 : G <= 4 ? 2 : 1;
+  return std::clamp((kRegs - 1) / (G + 1), 1, 8);
+}
+// G heads x C value vectors fit as accumulators beside G weights and a value vector.
+constexpr bool values_fit(int G, int C) { return G * C + G + 1 <= kRegs && G * C <= 16; }
+// Value vectors per pass of a single head (weighted_values).
+constexpr int kValueChunk = 8;
+
 // Scores of G query heads (q + g D, D elements each) against the 16-position key blocks [0, n_blk) of one kv head:
 // s[g * ss + 16 b + j] = (q_g . k_p) * scale. Each key vector is loaded once for the G heads that share it
-// (grouped-query attention); NB blocks are in flight. Every lane sums over d in order, so a score depends neither on
-// its neighbours nor on G or NB.
+// (grouped-query attention); NV vectors are in flight. Every lane sums over d in order, so a score depends neither on
+// its neighbours nor on G or NV.
 template <int G>
 void block_scores(const float* q, const float* kh, int64_t D, int64_t n_blk, float scale, float* s, int64_t ss) {
-  constexpr int NB = G <= 2 ? 4 : G <= 4 ? 2 : 1;
-  int64_t b = 0;
-  for (; b + NB <= n_blk; b += NB) {
-    const float* k0 = kh + b * kW * D;
-    F16 acc[G][NB] = {};
+  // Vector i holds lanes (i % kSub) * kV.. of key block i / kSub, whose element d is at kW * (D * block + d).
+  auto key = [&](int64_t i) { return kh + (i / kSub) * kW * D + (i % kSub) * kV; };
+  auto run = [&](auto NVC, int64_t i) {
+    constexpr int NV = decltype(NVC)::value;
+    const float* k[NV];
+    for (int j = 0; j < NV; ++j) k[j] = key(i + j);
+    V acc[G][NV] = {};
     for (int64_t d = 0; d < D; ++d) {
-      F16 kv[NB];
-      for (int j = 0; j < NB; ++j) kv[j] = vec::load(k0 + (j * D + d) * kW);
+      V kv[NV];
+      for (int j = 0; j < NV; ++j) kv[j] = vload(k[j] + d * kW);
       for (int g = 0; g < G; ++g) {
-        const F16 qd = vec::splat(q[g * D + d]);
-        for (int j = 0; j < NB; ++j) acc[g][j] += qd * kv[j];
+        const V qd = vsplat(q[g * D + d]);
+        for (int j = 0; j < NV; ++j) acc[g][j] += qd * kv[j];
       }
     }
     for (int g = 0; g < G; ++g)
-      for (int j = 0; j < NB; ++j) vec::store(s + g * ss + (b + j) * kW, acc[g][j] * scale);
-  }
-  for (; b < n_blk; ++b) {
-    const float* k0 = kh + b * kW * D;
-    F16 acc[G] = {};
-    for (int64_t d = 0; d < D; ++d) {
-      const F16 kv = vec::load(k0 + d * kW);
-      for (int g = 0; g < G; ++g) acc[g] += vec::splat(q[g * D + d]) * kv;
-    }
-    for (int g = 0; g < G; ++g) vec::store(s + g * ss + b * kW, acc[g] * scale);
-  }
+      for (int j = 0; j < NV; ++j) vstore(s + g * ss + (i + j) * kV, acc[g][j] * scale);
+  };
+  constexpr int NV = score_vectors<G>();
+  const int64_t n_vec = n_blk * kSub;
+  int64_t i = 0;
+  for (; i + NV <= n_vec; i += NV) run(std::integral_constant<int, NV>{}, i);
+  for (; i < n_vec; ++i) run(std::integral_constant<int, 1>{}, i);
 }
 
-// weighted_values for D = 16 C and G heads sharing the values: G x C independent accumulators, each value vector
-// loaded once. Per head and dimension the sum runs over p in order (as in every other path).
+// weighted_values for C value vectors (kV dimensions each; value rows vs floats apart) and G heads sharing the
+// values: G x C independent accumulators, each value vector loaded once. Per head and dimension the sum runs over
+// p in order (as in every other path).
 template <int G, int C>
-void values_chunks(const float* e, int64_t es, const float* inv, const float* vh, int64_t n_pos, float* o,
-                   int64_t os) {
-  F16 acc[G][C] = {};
+void values_chunks(const float* e, int64_t es, const float* inv, const float* vh, int64_t vs, int64_t n_pos,
+                   float* o, int64_t os) {
+  V acc[G][C] = {};
   for (int64_t p = 0; p < n_pos; ++p) {
-    F16 w[G];
-    for (int g = 0; g < G; ++g) w[g] = vec::splat(e[g * es + p] * inv[g]);
+    V w[G];
+    for (int g = 0; g < G; ++g) w[g] = vsplat(e[g * es + p] * inv[g]);
     for (int c = 0; c < C; ++c) {
-      const F16 v = vec::load(vh + (p * C + c) * kW);
+      const V v = vload(vh + p * vs + c * kV);
       for (int g = 0; g < G; ++g) acc[g][c] += w[g] * v;
     }
   }
   for (int g = 0; g < G; ++g)
-    for (int c = 0; c < C; ++c) vec::store(o + g * os + c * kW, acc[g][c]);
+    for (int c = 0; c < C; ++c) vstore(o + g * os + c * kV, acc[g][c]);
 }
 
 // weighted_values for small heads (D = 2, 4, 8): one vector holds P = 16 / D consecutive positions; lane group g
@@ -97,16 +128,20 @@ void values_packed(const float* e, float inv, const float* vh, int64_t n_pos, fl
 
 // o[d] = sum over p < n_pos, in order, of (e[p] * inv) * v[p][d], accumulated in registers.
 void weighted_values(const float* e, float inv, const float* vh, int64_t D, int64_t n_pos, float* o) {
-  if (D % kW == 0 && D <= 8 * kW) {
-    switch (D / kW) {
-      case 1: return values_chunks<1, 1>(e, 0, &inv, vh, n_pos, o, 0);
-      case 2: return values_chunks<1, 2>(e, 0, &inv, vh, n_pos, o, 0);
-      case 3: return values_chunks<1, 3>(e, 0, &inv, vh, n_pos, o, 0);
-      case 4: return values_chunks<1, 4>(e, 0, &inv, vh, n_pos, o, 0);
-      case 5: return values_chunks<1, 5>(e, 0, &inv, vh, n_pos, o, 0);
-      case 6: return values_chunks<1, 6>(e, 0, &inv, vh, n_pos, o, 0);
-      case 7: return values_chunks<1, 7>(e, 0, &inv, vh, n_pos, o, 0);
-      default: return values_chunks<1, 8>(e, 0, &inv, vh, n_pos, o, 0);
+  if (D % kV == 0) {
+    for (int64_t c = 0; c < D / kV; c += kValueChunk) {  // kValueChunk vectors per pass
+      const float* v = vh + c * kV;
+      float* out = o + c * kV;
+      switch (std::min<int64_t>(kValueChunk, D / kV - c)) {
+        case 1: values_chunks<1, 1>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        case 2: values_chunks<1, 2>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        case 3: values_chunks<1, 3>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        case 4: values_chunks<1, 4>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        case 5: values_chunks<1, 5>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        case 6: values_chunks<1, 6>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        case 7: values_chunks<1, 7>(e, 0, &inv, v, D, n_pos, out, 0); break;
+        default: values_chunks<1, kValueChunk>(e, 0, &inv, v, D, n_pos, out, 0); break;
+      }
     }
   } else if (D == 8) {
     values_packed<8>(e, inv, vh, n_pos, o);
@@ -162,13 +197,13 @@ void attend_group(const float* q, const float* kh, const float* vh, int64_t D, i
     for (int64_t i = 0; i < G * ss; ++i) s[i] = softcap * std::tanh(s[i] / softcap);
   float inv[G];
   for (int g = 0; g < G; ++g) inv[g] = softmax_blocks(s + g * ss, n_pos, skip);
-  constexpr int kMaxAcc = 16;  // G x C value accumulators kept in registers
-  if (D % kW == 0 && G * (D / kW) <= kMaxAcc) {
-    switch (D / kW) {
-      case 1: return values_chunks<G, 1>(s, ss, inv, vh, n_pos, o, D);
-      case 2: if constexpr (G * 2 <= kMaxAcc) return values_chunks<G, 2>(s, ss, inv, vh, n_pos, o, D); break;
-      case 4: if constexpr (G * 4 <= kMaxAcc) return values_chunks<G, 4>(s, ss, inv, vh, n_pos, o, D); break;
-      case 8: if constexpr (G * 8 <= kMaxAcc) return values_chunks<G, 8>(s, ss, inv, vh, n_pos, o, D); break;
+  if (D % kV == 0) {
+    switch (D / kV) {
+      case 1: if constexpr (values_fit(G, 1)) return values_chunks<G, 1>(s, ss, inv, vh, D, n_pos, o, D); break;
+      case 2: if constexpr (values_fit(G, 2)) return values_chunks<G, 2>(s, ss, inv, vh, D, n_pos, o, D); break;
+      case 4: if constexpr (values_fit(G, 4)) return values_chunks<G, 4>(s, ss, inv, vh, D, n_pos, o, D); break;
+      case 8: if constexpr (values_fit(G, 8)) return values_chunks<G, 8>(s, ss, inv, vh, D, n_pos, o, D); break;
+      case 16: if constexpr (values_fit(G, 16)) return values_chunks<G, 16>(s, ss, inv, vh, D, n_pos, o, D); break;
       default: break;
     }
   }

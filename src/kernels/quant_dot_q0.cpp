@@ -1,24 +1,28 @@
-// Q4_0, Q5_0 and Q8_0 weights x Q8_0 activations, two pairs of blocks per 512-bit vector (the AVX-512 VNNI family).
+// Q4_0, Q5_0 and Q8_0 weights x Q8_0 activations, two blocks per 256-bit step (every kernel family).
 //
 // The generic 32-element kernel of quant_dot_simd.cpp spends most of its instructions on per-block scalar work
 // (converting scales, broadcasting their product, the offset term). Here a pair of blocks shares every vector:
 //
 //   weights (decoded once per pair, shared by all activations):
 //     lo = [block i elements 0..15 | block i+1 elements 0..15]    as unsigned bytes (Q4_0: 0..15, Q5_0: 0..31,
-//                                                                  Q8_0: q + 128)
+//                                                                  Q8_0: q + 128 with VNNI, else signed q)
 //     hi = [block i elements 16..31 | block i+1 elements 16..31]
 //     dw = [d_i x4 | d_{i+1} x4]                                   (floats)
 //   activations (rearranged once per call, QuadAct below):
 //     A, B    = the matching halves of the activation blocks (signed bytes)
 //     negcorr = -offset * (sum of the 4 activation bytes under each i32 lane of lo and hi), offset 8, 16 or 128
 //     dy      = [dy_i x4 | dy_{i+1} x4]
-//   per weight row r and activation a:  s = dpbusd(dpbusd(negcorr, lo, A), hi, B)    (exact integer sums)
+//   per weight row r and activation a:  s = negcorr + lo.A + hi.B per i32 lane           (exact integer sums)
 //                                       acc += float(s) * (dw * dy)
 //
-// Even and odd pairs go to two accumulators (two FMA chains in flight). Both live in one 512-bit register: the low
-// half takes pair 2q, the high half pair 2q+1, so one 512-bit step does lane for lane the float operations of two
-// 256-bit steps (the integer sums are exact either way). The remaining pair and an odd trailing block (a pair whose
-// second half is zero on both sides) run as 256-bit steps on the two halves.
+// The integer sums (isum below) are one instruction each with AVX-512 VNNI (dpbusd). Without it they are
+// maddubs (u8 x s8 -> s16 pairs) + madd: exact for 4- and 5-bit weights (|s16| <= 2 * 31 * 127 per product pair),
+// while Q8_0 takes |w| times y with w's sign and no offset (|s16| <= 2 * 128 * 127). Integer sums are exact either
+// way, so every family gets the same bits.
+//
+// Even and odd pairs go to two accumulators (two FMA chains in flight). With AVX-512 both live in one 512-bit
+// register: the low half takes pair 2q, the high half pair 2q+1, so one 512-bit step does lane for lane the float
+// operations of two 256-bit steps. The AVX2 family runs the same steps on 256-bit registers, pair by pair.
 // Every output element sees the same sequence of operations whatever the number of rows and activations computed
 // together, so results are bit-identical between single-token and batched calls (matmul.hpp's rule).
 // GCC 12 reports the deliberately undefined pass-through operands inside its own AVX-512 intrinsic headers
@@ -39,11 +43,24 @@
 
 namespace lmgen::simd::LMGEN_KERNEL_NS {
 
-#if defined(LMGEN_SIMD_AVX2) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#if defined(LMGEN_SIMD_AVX2)
+
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define LMGEN_Q0_VNNI 1
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+#define LMGEN_Q0_WIDE 1  // 512-bit quad steps
+#endif
 
 namespace {
 
 using namespace qblk;
+
+#if defined(LMGEN_Q0_VNNI)
+constexpr bool kVnni = true;
+#else
+constexpr bool kVnni = false;
+#endif
 
 // Two consecutive pairs of activation blocks (pairs 2q and 2q+1, blocks 4q..4q+3) as the kernel reads them: each
 // field holds pair 2q in its low half and pair 2q+1 in its high half. 256 bytes.
@@ -59,6 +76,32 @@ inline __m256 expand_scales(uint16_t d0, uint16_t d1) {
   const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d0 | (static_cast<uint32_t>(d1) << 16))));
   return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
 }
+inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+inline __m256i join2(const void* a, const void* b, bool two) {
+  const __m128i v0 = load16(a);
+  return two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0), load16(b), 1) : _mm256_zextsi128_si256(v0);
+}
+
+// The integer sums of one 256-bit step: nc + lo.a + hi.b per i32 lane. Signed: lo / hi are signed bytes (Q8_0
+// without VNNI) and nc is zero.
+template <bool Signed>
+inline __m256i isum(__m256i nc, __m256i lo, __m256i a, __m256i hi, __m256i b) {
+#if defined(LMGEN_Q0_VNNI)
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(nc, lo, a), hi, b);
+#else
+  const __m256i ones = _mm256_set1_epi16(1);
+  if constexpr (Signed) {
+    const __m256i pl = _mm256_maddubs_epi16(_mm256_abs_epi8(lo), _mm256_sign_epi8(a, lo));
+    const __m256i ph = _mm256_maddubs_epi16(_mm256_abs_epi8(hi), _mm256_sign_epi8(b, hi));
+    return _mm256_add_epi32(_mm256_madd_epi16(pl, ones), _mm256_madd_epi16(ph, ones));
+  } else {
+    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, a), _mm256_maddubs_epi16(hi, b));
+    return _mm256_add_epi32(nc, _mm256_madd_epi16(p, ones));
+  }
+#endif
+}
+
+#if defined(LMGEN_Q0_WIDE)
 // [d0 x4 | d1 x4 | d2 x4 | d3 x4]: two expand_scales side by side.
 inline __m512 expand_scales4(uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3) {
   const uint64_t packed = d0 | (static_cast<uint64_t>(d1) << 16) | (static_cast<uint64_t>(d2) << 32) |
@@ -67,80 +110,108 @@ inline __m512 expand_scales4(uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3)
   return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
                                _mm512_castps128_ps512(f));
 }
-inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
-inline __m512i join4(__m128i a, __m128i b, __m128i c, __m128i d) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(b, a)), _mm256_set_m128i(d, c), 1);
+inline __m512i join4(const void* a, const void* b, const void* c, const void* d) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(load16(b), load16(a))),
+                            _mm256_set_m128i(load16(d), load16(c)), 1);
+}
+
+template <bool Signed>
+inline __m512i isum(__m512i nc, __m512i lo, __m512i a, __m512i hi, __m512i b) {
+#if defined(LMGEN_Q0_VNNI)
+  return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(nc, lo, a), hi, b);
+#else
+  const __m512i ones = _mm512_set1_epi16(1);
+  if constexpr (Signed) {  // no sign instruction in AVX-512: negate y where w < 0
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i sa = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(lo), z, a);
+    const __m512i sb = _mm512_mask_sub_epi8(b, _mm512_movepi8_mask(hi), z, b);
+    const __m512i pl = _mm512_maddubs_epi16(_mm512_abs_epi8(lo), sa);
+    const __m512i ph = _mm512_maddubs_epi16(_mm512_abs_epi8(hi), sb);
+    return _mm512_add_epi32(_mm512_madd_epi16(pl, ones), _mm512_madd_epi16(ph, ones));
+  } else {
+    const __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, a), _mm512_maddubs_epi16(hi, b));
+    return _mm512_add_epi32(nc, _mm512_madd_epi16(p, ones));
+  }
+#endif
+}
+#endif
+
+// 32 bits -> 32 bytes, byte j = 0x10 if bit j is set, else 0.
+inline __m256i bits_0x10(uint32_t bits) {
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+  return _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
+#else
+  uint8_t b[4];
+  std::memcpy(b, &bits, 4);
+  return bits_to_0x10(b);
+#endif
 }
 
 struct Q4 {
   using W = BlockQ4_0;
   static constexpr int kOffset = 8;
-  static constexpr bool kPrefetch = false;
+  static constexpr bool kSigned = false, kPrefetch = false;
   static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
-    const __m128i v0 = load16(x[0].qs);
-    const __m256i v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0), load16(x[1].qs), 1)
-                          : _mm256_zextsi128_si256(v0);
+    const __m256i v = join2(x[0].qs, x[1].qs, two);
     dw = expand_scales(x[0].d, two ? x[1].d : 0);
     const __m256i m = _mm256_set1_epi8(0x0F);
     lo = _mm256_and_si256(v, m);
     hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
   }
+#if defined(LMGEN_Q0_WIDE)
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
-    const __m512i v = join4(load16(x[0].qs), load16(x[1].qs), load16(x[2].qs), load16(x[3].qs));
+    const __m512i v = join4(x[0].qs, x[1].qs, x[2].qs, x[3].qs);
     dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
     const __m512i m = _mm512_set1_epi8(0x0F);
     lo = _mm512_and_si512(v, m);
     hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
   }
+#endif
 };
 
+// Q8_0: with VNNI q + 128 as an unsigned byte (offset 128); without, the signed bytes as they are (no offset).
 struct Q8 {
   using W = BlockQ8_0;
-  static constexpr int kOffset = 128;
-  static constexpr bool kPrefetch = true;
+  static constexpr int kOffset = kVnni ? 128 : 0;
+  static constexpr bool kSigned = !kVnni, kPrefetch = true;
+  static constexpr char kFlip = kVnni ? static_cast<char>(0x80) : 0;
   static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
     dw = expand_scales(x[0].d, two ? x[1].d : 0);
-    __m256i l = _mm256_zextsi128_si256(load16(x[0].qs)), h = _mm256_zextsi128_si256(load16(x[0].qs + 16));
-    if (two) {
-      l = _mm256_inserti128_si256(l, load16(x[1].qs), 1);
-      h = _mm256_inserti128_si256(h, load16(x[1].qs + 16), 1);
-    }
-    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));  // q + 128 as an unsigned byte
-    lo = _mm256_xor_si256(l, flip);
-    hi = _mm256_xor_si256(h, flip);
+    const __m256i flip = _mm256_set1_epi8(kFlip);
+    lo = _mm256_xor_si256(join2(x[0].qs, x[1].qs, two), flip);
+    hi = _mm256_xor_si256(join2(x[0].qs + 16, x[1].qs + 16, two), flip);
   }
+#if defined(LMGEN_Q0_WIDE)
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
     dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    lo = _mm512_xor_si512(join4(load16(x[0].qs), load16(x[1].qs), load16(x[2].qs), load16(x[3].qs)), flip);
-    hi = _mm512_xor_si512(
-        join4(load16(x[0].qs + 16), load16(x[1].qs + 16), load16(x[2].qs + 16), load16(x[3].qs + 16)), flip);
+    const __m512i flip = _mm512_set1_epi8(kFlip);
+    lo = _mm512_xor_si512(join4(x[0].qs, x[1].qs, x[2].qs, x[3].qs), flip);
+    hi = _mm512_xor_si512(join4(x[0].qs + 16, x[1].qs + 16, x[2].qs + 16, x[3].qs + 16), flip);
   }
+#endif
 };
 
 // Q5_0: the Q4_0 nibbles plus a fifth bit (qh bit j for element j) as 0x10: unsigned 0..31, offset 16.
 struct Q5 {
   using W = BlockQ5_0;
   static constexpr int kOffset = 16;
-  static constexpr bool kPrefetch = false;
+  static constexpr bool kSigned = false, kPrefetch = false;
   static uint32_t high_bits(const W& b) {
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
     return qh;
   }
   static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
-    const __m128i v0 = load16(x[0].qs);
-    const __m256i v = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(v0), load16(x[1].qs), 1)
-                          : _mm256_zextsi128_si256(v0);
+    const __m256i v = join2(x[0].qs, x[1].qs, two);
     dw = expand_scales(x[0].d, two ? x[1].d : 0);
     const uint32_t h0 = high_bits(x[0]), h1 = two ? high_bits(x[1]) : 0;
-    const __m256i m = _mm256_set1_epi8(0x0F), b5 = _mm256_set1_epi8(0x10);
-    lo = _mm256_or_si256(_mm256_and_si256(v, m), _mm256_maskz_mov_epi8((h0 & 0xFFFF) | (h1 << 16), b5));
-    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m),
-                         _mm256_maskz_mov_epi8((h0 >> 16) | (h1 & 0xFFFF0000u), b5));
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    lo = _mm256_or_si256(_mm256_and_si256(v, m), bits_0x10((h0 & 0xFFFF) | (h1 << 16)));
+    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), bits_0x10((h0 >> 16) | (h1 & 0xFFFF0000u)));
   }
+#if defined(LMGEN_Q0_WIDE)
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
-    const __m512i v = join4(load16(x[0].qs), load16(x[1].qs), load16(x[2].qs), load16(x[3].qs));
+    const __m512i v = join4(x[0].qs, x[1].qs, x[2].qs, x[3].qs);
     dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
     uint64_t mlo = 0, mhi = 0;
     for (int i = 0; i < 4; ++i) {
@@ -152,6 +223,7 @@ struct Q5 {
     lo = _mm512_or_si512(_mm512_and_si512(v, m), _mm512_maskz_mov_epi8(mlo, b5));
     hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m), _mm512_maskz_mov_epi8(mhi, b5));
   }
+#endif
 };
 
 // Rearranges n_act Q8_0 activation rows (nb blocks each) into quads: out[a * nq + q].
@@ -170,7 +242,7 @@ void prepare_quads(const uint8_t* act, size_t stride, int n_act, int64_t nb, Qua
                              : _mm256_setzero_si256();
       const __m256i a = _mm256_permute2x128_si256(y0, y1, 0x20);
       const __m256i b = _mm256_permute2x128_si256(y0, y1, 0x31);
-      const __m256i corr = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), off, a), off, b);
+      const __m256i corr = dot_u8s8(dot_u8s8(_mm256_setzero_si256(), off, a), off, b);
       QuadAct& o = out[k * nq + p / 2];
       const int h = static_cast<int>(p % 2);
       _mm256_store_si256(reinterpret_cast<__m256i*>(o.a + 32 * h), a);
@@ -181,6 +253,7 @@ void prepare_quads(const uint8_t* act, size_t stride, int n_act, int64_t nb, Qua
   }
 }
 
+#if defined(LMGEN_Q0_WIDE)
 // Pairs 2q and 2q+1 (blocks 4q..4q+3, all present) of R weight rows against NA activations, into acc.
 template <typename K, int R, int NA>
 [[gnu::always_inline]] inline void quad_step(int64_t q, const uint8_t* w, size_t ws, const QuadAct* act, int64_t nq,
@@ -197,11 +270,13 @@ template <typename K, int R, int NA>
     const __m512 dy = _mm512_load_ps(y.dy);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(nc, lo[r], ya), hi[r], yb);
+      const __m512i s = isum<K::kSigned>(nc, lo[r], ya, hi[r], yb);
       acc[r][a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[r], dy), acc[r][a]);
     }
   }
 }
+
+#endif
 
 // One pair p (blocks 2p, and 2p+1 when `two`) of R weight rows against NA activations, into acc (256-bit).
 template <typename K, int R, int NA>
@@ -221,7 +296,7 @@ template <typename K, int R, int NA>
     const __m256 dy = _mm256_load_ps(y.dy + 8 * h);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m256i s = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(nc, lo[r], ya), hi[r], yb);
+      const __m256i s = isum<K::kSigned>(nc, lo[r], ya, hi[r], yb);
       acc[r][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw[r], dy), acc[r][a]);
     }
   }
@@ -231,15 +306,16 @@ template <typename K, int R, int NA>
 template <typename K, int R, int NA>
 [[gnu::always_inline]] inline void quad_kernel(int64_t nb, const uint8_t* w, size_t ws, const QuadAct* act,
                                                int64_t nq, float* out) {
-  __m512 acc[R][NA];
+  const int64_t full = nb / 2, np = (nb + 1) / 2;  // pairs with two blocks; all pairs
+  __m256 acc0[R][NA], acc1[R][NA];                 // even pairs, odd pairs
+  int64_t p = 0;
+#if defined(LMGEN_Q0_WIDE)
+  __m512 acc[R][NA];  // pairs 2q in the low halves, 2q+1 in the high halves
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
     for (int a = 0; a < NA; ++a) acc[r][a] = _mm512_setzero_ps();
-  const int64_t full = nb / 2, np = (nb + 1) / 2;  // pairs with two blocks; all pairs
-  const int64_t full_quads = full / 2;
-  for (int64_t q = 0; q < full_quads; ++q) quad_step<K, R, NA>(q, w, ws, act, nq, acc);
-  __m256 acc0[R][NA], acc1[R][NA];  // even pairs (low halves), odd pairs (high halves)
+  for (; p + 1 < full; p += 2) quad_step<K, R, NA>(p / 2, w, ws, act, nq, acc);
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -247,7 +323,16 @@ template <typename K, int R, int NA>
       acc0[r][a] = _mm512_castps512_ps256(acc[r][a]);
       acc1[r][a] = _mm512_extractf32x8_ps(acc[r][a], 1);
     }
-  int64_t p = 2 * full_quads;
+#else
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int a = 0; a < NA; ++a) acc0[r][a] = acc1[r][a] = _mm256_setzero_ps();
+  for (; p + 1 < full; p += 2) {
+    pair_step<K, R, NA>(p, true, w, ws, act, nq, acc0);
+    pair_step<K, R, NA>(p + 1, true, w, ws, act, nq, acc1);
+  }
+#endif
   if (p < full) pair_step<K, R, NA>(p++, true, w, ws, act, nq, acc0);
   if (p < np) pair_step<K, R, NA>(p, false, w, ws, act, nq, acc1);  // the odd last block
 #pragma GCC unroll 8
@@ -269,11 +354,16 @@ void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const 
   }
 }
 
+#if defined(LMGEN_Q0_WIDE)
 // Batch tiles: 4 x 3 x 1 accumulators + 4 x 3 decoded weight registers + 4 for an activation: 28 of 32.
 constexpr int kTileR = 4, kTileA = 3;
-
 // Up to kSmallBatch activations: each weight row is read once, against all of them.
 constexpr int kSmallBatch = 8;
+#else
+// AVX2 has 16 registers: 2 x 2 x 2 accumulators (even and odd pairs) + 2 x 3 decoded weight registers.
+constexpr int kTileR = 2, kTileA = 2;
+constexpr int kSmallBatch = 4;
+#endif
 template <typename K>
 void rows_small_batch(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const QuadAct* act, int64_t nq,
                       int n_act, float* y, size_t ys) {
@@ -284,15 +374,7 @@ void rows_small_batch(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, c
       for (int a = 0; a < NA; ++a) y[a * ys + r] = out[a];
     }
   };
-  switch (n_act) {
-    case 2: return run(std::integral_constant<int, 2>{});
-    case 3: return run(std::integral_constant<int, 3>{});
-    case 4: return run(std::integral_constant<int, 4>{});
-    case 5: return run(std::integral_constant<int, 5>{});
-    case 6: return run(std::integral_constant<int, 6>{});
-    case 7: return run(std::integral_constant<int, 7>{});
-    default: return run(std::integral_constant<int, 8>{});
-  }
+  with_count<kSmallBatch>(n_act, run);
 }
 
 template <typename K>

@@ -34,62 +34,27 @@ namespace {
 
 using namespace qblk;
 
-// ---- 32-element block types: per block one 8-lane i32 vector of partial sums, scaled in float ----
+// ---- Q4_1 / Q5_1 against Q8_1: per block one 8-lane i32 vector of partial sums, scaled in float ----
+// (Q4_0 / Q5_0 / Q8_0 have their own kernels: quant_dot_q0.cpp.)
 //
-// Q4_0 / Q5_0 quants are multiplied unsigned (0..15 / 0..31) and the offset (8 / 16) is taken out afterwards
-// through offset * sum(y) of the activation block; Q4_1 / Q5_1 add m * s. The activation side of those terms
-// (block scale, offset * sum or s) is decoded once per vec_dot_rows call (Prep32), not once per weight row.
+// The quants are multiplied unsigned (0..15 / 0..31) and m * s is added afterwards. The activation side of that
+// term (block scale and s) is decoded once per vec_dot_rows call (Prep32), not once per weight row.
 
 struct Prep32 {
   const float* d;  // activation block scales
-  const float* e;  // Q4_0 / Q5_0: d * offset * sum(q); Q4_1 / Q5_1: s; Q8_0: unused
+  const float* e;  // s of each activation block
 };
 
-struct KQ4_0 {
-  using W = BlockQ4_0;
-  using Y = BlockQ8_0;
-  static constexpr int kOffset = 8;
-  static constexpr bool kSignTrick = false, kMin = false;
-  static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
-};
 struct KQ4_1 {
   using W = BlockQ4_1;
   using Y = BlockQ8_1;
-  static constexpr int kOffset = 0;
-  static constexpr bool kSignTrick = false, kMin = true;
   static __m256i decode(const W& b) { return unpack_nibbles(b.qs); }
-};
-struct KQ5_0 {
-  using W = BlockQ5_0;
-  using Y = BlockQ8_0;
-  static constexpr int kOffset = 16;
-  static constexpr bool kSignTrick = false, kMin = false;
-  static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
 };
 struct KQ5_1 {
   using W = BlockQ5_1;
   using Y = BlockQ8_1;
-  static constexpr int kOffset = 0;
-  static constexpr bool kSignTrick = false, kMin = true;
   static __m256i decode(const W& b) { return _mm256_or_si256(unpack_nibbles(b.qs), bits_to_0x10(b.qh)); }
 };
-struct KQ8_0 {  // signed x signed: |w| times y with w's sign
-  using W = BlockQ8_0;
-  using Y = BlockQ8_0;
-  static constexpr int kOffset = 0;
-  static constexpr bool kSignTrick = true, kMin = false;
-  static __m256i decode(const W& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
-};
-
-inline int sum_i8x32(const int8_t* q) {
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-  const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), v);
-  const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-  __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-  return _mm_cvtsi128_si32(t);
-}
 
 template <typename K>
 void prepare32(const uint8_t* act, size_t stride, int n_act, int64_t nb, float* store, Prep32* prep) {
@@ -99,8 +64,7 @@ void prepare32(const uint8_t* act, size_t stride, int n_act, int64_t nb, float* 
     float* e = d + nb;
     for (int64_t i = 0; i < nb; ++i) {
       d[i] = h2f(y[i].d);
-      if constexpr (K::kOffset != 0) e[i] = d[i] * static_cast<float>(K::kOffset * sum_i8x32(y[i].qs));
-      if constexpr (K::kMin) e[i] = h2f(y[i].s);
+      e[i] = h2f(y[i].s);
     }
     prep[k] = Prep32{d, e};
   }
@@ -110,18 +74,14 @@ template <typename K, int NA>
 inline void block32_step(const typename K::W& b, int64_t i, const uint8_t* act, size_t stride, const Prep32* prep,
                          __m256* acc, float* cacc) {
   const __m256i w = K::decode(b);
-  const __m256i wu = K::kSignTrick ? _mm256_sign_epi8(w, w) : w;
-  const float dw = h2f(b.d);
-  float cw = dw;
-  if constexpr (K::kMin) cw = h2f(b.m);
+  const float dw = h2f(b.d), cw = h2f(b.m);
 #pragma GCC unroll 4
   for (int a = 0; a < NA; ++a) {
     const auto& y = reinterpret_cast<const typename K::Y*>(act + a * stride)[i];
-    __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
-    if constexpr (K::kSignTrick) yv = _mm256_sign_epi8(yv, w);
-    const __m256i p = dot_u8s8(_mm256_setzero_si256(), wu, yv);
+    const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.qs));
+    const __m256i p = dot_u8s8(_mm256_setzero_si256(), w, yv);
     acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(dw * prep[a].d[i]), _mm256_cvtepi32_ps(p), acc[a]);
-    if constexpr (K::kOffset != 0 || K::kMin) cacc[a] = std::fma(cw, prep[a].e[i], cacc[a]);  // explicit: same in every NA
+    cacc[a] = std::fma(cw, prep[a].e[i], cacc[a]);  // explicit: the same in every NA
   }
 }
 
@@ -141,11 +101,7 @@ void dot32(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const 
     block32_step<K, NA>(x[i + 1], i + 1, act, stride, prep, acc1, c1);
   }
   if (i < nb) block32_step<K, NA>(x[i], i, act, stride, prep, acc0, c0);
-  for (int a = 0; a < NA; ++a) {
-    const float v = hsum(_mm256_add_ps(acc0[a], acc1[a]));
-    const float c = c0[a] + c1[a];
-    out[a] = K::kMin ? v + c : v - c;
-  }
+  for (int a = 0; a < NA; ++a) out[a] = hsum(_mm256_add_ps(acc0[a], acc1[a])) + (c0[a] + c1[a]);
 }
 
 // ---- K-quants against Q8_K ----
@@ -521,11 +477,8 @@ bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, 
     case DType::F32: return float_rows<DType::F32>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::F16: return float_rows<DType::F16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::BF16: return float_rows<DType::BF16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
-    case DType::Q4_0: rows_impl<K32<KQ4_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q4_1: rows_impl<K32<KQ4_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::Q5_0: rows_impl<K32<KQ5_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q5_1: rows_impl<K32<KQ5_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::Q8_0: rows_impl<K32<KQ8_0>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q4_K: rows_impl<K45<false>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q5_K: rows_impl<K45<true>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q6_K: rows_impl<K6>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;

@@ -18,7 +18,7 @@ namespace lmgen::simd::LMGEN_KERNEL_NS {
 // whatever n_rows / n_act are. Returns false (and does nothing) if this family has no kernel for type t.
 bool vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act,
                   size_t act_stride, int n_act, float* y, size_t y_stride);
-// Q4_0 / Q5_0 / Q8_0 only (quant_dot_q0.cpp, the AVX-512 VNNI family): same contract as vec_dot_rows.
+// Q4_0 / Q5_0 / Q8_0 only (quant_dot_q0.cpp): same contract as vec_dot_rows.
 bool q0_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* act, size_t act_stride,
              int n_act, float* y, size_t y_stride);
 
