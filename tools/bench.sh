@@ -35,7 +35,11 @@
 #      The JSONL's first line records the machine (cpu, flags, date, commit, cores, reps).
 # Environment: LMGEN_ROOT (source tree; default: this script's), LMGEN_SHARED (default $LMGEN_ROOT/../shared),
 #   REPS (default 5), BENCH_DIR, BUILD_DIR, CMAKE_ARGS, THREADS (default "1 2"), PEER_TIMEOUT (s per llama-bench
-#   run, default 600), SKIP_PEER=1, MODELS="smol-f32 ...".
+#   run, default 600), SKIP_PEER=1, MODELS="smol-f32 ...",
+#   FAMILY=avx2|avx512|avx512vnni: an older CPU class on this one. lmgen runs with LMGEN_ISA=$FAMILY, and llama-bench
+#   from a folder holding only the matching CPU variant (haswell, skylakex, icelake: llama.cpp's builds for AVX2,
+#   AVX-512 and AVX-512 VNNI), so both engines use the instructions such a CPU has. (Not the CPU's caches, memory
+#   or clock: a table of the class as it runs on this machine.)
 set -euo pipefail
 
 ROOT=${LMGEN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -65,6 +69,24 @@ RES=$WORK/results-$STAMP.jsonl
 MD=$WORK/results-$STAMP.md
 : >"$RES"
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---- FAMILY: both engines limited to one CPU class's instructions ----
+if [[ -n "${FAMILY:-}" ]]; then
+  case $FAMILY in
+    avx2) variant=haswell ;;
+    avx512) variant=skylakex ;;
+    avx512vnni) variant=icelake ;;
+    *) log "FAMILY=$FAMILY: expected avx2, avx512 or avx512vnni"; exit 2 ;;
+  esac
+  export LMGEN_ISA=$FAMILY
+  # llama.cpp picks the best libggml-cpu-*.so beside its executable: a folder with only one of them forces it
+  peer=$WORK/llama.cpp-$variant
+  mkdir -p "$peer"
+  cp "$LLAMA_DIR/llama-bench" "$peer/"
+  for lib in libggml-base.so libggml.so libllama.so "libggml-cpu-$variant.so"; do ln -sf "$LLAMA_DIR/$lib" "$peer/$lib"; done
+  LLAMA_BENCH=$peer/llama-bench
+  log "FAMILY=$FAMILY: lmgen with LMGEN_ISA=$FAMILY, llama.cpp with only its $variant variant"
+fi
 
 # ---- the machine (first line of the JSONL; the markdown header) ----
 cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
@@ -161,7 +183,8 @@ llama_bench() {  # llama_bench NAME MIB ENGINE FILE ARGS...: runs llama-bench, a
   local name=$1 mib=$2 engine=$3 file=$4 out err variant rc=0
   shift 4
   out=$WORK/llama-bench-$$.out err=$WORK/llama-bench-$$.err
-  timeout "$PEER_TIMEOUT" "$LLAMA_BENCH" -m "$file" "$@" -r "$REPS" -o jsonl >"$out" 2>"$err" || rc=$?
+  (cd "$(dirname "$LLAMA_BENCH")" && timeout "$PEER_TIMEOUT" "$LLAMA_BENCH" -m "$file" "$@" -r "$REPS" -o jsonl) \
+    >"$out" 2>"$err" || rc=$?
   variant=$(sed -n 's/.*load_backend: loaded CPU backend from .*libggml-cpu-\([A-Za-z0-9_]*\)\.so.*/\1/p' "$err" | head -1)
   ((rc == 0)) || log "$name: llama-bench $* failed (exit $rc$( ((rc == 124)) && echo ", timed out after ${PEER_TIMEOUT}s"))"
   ((rc == 0)) || tail -3 "$err" >&2
