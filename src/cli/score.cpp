@@ -49,6 +49,39 @@ int64_t tokens_to_score(const Tokenizer& tok, const std::string& text, const Sco
   }
 }
 
+// The totals: a last JSON line with --jsonl, else a short report.
+void write_score_result(const ScoreResult& r, const ScoreOptions& so, bool jsonl, Context& ctx) {
+  const char* method = so.stride == 0 ? "chunks" : "sliding";
+  if (jsonl) {
+    nlohmann::ordered_json done = {{"done", true},
+                           {"tokens_scored", r.tokens_scored},
+                           {"cross_entropy", r.cross_entropy()},
+                           {"perplexity", r.perplexity()},
+                           {"method", method},
+                           {"n_ctx", so.n_ctx},
+                           {"tokens", r.n_tokens},
+                           {"windows", r.n_windows}};
+    if (so.stride > 0) done["stride"] = so.stride;
+    if (ctx.interrupted->load()) done["interrupted"] = true;
+    write_out(ctx, ordered_line(done));
+    return;
+  }
+  std::string out;
+  out += "text:          " + std::to_string(r.n_tokens) + " tokens\n";
+  if (so.stride == 0)
+    out += "method:        llama.cpp chunks of " + std::to_string(so.n_ctx) + " tokens (" + std::to_string(r.n_windows) +
+           " chunks; last " + std::to_string(so.n_ctx - so.n_ctx / 2 - 1) + " tokens of each scored)\n";
+  else
+    out += "method:        sliding window of " + std::to_string(so.n_ctx) + " tokens, stride " +
+           std::to_string(so.stride) + " (" + std::to_string(r.n_windows) + " windows)\n";
+  out += "tokens scored: " + std::to_string(r.tokens_scored) + "\n";
+  out += "cross-entropy: " + fmt("%.6f", r.cross_entropy()) + " nats/token (" +
+         fmt("%.6f", r.cross_entropy() / std::log(2.0)) + " bits)\n";
+  out += "perplexity:    " + fmt("%.4f", r.perplexity()) + "\n";
+  if (ctx.interrupted->load()) out += "interrupted:   the figures cover the tokens scored before Ctrl-C\n";
+  write_out(ctx, out);
+}
+
 int run_score(const ScoreArgs& a, Context& ctx) {
   if (a.stride < 0) throw UsageError("--stride must be positive (or 0 for the llama.cpp chunk method)");
   if (!a.sft.empty()) {
@@ -107,35 +140,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
   bar.finish();
   if (progress) std::fprintf(stderr, "\n");
   if (ctx.stdout_broken) return 0;
-  const char* method = so.stride == 0 ? "chunks" : "sliding";
-  if (a.jsonl) {
-    nlohmann::ordered_json done = {{"done", true},
-                           {"tokens_scored", r.tokens_scored},
-                           {"cross_entropy", r.cross_entropy()},
-                           {"perplexity", r.perplexity()},
-                           {"method", method},
-                           {"n_ctx", so.n_ctx},
-                           {"tokens", r.n_tokens},
-                           {"windows", r.n_windows}};
-    if (so.stride > 0) done["stride"] = so.stride;
-    if (ctx.interrupted->load()) done["interrupted"] = true;
-    write_out(ctx, ordered_line(done));
-    return 0;
-  }
-  std::string out;
-  out += "text:          " + std::to_string(r.n_tokens) + " tokens\n";
-  if (so.stride == 0)
-    out += "method:        llama.cpp chunks of " + std::to_string(so.n_ctx) + " tokens (" + std::to_string(r.n_windows) +
-           " chunks; last " + std::to_string(so.n_ctx - so.n_ctx / 2 - 1) + " tokens of each scored)\n";
-  else
-    out += "method:        sliding window of " + std::to_string(so.n_ctx) + " tokens, stride " +
-           std::to_string(so.stride) + " (" + std::to_string(r.n_windows) + " windows)\n";
-  out += "tokens scored: " + std::to_string(r.tokens_scored) + "\n";
-  out += "cross-entropy: " + fmt("%.6f", r.cross_entropy()) + " nats/token (" +
-         fmt("%.6f", r.cross_entropy() / std::log(2.0)) + " bits)\n";
-  out += "perplexity:    " + fmt("%.4f", r.perplexity()) + "\n";
-  if (ctx.interrupted->load()) out += "interrupted:   the figures cover the tokens scored before Ctrl-C\n";
-  write_out(ctx, out);
+  write_score_result(r, so, a.jsonl, ctx);
   return 0;
 }
 

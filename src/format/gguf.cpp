@@ -69,6 +69,69 @@ void read_scalar(Cursor& c, GgufType t, GgufValue& v, const MappedFile& f, const
   }
 }
 
+// One metadata value (after its key): a scalar, or an array of strings or scalars (viewed in place).
+GgufValue read_value(Cursor& c, const MappedFile& f, const std::string& skey) {
+  const std::string& path = f.path();
+  GgufValue v;
+  v.type = static_cast<GgufType>(c.read<uint32_t>());
+  if (v.type == GgufType::ARRAY) {
+    v.elem_type = static_cast<GgufType>(c.read<uint32_t>());
+    v.count = c.read<uint64_t>();
+    if (v.elem_type == GgufType::STRING) {
+      if (v.count > (f.size() - c.pos()) / 8)
+        throw Error(path, "metadata array '" + skey + "' count " + std::to_string(v.count) + " exceeds the file");
+      v.strings.reserve(static_cast<size_t>(v.count));
+      for (uint64_t j = 0; j < v.count; ++j) v.strings.push_back(c.read_string("metadata string"));
+    } else {
+      size_t es = gguf_scalar_size(v.elem_type);
+      if (es == 0)
+        throw Error(path, "metadata array '" + skey + "' has unsupported element type " +
+                              std::to_string(static_cast<uint32_t>(v.elem_type)));
+      if (v.count > (f.size() - c.pos()) / es)
+        throw Error(path, "metadata array '" + skey + "' count " + std::to_string(v.count) + " exceeds the file");
+      v.elems = c.skip(v.count * es);
+    }
+  } else {
+    read_scalar(c, v.type, v, f, skey);
+  }
+  return v;
+}
+
+// One tensor info: name, dimensions, type and offset (relative to the data section), checked against the file size.
+GgufTensorInfo read_tensor_info(Cursor& c, const MappedFile& f) {
+  const std::string& path = f.path();
+  GgufTensorInfo ti;
+  ti.name = std::string(c.read_string("tensor name"));
+  uint32_t n_dims = c.read<uint32_t>();
+  if (n_dims == 0 || n_dims > kMaxDims)
+    throw Error(path, "tensor '" + ti.name + "' has " + std::to_string(n_dims) + " dimensions");
+  uint64_t n_el = 1;
+  for (uint32_t d = 0; d < n_dims; ++d) {
+    uint64_t ne = c.read<uint64_t>();
+    if (ne == 0 || ne > (uint64_t{1} << 40) || n_el > (uint64_t{1} << 62) / ne)
+      throw Error(path, "tensor '" + ti.name + "' has an impossible dimension " + std::to_string(ne));
+    n_el *= ne;
+    ti.ne.push_back(static_cast<int64_t>(ne));
+  }
+  uint32_t type = c.read<uint32_t>();
+  if (!dtype_known(type))
+    throw Error(path, "tensor '" + ti.name + "' has unknown type id " + std::to_string(type));
+  ti.type = static_cast<DType>(type);
+  const TypeTraits& tr = dtype_traits(ti.type);
+  if (ti.ne[0] % tr.block_size != 0)
+    throw Error(path, "tensor '" + ti.name + "': row of " + std::to_string(ti.ne[0]) + " is not a multiple of the " +
+                          tr.name + " block size " + std::to_string(tr.block_size));
+  // n_el <= 2^62 but n_el * type_size can still wrap (2^62 F32 elements would need 2^64 bytes -> 0): bound the
+  // block count by the file size first.
+  const uint64_t blocks = n_el / static_cast<uint64_t>(tr.block_size);
+  if (blocks > f.size() / static_cast<uint64_t>(tr.type_size))
+    throw Error(path, "tensor '" + ti.name + "' of " + std::to_string(n_el) + " " + tr.name +
+                          " elements is larger than the file");
+  ti.nbytes = blocks * static_cast<uint64_t>(tr.type_size);
+  ti.offset = c.read<uint64_t>();  // relative for now
+  return ti;
+}
+
 }  // namespace
 
 size_t gguf_scalar_size(GgufType t) {
@@ -154,28 +217,7 @@ GgufFile::GgufFile(std::shared_ptr<MappedFile> file) : file_(std::move(file)) {
     std::string_view key = c.read_string("metadata key");
     if (key.size() > kMaxKeyLen) throw Error(path, "metadata key too long");
     std::string skey(key);
-    GgufValue v;
-    v.type = static_cast<GgufType>(c.read<uint32_t>());
-    if (v.type == GgufType::ARRAY) {
-      v.elem_type = static_cast<GgufType>(c.read<uint32_t>());
-      v.count = c.read<uint64_t>();
-      if (v.elem_type == GgufType::STRING) {
-        if (v.count > (f.size() - c.pos()) / 8)
-          throw Error(path, "metadata array '" + skey + "' count " + std::to_string(v.count) + " exceeds the file");
-        v.strings.reserve(static_cast<size_t>(v.count));
-        for (uint64_t j = 0; j < v.count; ++j) v.strings.push_back(c.read_string("metadata string"));
-      } else {
-        size_t es = gguf_scalar_size(v.elem_type);
-        if (es == 0)
-          throw Error(path, "metadata array '" + skey + "' has unsupported element type " +
-                                std::to_string(static_cast<uint32_t>(v.elem_type)));
-        if (v.count > (f.size() - c.pos()) / es)
-          throw Error(path, "metadata array '" + skey + "' count " + std::to_string(v.count) + " exceeds the file");
-        v.elems = c.skip(v.count * es);
-      }
-    } else {
-      read_scalar(c, v.type, v, f, skey);
-    }
+    GgufValue v = read_value(c, f, skey);
     if (!kv_.emplace(std::move(skey), std::move(v)).second)
       throw Error(path, "duplicate metadata key '" + std::string(key) + "'");
   }
@@ -189,36 +231,7 @@ GgufFile::GgufFile(std::shared_ptr<MappedFile> file) : file_(std::move(file)) {
 
   tensors_.reserve(static_cast<size_t>(n_tensors));
   for (uint64_t t = 0; t < n_tensors; ++t) {
-    GgufTensorInfo ti;
-    ti.name = std::string(c.read_string("tensor name"));
-    uint32_t n_dims = c.read<uint32_t>();
-    if (n_dims == 0 || n_dims > kMaxDims)
-      throw Error(path, "tensor '" + ti.name + "' has " + std::to_string(n_dims) + " dimensions");
-    uint64_t n_el = 1;
-    for (uint32_t d = 0; d < n_dims; ++d) {
-      uint64_t ne = c.read<uint64_t>();
-      if (ne == 0 || ne > (uint64_t{1} << 40) || n_el > (uint64_t{1} << 62) / ne)
-        throw Error(path, "tensor '" + ti.name + "' has an impossible dimension " + std::to_string(ne));
-      n_el *= ne;
-      ti.ne.push_back(static_cast<int64_t>(ne));
-    }
-    uint32_t type = c.read<uint32_t>();
-    if (!dtype_known(type))
-      throw Error(path, "tensor '" + ti.name + "' has unknown type id " + std::to_string(type));
-    ti.type = static_cast<DType>(type);
-    const TypeTraits& tr = dtype_traits(ti.type);
-    if (ti.ne[0] % tr.block_size != 0)
-      throw Error(path, "tensor '" + ti.name + "': row of " + std::to_string(ti.ne[0]) + " is not a multiple of the " +
-                            tr.name + " block size " + std::to_string(tr.block_size));
-    // n_el <= 2^62 but n_el * type_size can still wrap (2^62 F32 elements would need 2^64 bytes -> 0): bound the
-    // block count by the file size first.
-    const uint64_t blocks = n_el / static_cast<uint64_t>(tr.block_size);
-    if (blocks > f.size() / static_cast<uint64_t>(tr.type_size))
-      throw Error(path, "tensor '" + ti.name + "' of " + std::to_string(n_el) + " " + tr.name +
-                            " elements is larger than the file");
-    ti.nbytes = blocks * static_cast<uint64_t>(tr.type_size);
-    ti.offset = c.read<uint64_t>();  // relative for now
-    tensors_.push_back(std::move(ti));
+    tensors_.push_back(read_tensor_info(c, f));
   }
 
   uint64_t data_start = (c.pos() + alignment_ - 1) / alignment_ * alignment_;

@@ -87,6 +87,8 @@ ArchInfo entry(const char* name, std::vector<const char*> classes, std::vector<c
   return a;
 }
 
+// The table itself: one short block per architecture, so it grows by one block per architecture (its length is
+// data, not logic).
 std::vector<ArchInfo> make_table() {
   std::vector<ArchInfo> t;
 
