@@ -313,7 +313,7 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
     for (int r = 0; r < R; ++r) wv[r] = in_register(load_w<T>(wr[r], i));
 #pragma GCC unroll 8
     for (int a = 0; a < NA; ++a) {
-      const VF xv = load_x(x[a] + i);
+      const VF xv = in_register(load_x(x[a] + i));
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc0[r][a] = vfma(wv[r], xv, acc0[r][a]);
     }
@@ -321,7 +321,7 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
     for (int r = 0; r < R; ++r) wv[r] = in_register(load_w<T>(wr[r], i + kLanes));
 #pragma GCC unroll 8
     for (int a = 0; a < NA; ++a) {
-      const VF xv = load_x(x[a] + i + kLanes);
+      const VF xv = in_register(load_x(x[a] + i + kLanes));
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc1[r][a] = vfma(wv[r], xv, acc1[r][a]);
     }
