@@ -308,6 +308,18 @@ int run_quantize(QuantizeArgs& a) {
   return run_quantize_gguf(a);
 }
 
+// The file's tensor of a plan as one matrix: rows = all leading dimensions (`base`: the mapped file).
+Matrix file_matrix(const Plan& p, const uint8_t* base) {
+  Matrix whole;
+  whole.type = p.src->type;
+  whole.cols = p.shape.back();
+  whole.rows = 1;
+  for (size_t d = 0; d + 1 < p.shape.size(); ++d) whole.rows *= p.shape[d];
+  whole.data = base + p.src->offset;
+  whole.row_stride = row_bytes(whole.type, whole.cols);
+  return whole;
+}
+
 int run_quantize_gguf(const QuantizeArgs& a) {
   namespace fs = std::filesystem;
   const FileType& ft = file_type_from_name(a.type);
@@ -358,18 +370,8 @@ int run_quantize_gguf(const QuantizeArgs& a) {
     const Plan* pp = &p;
     w.add_tensor(p.src->name, p.type, p.shape, [&, pp](uint8_t* dst, size_t) {
       if (interrupted()) throw Interrupted();
-      if (pp->merged.empty()) {
-        Matrix whole;  // the file's tensor: rows = all leading dimensions
-        whole.type = pp->src->type;
-        whole.cols = pp->shape.back();
-        whole.rows = 1;
-        for (size_t d = 0; d + 1 < pp->shape.size(); ++d) whole.rows *= pp->shape[d];
-        whole.data = base + pp->src->offset;
-        whole.row_stride = row_bytes(whole.type, whole.cols);
-        convert_tensor(*pp, {whole}, dst, n_threads);
-      } else {
-        convert_tensor(*pp, pp->merged, dst, n_threads);
-      }
+      if (pp->merged.empty()) convert_tensor(*pp, {file_matrix(*pp, base)}, dst, n_threads);
+      else convert_tensor(*pp, pp->merged, dst, n_threads);
       done_bytes += static_cast<int64_t>(pp->src->nbytes);
       char detail[64];
       std::snprintf(detail, sizeof detail, "%.1f/%.1f MiB read", mib(done_bytes), mib(total_bytes));
