@@ -170,10 +170,11 @@ class WordCache {
     out.insert(out.end(), it->second.begin(), it->second.end());
     return true;
   }
-  void put(std::string_view w, const int32_t* ids, size_t n) const {
+  // Keeps `ids` (moved in) as the ids of `w`.
+  void put(std::string_view w, std::vector<int32_t>&& ids) const {
     if (w.size() > kMaxWord) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (map_.size() < 200000) map_.emplace(std::string(w), std::vector<int32_t>(ids, ids + n));
+    if (map_.size() < 200000) map_.emplace(std::string(w), std::move(ids));
   }
 
  private:

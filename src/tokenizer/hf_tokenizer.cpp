@@ -96,7 +96,7 @@ void HfTokenizer::bpe_chunk(std::string_view w, std::vector<int32_t>& out) const
   }
   bpe::merge(syms, merges_);
   out.insert(out.end(), syms.begin(), syms.end());
-  cache_.put(w, syms.data(), syms.size());
+  cache_.put(w, std::move(syms));
 }
 
 // The starting symbols of a SentencePiece-style word: each character's token, else its bytes' <0xNN> tokens (with

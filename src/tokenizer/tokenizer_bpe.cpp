@@ -43,7 +43,7 @@ void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const
     if (byte_id_[c] >= 0) syms.push_back(byte_id_[c]);
   merge(syms, merges_);
   out.insert(out.end(), syms.begin(), syms.end());
-  cache_.put(w, syms.data(), syms.size());
+  cache_.put(w, std::move(syms));
 }
 
 void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
