@@ -181,9 +181,7 @@ uint64_t GgufWriter::alignment() const {
   return 32;
 }
 
-void GgufWriter::write(const std::string& path) const {
-  const uint64_t align = alignment();
-  // Header, metadata and tensor infos.
+std::string GgufWriter::encode_header(uint64_t align) const {
   std::string head;
   head.append("GGUF", 4);
   append_pod<uint32_t>(head, 3);
@@ -204,6 +202,12 @@ void GgufWriter::write(const std::string& path) const {
     offset = pad_to(offset + t.nbytes, align);
   }
   head.resize(pad_to(head.size(), align), '\0');
+  return head;
+}
+
+void GgufWriter::write(const std::string& path) const {
+  const uint64_t align = alignment();
+  const std::string head = encode_header(align);
 
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);

@@ -74,6 +74,8 @@ class GgufWriter {
   };
   void put(std::string_view key, GgufType type, std::string encoded);
   uint64_t alignment() const;
+  // The header, metadata and tensor infos, padded to `align`: the bytes before the first tensor.
+  std::string encode_header(uint64_t align) const;
 
   std::vector<Kv> kv_;
   std::vector<Tensor> tensors_;

@@ -77,6 +77,72 @@ size_t safetensors_dtype_size(std::string_view dtype) {
   return 0;
 }
 
+namespace {
+
+// One header entry {"dtype", "shape", "data_offsets"}, checked against the dtype's size and the data section.
+SafetensorsTensorInfo read_entry(const std::string& name, const json& e, const std::string& path, uint64_t data_start,
+                                 uint64_t data_size) {
+  auto bad = [&](const std::string& what) -> Error { return Error(path, "tensor '" + name + "': " + what); };
+  if (!e.is_object()) throw bad("header entry is not an object");
+  auto d = e.find("dtype");
+  auto s = e.find("shape");
+  auto o = e.find("data_offsets");
+  if (d == e.end() || !d->is_string()) throw bad("missing or non-string 'dtype'");
+  if (s == e.end() || !s->is_array()) throw bad("missing or non-array 'shape'");
+  if (o == e.end() || !o->is_array() || o->size() != 2) throw bad("'data_offsets' must be [begin, end]");
+
+  SafetensorsTensorInfo t;
+  t.name = name;
+  t.dtype = d->get<std::string>();
+  const size_t esize = safetensors_dtype_size(t.dtype);
+  if (esize == 0) throw bad("unknown dtype '" + t.dtype + "'");
+  t.supported = supported_dtype(t.dtype, t.type);
+
+  if (s->size() > 8) throw bad("shape " + dump_short(*s) + " has more than 8 dimensions");
+  uint64_t n = 1;
+  for (const json& dim : *s) {
+    uint64_t v = 0;
+    if (!json_u64(dim, v) || v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      throw bad("shape " + dump_short(*s) + " is not a list of non-negative integers");
+    if (v != 0 && n > (1ull << 62) / v) throw bad("shape " + dump_short(*s) + " has too many elements");
+    n *= v;
+    t.shape.push_back(static_cast<int64_t>(v));
+  }
+  const uint64_t expect_bytes = n * esize;  // n <= 2^62, esize <= 8: no overflow in practice, checked below
+  if (n != 0 && expect_bytes / n != esize) throw bad("shape " + dump_short(*s) + " has too many bytes");
+
+  uint64_t begin = 0, end = 0;
+  if (!json_u64((*o)[0], begin) || !json_u64((*o)[1], end))
+    throw bad("'data_offsets' " + dump_short(*o) + " are not non-negative integers");
+  if (begin > end) throw bad("'data_offsets' " + dump_short(*o) + " end before they begin");
+  if (end > data_size)
+    throw bad("'data_offsets' " + dump_short(*o) + " run past the end of the data section (" +
+              std::to_string(data_size) + " bytes; file truncated?)");
+  if (end - begin != expect_bytes)
+    throw bad("shape " + shape_to_string(t.shape) + " of " + t.dtype + " needs " + std::to_string(expect_bytes) +
+              " bytes but data_offsets " + dump_short(*o) + " span " + std::to_string(end - begin));
+  t.offset = data_start + begin;
+  t.nbytes = end - begin;
+  return t;
+}
+
+// No two tensors may share bytes (zero-length tensors take no bytes).
+void check_no_overlap(const std::vector<SafetensorsTensorInfo>& tensors, const std::string& path) {
+  std::vector<const SafetensorsTensorInfo*> by_start;
+  for (const auto& t : tensors)
+    if (t.nbytes > 0) by_start.push_back(&t);
+  std::sort(by_start.begin(), by_start.end(),
+            [](const auto* a, const auto* b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_start.size(); ++i) {
+    const auto* a = by_start[i - 1];
+    const auto* b = by_start[i];
+    if (b->offset < a->offset + a->nbytes)
+      throw Error(path, "tensors '" + a->name + "' and '" + b->name + "' overlap in the data section");
+  }
+}
+
+}  // namespace
+
 SafetensorsFile::SafetensorsFile(const std::string& path, FileAccess access)
     : file_(MappedFile::open(path, access)) {
   const MappedFile& f = *file_;
@@ -103,64 +169,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path, FileAccess access)
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     if (name == "__metadata__") continue;
-    const json& e = it.value();
-    auto bad = [&](const std::string& what) -> Error { return Error(path, "tensor '" + name + "': " + what); };
-    if (!e.is_object()) throw bad("header entry is not an object");
-    auto d = e.find("dtype");
-    auto s = e.find("shape");
-    auto o = e.find("data_offsets");
-    if (d == e.end() || !d->is_string()) throw bad("missing or non-string 'dtype'");
-    if (s == e.end() || !s->is_array()) throw bad("missing or non-array 'shape'");
-    if (o == e.end() || !o->is_array() || o->size() != 2) throw bad("'data_offsets' must be [begin, end]");
-
-    SafetensorsTensorInfo t;
-    t.name = name;
-    t.dtype = d->get<std::string>();
-    const size_t esize = safetensors_dtype_size(t.dtype);
-    if (esize == 0) throw bad("unknown dtype '" + t.dtype + "'");
-    t.supported = supported_dtype(t.dtype, t.type);
-
-    if (s->size() > 8) throw bad("shape " + dump_short(*s) + " has more than 8 dimensions");
-    uint64_t n = 1;
-    for (const json& dim : *s) {
-      uint64_t v = 0;
-      if (!json_u64(dim, v) || v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        throw bad("shape " + dump_short(*s) + " is not a list of non-negative integers");
-      if (v != 0 && n > (1ull << 62) / v) throw bad("shape " + dump_short(*s) + " has too many elements");
-      n *= v;
-      t.shape.push_back(static_cast<int64_t>(v));
-    }
-    const uint64_t expect_bytes = n * esize;  // n <= 2^62, esize <= 8: no overflow in practice, checked below
-    if (n != 0 && expect_bytes / n != esize) throw bad("shape " + dump_short(*s) + " has too many bytes");
-
-    uint64_t begin = 0, end = 0;
-    if (!json_u64((*o)[0], begin) || !json_u64((*o)[1], end))
-      throw bad("'data_offsets' " + dump_short(*o) + " are not non-negative integers");
-    if (begin > end) throw bad("'data_offsets' " + dump_short(*o) + " end before they begin");
-    if (end > data_size)
-      throw bad("'data_offsets' " + dump_short(*o) + " run past the end of the data section (" +
-                std::to_string(data_size) + " bytes; file truncated?)");
-    if (end - begin != expect_bytes)
-      throw bad("shape " + shape_to_string(t.shape) + " of " + t.dtype + " needs " + std::to_string(expect_bytes) +
-                " bytes but data_offsets " + dump_short(*o) + " span " + std::to_string(end - begin));
-    t.offset = data_start_ + begin;
-    t.nbytes = end - begin;
+    SafetensorsTensorInfo t = read_entry(name, it.value(), path, data_start_, data_size);
     index_[name] = tensors_.size();
     tensors_.push_back(std::move(t));
   }
 
-  // No two tensors may share bytes (zero-length tensors take no bytes).
-  std::vector<const SafetensorsTensorInfo*> by_start;
-  for (const auto& t : tensors_)
-    if (t.nbytes > 0) by_start.push_back(&t);
-  std::sort(by_start.begin(), by_start.end(),
-            [](const auto* a, const auto* b) { return a->offset < b->offset; });
-  for (size_t i = 1; i < by_start.size(); ++i) {
-    const auto* a = by_start[i - 1];
-    const auto* b = by_start[i];
-    if (b->offset < a->offset + a->nbytes)
-      throw Error(path, "tensors '" + a->name + "' and '" + b->name + "' overlap in the data section");
-  }
+  check_no_overlap(tensors_, path);
 }
 
 const SafetensorsTensorInfo* SafetensorsFile::find_tensor(std::string_view name) const {
