@@ -136,17 +136,6 @@ inline __m512i isum(__m512i nc, __m512i lo, __m512i a, __m512i hi, __m512i b) {
 }
 #endif
 
-// 32 bits -> 32 bytes, byte j = 0x10 if bit j is set, else 0.
-inline __m256i bits_0x10(uint32_t bits) {
-#if defined(__AVX512BW__) && defined(__AVX512VL__)
-  return _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
-#else
-  uint8_t b[4];
-  std::memcpy(b, &bits, 4);
-  return bits_to_0x10(b);
-#endif
-}
-
 struct Q4 {
   using W = BlockQ4_0;
   static constexpr int kOffset = 8;
@@ -206,8 +195,8 @@ struct Q5 {
     dw = expand_scales(x[0].d, two ? x[1].d : 0);
     const uint32_t h0 = high_bits(x[0]), h1 = two ? high_bits(x[1]) : 0;
     const __m256i m = _mm256_set1_epi8(0x0F);
-    lo = _mm256_or_si256(_mm256_and_si256(v, m), bits_0x10((h0 & 0xFFFF) | (h1 << 16)));
-    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), bits_0x10((h0 >> 16) | (h1 & 0xFFFF0000u)));
+    lo = _mm256_or_si256(_mm256_and_si256(v, m), bits_to_0x10((h0 & 0xFFFF) | (h1 << 16)));
+    hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), bits_to_0x10((h0 >> 16) | (h1 & 0xFFFF0000u)));
   }
 #if defined(LMGEN_Q0_WIDE)
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {

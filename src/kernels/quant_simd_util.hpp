@@ -43,9 +43,7 @@ inline __m256i unpack_nibbles(const uint8_t* qs) {
 }
 
 // 32 bits -> 32 bytes, byte j = 0x10 if bit j is set, else 0.
-inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
-  uint32_t qh;
-  std::memcpy(&qh, qh_bytes, 4);
+inline __m256i bits_to_0x10(uint32_t qh) {
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
   return _mm256_maskz_mov_epi8(static_cast<__mmask32>(qh), _mm256_set1_epi8(0x10));
 #else
@@ -57,6 +55,12 @@ inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
   const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 #endif
+}
+// The same for the 4 bytes of a block's qh (little-endian bit order).
+inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  return bits_to_0x10(qh);
 }
 
 // Generation streams each weight matrix once from DRAM. Through 4 KiB page-cache pages the hardware prefetchers stop
