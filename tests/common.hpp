@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "lmgen/error.hpp"
 
 namespace lmgen::test {
 
@@ -55,6 +58,44 @@ inline std::string scratch_dir() {
   auto p = std::filesystem::temp_directory_path() / ("lmgen-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(p);
   return p.string();
+}
+
+// The real trained stories260K model as GGUF.
+inline std::string stories_gguf() { return shared_path("models/stories260K/stories260K.gguf"); }
+
+// Writes bytes to a file in the scratch directory and returns its path.
+inline std::string write_scratch(const std::string& name, const std::string& bytes) {
+  const std::string p = scratch_dir() + "/" + name;
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+  return p;
+}
+
+// One JSON value per finished line of `out` (e.g. a --jsonl stdout); an unfinished last line is not a result.
+inline std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> v;
+  size_t pos = 0;
+  for (size_t nl; (nl = out.find('\n', pos)) != std::string::npos; pos = nl + 1)
+    v.push_back(nlohmann::json::parse(out.substr(pos, nl - pos)));
+  return v;
+}
+
+// Expects f() to throw lmgen::Error whose message contains every one of `parts`.
+template <typename F>
+void expect_error(F&& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  }
+}
+
+// A one-layer llama config.json of toy size (16 tokens, width 8).
+inline nlohmann::json tiny_llama_config() {
+  return nlohmann::json::parse(R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":16,
+  "hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"intermediate_size":12,
+  "max_position_embeddings":32,"rms_norm_eps":1e-5,"rope_theta":10000.0,"tie_word_embeddings":false})");
 }
 
 }  // namespace lmgen::test

@@ -22,6 +22,16 @@ struct RefTolerance {
   float tie_margin = 1e-2f;  // greedy steps / argmax positions whose ref top1-top2 margin is below this are near-ties
 };
 
+// The fixtures README's tolerances: exact families, Gemma 2 (soft-capping), and llama.cpp's fp16 GELU table / tanh GELU.
+constexpr RefTolerance kExact{1e-3f, 1e-3f, 1e-2f};
+constexpr RefTolerance kGemma2{2e-2f, 2e-2f, 4e-2f};
+constexpr RefTolerance kGelu{3e-2f, 3e-2f, 6e-2f};
+// Quantized files: lmgen quantizes activations to 8 bits inside quantized matmuls exactly as llama.cpp does, and
+// matches its logits to ~1e-5 on most prompts; but one activation landing on a rounding boundary flips a level and,
+// with these peaked random weights, moves logits by up to ~1 (fixtures/README.md measured 0.6-1.5 for such flips).
+// So: top-5 logits within 1, argmax and greedy ids compared where the reference margin exceeds 0.5.
+constexpr RefTolerance kQuant{1e-3f, 1.0f, 0.5f};
+
 struct RefReport {
   float max_full_diff = 0, max_top5_diff = 0;
   int greedy_compared = 0;

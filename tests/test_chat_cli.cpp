@@ -20,12 +20,6 @@ namespace {
 const std::string kQwen2 = "fixtures/tiny-qwen2/hf";
 constexpr int32_t kImEnd = 151645;  // <|im_end|> in the Qwen2 vocabulary
 
-std::string write_scratch(const std::string& name, const std::string& text) {
-  const std::string p = scratch_dir() + "/" + name;
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
-
 }  // namespace
 
 TEST(ChatTemplateCli, EveryHuggingFaceReferenceRendersByteForByte) {

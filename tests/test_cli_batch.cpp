@@ -4,9 +4,9 @@
 #include "common.hpp"
 #include "lmgen_run.hpp"
 
-namespace {
+using lmgen::test::stories_gguf;
 
-std::string stories() { return lmgen::test::shared_path("models/stories260K/stories260K.gguf"); }
+namespace {
 
 std::vector<nlohmann::json> parse_lines(const std::string& out) {
   std::vector<nlohmann::json> v;
@@ -25,7 +25,7 @@ TEST(CliBatch, ResultsInInputOrderAndIndependentOfOtherLines) {
   const std::vector<std::string> prompts = {"Once upon a time", "Lily and Tom", "The dog", "", "She ate"};
   std::string input;
   for (const auto& p : prompts) input += p + "\n";
-  auto r = lmgen::test::run_lmgen({"-m", stories(), "--batch", "--temp", "0", "-n", "8", "-q"}, 60, input, true);
+  auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "--temp", "0", "-n", "8", "-q"}, 60, input, true);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   auto results = parse_lines(r.out);
   ASSERT_EQ(results.size(), prompts.size());
@@ -34,7 +34,7 @@ TEST(CliBatch, ResultsInInputOrderAndIndependentOfOtherLines) {
     EXPECT_EQ(results[i]["stop_reason"], "length");
     EXPECT_EQ(results[i]["generated_tokens"], 8);
     // The same prompt alone gives the same text: results do not depend on the other lines.
-    auto single = lmgen::test::run_lmgen({"-m", stories(), "-p", prompts[i], "--temp", "0", "-n", "8", "-q"});
+    auto single = lmgen::test::run_lmgen({"-m", stories_gguf(), "-p", prompts[i], "--temp", "0", "-n", "8", "-q"});
     ASSERT_EQ(single.exit_code, 0) << single.describe();
     EXPECT_EQ(results[i]["text"].get<std::string>(), single.out) << "prompt " << i;
   }
@@ -46,7 +46,7 @@ TEST(CliBatch, JsonLinesCarryTheirOwnOptionsAndErrorsStayOnTheirLine) {
       "{\"prompt\": \"Once upon a time\", \"n\": 40, \"temp\": 0, \"stop\": \".\"}\n"
       "{\"prompt\": \"Lily\", \"top_p\": 7}\n"
       "{\"prompt\": \"Lily\", \"n\": 2, \"temp\": 0.9, \"seed\": 5}\n";
-  auto r = lmgen::test::run_lmgen({"-m", stories(), "--batch", "-q"}, 60, input, true);
+  auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "-q"}, 60, input, true);
   ASSERT_EQ(r.exit_code, 1) << r.describe();  // a line failed: the batch goes on, the exit status says so
   auto res = parse_lines(r.out);
   ASSERT_EQ(res.size(), 4u);
@@ -56,7 +56,7 @@ TEST(CliBatch, JsonLinesCarryTheirOwnOptionsAndErrorsStayOnTheirLine) {
   EXPECT_TRUE(res[2].contains("error")) << res[2].dump();  // top_p 7 is invalid: reported on its own line
   EXPECT_EQ(res[3]["generated_tokens"], 2);
   // Seeded sampling in a batch line reproduces the same line run again.
-  auto again = lmgen::test::run_lmgen({"-m", stories(), "--batch", "-q"}, 60,
+  auto again = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "-q"}, 60,
                                       "{\"prompt\": \"Lily\", \"n\": 2, \"temp\": 0.9, \"seed\": 5}\n", true);
   ASSERT_EQ(again.exit_code, 0) << again.describe();
   EXPECT_EQ(parse_lines(again.out)[0]["tokens"], res[3]["tokens"]);

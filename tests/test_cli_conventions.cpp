@@ -10,23 +10,13 @@
 #include "common.hpp"
 #include "lmgen_run.hpp"
 
+using lmgen::test::json_lines;
+using lmgen::test::stories_gguf;
+
 namespace {
 
 namespace fs = std::filesystem;
 using lmgen::test::run_lmgen;
-
-std::string stories() { return lmgen::test::shared_path("models/stories260K/stories260K.gguf"); }
-
-std::vector<nlohmann::json> json_lines(const std::string& out) {
-  std::vector<nlohmann::json> v;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t nl = out.find('\n', pos);
-    v.push_back(nlohmann::json::parse(out.substr(pos, nl - pos)));
-    pos = nl == std::string::npos ? out.size() : nl + 1;
-  }
-  return v;
-}
 
 struct Case {
   std::string name;
@@ -40,7 +30,7 @@ bool is_json_array(const std::string& s) { return nlohmann::json::parse(s, nullp
 bool nonempty(const std::string& s) { return !s.empty(); }
 
 std::vector<Case> cases() {
-  const std::string m = stories();
+  const std::string m = stories_gguf();
   const std::string out = lmgen::test::scratch_dir() + "/conv-q8.gguf";
   return {
       // generation (no subcommand)
@@ -130,7 +120,7 @@ TEST(CliConventions, VersionNamesCommitBuildTypeAndSimd) {
 }
 
 TEST(CliConventions, RandomSeedIsReportedAndReplays) {
-  const std::vector<std::string> base = {"-m", stories(), "-p", "Once", "-n", "24", "--temp", "1.0", "--jsonl"};
+  const std::vector<std::string> base = {"-m", stories_gguf(), "-p", "Once", "-n", "24", "--temp", "1.0", "--jsonl"};
   auto a = run_lmgen(base), b = run_lmgen(base);
   ASSERT_EQ(a.exit_code, 0) << a.describe();
   ASSERT_EQ(b.exit_code, 0) << b.describe();
@@ -149,14 +139,14 @@ TEST(CliConventions, RandomSeedIsReportedAndReplays) {
   };
   EXPECT_EQ(strip_ms(json_lines(replay.out).back()), strip_ms(da));
   // -v names the seed on stderr.
-  auto v = run_lmgen({"-m", stories(), "-p", "Once", "-n", "2", "-s", "123", "-v"});
+  auto v = run_lmgen({"-m", stories_gguf(), "-p", "Once", "-n", "2", "-s", "123", "-v"});
   EXPECT_NE(v.err.find("seed 123"), std::string::npos) << v.err;
 }
 
 TEST(CliConventions, BytesOfBytePiecesRebuildTheExactText) {
   // Bias every byte-fallback token (<0x80>..<0xFF>, ids 3+128.. in the llama2.c vocabulary) up: the generation is
   // mostly raw bytes, often not valid UTF-8.
-  std::vector<std::string> args = {"-m", stories(), "-p", "Once", "-n", "40", "--temp", "1.5", "-s", "3"};
+  std::vector<std::string> args = {"-m", stories_gguf(), "-p", "Once", "-n", "40", "--temp", "1.5", "-s", "3"};
   for (int b = 0x80; b <= 0xFF; b += 3) args.insert(args.end(), {"-l", std::to_string(3 + b) + "=25"});
   auto plain = run_lmgen(args);
   args.push_back("--jsonl");
@@ -195,7 +185,7 @@ TEST(CliConventions, Llama2cCheckpointFindsTheTokenizerBesideIt) {
 }
 
 TEST(CliConventions, ContextAboveTrainingWarnsOnce) {
-  auto r = run_lmgen({"-m", stories(), "-p", "Once", "-n", "2", "-c", "4096"});
+  auto r = run_lmgen({"-m", stories_gguf(), "-p", "Once", "-n", "2", "-c", "4096"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const size_t at = r.err.find("warning");
   ASSERT_NE(at, std::string::npos) << r.err;

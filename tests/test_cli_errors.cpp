@@ -12,25 +12,19 @@
 #include "gguf_layout.hpp"
 #include "lmgen_run.hpp"
 
+using lmgen::test::stories_gguf;
+using lmgen::test::write_scratch;
+
 namespace fs = std::filesystem;
 using lmgen::test::clean_failure;
 using lmgen::test::run_lmgen;
 
 namespace {
 
-std::string stories_gguf() { return lmgen::test::shared_path("models/stories260K/stories260K.gguf"); }
-
 std::vector<std::string> gen(const std::string& model, std::vector<std::string> extra) {
   std::vector<std::string> a = {"-m", model, "-p", "Once", "-n", "2", "--temp", "0"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
-}
-
-std::string write_scratch(const std::string& name, const std::string& bytes) {
-  std::string p = lmgen::test::scratch_dir() + "/" + name;
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << bytes;
-  return p;
 }
 
 }  // namespace

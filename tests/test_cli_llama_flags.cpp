@@ -9,9 +9,9 @@
 #include "common.hpp"
 #include "lmgen_run.hpp"
 
-namespace {
+using lmgen::test::stories_gguf;
 
-std::string stories() { return lmgen::test::shared_path("models/stories260K/stories260K.gguf"); }
+namespace {
 
 // Splits on spaces; single quotes group (as a shell would, without escapes).
 std::vector<std::string> split_args(const std::string& s) {
@@ -79,7 +79,7 @@ std::vector<std::string> code_spans(const std::string& cell) {
 }
 
 lmgen::test::RunResult run_with(const std::string& args) {
-  std::vector<std::string> a = {"-m", stories(), "-n", "24"};
+  std::vector<std::string> a = {"-m", stories_gguf(), "-n", "24"};
   const auto extra = split_args(args);
   if (std::find(extra.begin(), extra.end(), "-s") == extra.end()) a.insert(a.end(), {"-s", "7"});
   a.insert(a.end(), extra.begin(), extra.end());
@@ -125,8 +125,8 @@ TEST(CliLlamaFlags, EveryRefusedSpellingSaysWhatLmgenDoesInstead) {
     ASSERT_EQ(row.size(), 2u) << "malformed row";
     for (const std::string& flag : code_spans(row[0])) {
       // Before or after the prompt, with a value or not: the same one line.
-      for (const auto& args : {std::vector<std::string>{flag, "1", "-m", stories(), "-p", "x"},
-                               std::vector<std::string>{"-m", stories(), "-p", "x", flag}}) {
+      for (const auto& args : {std::vector<std::string>{flag, "1", "-m", stories_gguf(), "-p", "x"},
+                               std::vector<std::string>{"-m", stories_gguf(), "-p", "x", flag}}) {
         auto r = lmgen::test::run_lmgen(args);
         EXPECT_EQ(r.exit_code, 2) << flag << ": " << r.describe();
         EXPECT_EQ(r.err, "lmgen: " + flag + ": " + row[1] + "\n") << flag;

@@ -8,6 +8,8 @@
 #include "common.hpp"
 #include "lmgen_run.hpp"
 
+using lmgen::test::json_lines;
+
 using lmgen::test::run_lmgen;
 using lmgen::test::shared_path;
 
@@ -15,17 +17,6 @@ namespace {
 
 std::string base() { return shared_path("fixtures/tiny-llama/hf"); }
 std::string adapter() { return shared_path("fixtures/tiny-llama-lora"); }
-
-std::vector<nlohmann::json> json_lines(const std::string& out) {
-  std::vector<nlohmann::json> v;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    const size_t nl = out.find('\n', pos);
-    v.push_back(nlohmann::json::parse(out.substr(pos, nl - pos)));
-    pos = nl == std::string::npos ? out.size() : nl + 1;
-  }
-  return v;
-}
 
 std::vector<int> ref_greedy(int n) {
   const auto ref = nlohmann::json::parse(lmgen::test::read_file(adapter() + "/refs/ref-f32-0.json"));

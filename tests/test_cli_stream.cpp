@@ -12,31 +12,20 @@
 #include "lmgen_child.hpp"
 #include "lmgen_run.hpp"
 
+using lmgen::test::json_lines;
+using lmgen::test::stories_gguf;
+
 namespace {
 
 namespace fs = std::filesystem;
 using lmgen::test::Child;
-
-std::string stories() { return lmgen::test::shared_path("models/stories260K/stories260K.gguf"); }
-
-std::vector<nlohmann::json> json_lines(const std::string& out) {
-  std::vector<nlohmann::json> v;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t nl = out.find('\n', pos);
-    if (nl == std::string::npos) break;  // an unfinished line is not a result
-    v.push_back(nlohmann::json::parse(out.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  return v;
-}
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 }  // namespace
 
 TEST(CliStream, BatchAnswersEachLineBeforeStdinIsClosed) {
-  Child c({"-m", stories(), "--batch", "-n", "4", "--temp", "0", "-q"});
+  Child c({"-m", stories_gguf(), "--batch", "-n", "4", "--temp", "0", "-q"});
   ASSERT_TRUE(c.started());
   c.write_stdin("Once upon a time\n");
   ASSERT_EQ(json_lines(c.read_lines(1, 20)).size(), 1u) << "no answer while stdin stays open; stderr: " << c.err();
@@ -58,7 +47,7 @@ TEST(CliStream, BatchLinesAreValidatedOneByOne) {
   std::string input = "Once\n";
   for (const auto& b : bad) input += b + "\n";
   input += "{\"prompt\": \"Lily\", \"n\": 3, \"temp\": 0}\n";
-  auto r = lmgen::test::run_lmgen({"-m", stories(), "--batch", "-n", "2", "-q"}, 60, input, true);
+  auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "-n", "2", "-q"}, 60, input, true);
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   auto res = json_lines(r.out);
   ASSERT_EQ(res.size(), bad.size() + 2);
@@ -77,7 +66,7 @@ TEST(CliStream, BatchLinesAreValidatedOneByOne) {
 }
 
 TEST(CliStream, BatchHonoursNProbs) {
-  auto r = lmgen::test::run_lmgen({"-m", stories(), "--batch", "-n", "3", "--temp", "0", "--n-probs", "4", "-q"}, 60,
+  auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "-n", "3", "--temp", "0", "--n-probs", "4", "-q"}, 60,
                                   "Once\n{\"prompt\": \"Lily\", \"n_probs\": 2}\n", true);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   auto res = json_lines(r.out);
@@ -93,7 +82,7 @@ TEST(CliStream, BatchHonoursNProbs) {
 
 TEST(CliStream, SigintAndSigtermStopBatchAndKeepWhatWasAnswered) {
   for (int sig : {SIGINT, SIGTERM}) {
-    Child c({"-m", stories(), "--batch", "-n", "4", "--temp", "0", "-q"});
+    Child c({"-m", stories_gguf(), "--batch", "-n", "4", "--temp", "0", "-q"});
     c.write_stdin("Once\n");
     ASSERT_EQ(json_lines(c.read_lines(1, 20)).size(), 1u);
     const auto t0 = std::chrono::steady_clock::now();
@@ -107,7 +96,7 @@ TEST(CliStream, SigintAndSigtermStopBatchAndKeepWhatWasAnswered) {
 TEST(CliStream, SigintStopsTokenizeAndDetokenizeWhileTheyWaitForInput) {
   for (const std::string sub : {"tokenize", "detokenize"}) {
     for (const bool jsonl : {false, true}) {
-      std::vector<std::string> args = {sub, "-m", stories()};
+      std::vector<std::string> args = {sub, "-m", stories_gguf()};
       if (jsonl) args.push_back("--jsonl");
       Child c(args);
       if (jsonl) c.write_stdin(sub == "tokenize" ? "{\"text\": \"Hi\"}\n" : "{\"ids\": [1, 403]}\n");
@@ -127,7 +116,7 @@ TEST(CliStream, SigintStopsScoreAndReportsWhatWasScored) {
     std::ofstream f(text_path);
     for (int i = 0; i < 60000; ++i) f << "Once upon a time there was a little girl named Lily. ";
   }
-  Child c({"score", "-m", stories(), "-f", text_path, "-c", "64", "-t", "1", "--jsonl"});
+  Child c({"score", "-m", stories_gguf(), "-f", text_path, "-c", "64", "-t", "1", "--jsonl"});
   ASSERT_FALSE(c.read_lines(1, 60).empty()) << "scoring did not start; stderr: " << c.err();  // scoring under way
   const auto t0 = std::chrono::steady_clock::now();
   c.signal(SIGINT);
@@ -175,7 +164,7 @@ TEST(CliStream, ProgressBarOnlyOnATerminal) {
     std::ofstream f(text_path);
     for (int i = 0; i < 800; ++i) f << "Once upon a time there was a little girl named Lily. ";
   }
-  const std::string cmd = std::string(LMGEN_BINARY) + " score -m " + stories() + " -f " + text_path + " -c 64";
+  const std::string cmd = std::string(LMGEN_BINARY) + " score -m " + stories_gguf() + " -f " + text_path + " -c 64";
   if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) not installed";
   const std::string log = lmgen::test::scratch_dir() + "/progress-tty.log";
   const std::string run = "script -qec '" + cmd + " 2>&1 >/dev/null' " + log + " >/dev/null 2>&1";
@@ -196,7 +185,7 @@ TEST(CliStream, ProgressBarOnlyOnATerminal) {
   ASSERT_EQ(std::system(run_nc.c_str()), 0);
   EXPECT_EQ(lmgen::test::read_file(log).find("\033[32m"), std::string::npos);
   // Not a terminal: stderr is empty.
-  auto r = lmgen::test::run_lmgen({"score", "-m", stories(), "-f", text_path, "-c", "64"}, 60);
+  auto r = lmgen::test::run_lmgen({"score", "-m", stories_gguf(), "-f", text_path, "-c", "64"}, 60);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.err, "");
 }

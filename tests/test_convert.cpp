@@ -28,9 +28,6 @@ struct Case {
   RefTolerance tol;
 };
 
-constexpr RefTolerance kExact{1e-3f, 1e-3f, 1e-2f};
-constexpr RefTolerance kGelu{3e-2f, 3e-2f, 6e-2f};  // llama.cpp's fp16 GELU table / tanh GELU (fixtures README)
-constexpr RefTolerance kGemma2{2e-2f, 2e-2f, 4e-2f};
 
 const Case kCases[] = {
     {"tiny-llama", "model-q8_0.gguf", kExact},  {"tiny-qwen2", "model-bf16.gguf", kExact},

@@ -12,18 +12,8 @@ namespace lmgen {
 namespace {
 
 using nlohmann::json;
+using test::expect_error;
 using test::shared_path;
-
-template <typename F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 
 ModelConfig shared_config(const std::string& name) {
@@ -67,14 +57,9 @@ TEST(HfConfig, RealConfigs) {
   EXPECT_FALSE(t.tied_head);
 }
 
-const char* kLlamaCfg = R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":16,
-  "hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"intermediate_size":12,
-  "max_position_embeddings":32,"rms_norm_eps":1e-5,"rope_theta":10000.0,"tie_word_embeddings":false})";
-
-json llama_cfg() { return json::parse(kLlamaCfg); }
 
 TEST(HfConfig, ArchitectureDispatchAndRefusals) {
-  json j = llama_cfg();
+  json j = test::tiny_llama_config();
   j["architectures"] = {"FooForCausalLM"};
   expect_error([&] { hf_config_from_json(j.dump(), "X/config.json"); },
                {"X/config.json: unsupported architecture 'FooForCausalLM'", "supported: LlamaForCausalLM",
@@ -86,44 +71,44 @@ TEST(HfConfig, ArchitectureDispatchAndRefusals) {
   j["model_type"] = "bert";
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"unsupported architecture 'bert'"});
 
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["architectures"] = {"MistralForCausalLM"};
   j["sliding_window"] = 16;
   EXPECT_EQ(hf_config_from_json(j.dump(), "c").n_ctx_train, 16);
   j["sliding_window"] = nullptr;
   EXPECT_EQ(hf_config_from_json(j.dump(), "c").n_ctx_train, 32);
 
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 8.0}};
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "rope_scaling 'dynamic'"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["hidden_act"] = "gelu";
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"hidden_act 'gelu'"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j.erase("hidden_size");
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "missing 'hidden_size'"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["num_key_value_heads"] = 3;  // 2 % 3 != 0 and 3 > 2
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"c.json", "n_head_kv"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["vocab_size"] = -5;
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"n_vocab"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["num_hidden_layers"] = "two";
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"num_hidden_layers", "integer"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["num_attention_heads"] = 3;  // explicit odd head_dim: RoPE needs pairs
   j["num_key_value_heads"] = 3;
   j["head_dim"] = 3;
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"rope_dim"});
   expect_error([&] { hf_config_from_json("{not json", "c.json"); }, {"c.json", "JSON"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["num_key_value_heads"] = nullptr;  // null -> default = heads
   EXPECT_EQ(hf_config_from_json(j.dump(), "c").n_head_kv, 2);
 }
 
 TEST(HfConfig, ValidateBounds) {
-  ModelConfig c = hf_config_from_json(kLlamaCfg, "c");
+  ModelConfig c = hf_config_from_json(test::tiny_llama_config().dump(), "c");
   EXPECT_NO_THROW(c.validate("c"));
   ModelConfig bad = c;
   bad.n_embd = 1 << 20;
@@ -177,7 +162,7 @@ TEST(HfConfig, Gpt2AndQwen2Options) {
 
 
 TEST(HfConfig, HostileValuesRefusedCleanly) {
-  json j = llama_cfg();
+  json j = test::tiny_llama_config();
   std::string deep(100000, '[');
   deep += std::string(100000, ']');
   std::string text = j.dump();
@@ -185,10 +170,10 @@ TEST(HfConfig, HostileValuesRefusedCleanly) {
   expect_error([&] { hf_config_from_json(text, "deep/config.json"); }, {"deep/config.json", "nested"});
   j["vocab_size"] = json::array({json::array({1})});
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"vocab_size", "must be an integer, found a JSON array"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["rms_norm_eps"] = 1e300;  // beyond float: becomes inf, refused by validate
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"epsilon"});
-  j = llama_cfg();
+  j = test::tiny_llama_config();
   j["rope_theta"] = -1e300;
   expect_error([&] { hf_config_from_json(j.dump(), "c.json"); }, {"theta"});
   json g = {{"model_type", "gpt2"}, {"vocab_size", 100}, {"n_layer", 2}, {"n_head", 4},

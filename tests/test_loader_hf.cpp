@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::expect_error;
 using test::shared_path;
 
 // Raw tensors of a safetensors file, read without the reader under test.
@@ -68,17 +69,6 @@ void expect_shape(const Matrix& m, DType t, int64_t rows, int64_t cols) {
   EXPECT_EQ(m.cols, cols);
   EXPECT_EQ(m.row_stride, static_cast<size_t>(cols) * (t == DType::F32 ? 4 : 2));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(m.data) % (t == DType::F32 ? 4 : 2), 0u);
-}
-
-template <typename F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -262,11 +252,6 @@ TEST(LoaderHf, TinyGpt2ConvTransposed) {
 // ---------------------------------------------------------------------------------------------------------------
 // Synthetic checkpoints
 
-const char* kLlamaCfg = R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":16,
-  "hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"intermediate_size":12,
-  "max_position_embeddings":32,"rms_norm_eps":1e-5,"rope_theta":10000.0,"tie_word_embeddings":false})";
-
-json llama_cfg() { return json::parse(kLlamaCfg); }
 
 struct StTensor {
   std::string name;
@@ -339,7 +324,7 @@ std::vector<StTensor> tiny_llama_tensors(const std::string& dtype) {
 }
 
 TEST(LoaderHf, SyntheticUnalignedF32IsCopiedAligned) {
-  const std::string dir = make_dir("syn-llama", llama_cfg(), tiny_llama_tensors("F32"));
+  const std::string dir = make_dir("syn-llama", test::tiny_llama_config(), tiny_llama_tensors("F32"));
   ModelData md = load_hf_model(dir);
   EXPECT_EQ(md.config.name, "syn-llama");
   const LayerWeights& l = md.weights.layers[0];
@@ -355,7 +340,7 @@ TEST(LoaderHf, SyntheticUnalignedF32IsCopiedAligned) {
 }
 
 TEST(LoaderHf, SyntheticBF16StaysBF16) {
-  json cfg = llama_cfg();
+  json cfg = test::tiny_llama_config();
   cfg["tie_word_embeddings"] = true;
   auto ts = tiny_llama_tensors("BF16");
   const std::string dir = make_dir("syn-llama-bf16", cfg, ts);
@@ -371,22 +356,22 @@ TEST(LoaderHf, SyntheticWrongShapeAndMissingTensor) {
   auto ts = tiny_llama_tensors("F32");
   for (auto& t : ts)
     if (t.name == "model.layers.0.mlp.up_proj.weight") t.shape = {8, 12};
-  std::string dir = make_dir("syn-wrong-shape", llama_cfg(), ts);
+  std::string dir = make_dir("syn-wrong-shape", test::tiny_llama_config(), ts);
   expect_error([&] { load_hf_model(dir); },
                {"expected [12, 8], found [8, 12] in model.layers.0.mlp.up_proj.weight (" + dir + "/model.safetensors)"});
 
   ts = tiny_llama_tensors("F32");
   std::erase_if(ts, [](const StTensor& t) { return t.name == "model.layers.0.mlp.up_proj.weight"; });
-  dir = make_dir("syn-missing", llama_cfg(), ts);
+  dir = make_dir("syn-missing", test::tiny_llama_config(), ts);
   expect_error([&] { load_hf_model(dir); },
                {dir + "/model.safetensors: missing tensor model.layers.0.mlp.up_proj.weight"});
 
   ts = tiny_llama_tensors("F32");
   std::erase_if(ts, [](const StTensor& t) { return t.name == "lm_head.weight"; });
-  dir = make_dir("syn-no-head", llama_cfg(), ts);
+  dir = make_dir("syn-no-head", test::tiny_llama_config(), ts);
   expect_error([&] { load_hf_model(dir); }, {"missing tensor lm_head.weight"});
 
-  json cfg = llama_cfg();
+  json cfg = test::tiny_llama_config();
   cfg["vocab_size"] = 17;  // config disagrees with the embedding
   dir = make_dir("syn-vocab", cfg, tiny_llama_tensors("F32"));
   expect_error([&] { load_hf_model(dir); }, {"expected [17, 8], found [16, 8] in model.embed_tokens.weight"});

@@ -47,13 +47,7 @@ TEST(ModelRefs, Stories260KBos200) {
   EXPECT_GT(r.greedy_compared, 100);
 }
 
-// Quantized files: lmgen quantizes activations to 8 bits inside quantized matmuls exactly as llama.cpp does, and
-// matches its logits to ~1e-5 on most prompts; but one activation landing on a rounding boundary flips a level and,
-// with these peaked random weights, moves logits by up to ~1 (fixtures/README.md measured 0.6-1.5 for such flips).
-// So: top-5 logits within kQuantAtol, argmax and greedy ids compared where the reference margin exceeds kQuantTie.
-constexpr float kQuantAtol = 1.0f;
-constexpr float kQuantTie = 0.5f;
-constexpr RefTolerance kQuant{1e-3f, kQuantAtol, kQuantTie};
+// Quantized files: tolerances kQuant (refcheck.hpp).
 TEST(ModelRefs, TinyLlamaQ8_0) {
   check_refs("fixtures/tiny-llama/model-q8_0.gguf", "fixtures/tiny-llama/refs/ref-q8_0-", 4, kQuant);
 }

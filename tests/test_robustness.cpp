@@ -23,6 +23,8 @@
 #include "lmgen/tokenizer.hpp"
 #include "tokenizer/builders.hpp"
 
+using lmgen::test::stories_gguf;
+
 namespace {
 
 std::string scratch(const std::string& name, const std::string& bytes) {
@@ -143,8 +145,6 @@ std::string nested(const std::string& open, const std::string& inner, const std:
   return s;
 }
 
-std::string stories() { return lmgen::test::shared_path("models/stories260K/stories260K.gguf"); }
-
 }  // namespace
 
 // A normalizer Sequence nested 200k deep (an 8 MB tokenizer.json) must be refused, not overflow the stack in the
@@ -154,7 +154,7 @@ TEST(Robustness, DeeplyNestedTokenizerNormalizerRefused) {
   for (const char* pre : {"null", R"({"type":"ByteLevel"})"}) {
     const std::string p = scratch("deep-norm.json", std::string(R"({"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]},)") +
                                                         R"("pre_tokenizer":)" + pre + R"(,"normalizer":)" + norm + "}");
-    auto r = lmgen::test::run_lmgen({"-m", stories(), "--tokenizer", p, "-p", "hi", "-n", "1"});
+    auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--tokenizer", p, "-p", "hi", "-n", "1"});
     EXPECT_TRUE(lmgen::test::clean_failure(r, 1, p)) << "pre_tokenizer " << pre;
   }
 }
@@ -169,7 +169,7 @@ TEST(Robustness, DeeplyNestedTokenizerSequencesRefused) {
   };
   for (const std::string& b : bodies) {
     const std::string p = scratch("deep-seq.json", head + b + "}");
-    auto r = lmgen::test::run_lmgen({"-m", stories(), "--tokenizer", p, "-p", "hi", "-n", "1"});
+    auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--tokenizer", p, "-p", "hi", "-n", "1"});
     EXPECT_TRUE(lmgen::test::clean_failure(r, 1, p)) << b.substr(0, 40);
   }
 }
@@ -212,7 +212,7 @@ TEST(Robustness, SparseHugeTokenIdRefused) {
   for (const char* pre : {"null", R"({"type":"ByteLevel"})"}) {
     const std::string p = scratch("sparse.json", std::string(R"({"model":{"type":"BPE","vocab":{"a":0,"b":16777215},"merges":[]},)") +
                                                      R"("pre_tokenizer":)" + pre + "}");
-    auto r = lmgen::test::run_lmgen({"-m", stories(), "--tokenizer", p, "-p", "hi", "-n", "1"});
+    auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--tokenizer", p, "-p", "hi", "-n", "1"});
     EXPECT_TRUE(lmgen::test::clean_failure(r, 1, p)) << "pre_tokenizer " << pre;
   }
 }

@@ -30,7 +30,7 @@ std::string write_raw(const std::string& file, const std::string& header, const 
 }
 
 // Expects constructing a SafetensorsFile on `path` to throw an Error whose message contains every `parts`.
-void expect_error(const std::string& path, std::initializer_list<std::string> parts) {
+void expect_load_error(const std::string& path, std::initializer_list<std::string> parts) {
   try {
     SafetensorsFile f(path);
     ADD_FAILURE() << path << ": expected an Error";
@@ -259,48 +259,48 @@ TEST(Safetensors, UnsupportedDtypeRefusedOnUse) {
 
 TEST(Safetensors, MalformedHeaders) {
   const std::string d16(16, '\0');
-  expect_error(write_raw("huge.safetensors", kGood, std::string(22, '\0'), int64_t{1} << 40), {"absurd"});
-  expect_error(write_raw("past-file.safetensors", kGood, std::string(22, '\0'), 5000), {"truncated"});
-  expect_error(write_raw("notjson.safetensors", "{\"a\": [1, 2", d16), {"JSON"});
-  expect_error(write_raw("array.safetensors", "[1, 2]", d16), {"not a JSON object"});
-  expect_error(write_raw("overlap.safetensors",
+  expect_load_error(write_raw("huge.safetensors", kGood, std::string(22, '\0'), int64_t{1} << 40), {"absurd"});
+  expect_load_error(write_raw("past-file.safetensors", kGood, std::string(22, '\0'), 5000), {"truncated"});
+  expect_load_error(write_raw("notjson.safetensors", "{\"a\": [1, 2", d16), {"JSON"});
+  expect_load_error(write_raw("array.safetensors", "[1, 2]", d16), {"not a JSON object"});
+  expect_load_error(write_raw("overlap.safetensors",
                          R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
                          R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
                          d16),
                {"'a'", "'b'", "overlap"});
-  expect_error(write_raw("pastend.safetensors", R"({"a":{"dtype":"F32","shape":[8],"data_offsets":[0,32]}})", d16),
+  expect_load_error(write_raw("pastend.safetensors", R"({"a":{"dtype":"F32","shape":[8],"data_offsets":[0,32]}})", d16),
                {"'a'", "past the end"});
-  expect_error(write_raw("dtype.safetensors", R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", d16),
+  expect_load_error(write_raw("dtype.safetensors", R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", d16),
                {"'a'", "unknown dtype 'Q4'"});
-  expect_error(write_raw("mismatch.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", d16),
+  expect_load_error(write_raw("mismatch.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", d16),
                {"'a'", "[3]", "12 bytes"});
-  expect_error(write_raw("negshape.safetensors", R"({"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", d16),
+  expect_load_error(write_raw("negshape.safetensors", R"({"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", d16),
                {"'a'", "non-negative"});
-  expect_error(write_raw("floatshape.safetensors", R"({"a":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}})", d16),
+  expect_load_error(write_raw("floatshape.safetensors", R"({"a":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}})", d16),
                {"'a'", "non-negative"});
-  expect_error(write_raw("overflow.safetensors",
+  expect_load_error(write_raw("overflow.safetensors",
                          R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]}})", d16),
                {"'a'", "too many"});
-  expect_error(write_raw("reversed.safetensors", R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", d16),
+  expect_load_error(write_raw("reversed.safetensors", R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", d16),
                {"'a'", "end before"});
-  expect_error(write_raw("nooffsets.safetensors", R"({"a":{"dtype":"F32","shape":[4]}})", d16),
+  expect_load_error(write_raw("nooffsets.safetensors", R"({"a":{"dtype":"F32","shape":[4]}})", d16),
                {"'a'", "data_offsets"});
-  expect_error(write_raw("noshape.safetensors", R"({"a":{"dtype":"F32","data_offsets":[0,16]}})", d16),
+  expect_load_error(write_raw("noshape.safetensors", R"({"a":{"dtype":"F32","data_offsets":[0,16]}})", d16),
                {"'a'", "shape"});
-  expect_error(write_raw("entry.safetensors", R"({"a":5})", d16), {"'a'", "not an object"});
+  expect_load_error(write_raw("entry.safetensors", R"({"a":5})", d16), {"'a'", "not an object"});
 
   // Nested values are refused before anything walks or prints them (a recursive dump would overflow the stack).
   std::string deep = R"({"a":{"dtype":"F32","shape":)" + std::string(100000, '[') + std::string(100000, ']') +
                      R"(,"data_offsets":[0,16]}})";
-  expect_error(write_raw("deep.safetensors", deep, d16), {"nested"});
-  expect_error(write_raw("nestedshape.safetensors", R"({"a":{"dtype":"F32","shape":[[4]],"data_offsets":[0,16]}})", d16),
+  expect_load_error(write_raw("deep.safetensors", deep, d16), {"nested"});
+  expect_load_error(write_raw("nestedshape.safetensors", R"({"a":{"dtype":"F32","shape":[[4]],"data_offsets":[0,16]}})", d16),
                {"'a'", "shape [array]"});
 
   // Truncated: fewer than 8 bytes, and a valid header whose data was cut off.
   const std::string tiny = test::scratch_dir() + "/tiny.safetensors";
   std::ofstream(tiny, std::ios::binary) << "abc";
-  expect_error(tiny, {"too short"});
-  expect_error(write_raw("cut.safetensors", kGood, std::string(20, '\0')), {"'b'", "past the end"});
+  expect_load_error(tiny, {"too short"});
+  expect_load_error(write_raw("cut.safetensors", kGood, std::string(20, '\0')), {"'b'", "past the end"});
 }
 
 }  // namespace

@@ -12,7 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string stories() { return shared_path("models/stories260K/stories260K.gguf"); }
 std::string qwen() { return shared_path("fixtures/tiny-qwen2/model-q8_0.gguf"); }
 
 void for_each_line_of(const std::string& text, const std::function<void(const nlohmann::json&)>& fn) {
@@ -28,7 +27,7 @@ std::string completion_text(const HttpReply& r) {
 }
 
 TEST(ServeHttp, HealthModelsTokenizeAndErrorShapes) {
-  ServeProcess s({"-m", stories(), "--parallel", "2"});
+  ServeProcess s({"-m", stories_gguf(), "--parallel", "2"});
   ASSERT_GT(s.port(), 0);
   HttpReply h = http(s.port(), "GET", "/health");
   EXPECT_EQ(h.status, 200);
@@ -71,7 +70,7 @@ TEST(ServeHttp, HealthModelsTokenizeAndErrorShapes) {
 }
 
 TEST(ServeHttp, ApiKeyAndBodyLimit) {
-  ServeProcess s({"-m", stories(), "--api-key", "sesame", "--max-body", "2000"});
+  ServeProcess s({"-m", stories_gguf(), "--api-key", "sesame", "--max-body", "2000"});
   ASSERT_GT(s.port(), 0);
   const json req = {{"prompt", "Once"}, {"max_tokens", 2}};
   HttpReply no_key = post(s.port(), "/v1/completions", req);
@@ -89,9 +88,9 @@ TEST(ServeHttp, ApiKeyAndBodyLimit) {
 
 TEST(ServeCompletions, GreedyTextEqualsTheCliAndStreamingEqualsWhole) {
   const std::string prompt = "Once upon a time, there was a";
-  RunResult cli = run_lmgen({"-m", stories(), "-p", prompt, "--temp", "0", "-n", "24"});
+  RunResult cli = run_lmgen({"-m", stories_gguf(), "-p", prompt, "--temp", "0", "-n", "24"});
   ASSERT_EQ(cli.exit_code, 0) << cli.describe();
-  ServeProcess s({"-m", stories()});
+  ServeProcess s({"-m", stories_gguf()});
   const json req = {{"prompt", prompt}, {"max_tokens", 24}, {"temperature", 0}};
   HttpReply whole = post(s.port(), "/v1/completions", req);
   ASSERT_EQ(whole.status, 200) << whole.body;
@@ -135,7 +134,7 @@ TEST(ServeCompletions, GreedyTextEqualsTheCliAndStreamingEqualsWhole) {
 
 TEST(ServeCompletions, EchoLogprobsOfThePromptEqualLmgenScore) {
   const std::string text = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
-  RunResult score = run_lmgen({"score", "-m", stories(), "-p", text, "-c", "256", "--stride", "256", "--jsonl"});
+  RunResult score = run_lmgen({"score", "-m", stories_gguf(), "-p", text, "-c", "256", "--stride", "256", "--jsonl"});
   ASSERT_EQ(score.exit_code, 0) << score.describe();
   std::vector<double> want;
   for_each_line_of(score.out, [&](const json& l) {
@@ -143,7 +142,7 @@ TEST(ServeCompletions, EchoLogprobsOfThePromptEqualLmgenScore) {
   });
   ASSERT_GT(want.size(), 10u);
 
-  ServeProcess s({"-m", stories(), "-c", "256", "-b", "8"});  // the prompt goes through in several chunks
+  ServeProcess s({"-m", stories_gguf(), "-c", "256", "-b", "8"});  // the prompt goes through in several chunks
   HttpReply r = post(s.port(), "/v1/completions",
                      {{"prompt", text}, {"echo", true}, {"logprobs", 1}, {"max_tokens", 0}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -209,7 +208,7 @@ TEST(ServeChat, GreedyReplyEqualsLmgenChatWithLogprobsAndStreaming) {
 }
 
 TEST(ServeRobust, DisconnectCancelsTimeoutEndsAndSigtermExitsZero) {
-  ServeProcess s({"-m", stories(), "-c", "8192", "--parallel", "2", "--grace", "0.5"});
+  ServeProcess s({"-m", stories_gguf(), "-c", "8192", "--parallel", "2", "--grace", "0.5"});
   // A long streaming request whose client goes away after the first event.
   const int fd = connect_loopback(s.port());
   ASSERT_GE(fd, 0);
@@ -238,7 +237,7 @@ TEST(ServeRobust, DisconnectCancelsTimeoutEndsAndSigtermExitsZero) {
   EXPECT_LT(http(s.port(), "GET", "/health").json()["steps"].get<int>(), 8000) << "it ran to the end";
 
   // --timeout 1: a request that would run longer ends after about a second, finish_reason "length".
-  ServeProcess quick({"-m", stories(), "-c", "8192", "--timeout", "1"});
+  ServeProcess quick({"-m", stories_gguf(), "-c", "8192", "--timeout", "1"});
   const auto t1 = std::chrono::steady_clock::now();
   HttpReply timed = post(quick.port(), "/v1/completions", {{"prompt", "Once"}, {"max_tokens", 8000}, {"ignore_eos", true}});
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();

@@ -14,7 +14,7 @@
 #include "run/sft.hpp"
 
 using namespace lmgen;
-using json = nlohmann::ordered_json;
+using ojson = nlohmann::ordered_json;
 
 namespace {
 
@@ -30,7 +30,7 @@ std::unique_ptr<Loaded> open_model(const std::string& rel) {
   if (l->lm.chat_templates.count("default") > 0)
     l->tmpl = std::make_unique<chat::ChatTemplate>(l->lm.chat_templates.at("default"));
   Loaded* p = l.get();
-  l->render = [p](const json& conv, bool agp) {
+  l->render = [p](const ojson& conv, bool agp) {
     chat::Conversation c = chat::parse_conversation(conv);
     c.add_generation_prompt = agp;
     return chat::render_conversation(*p->tmpl, p->lm.special_tokens, c);
@@ -63,12 +63,12 @@ double plain_nll(Model& m, const SftExample& ex) {
 TEST(SftExamples, PromptCompletionScoresTheIdsBeyondThePrompt) {
   auto l = open_model("fixtures/tiny-llama/hf");
   // "Hello world" = [BOS 1, ▁Hello 15043, ▁world 3186]; "Hello" = [1, 15043]: one token scored.
-  SftExample ex = sft_example(json{{"prompt", "Hello"}, {"completion", " world"}}, *l->lm.tokenizer, l->render);
+  SftExample ex = sft_example(ojson{{"prompt", "Hello"}, {"completion", " world"}}, *l->lm.tokenizer, l->render);
   EXPECT_EQ(ex.format, "prompt_completion");
   EXPECT_EQ(ex.tokens, (std::vector<int32_t>{1, 15043, 3186}));
   EXPECT_EQ(scored_ids(ex), (std::vector<int32_t>{3186}));
   // The fixtures' prompt 1 split after "fox" (▁fo x): the 7 ids of " jumps over the lazy dog." are scored.
-  ex = sft_example(json{{"prompt", "The quick brown fox"}, {"completion", " jumps over the lazy dog."}},
+  ex = sft_example(ojson{{"prompt", "The quick brown fox"}, {"completion", " jumps over the lazy dog."}},
                    *l->lm.tokenizer, l->render);
   EXPECT_EQ(ex.tokens, (std::vector<int32_t>{1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203,
                                              29889}));
@@ -77,7 +77,7 @@ TEST(SftExamples, PromptCompletionScoresTheIdsBeyondThePrompt) {
 
 TEST(SftExamples, TextScoresEveryTokenAfterTheFirst) {
   auto l = open_model("fixtures/tiny-llama/hf");
-  const SftExample ex = sft_example(json{{"text", "Hello world"}}, *l->lm.tokenizer, l->render);
+  const SftExample ex = sft_example(ojson{{"text", "Hello world"}}, *l->lm.tokenizer, l->render);
   EXPECT_EQ(ex.format, "text");
   EXPECT_EQ(ex.tokens, (std::vector<int32_t>{1, 15043, 3186}));
   EXPECT_EQ(scored_ids(ex), (std::vector<int32_t>{15043, 3186}));
@@ -88,7 +88,7 @@ TEST(SftExamples, TextScoresEveryTokenAfterTheFirst) {
 // are not scored.
 TEST(SftExamples, MessagesScoreTheAssistantTurnsOnly) {
   auto l = open_model("fixtures/tiny-qwen2/hf");
-  const json line = {{"messages",
+  const ojson line = {{"messages",
                       {{{"role", "system"}, {"content", "Hi"}},
                        {{"role", "user"}, {"content", "Hello"}},
                        {{"role", "assistant"}, {"content", "Hi"}},
@@ -107,11 +107,11 @@ TEST(SftExamples, MessagesScoreTheAssistantTurnsOnly) {
 TEST(SftExamples, BadLinesAreUsageErrors) {
   auto l = open_model("fixtures/tiny-llama/hf");
   const Tokenizer& t = *l->lm.tokenizer;
-  EXPECT_THROW(sft_example(json{{"text", "a"}, {"prompt", "b"}, {"completion", "c"}}, t, l->render), UsageError);
-  EXPECT_THROW(sft_example(json{{"prompt", "b"}}, t, l->render), UsageError);
-  EXPECT_THROW(sft_example(json{{"prompt", json::array()}, {"completion", json::array()}}, t, l->render), UsageError);
-  EXPECT_THROW(sft_example(json{{"id", 3}}, t, l->render), UsageError);
-  EXPECT_THROW(sft_example(json{{"messages", {{{"role", "user"}, {"content", "x"}}}}}, t, l->render), UsageError);
+  EXPECT_THROW(sft_example(ojson{{"text", "a"}, {"prompt", "b"}, {"completion", "c"}}, t, l->render), UsageError);
+  EXPECT_THROW(sft_example(ojson{{"prompt", "b"}}, t, l->render), UsageError);
+  EXPECT_THROW(sft_example(ojson{{"prompt", ojson::array()}, {"completion", ojson::array()}}, t, l->render), UsageError);
+  EXPECT_THROW(sft_example(ojson{{"id", 3}}, t, l->render), UsageError);
+  EXPECT_THROW(sft_example(ojson{{"messages", {{{"role", "user"}, {"content", "x"}}}}}, t, l->render), UsageError);
 }
 
 // The SFT cross-entropy is the plain scorer's -log p on exactly the scored positions, for each format; truncation
@@ -121,11 +121,11 @@ TEST(SftScoring, EqualsPlainScoreLogprobsOnTheSameTokens) {
   ModelOptions mo;
   mo.n_threads = 2;
   Model m(l->lm.model, mo);
-  const json lines[] = {
+  const ojson lines[] = {
       {{"prompt", "The quick brown fox"}, {"completion", " jumps over the lazy dog."}},
       {{"text", "In 1969, Apollo 11 landed: 3 men, 8 days!"}},
       {{"messages", {{{"role", "user"}, {"content", "Hello"}}, {{"role", "assistant"}, {"content", "Hello world"}}}}}};
-  for (const json& line : lines) {
+  for (const ojson& line : lines) {
     const SftExample ex = sft_example(line, *l->lm.tokenizer, l->render);
     const SftScore s = score_sft(m, ex, 256);
     EXPECT_EQ(s.tokens_scored, static_cast<int64_t>(scored_ids(ex).size())) << line.dump();

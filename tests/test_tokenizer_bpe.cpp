@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "gguf_edit.hpp"
 #include "lmgen/error.hpp"
 #include "format/gguf.hpp"
 #include "format/gguf_writer.hpp"
@@ -304,35 +305,21 @@ TEST(TokenizerBpe, ArbitraryBytesRoundTrip) {
   }
 }
 
-namespace {
-// A copy of a GGUF's metadata (no tensors) with `edit` applied, written to the scratch directory.
-std::string edited_gguf(const std::string& src, const std::string& name,
-                        const std::function<void(lmgen::GgufWriter&)>& edit) {
-  lmgen::GgufFile g(src);
-  lmgen::GgufWriter w;
-  for (const auto& [k, v] : g.metadata()) w.set_value(k, v);
-  edit(w);
-  std::string out = lmgen::test::scratch_dir() + "/" + name + ".gguf";
-  w.write(out);
-  return out;
-}
-}  // namespace
-
 TEST(TokenizerBpeGguf, MalformedVocabThrowsOrDegradesLikeLlamaCpp) {
   const std::string src = shared_path("vocab/ggml-vocab-gpt-2.gguf");
   auto load = [](const std::string& p) {
     lmgen::GgufFile g(p);
     return lmgen::load_gguf_tokenizer(g);
   };
-  EXPECT_THROW(load(edited_gguf(src, "no_merges", [](auto& w) { w.remove("tokenizer.ggml.merges"); })), lmgen::Error);
-  EXPECT_THROW(load(edited_gguf(src, "bad_pre", [](auto& w) { w.set_string("tokenizer.ggml.pre", "no-such-pre"); })),
+  EXPECT_THROW(load(lmgen::test::edited_gguf(src, "no_merges", [](auto& w) { w.remove("tokenizer.ggml.merges"); })), lmgen::Error);
+  EXPECT_THROW(load(lmgen::test::edited_gguf(src, "bad_pre", [](auto& w) { w.set_string("tokenizer.ggml.pre", "no-such-pre"); })),
                lmgen::Error);
-  EXPECT_THROW(load(edited_gguf(src, "short_types",
+  EXPECT_THROW(load(lmgen::test::edited_gguf(src, "short_types",
                                 [](auto& w) { w.set_i32_array("tokenizer.ggml.token_type", {1, 1, 1}); })),
                lmgen::Error);
-  EXPECT_THROW(load(edited_gguf(src, "no_tokens", [](auto& w) { w.remove("tokenizer.ggml.tokens"); })), lmgen::Error);
+  EXPECT_THROW(load(lmgen::test::edited_gguf(src, "no_tokens", [](auto& w) { w.remove("tokenizer.ggml.tokens"); })), lmgen::Error);
   // llama.cpp ignores an out-of-range special id and merges naming unknown tokens; so does lmgen.
-  auto tok = load(edited_gguf(src, "odd", [](auto& w) {
+  auto tok = load(lmgen::test::edited_gguf(src, "odd", [](auto& w) {
     w.set_u32("tokenizer.ggml.eos_token_id", 999999999u);
     w.set_string_array("tokenizer.ggml.merges", std::vector<std::string>{"zzzq yyyq", "nospace", "\xC4\xA0 t"});
   }));

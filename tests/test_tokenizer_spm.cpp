@@ -145,7 +145,7 @@ TEST(TokenizerSpm, TinyLlamaGgufAndLlama2TokenizerBinMatchRefs) {
 // ---- malformed input ----
 namespace {
 // A minimal GGUF v3 writer (metadata only) for malformed-vocabulary tests.
-class GgufWriter {
+class MetadataOnlyGguf {
  public:
   void str(const std::string& k, const std::string& v) { key(k, 8); put_str(v); ++n_; }
   void u32(const std::string& k, uint32_t v) { key(k, 4); put(v); ++n_; }
@@ -187,7 +187,7 @@ class GgufWriter {
 };
 
 // A small valid SPM vocabulary: <unk> <s> </s>, 256 byte tokens, then a few pieces.
-GgufWriter small_vocab(bool with_tokens = true, bool cross_word_tokens = false) {
+MetadataOnlyGguf small_vocab(bool with_tokens = true, bool cross_word_tokens = false) {
   std::vector<std::string> toks = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};
   static const char* hex = "0123456789ABCDEF";
@@ -207,7 +207,7 @@ GgufWriter small_vocab(bool with_tokens = true, bool cross_word_tokens = false) 
     types.insert(types.end(), {1, 1});
     scores.insert(scores.end(), {0.0f, -0.1f});
   }
-  GgufWriter w;
+  MetadataOnlyGguf w;
   w.str("tokenizer.ggml.model", "llama");
   if (with_tokens) w.strs("tokenizer.ggml.tokens", toks);
   w.f32s("tokenizer.ggml.scores", scores);
@@ -218,7 +218,7 @@ GgufWriter small_vocab(bool with_tokens = true, bool cross_word_tokens = false) 
 }  // namespace
 
 TEST(TokenizerSpm, SmallSyntheticVocabMergesAndFallsBack) {
-  GgufWriter w = small_vocab();
+  MetadataOnlyGguf w = small_vocab();
   GgufFile g(w.write("spm-ok.gguf"));
   auto tok = load_gguf_tokenizer(g);
   // "▁ab" beats "ab" + prefix; "c" is no token -> byte fallback <0x63> = 3 + 0x63.
@@ -227,12 +227,12 @@ TEST(TokenizerSpm, SmallSyntheticVocabMergesAndFallsBack) {
   EXPECT_EQ(tok->decode(tok->encode("ab ba", {.add_special = false}), false), "ab ba");
   EXPECT_EQ(tok->encode("ab ab", {.add_special = false}), (std::vector<int32_t>{263, 263}));
   // With a token spanning a word boundary the merge must see the whole text: ▁ a [b▁ -> b▁a] b.
-  GgufWriter w2 = small_vocab(true, true);
+  MetadataOnlyGguf w2 = small_vocab(true, true);
   GgufFile g2(w2.write("spm-cross.gguf"));
   auto cross = load_gguf_tokenizer(g2);
   EXPECT_EQ(cross->encode("ab ab", {.add_special = false}), (std::vector<int32_t>{259, 260, 264, 261}));
   // Flags from the metadata: no space prefix, no BOS, EOS appended.
-  GgufWriter w3 = small_vocab();
+  MetadataOnlyGguf w3 = small_vocab();
   w3.boolean("tokenizer.ggml.add_space_prefix", false);
   w3.boolean("tokenizer.ggml.add_bos_token", false);
   w3.boolean("tokenizer.ggml.add_eos_token", true);
@@ -246,24 +246,24 @@ TEST(TokenizerSpm, SmallSyntheticVocabMergesAndFallsBack) {
 
 TEST(TokenizerSpm, MalformedGgufVocabThrows) {
   {
-    GgufWriter w = small_vocab(false);
+    MetadataOnlyGguf w = small_vocab(false);
     GgufFile g(w.write("spm-notokens.gguf"));
     expect_error_mentioning([&] { load_gguf_tokenizer(g); }, "tokenizer.ggml.tokens");
   }
   {
-    GgufWriter w = small_vocab();
+    MetadataOnlyGguf w = small_vocab();
     w.u32("tokenizer.ggml.bos_token_id", 100000);
     GgufFile g(w.write("spm-badbos.gguf"));
     expect_error_mentioning([&] { load_gguf_tokenizer(g); }, "bos_token_id");
   }
   {
-    GgufWriter w = small_vocab();
+    MetadataOnlyGguf w = small_vocab();
     w.u32("tokenizer.ggml.eos_token_id", 264);
     GgufFile g(w.write("spm-badeos.gguf"));
     expect_error_mentioning([&] { load_gguf_tokenizer(g); }, "out of range");
   }
   {
-    GgufWriter w;
+    MetadataOnlyGguf w;
     w.str("tokenizer.ggml.model", "llama");
     w.strs("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "a"});
     w.f32s("tokenizer.ggml.scores", {0, 0});
@@ -271,7 +271,7 @@ TEST(TokenizerSpm, MalformedGgufVocabThrows) {
     expect_error_mentioning([&] { load_gguf_tokenizer(g); }, "scores");
   }
   {
-    GgufWriter w;
+    MetadataOnlyGguf w;
     w.str("tokenizer.ggml.model", "llama");
     w.strs("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "a"});
     w.i32s("tokenizer.ggml.token_type", {2, 3, 3, 9});
@@ -280,7 +280,7 @@ TEST(TokenizerSpm, MalformedGgufVocabThrows) {
   }
   {
     // No byte tokens and no <unk>: an unknown character cannot be encoded -> Error, not a crash.
-    GgufWriter w;
+    MetadataOnlyGguf w;
     w.str("tokenizer.ggml.model", "llama");
     w.strs("tokenizer.ggml.tokens", {"x", "<s>", "</s>", "a"});
     w.i32s("tokenizer.ggml.token_type", {1, 3, 3, 1});

@@ -15,28 +15,13 @@
 #include "load/hf_config.hpp"
 #include "load/loaders.hpp"
 #include "common.hpp"
+#include "gguf_edit.hpp"
 
 using namespace lmgen;
 using namespace lmgen::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Copies a GGUF (all keys, all tensors), lets `edit` change the writer, writes it to the scratch dir.
-std::string edited_gguf(const std::string& rel, const std::string& out_name,
-                        const std::function<void(GgufWriter&)>& edit) {
-  const GgufFile g(shared_path(rel));
-  GgufWriter w;
-  for (const auto& [key, value] : g.metadata()) w.set_value(key, value);
-  for (const GgufTensorInfo& info : g.tensors()) {
-    const TensorView t = g.tensor(info.name);
-    w.add_tensor(t.name, t.type, t.shape, [t](uint8_t* dst, size_t n) { std::memcpy(dst, t.data, n); });
-  }
-  edit(w);
-  const std::string path = scratch_dir() + "/" + out_name;
-  w.write(path);
-  return path;
-}
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -61,7 +46,7 @@ const char* kLlama = "fixtures/tiny-llama/model-q8_0.gguf";
 }  // namespace
 
 TEST(Unapplied, GgufLinearRopeScalingIsApplied) {
-  const std::string p = edited_gguf(kLlama, "linear.gguf", [](GgufWriter& w) {
+  const std::string p = edited_gguf(shared_path(kLlama), "linear.gguf", [](GgufWriter& w) {
     w.set_string("llama.rope.scaling.type", "linear");
     w.set_f32("llama.rope.scaling.factor", 4.0f);
   });
@@ -80,7 +65,7 @@ TEST(Unapplied, GgufLinearRopeScalingIsApplied) {
 }
 
 TEST(Unapplied, GgufYarnIsRefusedByName) {
-  const std::string p = edited_gguf(kLlama, "yarn.gguf", [](GgufWriter& w) {
+  const std::string p = edited_gguf(shared_path(kLlama), "yarn.gguf", [](GgufWriter& w) {
     w.set_string("llama.rope.scaling.type", "yarn");
     w.set_f32("llama.rope.scaling.factor", 4.0f);
   });
@@ -88,17 +73,17 @@ TEST(Unapplied, GgufYarnIsRefusedByName) {
 }
 
 TEST(Unapplied, GgufScalingFactorWithoutTypeIsRefused) {
-  const std::string p = edited_gguf(kLlama, "factor.gguf", [](GgufWriter& w) { w.set_f32("llama.rope.scaling.factor", 4.0f); });
+  const std::string p = edited_gguf(shared_path(kLlama), "factor.gguf", [](GgufWriter& w) { w.set_f32("llama.rope.scaling.factor", 4.0f); });
   EXPECT_NE(error_of([&] { load_gguf_model(p); }).find("llama.rope.scaling.factor"), std::string::npos);
 }
 
 TEST(Unapplied, GgufUnknownArchKeyIsRefusedByName) {
-  const std::string p = edited_gguf(kLlama, "clamp.gguf", [](GgufWriter& w) { w.set_f32("llama.attention.clamp_kqv", 8.0f); });
+  const std::string p = edited_gguf(shared_path(kLlama), "clamp.gguf", [](GgufWriter& w) { w.set_f32("llama.attention.clamp_kqv", 8.0f); });
   EXPECT_NE(error_of([&] { load_gguf_model(p); }).find("'llama.attention.clamp_kqv'"), std::string::npos);
 }
 
 TEST(Unapplied, GgufUnreadTensorIsRefusedByName) {
-  const std::string p = edited_gguf(kLlama, "extra.gguf", [](GgufWriter& w) {
+  const std::string p = edited_gguf(shared_path(kLlama), "extra.gguf", [](GgufWriter& w) {
     w.add_tensor("blk.0.attn_q.bias", DType::F32, {64}, [](uint8_t*, size_t) {});
   });
   EXPECT_NE(error_of([&] { load_gguf_model(p); }).find("'blk.0.attn_q.bias'"), std::string::npos);
@@ -192,8 +177,8 @@ TEST(Unapplied, HfUnreadTensorIsRefusedByName) {
 
 // A zero expert count (written by some converters for dense models) applies nothing; a real one is refused.
 TEST(Unapplied, GgufExpertCount) {
-  const std::string zero = edited_gguf(kLlama, "experts0.gguf", [](GgufWriter& w) { w.set_u32("llama.expert_count", 0); });
+  const std::string zero = edited_gguf(shared_path(kLlama), "experts0.gguf", [](GgufWriter& w) { w.set_u32("llama.expert_count", 0); });
   EXPECT_NO_THROW(load_gguf_model(zero));
-  const std::string eight = edited_gguf(kLlama, "experts8.gguf", [](GgufWriter& w) { w.set_u32("llama.expert_count", 8); });
+  const std::string eight = edited_gguf(shared_path(kLlama), "experts8.gguf", [](GgufWriter& w) { w.set_u32("llama.expert_count", 8); });
   EXPECT_NE(error_of([&] { load_gguf_model(eight); }).find("'llama.expert_count'"), std::string::npos);
 }

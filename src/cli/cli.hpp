@@ -152,11 +152,11 @@ std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quant
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
-std::vector<Command> setup_serve(CLI::App& app, Context& ctx);          // serve.cpp: serve (lmgen-serve)
-// serve_exec.cpp (the lmgen binary): `lmgen serve ...` becomes `lmgen-serve serve ...` (exec; returns only by
-// throwing), and a "serve" entry for lmgen --help.
-int exec_serve(int argc, char** argv);
-std::vector<Command> setup_serve_stub(CLI::App& app, Context& ctx);
+// The serve command, which each executable provides in its own file: serve.cpp in lmgen-serve (the server itself),
+// serve_exec.cpp in lmgen (a "serve" entry for --help, and a hand-off: `lmgen serve ...` becomes
+// `lmgen-serve serve ...` by exec, before any parsing; in lmgen-serve the hand-off does nothing).
+std::vector<Command> setup_serve(CLI::App& app, Context& ctx);
+void hand_off_serve(int argc, char** argv);
 // score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
 int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
 // quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.

@@ -40,12 +40,7 @@ int parse_and_run(int argc, char** argv, lmgen::cli::Context& ctx) {
   lmgen::cli::Command generate = lmgen::cli::setup_generate(app, ctx);
   for (auto setup : {lmgen::cli::setup_tokenize, lmgen::cli::setup_score, lmgen::cli::setup_bench,
                      lmgen::cli::setup_quantize, lmgen::cli::setup_chat_template, lmgen::cli::setup_chat,
-                     lmgen::cli::setup_convert,
-#if defined(LMGEN_SERVE_EXEC)
-                     lmgen::cli::setup_serve_stub})
-#else
-                     lmgen::cli::setup_serve})
-#endif
+                     lmgen::cli::setup_convert, lmgen::cli::setup_serve})
     for (auto& c : setup(app, ctx)) commands.push_back(std::move(c));
   const std::string sub = subcommand_named(app, args);
   try {
@@ -83,9 +78,7 @@ int main(int argc, char** argv) {
   ctx.interrupted = lmgen::cli::install_signal_handlers();
   auto stopped = [&ctx] { return ctx.interrupted->load(); };
   try {
-#if defined(LMGEN_SERVE_EXEC)
-    if (argc > 1 && std::string(argv[1]) == "serve") return lmgen::cli::exec_serve(argc, argv);
-#endif
+    lmgen::cli::hand_off_serve(argc, argv);
     const int rc = parse_and_run(argc, argv, ctx);
     return stopped() && !ctx.signal_is_normal_end ? 130 : rc;
   } catch (const lmgen::cli::Interrupted&) {

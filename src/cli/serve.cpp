@@ -127,4 +127,7 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx) {
   return {Command{sub, [a, c] { return run_serve(*a, *c); }}};
 }
 
+// lmgen-serve is the server: nothing to hand off to.
+void hand_off_serve(int, char**) {}
+
 }  // namespace lmgen::cli

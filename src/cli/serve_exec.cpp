@@ -15,7 +15,8 @@
 
 namespace lmgen::cli {
 
-int exec_serve(int argc, char** argv) {
+void hand_off_serve(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) != "serve") return;
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) throw Error(std::string("serve: cannot find this executable's directory: ") + ec.message());
@@ -28,7 +29,7 @@ int exec_serve(int argc, char** argv) {
               " (the server is the lmgen-serve executable, built and installed beside lmgen)");
 }
 
-std::vector<Command> setup_serve_stub(CLI::App& app, Context&) {
+std::vector<Command> setup_serve(CLI::App& app, Context&) {
   CLI::App* sub = app.add_subcommand("serve", "An OpenAI-compatible HTTP server with batched decoding across clients "
                                               "(lmgen serve --help)");
   sub->allow_extras();
