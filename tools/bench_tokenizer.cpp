@@ -6,9 +6,11 @@
 //     REPS       encode repetitions (default 5)
 //
 // Prints one line per figure, as wall time and as process CPU time (the CPU figure is the one to compare on a busy
-// machine). "encode cold" is the first encode on a freshly loaded tokenizer (empty word cache);
+// machine), and the page faults of the cold encode. "encode cold" is the first encode on a freshly loaded tokenizer (empty word cache);
 // "encode warm" is the best of the following repetitions. A fresh tokenizer is loaded for the cold figure of each
 // run so that the cache does not carry over.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -59,9 +61,12 @@ int main(int argc, char** argv) {
     const double load_w = tl.wall(), load_c = tl.cpu();
 
     lmgen::EncodeOptions opt{.add_special = false, .parse_special = true};
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     Timer te;
     std::vector<int32_t> ids = tok->encode(text, opt);
     const double cold_w = te.wall(), cold_c = te.cpu();
+    getrusage(RUSAGE_SELF, &ru1);
     double warm_w = 1e30, warm_c = 1e30;
     for (int r = 1; r < reps; ++r) {
       Timer tw;
@@ -86,6 +91,8 @@ int main(int argc, char** argv) {
     std::printf("load         wall %8.1f ms             | cpu %8.1f ms\n", load_w * 1e3, load_c * 1e3);
     std::printf("tokens       %zu\n", ids.size());
     line("encode cold", cold_w, cold_c);
+    // Fresh pages the first encode touched (each a kernel page fault, not counted by instruction profilers).
+    std::printf("cold faults  %ld\n", ru1.ru_minflt - ru0.ru_minflt);
     if (reps > 1) line("encode warm", warm_w, warm_c);
     line("decode", dec_w, dec_c);
     std::printf("round-trip   %s\n", back == text ? "exact" : "differs");

@@ -197,8 +197,9 @@ void PreTokenizer::split(std::string& buf, std::vector<Span>& out, bool at_start
     }
     cur.swap(next);
   }
-  for (const Span& p : cur)
-    if (p.end > p.begin) out.push_back(p);
+  std::erase_if(cur, [](const Span& p) { return p.end == p.begin; });
+  if (out.empty()) out.swap(cur);  // a whole text's words (MBs): handed over, not copied into fresh pages
+  else out.insert(out.end(), cur.begin(), cur.end());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
