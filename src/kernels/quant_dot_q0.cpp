@@ -25,13 +25,6 @@
 // operations of two 256-bit steps. The AVX2 family runs the same steps on 256-bit registers, pair by pair.
 // Every output element sees the same sequence of operations whatever the number of rows and activations computed
 // together, so results are bit-identical between single-token and batched calls (matmul.hpp's rule).
-// GCC 12 reports the deliberately undefined pass-through operands inside its own AVX-512 intrinsic headers
-// (`__Y` in _mm512_extractf64x4_pd / _mm512_cvtph_ps) as uninitialised once these kernels are inlined: a known
-// false positive of the headers, silenced for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <algorithm>
 #include <type_traits>
 #include <cstring>

@@ -10,13 +10,6 @@
 // Every kernel is a template over NA, the number of activation rows multiplied with one weight row at once. Each
 // activation has its own accumulators that see exactly the same sequence of operations whatever NA is, so a
 // batched result is bit-identical to the single-token one (the determinism rule of matmul.hpp).
-// GCC 12 reports the deliberately undefined pass-through operands inside its own AVX-512 intrinsic headers
-// (`__Y` in _mm512_extractf64x4_pd / _mm512_cvtph_ps) as uninitialised once these kernels are inlined: a known
-// false positive of the headers, silenced for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include "kernels/quant_simd.hpp"
 
 #include <algorithm>
