@@ -141,9 +141,19 @@ struct Q4 {
     hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
   }
 #if defined(LMGEN_Q0_WIDE)
+  // Four consecutive blocks are 72 bytes (36 words: block k's scale is word 9k, its nibbles words 9k+1 .. 9k+8).
+  // Two loads and two word permutes put the nibbles in lanes [qs0 | qs1 | qs2 | qs3] and the scales in
+  // [d0 x4 | d1 x4 | d2 x4 | d3 x4]: the same values as join4 + expand_scales4 in about half the instructions.
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
-    const __m512i v = join4(x[0].qs, x[1].qs, x[2].qs, x[3].qs);
-    dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(x);
+    const __m512i r0 = _mm512_loadu_si512(bytes);                                                  // words 0..31
+    const __m512i r1 = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes + 64)));  // 32..35
+    const __m512i qs_words = _mm512_set_epi16(35, 34, 33, 32, 31, 30, 29, 28, 26, 25, 24, 23, 22, 21, 20, 19,  //
+                                              17, 16, 15, 14, 13, 12, 11, 10, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __m512i d_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                             27, 27, 27, 27, 18, 18, 18, 18, 9, 9, 9, 9, 0, 0, 0, 0);
+    const __m512i v = _mm512_permutex2var_epi16(r0, qs_words, r1);
+    dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_words, r0)));
     const __m512i m = _mm512_set1_epi8(0x0F);
     lo = _mm512_and_si512(v, m);
     hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
