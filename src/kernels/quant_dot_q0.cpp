@@ -95,19 +95,6 @@ inline __m256i isum(__m256i nc, __m256i lo, __m256i a, __m256i hi, __m256i b) {
 }
 
 #if defined(LMGEN_Q0_WIDE)
-// [d0 x4 | d1 x4 | d2 x4 | d3 x4]: two expand_scales side by side.
-inline __m512 expand_scales4(uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3) {
-  const uint64_t packed = d0 | (static_cast<uint64_t>(d1) << 16) | (static_cast<uint64_t>(d2) << 32) |
-                          (static_cast<uint64_t>(d3) << 48);
-  const __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(packed)));
-  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
-                               _mm512_castps128_ps512(f));
-}
-inline __m512i join4(const void* a, const void* b, const void* c, const void* d) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(load16(b), load16(a))),
-                            _mm256_set_m128i(load16(d), load16(c)), 1);
-}
-
 template <bool Signed>
 inline __m512i isum(__m512i nc, __m512i lo, __m512i a, __m512i hi, __m512i b) {
 #if defined(LMGEN_Q0_VNNI)
@@ -142,8 +129,8 @@ struct Q4 {
   }
 #if defined(LMGEN_Q0_WIDE)
   // Four consecutive blocks are 72 bytes (36 words: block k's scale is word 9k, its nibbles words 9k+1 .. 9k+8).
-  // Two loads and two word permutes put the nibbles in lanes [qs0 | qs1 | qs2 | qs3] and the scales in
-  // [d0 x4 | d1 x4 | d2 x4 | d3 x4]: the same values as join4 + expand_scales4 in about half the instructions.
+  // Two loads and two word permutes (AVX-512 BW) put the nibbles in lanes [qs0 | qs1 | qs2 | qs3] and the scales in
+  // [d0 x4 | d1 x4 | d2 x4 | d3 x4], in about half the instructions of four 16-byte loads and scalar scale loads.
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(x);
     const __m512i r0 = _mm512_loadu_si512(bytes);                                                  // words 0..31
@@ -174,11 +161,23 @@ struct Q8 {
     hi = _mm256_xor_si256(join2(x[0].qs + 16, x[1].qs + 16, two), flip);
   }
 #if defined(LMGEN_Q0_WIDE)
+  // Four blocks are 136 bytes (68 words: block k's scale is word 17k, its bytes words 17k+1 .. 17k+16). Words 0..63
+  // hold the scales and the low halves; words 9..67 (loaded from byte 18) the high halves. Word permutes gather them.
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
-    dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(x);
+    const __m512i r0 = _mm512_loadu_si512(bytes), r1 = _mm512_loadu_si512(bytes + 64);  // words 0..63
+    const __m512i h0 = _mm512_loadu_si512(bytes + 18);                                   // words 9..40
+    const __m512i h1 = _mm512_maskz_loadu_epi16((1u << 27) - 1, bytes + 82);             // words 41..67
+    const __m512i lo_words = _mm512_set_epi16(59, 58, 57, 56, 55, 54, 53, 52, 42, 41, 40, 39, 38, 37, 36, 35,  //
+                                              25, 24, 23, 22, 21, 20, 19, 18, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __m512i hi_words = _mm512_set_epi16(58, 57, 56, 55, 54, 53, 52, 51, 41, 40, 39, 38, 37, 36, 35, 34,  //
+                                              24, 23, 22, 21, 20, 19, 18, 17, 7, 6, 5, 4, 3, 2, 1, 0);  // from word 9
+    const __m512i d_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                             51, 51, 51, 51, 34, 34, 34, 34, 17, 17, 17, 17, 0, 0, 0, 0);
+    dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(r0, d_words, r1)));
     const __m512i flip = _mm512_set1_epi8(kFlip);
-    lo = _mm512_xor_si512(join4(x[0].qs, x[1].qs, x[2].qs, x[3].qs), flip);
-    hi = _mm512_xor_si512(join4(x[0].qs + 16, x[1].qs + 16, x[2].qs + 16, x[3].qs + 16), flip);
+    lo = _mm512_xor_si512(_mm512_permutex2var_epi16(r0, lo_words, r1), flip);
+    hi = _mm512_xor_si512(_mm512_permutex2var_epi16(h0, hi_words, h1), flip);
   }
 #endif
 };
@@ -202,15 +201,23 @@ struct Q5 {
     hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), bits_to_0x10((h0 >> 16) | (h1 & 0xFFFF0000u)));
   }
 #if defined(LMGEN_Q0_WIDE)
+  // Four blocks are 88 bytes (44 words: block k's scale is word 11k, its fifth bits words 11k+1 .. 11k+2, its
+  // nibbles words 11k+3 .. 11k+10). Word permutes gather the nibbles, the scales and the fifth-bit masks.
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
-    const __m512i v = join4(x[0].qs, x[1].qs, x[2].qs, x[3].qs);
-    dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
-    uint64_t mlo = 0, mhi = 0;
-    for (int i = 0; i < 4; ++i) {
-      const uint64_t h = high_bits(x[i]);
-      mlo |= (h & 0xFFFF) << (16 * i);
-      mhi |= (h >> 16) << (16 * i);
-    }
+    const auto* bytes = reinterpret_cast<const uint8_t*>(x);
+    const __m512i r0 = _mm512_loadu_si512(bytes);                        // words 0..31
+    const __m512i r1 = _mm512_maskz_loadu_epi16(0x0FFF, bytes + 64);     // words 32..43
+    const __m512i qs_words = _mm512_set_epi16(43, 42, 41, 40, 39, 38, 37, 36, 32, 31, 30, 29, 28, 27, 26, 25,  //
+                                              21, 20, 19, 18, 17, 16, 15, 14, 10, 9, 8, 7, 6, 5, 4, 3);
+    // low 16 words: the scales [d0 x4 | d1 x4 | d2 x4 | d3 x4]; then the fifth bits' low words, then their high words
+    const __m512i dh_words = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 35, 24, 13, 2, 34, 23, 12, 1,  //
+                                              33, 33, 33, 33, 22, 22, 22, 22, 11, 11, 11, 11, 0, 0, 0, 0);
+    const __m512i v = _mm512_permutex2var_epi16(r0, qs_words, r1);
+    const __m512i dh = _mm512_permutex2var_epi16(r0, dh_words, r1);
+    dw = _mm512_cvtph_ps(_mm512_castsi512_si256(dh));
+    const __m128i bits = _mm512_extracti32x4_epi32(dh, 2);
+    const __mmask64 mlo = static_cast<uint64_t>(_mm_cvtsi128_si64(bits));
+    const __mmask64 mhi = static_cast<uint64_t>(_mm_extract_epi64(bits, 1));
     const __m512i m = _mm512_set1_epi8(0x0F), b5 = _mm512_set1_epi8(0x10);
     lo = _mm512_or_si512(_mm512_and_si512(v, m), _mm512_maskz_mov_epi8(mlo, b5));
     hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m), _mm512_maskz_mov_epi8(mhi, b5));
