@@ -218,10 +218,15 @@ void Engine::end(Seq& s, Finish f) {
     std::string tail = s.out->flush();  // empty after a stop string (the buffer drops it and what followed)
     if (!tail.empty()) s.job->push(TokenOut{TokenOut::Tail, -1, std::move(tail), false, 0, {}});
   }
+  {
+    // No longer running before the client can learn that it finished: a /health read right after the last reply
+    // must not still count it (admission looks at the slots, which this thread frees below).
+    std::lock_guard<std::mutex> lock(mu_);
+    --stats_.running;
+  }
   s.job->mark_finished(f, s.n_gen);
   const size_t slot = static_cast<size_t>(s.slot);
   std::lock_guard<std::mutex> lock(mu_);
-  --stats_.running;
   slots_[slot].reset();  // destroys s
 }
 
