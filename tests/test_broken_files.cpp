@@ -199,7 +199,7 @@ TEST(BrokenFiles, FixtureGgufQ8) { check_gguf({"fixtures/tiny-llama/model-q8_0.g
 
 // A GGUF tokenizer given with --tokenizer: the broken file is the tokenizer, the model is fine.
 TEST(BrokenFiles, GgufAsTokenizer) {
-  const std::string model = lmgen::test::shared_path("models/stories260K/stories260K.gguf");
+  const std::string model = lmgen::test::stories_gguf();
   const std::string f = lmgen::test::read_file(model);
   GgufLayout L = GgufLayout::parse(f);
   std::vector<Variant> vs = truncations(f, truncation_offsets(L.infos_end, 6, {}));

@@ -65,7 +65,7 @@ TEST(ChatTemplateCli, ModelTemplateAndUsageErrors) {
 
   // A model without a template, bad conversation JSON, bad kwargs.
   const RunResult none =
-      run_lmgen({"chat-template", "-m", shared_path("models/stories260K/stories260K.gguf")}, 20.0, conv, true);
+      run_lmgen({"chat-template", "-m", stories_gguf()}, 20.0, conv, true);
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.one_line_err().find("no chat template"), std::string::npos) << none.err;
   EXPECT_EQ(run_lmgen({"chat-template", "-m", shared_path(kQwen2)}, 20.0, "{not json", true).exit_code, 2);

@@ -50,7 +50,7 @@ TEST(ChatSource, GgufCarriesTheSameTemplate) {
 }
 
 TEST(ChatSource, ModelsWithoutTemplate) {
-  const LoadedModel lm = load_model(test::shared_path("models/stories260K/stories260K.gguf"));
+  const LoadedModel lm = load_model(test::stories_gguf());
   EXPECT_TRUE(lm.chat_templates.empty());
   EXPECT_EQ(lm.special_tokens.at("bos_token"), "<s>");
 }

@@ -4,22 +4,8 @@
 #include "common.hpp"
 #include "lmgen_run.hpp"
 
+using lmgen::test::json_lines;
 using lmgen::test::stories_gguf;
-
-namespace {
-
-std::vector<nlohmann::json> parse_lines(const std::string& out) {
-  std::vector<nlohmann::json> v;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t nl = out.find('\n', pos);
-    v.push_back(nlohmann::json::parse(out.substr(pos, nl - pos)));
-    pos = nl == std::string::npos ? out.size() : nl + 1;
-  }
-  return v;
-}
-
-}  // namespace
 
 TEST(CliBatch, ResultsInInputOrderAndIndependentOfOtherLines) {
   const std::vector<std::string> prompts = {"Once upon a time", "Lily and Tom", "The dog", "", "She ate"};
@@ -27,7 +13,7 @@ TEST(CliBatch, ResultsInInputOrderAndIndependentOfOtherLines) {
   for (const auto& p : prompts) input += p + "\n";
   auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "--temp", "0", "-n", "8", "-q"}, 60, input, true);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  auto results = parse_lines(r.out);
+  auto results = json_lines(r.out);
   ASSERT_EQ(results.size(), prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     EXPECT_EQ(results[i]["prompt_index"], i);
@@ -48,7 +34,7 @@ TEST(CliBatch, JsonLinesCarryTheirOwnOptionsAndErrorsStayOnTheirLine) {
       "{\"prompt\": \"Lily\", \"n\": 2, \"temp\": 0.9, \"seed\": 5}\n";
   auto r = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "-q"}, 60, input, true);
   ASSERT_EQ(r.exit_code, 1) << r.describe();  // a line failed: the batch goes on, the exit status says so
-  auto res = parse_lines(r.out);
+  auto res = json_lines(r.out);
   ASSERT_EQ(res.size(), 4u);
   EXPECT_EQ(res[0]["generated_tokens"], 3);
   EXPECT_EQ(res[1]["stop_reason"], "stop");
@@ -59,5 +45,5 @@ TEST(CliBatch, JsonLinesCarryTheirOwnOptionsAndErrorsStayOnTheirLine) {
   auto again = lmgen::test::run_lmgen({"-m", stories_gguf(), "--batch", "-q"}, 60,
                                       "{\"prompt\": \"Lily\", \"n\": 2, \"temp\": 0.9, \"seed\": 5}\n", true);
   ASSERT_EQ(again.exit_code, 0) << again.describe();
-  EXPECT_EQ(parse_lines(again.out)[0]["tokens"], res[3]["tokens"]);
+  EXPECT_EQ(json_lines(again.out)[0]["tokens"], res[3]["tokens"]);
 }

@@ -61,7 +61,7 @@ TEST(KernelDispatch, VersionAndBenchNameTheFamily) {
     const auto v = run_lmgen({"--version"}, 20, "", false, {env});
     ASSERT_EQ(v.exit_code, 0) << v.describe();
     EXPECT_NE(v.out.find(std::string("\nkernels: ") + simd::isa_name(isa) + " (LMGEN_ISA)"), std::string::npos) << v.out;
-    const auto b = run_lmgen({"bench", "-m", lmgen::test::shared_path("models/stories260K/stories260K.gguf"), "-p", "8",
+    const auto b = run_lmgen({"bench", "-m", lmgen::test::stories_gguf(), "-p", "8",
                               "-n", "4", "-r", "1", "-t", "1", "--jsonl", "-q"},
                              60, "", false, {env});
     ASSERT_EQ(b.exit_code, 0) << b.describe();
@@ -70,7 +70,7 @@ TEST(KernelDispatch, VersionAndBenchNameTheFamily) {
 }
 
 TEST(KernelDispatch, BadFamilyIsAOneLineError) {
-  const std::string model = lmgen::test::shared_path("models/stories260K/stories260K.gguf");
+  const std::string model = lmgen::test::stories_gguf();
   const auto r = run_lmgen({"-m", model, "-n", "4"}, 20, "", false, {"LMGEN_ISA=avx9000"});
   EXPECT_TRUE(lmgen::test::clean_failure(r, 1, "LMGEN_ISA=avx9000"));
   for (simd::Isa isa : simd::kAllIsas) {

@@ -18,7 +18,7 @@ using namespace lmgen;
 namespace {
 
 const LoadedModel& stories() {
-  static const LoadedModel lm = load_model(test::shared_path("models/stories260K/stories260K.gguf"));
+  static const LoadedModel lm = load_model(test::stories_gguf());
   return lm;
 }
 

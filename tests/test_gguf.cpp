@@ -7,7 +7,7 @@
 using namespace lmgen;
 
 TEST(Gguf, ReadsStories260KHeaderAndTensors) {
-  GgufFile g(test::shared_path("models/stories260K/stories260K.gguf"));
+  GgufFile g(test::stories_gguf());
   EXPECT_EQ(g.version(), 3u);
   EXPECT_EQ(g.get_string("general.architecture"), "llama");
   EXPECT_EQ(g.get_int("llama.embedding_length"), 64);
@@ -29,7 +29,7 @@ TEST(Gguf, RejectsNonGgufFile) {
 // Format detection (through a map since the page-cache change): true only for the GGUF magic; anything that cannot
 // be opened or is too short is "not GGUF", never an exception.
 TEST(Gguf, SniffTellsGgufFromEverythingElse) {
-  EXPECT_TRUE(GgufFile::sniff(test::shared_path("models/stories260K/stories260K.gguf")));
+  EXPECT_TRUE(GgufFile::sniff(test::stories_gguf()));
   EXPECT_FALSE(GgufFile::sniff(test::shared_path("models/stories260K/tok512.bin")));
   EXPECT_FALSE(GgufFile::sniff(test::shared_path("models/stories260K")));  // a directory
   EXPECT_FALSE(GgufFile::sniff(test::scratch_dir() + "/no-such-file.gguf"));

@@ -83,7 +83,7 @@ TEST(ModelBatch, EachSequenceMatchesItsRunAloneBitForBit) {
 }
 
 TEST(ModelBatch, RefusesBadBatches) {
-  const LoadedModel lm = load_model(shared_path("models/stories260K/stories260K.gguf"));
+  const LoadedModel lm = load_model(stories_gguf());
   Model m(lm.model, ModelOptions{.n_ctx = 32, .n_threads = 1, .n_batch = 8, .n_seq = 2});
   std::vector<float> logits;
   const std::vector<int32_t> t = {1, 2, 3, 4, 5, 6, 7, 8, 9};

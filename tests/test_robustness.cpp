@@ -28,10 +28,7 @@ using lmgen::test::stories_gguf;
 namespace {
 
 std::string scratch(const std::string& name, const std::string& bytes) {
-  std::string p = lmgen::test::scratch_dir() + "/robust-" + name;
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return p;
+  return lmgen::test::write_scratch("robust-" + name, bytes);
 }
 
 template <typename T>

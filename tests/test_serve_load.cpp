@@ -59,7 +59,7 @@ const std::vector<std::string> kMalformed = {
 };
 
 TEST(ServeLoad, EightClientsTwentyRequestsEachMatchTheirAnswersAlone) {
-  ServeProcess s({"-m", shared_path("models/stories260K/stories260K.gguf"), "--parallel", "4", "-c", "512"});
+  ServeProcess s({"-m", stories_gguf(), "--parallel", "4", "-c", "512"});
   ASSERT_GT(s.port(), 0);
   const std::vector<json> reqs = variants();
   std::vector<Answer> alone;

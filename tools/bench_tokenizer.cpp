@@ -6,8 +6,8 @@
 //     REPS       encode repetitions (default 5)
 //
 // Prints one line per figure, as wall time and as process CPU time (the CPU figure is the one to compare on a busy
-// machine), and the page faults of the cold encode. "encode cold" is the first encode on a freshly loaded tokenizer (empty word cache);
-// "encode warm" is the best of the following repetitions. A fresh tokenizer is loaded for the cold figure of each
+// machine), and the page faults of the cold encode. "encode cold" is the first encode on a freshly loaded tokenizer
+// (empty word cache); "encode warm" is the best of the following repetitions. A fresh tokenizer is loaded for the cold figure of each
 // run so that the cache does not carry over.
 #include <sys/resource.h>
 
