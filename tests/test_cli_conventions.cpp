@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
@@ -109,6 +112,29 @@ TEST(CliConventions, EachSubcommandHasItsOwnHelp) {
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << " has no examples";
     EXPECT_EQ(r.out.find("--temp"), std::string::npos) << sub << " shows generation options";
     EXPECT_NE(r.out, main_help.out) << sub;
+  }
+}
+
+// main.cpp declares only the subcommands named on the command line (all of them for --help): every subcommand
+// that --help lists must also be found when it is named alone, i.e. be in main.cpp's table under that name.
+TEST(CliConventions, EverySubcommandListedByHelpIsFoundByName) {
+  const auto help = run_lmgen({"--help"});
+  ASSERT_EQ(help.exit_code, 0);
+  std::istringstream in(help.out.substr(help.out.find("Subcommands:\n")));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> names;
+  while (std::getline(in, line) && line.rfind("  ", 0) == 0) {
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    names.push_back(name);
+  }
+  ASSERT_GE(names.size(), 9u) << help.out;
+  for (const std::string& sub : names) {
+    auto r = run_lmgen({sub, "--no-such-option"});
+    EXPECT_EQ(r.exit_code, 2) << sub;
+    EXPECT_NE(r.err.find("see lmgen " + sub + " --help"), std::string::npos) << sub << ": " << r.err;
   }
 }
 
