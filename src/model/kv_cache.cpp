@@ -77,10 +77,14 @@ void KvCache::attend(int64_t layer, int64_t pos0, int64_t n, int64_t n_head, flo
   // Small problems (tiny models, short contexts) run on the calling thread: a wake-up costs more than the work.
   const int64_t work = n * n_head * (pos0 + n) * D;
   const int64_t grain = work < (1 << 16) ? n * runs : 1;
+  // A query token's work grows with its position, so the tokens are dealt in the order 0, n-1, 1, n-2, ...: any
+  // run of whole pairs then holds the same work, and the pool's equal ranges of tasks stay balanced (in token
+  // order, the last of two threads had three quarters of a prompt's attention).
+  const auto token = [n](int64_t i) { return i % 2 == 0 ? i / 2 : n - 1 - i / 2; };
   pool.parallel_for(n * runs, grain, [&](int64_t begin, int64_t end) {
     std::vector<float> s(static_cast<size_t>(G * ((pos0 + n + kW - 1) / kW * kW)));
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / runs, h0 = (task % runs) * G, kvh = h0 / group;
+      const int64_t t = token(task / runs), h0 = (task % runs) * G, kvh = h0 / group;
       const int64_t n_pos = pos0 + t + 1, lo = opt.window > 0 ? std::max<int64_t>(0, n_pos - opt.window) : 0;
       fn(q + t * q_dim + h0 * D, k_head(layer, kvh), v_head(layer, kvh), D, n_pos, lo, ring, opt.softcap, scale,
          s.data(), out + t * q_dim + h0 * D);
