@@ -217,6 +217,11 @@ TEST(KernelFamilies, EveryFamilyMatchesScalarOnEveryType) {
         ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data(), ab, na, part.data(), rows));
         ASSERT_EQ(std::memcmp(part.data(), batched.data(), part.size() * 4), 0) << na << " activations";
       }
+      for (int k = 0; k < n_act; ++k) {  // one activation, every row in one call (F32 takes several rows at a time)
+        std::vector<float> one(static_cast<size_t>(rows), -1.0f);
+        ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data() + k * ab, ab, 1, one.data(), rows));
+        ASSERT_EQ(std::memcmp(one.data(), batched.data() + k * rows, one.size() * 4), 0) << "activation " << k;
+      }
     }
   }
   std::cout << "[ families ] checked:" << (ran.empty() ? " none (no SIMD family runs here)" : ran)

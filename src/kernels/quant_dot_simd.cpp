@@ -282,7 +282,8 @@ inline float scalar_w(const void* w, int64_t i) {
 // R weight rows (ws bytes apart) x NA activation rows; out[r * NA + a]. Per (row, activation) the operations are
 // the same whatever R and NA are (two accumulators over 2 x kLanes chunks, then the tails), so batched and
 // single-token results are bit-identical.
-template <DType T, int R, int NA>
+// Pin: see below (by default, tiles pin and a single F32 row does not).
+template <DType T, int R, int NA, bool Pin = (R * NA > 1 || T != DType::F32)>
 void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t stride, float* out) {
   // Every loop over R and NA is unrolled in full, so the accumulator arrays live in registers: with one loop left
   // rolled (the reductions at the end, say) GCC kept them in memory and stored all of them in every iteration.
@@ -303,7 +304,7 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
   // every FMA that uses them, loading each once per use. A single F32 row (generation) is the exception: with its
   // loads folded into the FMAs it streams ~15% faster (SmolLM2-shape F32 tg64 t=1 on the Zen 5: 59-63 pinned vs
   // 66-74 tok/s folded, llama.cpp 66-70 in the same minutes). F16 rows stay pinned (not measured worse pinned).
-  constexpr bool kPin = R * NA > 1 || T != DType::F32;
+  constexpr bool kPin = Pin;
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
     VF wv[R];
@@ -360,6 +361,16 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
 constexpr int kTileR = 4, kTileA = 3;
 #else
 constexpr int kTileR = 2, kTileA = 3;
+#endif
+// F32 generation (one activation) takes this many weight rows at a time, loads folded into the FMAs as for one row;
+// per row the operations are dot_float<F32, 1, 1>'s, so the bits are the same. On the AMD EPYC Zen 5, SmolLM2-shape
+// F32 tg64 t=1, 8 alternating pairs: 8 rows 46.6-55.1 tok/s vs one row 42.1-45.6, every pair ahead (mean +16%); 2
+// and 4 rows were slower than one, and so was any software prefetch. AVX2 (16 registers) stays at one row: 2, 4 and
+// 8 rows measured 25-50% slower there.
+#if defined(__AVX512F__)
+constexpr int kGenRowsF32 = 8;
+#else
+constexpr int kGenRowsF32 = 1;
 #endif
 template <DType T>
 void float_batch(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
@@ -445,7 +456,15 @@ void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uin
     const PrefetchPlan& plan = prefetch_plan();
     const size_t ahead = plan.ahead;
     const bool prefetch = !Kern::kF32Rows || plan.f32_rows;  // F32: every other line (128-byte steps), or none
-    for (int64_t r = 0; r < n_rows; ++r) {
+    int64_t r = 0;
+    if constexpr (Kern::kF32Rows && kGenRowsF32 > 1) {
+      for (; r + kGenRowsF32 <= n_rows; r += kGenRowsF32) {
+        if (prefetch)
+          for (int k = 0; k < kGenRowsF32; ++k) prefetch_row<128>(w + (r + k) * ws, ws, ahead);
+        dot_float<DType::F32, kGenRowsF32, 1, false>(n, w + r * ws, ws, act, 0, y + r);
+      }
+    }
+    for (; r < n_rows; ++r) {
       if (prefetch) prefetch_row<Kern::kF32Rows ? 128 : 64>(w + r * ws, ws, ahead);
       Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
     }
