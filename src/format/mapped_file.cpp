@@ -74,7 +74,11 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, FileAccess
       throw;
     }
   } else if (f->size_ > 0) {
-    void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    // A small file (under 2 MiB: a tokenizer, a tiny model) is mapped whole up front (MAP_POPULATE): every byte of
+    // it is read soon anyway, and one call costs less than a page fault per 64 KiB (stories260K: 17 faults, ~12 us
+    // each on a VM where first touches are slow).
+    const int populate = f->size_ < kHugePage ? MAP_POPULATE : 0;
+    void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE | populate, fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
