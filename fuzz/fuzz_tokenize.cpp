@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                         "vocab/ggml-vocab-mpt.gguf",          "vocab/ggml-vocab-refact.gguf",
                         "vocab/ggml-vocab-baichuan.gguf",     "vocab/ggml-vocab-gpt-neox.gguf"};
   const char* json[] = {"fixtures/tiny-qwen2/hf/tokenizer.json", "fixtures/tiny-gpt2/hf/tokenizer.json",
-                        "fixtures/tiny-llama/hf/tokenizer.json"};
+                        "fixtures/tiny-llama/hf/tokenizer.json", "fixtures/tiny-gemma2/hf/tokenizer.json"};
   // A tokenizer that does not load (a loader bug of the moment) is reported and skipped; most must load.
   auto add = [&](const std::string& p, auto&& load) {
     try {

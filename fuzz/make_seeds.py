@@ -430,6 +430,12 @@ def tokenizer_json_seeds():
                      "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
                      "vocab": v2, "merges": ["\u2581 t", "h e", "\u2581t he", "\u2581th e"]}}
     put("tokenizer_json", "mini-spm", split2(b'{"add_bos_token": true, "add_eos_token": false}', json.dumps(spm).encode()))
+    # the Gemma 1/2 form: Replace(" " -> "\u2581") only (no Prepend), no pre-tokenizer, byte fallback
+    gemma2 = json.loads(json.dumps(spm))
+    gemma2["normalizer"] = {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}
+    gemma2["decoder"] = {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                                          {"type": "ByteFallback"}, {"type": "Fuse"}]}
+    put("tokenizer_json", "mini-gemma2", split2(b'{"add_bos_token": true, "add_eos_token": false}', json.dumps(gemma2).encode()))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -466,7 +472,7 @@ def llama2c_seeds():
 
 # ---------------------------------------------------------------------------------------------------------------
 # tokenize (text for the tokenizers loaded by fuzz_tokenize; byte 0 picks one of N_TOKENIZERS)
-N_TOKENIZERS = 16
+N_TOKENIZERS = 17
 
 
 def tokenize_seeds():
@@ -479,6 +485,8 @@ def tokenize_seeds():
         put("tokenize", "t%02d-special" % i,
             bytes([i]) + "<s> a</s><|endoftext|><|im_start|>user\nhi<|im_end|> <unk><0x0A>".encode())
         put("tokenize", "t%02d-bytes" % i, bytes([i]) + bytes(range(256)))
+        for j, t in enumerate(["a b", "Hi there", "El ni\u00f1o", "I am", "a  b   c", " a "]):
+            put("tokenize", "t%02d-short-%d" % (i, j), bytes([i]) + t.encode("utf-8"))
 
 
 def chat_template_seeds():

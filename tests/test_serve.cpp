@@ -86,6 +86,35 @@ TEST(ServeHttp, ApiKeyAndBodyLimit) {
   EXPECT_EQ(big.json()["error"]["code"], 413);
 }
 
+// A server owns its port: a second lmgen on it, or one on a port another program holds with SO_REUSEPORT, fails
+// at once with one line naming the port (cpp-httplib's default SO_REUSEPORT let both listen, traffic split).
+TEST(ServeHttp, SecondServerOnABusyPortFails) {
+  ServeProcess first({"-m", stories_gguf()});
+  ASSERT_GT(first.port(), 0);
+  const std::string port = std::to_string(first.port());
+  RunResult second = run_lmgen({"serve", "-m", stories_gguf(), "--host", "127.0.0.1", "--port", port}, 10);
+  EXPECT_TRUE(clean_failure(second, 1, "127.0.0.1:" + port)) << second.describe();
+  EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
+  EXPECT_EQ(http(first.port(), "GET", "/health").status, 200);
+
+  // Another program listening with SO_REUSEPORT.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string other = std::to_string(ntohs(a.sin_port));
+  RunResult third = run_lmgen({"serve", "-m", stories_gguf(), "--host", "127.0.0.1", "--port", other}, 10);
+  ::close(fd);
+  EXPECT_TRUE(clean_failure(third, 1, "127.0.0.1:" + other)) << third.describe();
+}
+
 TEST(ServeCompletions, GreedyTextEqualsTheCliAndStreamingEqualsWhole) {
   const std::string prompt = "Once upon a time, there was a";
   RunResult cli = run_lmgen({"-m", stories_gguf(), "-p", prompt, "--temp", "0", "-n", "24"});

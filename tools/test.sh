@@ -9,6 +9,18 @@ cd "$(dirname "$0")/.."
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 
+# The shared material first: without it most tests would fail one by one, each with its own line, after both builds.
+# Where the tests look: $LMGEN_SHARED, else the CMake setting LMGEN_SHARED_DIR (from CMAKE_ARGS), else ../shared.
+shared="${LMGEN_SHARED:-}"
+if [ -z "$shared" ] && [[ "${CMAKE_ARGS:-}" =~ -DLMGEN_SHARED_DIR=([^[:space:]]+) ]]; then shared="${BASH_REMATCH[1]}"; fi
+[ -n "$shared" ] || shared="$(cd .. && pwd)/shared"
+if [ ! -f "$shared/models/stories260K/stories260K.gguf" ] || [ ! -d "$shared/fixtures" ]; then
+  echo "tools/test.sh: no shared test material at $shared (looked for models/stories260K/ and fixtures/ there);" \
+    "point LMGEN_SHARED at it: LMGEN_SHARED=/path/to/shared tools/test.sh" >&2
+  exit 2
+fi
+export LMGEN_SHARED="$shared"
+
 tools/setup.sh
 ctest --test-dir build --output-on-failure -j2
 

@@ -17,6 +17,9 @@ namespace lmgen {
 
 class ThreadPool;  // kernels/threads.hpp (internal)
 
+// The longest context a Model allocates (n_ctx beyond it is a UsageError).
+constexpr int64_t kMaxContext = int64_t{1} << 22;
+
 struct ModelOptions {
   int64_t n_ctx = 0;     // context length (KV cache positions); 0 = the model's training context, capped at 4096
   int n_threads = 0;     // 0 = physical cores

@@ -207,7 +207,8 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
       "Examples:\n"
       "  lmgen bench -m model.gguf\n"
       "  lmgen bench -m model.gguf -p 512 -n 128 -t 1,2,4 -r 5 --jsonl");
-  sub->add_option("-m,--model", a->model, "Model: GGUF file, llama2.c .bin or HF directory (default: bundled)");
+  sub->add_option("-m,--model", a->model, "Model: GGUF file, llama2.c .bin or HF directory (default: bundled)")
+      ->check(path_check());
   sub->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens of the pp test (0 = skip)")
       ->check(count_check(0))
       ->capture_default_str();
@@ -225,7 +226,7 @@ std::vector<Command> setup_bench(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   sub->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward chunk (default: the whole prompt / depth)")
       ->check(count_check(0));
-  sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str();
+  sub->add_option("-s,--seed", a->seed, "Seed of the random prompt tokens")->capture_default_str()->check(uint64_check());
   sub->add_flag("--jsonl", a->jsonl, "One JSON line per test instead of a table");
   add_lora_option(*sub, a->lora);
   sub->add_flag("--no-mmap", a->no_mmap, "Read the weights into memory instead of mapping the file (see lmgen --help)");

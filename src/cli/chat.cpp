@@ -8,7 +8,6 @@
 // conversation goes on without it).
 // Not at a terminal (or with -p): standard input (or -p TEXT) is one user message and only the reply is printed;
 // --messages FILE continues a given conversation.
-#include <editline/readline.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 
 #include "cli/chat_args.hpp"
 #include "cli/generate.hpp"
+#include "cli/line_editor.hpp"
 #include "lmgen/error.hpp"
 
 namespace lmgen::cli {
@@ -163,14 +163,14 @@ int run_repl(ChatCmdArgs& a, Context& ctx, ChatLoop& chat) {
   if (!a.gen.model.quiet)
     std::fprintf(stderr, "lmgen chat: type a message; /clear starts over, /exit or Ctrl-D ends, Ctrl-C stops a reply\n");
   int turn = 0;
+  LineEditor editor("lmgen");
+  std::string text;
   for (;;) {
     ctx.interrupted->store(false);
-    char* line = readline("> ");
-    if (!line) break;  // Ctrl-D
-    std::string text(line);
-    std::free(line);
-    if (ctx.interrupted->load() || text.empty()) continue;
-    add_history(text.c_str());
+    const LineEditor::Read got = editor.read(text);
+    if (got == LineEditor::Read::End) break;  // Ctrl-D
+    if (got == LineEditor::Read::Interrupted || ctx.interrupted->load() || text.empty()) continue;
+    editor.remember(text);
     if (text == "/exit" || text == "/quit") break;
     if (text == "/clear") {
       chat.clear();
@@ -199,6 +199,7 @@ int run_chat(ChatCmdArgs& a, Context& ctx) {
   prepare_generate_args(a.gen);
   (void)chat_kwargs(a.chat);  // a malformed --chat-template-kwargs is a usage error before the model loads
   auto [lm, model] = load_for_generation(a.gen);
+  print_seed_and_samplers(a.gen);  // a sampled reply can be replayed with -s
   ChatLoop chat(a, ctx, lm, *model);
   const bool interactive = !a.gen.prompt.prompt_set && a.gen.prompt.file.empty() && isatty(STDIN_FILENO) && !a.gen.jsonl;
   return interactive ? run_repl(a, ctx, chat) : run_once(a, ctx, chat, *lm.tokenizer);

@@ -1,9 +1,11 @@
 // lmgen chat-template: renders a conversation with a chat template and prints the text, nothing else (no forward
 // pass). stdin (or -f FILE) holds a JSON array of messages or an object {"messages": [...], "tools": [...]}.
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "cli/chat_args.hpp"
 #include "cli/cli.hpp"
@@ -25,11 +27,15 @@ int run_chat_template(const ChatTemplateArgs& a, Context& ctx) {
   if (a.file.empty() || a.file == "-") {
     text = read_all(STDIN_FILENO);
   } else {
-    std::ifstream f(a.file, std::ios::binary);
-    if (!f) throw Error(a.file, "cannot open");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
+    const int fd = ::open(a.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(a.file, std::string("cannot open: ") + std::strerror(errno));
+    try {
+      text = read_all(fd, a.file);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
   }
   const nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
   if (j.is_discarded()) throw UsageError("the conversation is not valid JSON");
@@ -66,7 +72,7 @@ std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx) {
   add_model_source_options(*sub, a->model);
   add_log_options(*sub, a->model);
   add_chat_options(*sub, a->chat);
-  sub->add_option("-f,--file", a->file, "The conversation JSON (default: standard input)")->group("Input");
+  sub->add_option("-f,--file", a->file, "The conversation JSON (default: standard input)")->check(path_check())->group("Input");
   sub->add_flag("--no-generation-prompt", a->no_generation_prompt,
                 "Render without the assistant prompt at the end (add_generation_prompt = false)")
       ->group("Chat");

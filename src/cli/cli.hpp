@@ -55,14 +55,23 @@ struct PromptArgs {
 };
 
 // A check for a whole-number option: "must be an integer >= min, got 'x'" instead of CLI11's range message.
-CLI::Validator count_check(int64_t min);
+CLI::Validator count_check(int64_t min, int64_t max = INT64_MAX);
+// For a 64-bit integer option: a number beyond the type's range is refused ("... is out of range"). CLI11 2.1 reads
+// such options with strtoll / strtoull and keeps the clamped value (-s 99999999999999999999999 became
+// 9223372036854775807); narrower types it refuses itself.
+CLI::Validator int64_check();
+CLI::Validator uint64_check();
+// For a path option: an empty value (an unset $VAR) is a mistake, not "the default".
+CLI::Validator path_check();
 
 void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime);  // the three below, in that order
 void add_model_source_options(CLI::App& app, ModelArgs& a);  // -m, --tokenizer
 void add_runtime_options(CLI::App& app, ModelArgs& a);       // -c, -t, -b, --no-mmap, --lora
 void add_lora_option(CLI::App& app, std::vector<std::string>& lora);  // --lora PATH[:SCALE] (repeatable)
 void add_log_options(CLI::App& app, ModelArgs& a);           // -v, -q
-void add_prompt_options(CLI::App& app, PromptArgs& a);
+void add_prompt_options(CLI::App& app, PromptArgs& a);  // -p, -f, --no-add-special, --no-parse-special
+// -p and -f alone, with their help texts (for input that is not a prompt, e.g. detokenize's ids).
+void add_input_options(CLI::App& app, PromptArgs& a, const std::string& p_help, const std::string& f_help);
 
 // The model path to use: -m, or the bundled model when -m is absent.
 std::string resolve_model_path(const std::string& given);
@@ -75,15 +84,17 @@ ModelOptions model_options(const ModelArgs& a);
 // The prompt text from -p / -f / stdin (when -p -, -f -, or no prompt option and stdin is not a terminal), byte for
 // byte. Throws Interrupted on Ctrl-C while reading.
 std::string read_prompt(const PromptArgs& a);
-std::string read_all(int fd);
+// All of `fd`; a read error names `name` (a file), or "the input" when it is "".
+std::string read_all(int fd, const std::string& name = "");
 // Reads '\n'-terminated lines from a file descriptor as they arrive (a final line without '\n' counts; a trailing
 // '\r' is dropped). Throws Interrupted on Ctrl-C, Error on a read error.
 class LineReader {
  public:
-  explicit LineReader(int fd) : fd_(fd) {}
+  explicit LineReader(int fd, std::string name = "") : fd_(fd), name_(std::move(name)) {}  // name: as read_all
   bool next(std::string& line);  // false at end of input
  private:
   int fd_;
+  std::string name_;
   std::string buf_;
   size_t pos_ = 0;
   bool eof_ = false;
@@ -159,6 +170,8 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx);
 void hand_off_serve(int argc, char** argv);
 // score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
 int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
+// quantize.cpp, for `convert --type`: a type quantize does not write is a UsageError "COMMAND: unknown --type".
+void check_quantize_type(const std::string& type, const char* command);
 // quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
 int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
                        bool quiet);

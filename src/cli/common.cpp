@@ -2,7 +2,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <chrono>
 #include <filesystem>
@@ -17,9 +20,9 @@
 
 namespace lmgen::cli {
 
-CLI::Validator count_check(int64_t min) {
+CLI::Validator count_check(int64_t min, int64_t max) {
   return CLI::Validator(
-      [min](std::string& v) -> std::string {
+      [min, max](std::string& v) -> std::string {
         size_t used = 0;
         long long n = 0;
         try {
@@ -29,25 +32,59 @@ CLI::Validator count_check(int64_t min) {
         }
         if (used == 0 || used != v.size() || n < min)
           return "must be an integer >= " + std::to_string(min) + ", got '" + v + "'";
+        if (n > max) return "must be at most " + std::to_string(max) + ", got '" + v + "'";
         return "";
       },
       min == 0 ? "N>=0" : "N>=1");
+}
+
+namespace {
+
+CLI::Validator range_check(bool is_unsigned) {
+  return CLI::Validator(
+      [is_unsigned](std::string& v) -> std::string {
+        const char* s = v.c_str();
+        while (std::isspace(static_cast<unsigned char>(*s))) ++s;
+        if (is_unsigned && *s == '-') return "must not be negative, got '" + v + "'";
+        char* end = nullptr;
+        errno = 0;
+        if (is_unsigned) (void)std::strtoull(s, &end, 0);
+        else (void)std::strtoll(s, &end, 0);
+        if (errno == ERANGE)
+          return "'" + v + "' is out of range (the largest allowed is " +
+                 (is_unsigned ? std::to_string(UINT64_MAX) : std::to_string(INT64_MAX)) + ")";
+        return "";  // anything else is CLI11's to convert (or refuse)
+      },
+      "INT");
+}
+
+}  // namespace
+
+CLI::Validator int64_check() { return range_check(false); }
+CLI::Validator uint64_check() { return range_check(true); }
+
+CLI::Validator path_check() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string { return v.empty() ? "an empty path (is the variable it came from unset?)" : ""; },
+      "PATH");
 }
 
 void add_model_source_options(CLI::App& app, ModelArgs& a) {
   app.add_option("-m,--model", a.model,
                  "Model: a GGUF file, a llama2.c .bin checkpoint, or a Hugging Face model directory "
                  "(default: $LMGEN_MODEL, else the bundled model in models/)")
+      ->check(path_check())
       ->group("Model");
   app.add_option("--tokenizer", a.tokenizer,
                  "Tokenizer file: llama2.c tokenizer.bin, tokenizer.json or GGUF (default: the model's own; for a llama2.c "
                  ".bin, tokenizer.bin beside it, or the only tok*.bin there)")
+      ->check(path_check())
       ->group("Model");
 }
 
 void add_runtime_options(CLI::App& app, ModelArgs& a) {
   app.add_option("-c,--ctx-size", a.n_ctx, "Context length in tokens (default: the model's, at most 4096)")
-      ->check(count_check(0))
+      ->check(count_check(0, kMaxContext))
       ->group("Performance");
   app.add_option("-t,--threads", a.threads, "Threads (default: the physical cores this process may use: affinity mask, cgroup CPU quota)")
       ->check(count_check(0))
@@ -92,11 +129,14 @@ void add_model_options(CLI::App& app, ModelArgs& a, bool with_runtime) {
   add_log_options(app, a);
 }
 
+void add_input_options(CLI::App& app, PromptArgs& a, const std::string& p_help, const std::string& f_help) {
+  app.add_option("-p,--prompt", a.prompt, p_help)->each([&a](const std::string&) { a.prompt_set = true; })->group("Prompt");
+  app.add_option("-f,--file", a.file, f_help)->check(path_check())->group("Prompt");
+}
+
 void add_prompt_options(CLI::App& app, PromptArgs& a) {
-  app.add_option("-p,--prompt", a.prompt, "Prompt text, used byte for byte; '-' reads standard input")
-      ->each([&a](const std::string&) { a.prompt_set = true; })
-      ->group("Prompt");
-  app.add_option("-f,--file", a.file, "Read the prompt from a file (byte for byte)")->group("Prompt");
+  add_input_options(app, a, "Prompt text, used byte for byte; '-' reads standard input",
+                    "Read the prompt from a file (byte for byte)");
   app.add_flag("--no-add-special", a.no_add_special, "Do not insert BOS/EOS tokens")->group("Prompt");
   app.add_flag("--no-parse-special", a.no_parse_special,
                "Treat special-token text such as <|endoftext|> in the prompt as plain text")
@@ -188,7 +228,14 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
   return lm;
 }
 
-std::string read_all(int fd) {
+namespace {
+Error read_error(const std::string& name, int err) {
+  if (name.empty()) return Error(std::string("cannot read the input: ") + std::strerror(err));
+  return Error(name, std::string("cannot read: ") + std::strerror(err));
+}
+}  // namespace
+
+std::string read_all(int fd, const std::string& name) {
   std::string out;
   char buf[65536];
   for (;;) {
@@ -203,7 +250,7 @@ std::string read_all(int fd) {
       if (interrupted()) throw Interrupted();
       continue;
     }
-    throw Error(std::string("cannot read the input: ") + std::strerror(errno));
+    throw read_error(name, errno);
   }
 }
 
@@ -225,7 +272,7 @@ bool LineReader::next(std::string& line) {
     const ssize_t n = ::read(fd_, tmp, sizeof tmp);
     if (n > 0) buf_.append(tmp, static_cast<size_t>(n));
     else if (n == 0) eof_ = true;
-    else if (errno != EINTR) throw Error(std::string("cannot read the input: ") + std::strerror(errno));
+    else if (errno != EINTR) throw read_error(name_, errno);
   }
 }
 
@@ -261,7 +308,7 @@ void for_each_input_line(const PromptArgs& a, const std::function<bool(const std
   if (a.prompt_set && !a.file.empty()) throw UsageError("give the prompt with -p or -f, not both");
   if (a.prompt_set && a.prompt != "-") return for_each_line(a.prompt, fn);
   Fd in{a.file.empty() ? STDIN_FILENO : open_input(a.file)};
-  LineReader reader(in.fd);
+  LineReader reader(in.fd, a.file.empty() || a.file == "-" ? "" : a.file);
   std::string line;
   while (reader.next(line))
     if (!fn(line)) return;
@@ -271,7 +318,7 @@ std::string read_prompt(const PromptArgs& a) {
   if (a.prompt_set && !a.file.empty()) throw UsageError("give the prompt with -p or -f, not both");
   if (!a.file.empty()) {
     Fd in{open_input(a.file)};
-    return read_all(in.fd);
+    return read_all(in.fd, a.file == "-" ? "" : a.file);
   }
   if (a.prompt_set && a.prompt != "-") return a.prompt;
   if ((a.prompt_set && a.prompt == "-") || !isatty(STDIN_FILENO)) return read_all(STDIN_FILENO);

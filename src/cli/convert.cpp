@@ -37,6 +37,7 @@ int run_convert(const ConvertArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   const struct { const char* name; DType t; } direct[] = {
       {"f32", DType::F32}, {"f16", DType::F16}, {"bf16", DType::BF16}, {"q8_0", DType::Q8_0}};
+  check_quantize_type(type, "convert");  // before any work (the F32 conversion comes first)
   std::vector<LoraSpec> lora;
   for (const std::string& l : a.lora) lora.push_back(parse_lora_spec(l));
   std::vector<std::string> notes;

@@ -72,10 +72,8 @@ uint64_t random_seed() {
 
 // -v: the seed and the sampler chain (-vv: also the prompt's token ids), before generation starts.
 void print_verbose_start(const GenerateArgs& a, const Tokenizer& tok, const std::string& prompt) {
-  if (a.model.quiet || a.model.verbose == 0) return;
-  std::fprintf(stderr, "lmgen: seed %llu%s; %s\n", static_cast<unsigned long long>(a.gen.sampling.seed),
-               a.seed < 0 ? " (random; -s to replay)" : "", make_sampler_chain(a.gen.sampling)->name().c_str());
-  if (a.model.verbose < 2) return;
+  print_seed_and_samplers(a);
+  if (a.model.quiet || a.model.verbose < 2) return;
   std::string ids;
   for (int32_t id : tok.encode(prompt, a.gen.encode)) ids += (ids.empty() ? "" : ",") + std::to_string(id);
   std::fprintf(stderr, "lmgen: prompt tokens [%s]\n", ids.c_str());
@@ -143,6 +141,12 @@ int run(GenerateArgs& a, Context& ctx) {
 
 }  // namespace
 
+void print_seed_and_samplers(const GenerateArgs& a) {
+  if (a.model.quiet || a.model.verbose == 0) return;
+  std::fprintf(stderr, "lmgen: seed %llu%s; %s\n", static_cast<unsigned long long>(a.gen.sampling.seed),
+               a.seed < 0 ? " (random; -s to replay)" : "", make_sampler_chain(a.gen.sampling)->name().c_str());
+}
+
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab) {
   for (const auto& [id, bias] : g.sampling.logit_bias)
     if (id >= n_vocab)
@@ -195,7 +199,7 @@ void add_decoding_options(CLI::App& app, GenerateArgs& args) {
   app.add_option("-s,--seed", a->seed,
                  "Random seed: the same seed gives the same text on any machine (default -1: a random seed, "
                  "reported with -v and in --jsonl's done record)")
-      ->capture_default_str()->group("Decoding");
+      ->capture_default_str()->check(int64_check())->group("Decoding");
   app.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1 = off)")
       ->capture_default_str()->group("Decoding");
   app.add_option("--repeat-last-n", s.penalty_last_n, "Tokens the penalties look back over")

@@ -29,6 +29,8 @@ struct GenerationModel {
 // chat): the model's end-of-generation ids into a.gen, --logit-bias ids checked against the vocabulary (UsageError),
 // and a warning on stderr (unless -q) when -c is above the context the model was trained on.
 GenerationModel load_for_generation(GenerateArgs& a);
+// -v (not -q): "lmgen: seed N[ (random; -s to replay)]; SAMPLER CHAIN" on stderr, for generation and chat.
+void print_seed_and_samplers(const GenerateArgs& a);
 // Token ids given with --logit-bias must exist in the model's vocabulary.
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab);
 // {"token", "text"[, "bytes"][, "logprob", "top"]} for one generated token (--jsonl and --batch --n-probs).

@@ -1,5 +1,6 @@
 // lmgen — command-line entry point. Parses flags, runs the command, and maps errors to exit codes:
-//   0 success, 1 any failure (one line on stderr), 2 usage error, 130 interrupted by Ctrl-C / SIGTERM.
+//   0 success, 1 any failure (one line on stderr), 2 usage error, 70 internal error (an exception that is not an
+//   lmgen::Error: a bug, reported as one), 130 interrupted by Ctrl-C / SIGTERM.
 // An option either applies or is an error: options of the generation command given before a subcommand
 // (`lmgen -m x tokenize`) are refused, as is a second subcommand.
 #include <algorithm>
@@ -40,6 +41,14 @@ const Subcommands kSubcommands[] = {
     {{"serve"}, lmgen::cli::setup_serve},
 };
 
+// "tokenize, detokenize, ..., serve", from the table.
+std::string subcommand_list() {
+  std::string s;
+  for (const Subcommands& sub : kSubcommands)
+    for (std::string_view n : sub.names) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+
 // Whether an argument may ask for help: --help, --help-all, or a short-flag group holding h (over-inclusive is
 // harmless: it only declares every subcommand, as help needs).
 bool asks_for_help(const std::string& a) {
@@ -54,6 +63,16 @@ bool wanted(const Subcommands& s, const std::vector<std::string>& args) {
       if (a == n) return true;
   }
   return false;
+}
+
+// Exit status of a bug (BSD's EX_SOFTWARE): an exception that is not lmgen's own reached main.
+constexpr int kInternalError = 70;
+
+// A message on one line: a newline inside it would look like two messages.
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
 }
 
 std::string help_hint(const std::string& sub) { return sub.empty() ? "lmgen --help" : "lmgen " + sub + " --help"; }
@@ -92,7 +111,10 @@ int parse_and_run(int argc, char** argv, lmgen::cli::Context& ctx) {
     std::cout << lmgen::cli::version_text();
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "lmgen: %s (see %s)\n", e.what(), help_hint(sub).c_str());
+    // A word lmgen does not know where a subcommand could be: perhaps a misspelt one, so name them all.
+    const bool stray = sub.empty() && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
+    std::fprintf(stderr, "lmgen: %s (%ssee %s)\n", one_line(e.what()).c_str(),
+                 stray ? ("the subcommands are " + subcommand_list() + "; ").c_str() : "", help_hint(sub).c_str());
     return 2;
   }
   check_nothing_before_subcommand(app, sub);
@@ -120,18 +142,24 @@ int main(int argc, char** argv) {
   } catch (const lmgen::cli::Interrupted&) {
     return 130;
   } catch (const lmgen::UsageError& e) {
-    std::fprintf(stderr, "lmgen: %s\n", e.what());
+    std::fprintf(stderr, "lmgen: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const lmgen::Error& e) {
     if (stopped()) return 130;  // work cut short by Ctrl-C (e.g. a tensor left unwritten): not a failure to report
-    std::fprintf(stderr, "lmgen: %s\n", e.what());
+    std::fprintf(stderr, "lmgen: %s\n", one_line(e.what()).c_str());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "lmgen: out of memory\n");
     return 1;
   } catch (const std::exception& e) {
+    // Every problem with an input is an lmgen::Error saying which input; a library's own exception reaching here
+    // (nlohmann's "[json.exception...]", std::filesystem's, a substr range) is a bug in lmgen, and says so.
     if (stopped()) return 130;
-    std::fprintf(stderr, "lmgen: %s\n", e.what());
-    return 1;
+    std::fprintf(stderr, "lmgen: internal error: %s, please report\n", one_line(e.what()).c_str());
+    return kInternalError;
+  } catch (...) {
+    if (stopped()) return 130;
+    std::fprintf(stderr, "lmgen: internal error: an unknown exception, please report\n");
+    return kInternalError;
   }
 }

@@ -70,13 +70,13 @@ constexpr FileType kFileTypes[] = {
     {"q6_k", DType::Q6_K, 18},   {"bf16", DType::BF16, 32},
 };
 
-const FileType& file_type_from_name(std::string name) {
+const FileType& file_type_from_name(std::string name, const char* command = "quantize") {
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   for (const FileType& f : kFileTypes)
     if (name == f.name) return f;
   std::string all;
   for (const FileType& f : kFileTypes) all += std::string(all.empty() ? "" : ", ") + f.name;
-  throw UsageError("quantize: unknown --type '" + name + "' (one of: " + all + ")");
+  throw UsageError(std::string(command) + ": unknown --type '" + name + "' (one of: " + all + ")");
 }
 
 bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
@@ -304,6 +304,7 @@ int run_quantize(QuantizeArgs& a) {
   file_type_from_name(a.type);  // a bad type is reported before any work
   for (const std::string& l : a.lora) parse_lora_spec(l);  // so is a bad --lora
   std::error_code ec;
+  if (fs::is_directory(a.out, ec)) throw UsageError("quantize: the output " + a.out + " is a directory");
   if (fs::is_directory(a.in, ec)) return run_quantize_hf(a);
   return run_quantize_gguf(a);
 }
@@ -412,6 +413,8 @@ int quantize_gguf_file(const std::string& in, const std::string& out, const std:
   a.quiet = quiet;
   return run_quantize_gguf(a);
 }
+
+void check_quantize_type(const std::string& type, const char* command) { (void)file_type_from_name(type, command); }
 
 std::vector<Command> setup_quantize(CLI::App& app, Context&) {
   auto a = std::make_shared<QuantizeArgs>();

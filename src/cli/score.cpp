@@ -164,7 +164,9 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
   sub->add_option("-p,--prompt", a->prompt.prompt, "Text to score, byte for byte; '-' reads standard input")
       ->each([p = &a->prompt](const std::string&) { p->prompt_set = true; })
       ->group("Text");
-  sub->add_option("-f,--file", a->prompt.file, "Read the text to score from a file (byte for byte)")->group("Text");
+  sub->add_option("-f,--file", a->prompt.file, "Read the text to score from a file (byte for byte)")
+      ->check(path_check())
+      ->group("Text");
   sub->add_flag("--no-add-special", a->prompt.no_add_special, "Do not insert BOS (nor replace chunk starts with it)")
       ->group("Text");
   sub->add_flag("--parse-special", a->parse_special,

@@ -76,7 +76,7 @@ int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, 
     int fd;
     ~Close() { if (fd != STDIN_FILENO) ::close(fd); }
   } closer{fd};
-  LineReader reader(fd);
+  LineReader reader(fd, file == "-" ? "" : file);
   std::string line;
   int64_t index = 0, failed = 0, truncated = 0;
   Progress progress(progress_wanted(args), "sft", 0, "examples", color_wanted(args));

@@ -109,11 +109,11 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx) {
   sub->add_option("--max-tokens", a->max_tokens, "Most tokens a request may ask for (0: the context)")
       ->capture_default_str()->check(count_check(0))->group("Server");
   sub->add_option("--max-body", o.max_body, "Largest request body in bytes (413 beyond)")
-      ->capture_default_str()->group("Server");
+      ->capture_default_str()->check(uint64_check())->group("Server");
   sub->add_option("--timeout", o.timeout_s, "Seconds a request may generate (then it ends, finish_reason \"length\")")
       ->capture_default_str()->check(CLI::PositiveNumber)->group("Server");
   sub->add_option("--max-queue", a->max_queue, "Requests that may wait for a slot (503 beyond)")
-      ->capture_default_str()->group("Server");
+      ->capture_default_str()->check(uint64_check())->group("Server");
   sub->add_option("--grace", a->grace_s, "Seconds requests in flight get to finish on SIGTERM")
       ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Server");
   sub->add_option("--http-threads", o.http_threads, "HTTP worker threads (0: 32)")->capture_default_str()->group("Server");
@@ -122,7 +122,8 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx) {
   sub->add_option("--top-k", s.top_k, "Default top_k")->capture_default_str()->group("Decoding defaults");
   sub->add_option("--top-p", s.top_p, "Default top_p")->capture_default_str()->group("Decoding defaults");
   sub->add_option("--min-p", s.min_p, "Default min_p")->capture_default_str()->group("Decoding defaults");
-  sub->add_option("-s,--seed", s.seed, "Default seed")->capture_default_str()->group("Decoding defaults");
+  sub->add_option("-s,--seed", s.seed, "Default seed")->capture_default_str()->check(uint64_check())
+      ->group("Decoding defaults");
   Context* c = &ctx;
   return {Command{sub, [a, c] { return run_serve(*a, *c); }}};
 }

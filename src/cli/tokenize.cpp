@@ -8,6 +8,7 @@
 #include "lmgen/error.hpp"
 #include "lmgen/tokenizer.hpp"
 #include "load/loaders.hpp"
+#include "util/json_limits.hpp"
 
 namespace lmgen::cli {
 
@@ -28,16 +29,17 @@ std::unique_ptr<Tokenizer> open_tokenizer(const ModelArgs& m) {
   return load_tokenizer(beside.empty() ? path : beside);
 }
 
-nlohmann::json parse_json_line(const std::string& line, const char* what) {
+// `where` names the input ("the input", "input line 3"), `what` the JSON expected of it.
+nlohmann::json parse_json_input(const std::string& text, const std::string& where, const char* what) {
   try {
-    return nlohmann::json::parse(line);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw UsageError(std::string("invalid JSON input line (expected ") + what + "): " + e.what());
+    throw UsageError(where + " is not " + what + " (not valid JSON at " + json_error_text(e) + ")");
   }
 }
 
 std::vector<int32_t> ids_from_json(const nlohmann::json& j, const Tokenizer& tok) {
-  if (!j.is_array()) throw UsageError("expected a JSON array of token ids");
+  if (!j.is_array()) throw UsageError("the input is not a JSON array of token ids such as [15043, 3186]");
   std::vector<int32_t> ids;
   for (const auto& v : j) {
     if (!v.is_number_integer()) throw UsageError("token ids must be integers");
@@ -53,9 +55,10 @@ int run_tokenize(const TokenizeArgs& a, Context& ctx) {
   auto tok = open_tokenizer(a.model);
   const EncodeOptions eo = encode_options(a.prompt);
   if (a.jsonl) {
+    size_t n = 0;
     for_each_input_line(a.prompt, [&](const std::string& line) {
-      if (line.empty()) return true;
-      nlohmann::json j = parse_json_line(line, "{\"text\": ...}");
+      if (++n, line.empty()) return true;
+      nlohmann::json j = parse_json_input(line, "input line " + std::to_string(n), "a JSON object {\"text\": ...}");
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw UsageError("each --jsonl input line must be an object with a string \"text\"");
       nlohmann::ordered_json out = {{"ids", tok->encode(j["text"].get<std::string>(), eo)}};
@@ -71,16 +74,17 @@ int run_tokenize(const TokenizeArgs& a, Context& ctx) {
 int run_detokenize(const TokenizeArgs& a, Context& ctx) {
   auto tok = open_tokenizer(a.model);
   if (a.jsonl) {
+    size_t n = 0;
     for_each_input_line(a.prompt, [&](const std::string& line) {
-      if (line.empty()) return true;
-      nlohmann::json j = parse_json_line(line, "{\"ids\": [...]}");
+      if (++n, line.empty()) return true;
+      nlohmann::json j = parse_json_input(line, "input line " + std::to_string(n), "a JSON object {\"ids\": [...]}");
       if (!j.is_object() || !j.contains("ids")) throw UsageError("each --jsonl input line must be an object with \"ids\"");
       nlohmann::ordered_json out = {{"text", tok->decode(ids_from_json(j["ids"], *tok), a.skip_special)}};
       return write_out(ctx, json_line(out)) && !ctx.interrupted->load();
     });
     return 0;
   }
-  write_out(ctx, tok->decode(ids_from_json(parse_json_line(read_prompt(a.prompt), "[id, ...]"), *tok), a.skip_special));
+  write_out(ctx, tok->decode(ids_from_json(parse_json_input(read_prompt(a.prompt), "the input", "a JSON array of token ids such as [15043, 3186]"), *tok), a.skip_special));
   return 0;
 }
 
@@ -112,7 +116,8 @@ std::vector<Command> setup_tokenize(CLI::App& app, Context& ctx) {
         "  echo '[15043,3186]' | lmgen detokenize -m model.gguf          -> Hello world\n"
         "  printf '{\"ids\": [1,15043]}\\n' | lmgen detokenize -m model.gguf --jsonl --skip-special");
     add_model_options(*sub, a->model, false);
-    add_prompt_options(*sub, a->prompt);
+    add_input_options(*sub, a->prompt, "The ids, a JSON array such as [15043, 3186]; '-' reads standard input",
+                      "Read the ids from a file");
     sub->add_flag("--jsonl", a->jsonl, "Read lines {\"ids\": [...]}, write lines {\"text\": ...}, in order")->group("Output");
     sub->add_flag("--skip-special", a->skip_special, "Leave out special tokens' text")->group("Output");
     out.push_back(Command{sub, [a, c] { return run_detokenize(*a, *c); }});

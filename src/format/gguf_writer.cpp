@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -209,6 +210,8 @@ void GgufWriter::write(const std::string& path) const {
   const uint64_t align = alignment();
   const std::string head = encode_header(align);
 
+  std::error_code dir_ec;
+  if (std::filesystem::is_directory(path, dir_ec)) throw Error(path, "the output is a directory, not a file");
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) throw Error(path, std::string("cannot create file: ") + std::strerror(errno));
@@ -261,11 +264,11 @@ void GgufWriter::write(const std::string& path) const {
   const int closed = ::close(fd);
   fd = -1;
   if (closed != 0) fail(std::string("write failed: ") + std::strerror(errno));
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::error_code ec;
     std::filesystem::remove(tmp, ec);
-    throw Error(path, "cannot rename the finished file into place: " + ec.message());
+    throw Error(path, std::string("cannot rename the finished file into place: ") + std::strerror(err));
   }
 }
 

@@ -161,7 +161,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path, FileAccess access)
   try {
     header = json::parse(hb, hb + header_len);
   } catch (const json::exception& e) {
-    throw Error(path, std::string("safetensors header is not valid JSON: ") + e.what());
+    throw Error(path, std::string("safetensors header is not valid JSON: ") + json_error_text(e));
   }
   check_json_depth(header, path);  // before anything walks or prints it (real headers are 3 levels deep)
   if (!header.is_object()) throw Error(path, "safetensors header is not a JSON object");
@@ -229,7 +229,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir, Fi
     const char* p = reinterpret_cast<const char*>(idx_file->data());
     j = json::parse(p, p + idx_file->size());
   } catch (const json::exception& e) {
-    throw Error(index_path, std::string("not valid JSON: ") + e.what());
+    throw Error(index_path, std::string("not valid JSON: ") + json_error_text(e));
   }
   check_json_depth(j, index_path);
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())

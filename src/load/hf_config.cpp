@@ -268,7 +268,7 @@ ModelConfig hf_config_from_json(const std::string& text, const std::string& sour
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    throw Error(source, std::string("not valid JSON: ") + e.what());
+    throw Error(source, std::string("not valid JSON: ") + json_error_text(e));
   }
   check_json_depth(j, source);
   if (!j.is_object()) throw Error(source, "not a JSON object");

@@ -139,7 +139,9 @@ struct Model::Impl {
   Impl(std::shared_ptr<const ModelData> d, const ModelOptions& opt)
       : data(std::move(d)), c(data->config), w(data->weights), pool(opt.n_threads) {
     n_ctx = opt.n_ctx > 0 ? opt.n_ctx : std::min<int64_t>(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
-    if (n_ctx > (int64_t{1} << 22)) throw UsageError("context length " + std::to_string(n_ctx) + " is too large");
+    if (n_ctx > kMaxContext)
+      throw UsageError("context length " + std::to_string(n_ctx) + " is too large (at most " +
+                       std::to_string(kMaxContext) + " tokens)");
     if (c.learned_pos && n_ctx > c.n_ctx_train) n_ctx = c.n_ctx_train;  // no positions beyond the table
     n_batch = std::max<int64_t>(1, opt.n_batch);
     q_dim = c.n_head * c.head_dim;

@@ -6,8 +6,11 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <thread>
 
 #include "lmgen/error.hpp"
@@ -55,6 +58,13 @@ struct Server::Impl {
     http.set_keep_alive_timeout(2);
     http.set_read_timeout(30);
     http.set_write_timeout(30);
+    // The server owns its port: cpp-httplib's default options set SO_REUSEPORT, under which a second server (another
+    // lmgen, or any program listening with SO_REUSEPORT) binds the same port and the kernel splits the connections
+    // between them. SO_REUSEADDR alone still allows a restart while old connections sit in TIME_WAIT.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       return authorized(req, res) ? httplib::Server::HandlerResponse::Unhandled
                                   : httplib::Server::HandlerResponse::Handled;
@@ -207,8 +217,11 @@ int Server::bind() {
     const int port = m.http.bind_to_any_port(m.opt.host);
     if (port <= 0) throw Error("cannot listen on " + m.opt.host + " (any port)");
     m.opt.port = port;
-  } else if (!m.http.bind_to_port(m.opt.host, m.opt.port)) {
-    throw Error("cannot listen on " + m.opt.host + ":" + std::to_string(m.opt.port) + " (in use, or not an address)");
+  } else if (errno = 0; !m.http.bind_to_port(m.opt.host, m.opt.port)) {
+    const std::string where = m.opt.host + ":" + std::to_string(m.opt.port);
+    if (errno == EADDRINUSE) throw Error("cannot listen on " + where + ": port " + std::to_string(m.opt.port) +
+                                         " is already in use (another server holds it; pick another --port)");
+    throw Error("cannot listen on " + where + " (in use, or not an address)");
   }
   return m.opt.port;
 }

@@ -11,6 +11,7 @@
 #include "tokenizer/hf/bpe_model.hpp"
 #include "tokenizer/spm_merge.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
+#include "util/json_limits.hpp"
 
 namespace lmgen {
 
@@ -172,7 +173,7 @@ std::unique_ptr<Tokenizer> make_hf_tokenizer(const json& tokenizer, const json& 
   try {
     return std::make_unique<HfTokenizer>(tokenizer, config, path);
   } catch (const json::exception& e) {
-    throw Error(path, std::string("malformed tokenizer.json: ") + e.what());
+    throw Error(path, std::string("malformed tokenizer.json: ") + json_error_text(e));
   }
 }
 

@@ -77,7 +77,9 @@ void HfTokenizer::bpe(std::string_view w, std::vector<int32_t>& out) const {
   const std::string_view sp = spm::kSpace;
   size_t a = 0;
   for (size_t i = 1; i < w.size(); ++i) {
-    if (w.compare(i, sp.size(), sp) != 0 || w.compare(i - sp.size(), sp.size(), sp) == 0) continue;
+    // A chunk starts at a "▁" that does not follow another "▁" (a first word of one or two bytes puts the "▁" at
+    // i < 3: there is no "▁" before it to compare with).
+    if (!w.substr(i).starts_with(sp) || (i >= sp.size() && w.substr(i - sp.size()).starts_with(sp))) continue;
     bpe_chunk(w.substr(a, i - a), out);
     a = i;
   }

@@ -20,7 +20,7 @@ nlohmann::json read_json_file(const std::string& path) {
   try {
     j = nlohmann::json::parse(ss.str());
   } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("invalid JSON: ") + e.what());
+    throw Error(path, std::string("invalid JSON: ") + json_error_text(e));
   }
   check_json_depth(j, path);  // before the builders (some recurse) walk it
   return j;

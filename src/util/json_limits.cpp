@@ -19,4 +19,15 @@ void check_json_depth(const nlohmann::json& j, const std::string& path, int max_
   }
 }
 
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string s = e.what();
+  if (s.rfind("[json.exception.", 0) == 0) {
+    const size_t close = s.find("] ");
+    if (close != std::string::npos) s.erase(0, close + 2);
+  }
+  for (const char* prefix : {"parse error at ", "parse error: "})
+    if (s.rfind(prefix, 0) == 0) s.erase(0, std::string(prefix).size());
+  return s;
+}
+
 }  // namespace lmgen
