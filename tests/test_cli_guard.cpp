@@ -2,7 +2,8 @@
 // lands), and generation, is fed malformed and empty standard input, directories, dangling symlinks and
 // unreadable files where its path options and arguments expect files. Whatever it does, no library's exception
 // text (nlohmann's "[json.exception...]", std::filesystem's, "basic_string...", errno 0's "Success") reaches
-// stderr, nothing is reported as an internal error, and a failure is one line starting "lmgen: ".
+// stderr (or --batch's error records), nothing is reported as an internal error, and a failure is one line starting
+// "lmgen: ".
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -60,8 +61,13 @@ void expect_clean(const std::vector<std::string>& args, const RunResult& r, cons
   if (input) cmd += " < " + nlohmann::json(*input).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   ASSERT_FALSE(r.timed_out) << cmd;
   ASSERT_FALSE(r.signaled) << cmd << ": " << r.describe();
-  for (const char* raw : kRawTexts) EXPECT_EQ(r.err.find(raw), std::string::npos) << cmd << ": " << r.err;
+  for (const char* raw : kRawTexts) {
+    EXPECT_EQ(r.err.find(raw), std::string::npos) << cmd << ": " << r.err;
+    EXPECT_EQ(r.out.find(raw), std::string::npos) << cmd << ": stdout " << r.out;  // --batch's "error" fields
+  }
   if (r.exit_code == 0) return;
+  // --batch answers a bad line with {"prompt_index", "error"} on stdout and exit status 1, nothing on stderr.
+  if (r.exit_code == 1 && r.err.empty() && r.out.find("\"error\":") != std::string::npos) return;
   EXPECT_TRUE(r.exit_code == 1 || r.exit_code == 2) << cmd << ": " << r.describe();
   const std::string line = r.one_line_err();
   EXPECT_FALSE(line.empty()) << cmd << ": stderr is not one line: [" << r.err << "]";

@@ -35,14 +35,25 @@ std::string printable(const std::string& s) {
   return out.size() > 80 ? out.substr(0, 77) + "..." : out;
 }
 
-// "" if equal, else where and how they first differ.
+// Ids from..to (clamped), with "..." where the list goes on.
+std::string window(const std::vector<int32_t>& v, size_t from, size_t to) {
+  from = std::min(from, v.size());
+  to = std::min(to, v.size());
+  std::string s = from > 0 ? "[..." : "[";
+  for (size_t i = from; i < to; ++i) s += (i > from || from > 0 ? "," : "") + std::to_string(v[i]);
+  return s + (to < v.size() ? ",...]" : "]");
+}
+
+// "" if equal, else where and how they first differ (the ids around that position, and the lengths).
 std::string first_difference(const std::vector<int32_t>& got, const std::vector<int32_t>& want) {
   if (got == want) return "";
   size_t i = 0;
   while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
   auto at = [i](const std::vector<int32_t>& v) { return i < v.size() ? std::to_string(v[i]) : std::string("end"); };
+  const size_t from = i > 4 ? i - 4 : 0;
   return "first difference at position " + std::to_string(i) + ": lmgen " + at(got) + ", HF " + at(want) +
-         " (lmgen " + lmgen::test::show(got) + ", HF " + lmgen::test::show(want) + ")";
+         " (lmgen " + window(got, from, i + 6) + " of " + std::to_string(got.size()) + " ids, HF " +
+         window(want, from, i + 6) + " of " + std::to_string(want.size()) + ")";
 }
 
 void check_tokenizer(const json& t, const std::vector<std::string>& texts) {

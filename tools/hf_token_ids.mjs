@@ -51,6 +51,8 @@ for (const f of files) {
   let tok;
   try {
     tok = Tokenizer.fromFile(path.join(shared, f.path));
+    tok.disableTruncation();  // (tiny-gpt2's file truncates at 50 tokens; lmgen never truncates)
+    tok.disablePadding();
   } catch (e) {
     unloadable.push({ name: f.name, path: f.path, hf_error: String(e.message) });
     continue;

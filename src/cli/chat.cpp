@@ -19,6 +19,7 @@
 #include "cli/generate.hpp"
 #include "cli/line_editor.hpp"
 #include "lmgen/error.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen::cli {
 
@@ -49,11 +50,7 @@ class ChatLoop {
   void start_messages() {
     conv_.messages = nlohmann::ordered_json::array();
     if (!a_.messages_file.empty()) {
-      std::ifstream f(a_.messages_file, std::ios::binary);
-      if (!f) throw Error(a_.messages_file, "cannot open");
-      std::stringstream ss;
-      ss << f.rdbuf();
-      auto j = nlohmann::ordered_json::parse(ss.str(), nullptr, false);
+      auto j = nlohmann::ordered_json::parse(read_whole_file(a_.messages_file), nullptr, false);
       if (j.is_discarded()) throw UsageError(a_.messages_file + ": not valid JSON");
       conv_ = chat::parse_conversation(j);
     }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lmgen/error.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen::cli {
 
@@ -26,11 +27,7 @@ void add_chat_options(CLI::App& app, ChatArgs& a) {
 
 chat::ChatTemplate chat_template_for(const ChatArgs& a, const LoadedModel* model) {
   if (!a.template_file.empty()) {
-    std::ifstream f(a.template_file, std::ios::binary);
-    if (!f) throw Error(a.template_file, "cannot open the chat template");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return chat::ChatTemplate(ss.str());
+    return chat::ChatTemplate(read_whole_file(a.template_file));
   }
   const std::string name = a.template_name.empty() ? "default" : a.template_name;
   if (model) {

@@ -22,6 +22,7 @@
 #include "convert/convert.hpp"
 #include "lmgen/error.hpp"
 #include "util/json_limits.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen {
 
@@ -31,14 +32,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const fs::path& p, bool required) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    if (required) throw Error(p.string(), "cannot open (a tokenizer.json is needed to convert)");
+  std::error_code ec;
+  if (!fs::exists(p, ec)) {
+    if (required) throw Error(p.string(), "missing (a tokenizer.json is needed to convert)");
     return json::object();
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
+  json j = json::parse(read_whole_file(p.string()), nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw Error(p.string(), "not a JSON object");
   check_json_depth(j, p.string());
   return j;
@@ -165,10 +164,8 @@ void write_gguf_vocab(GgufWriter& w, const std::string& hf_dir, const ModelConfi
   if (spm && !prepends_space(tok.value("normalizer", json()))) w.set_bool("tokenizer.ggml.add_space_prefix", false);
   std::string tmpl = tcfg.value("chat_template", json()).is_string() ? tcfg["chat_template"].get<std::string>() : "";
   if (tmpl.empty()) {
-    std::ifstream in(dir / "chat_template.jinja", std::ios::binary);
-    std::stringstream ss;
-    if (in) ss << in.rdbuf();
-    tmpl = ss.str();
+    std::error_code ec;
+    if (fs::exists(dir / "chat_template.jinja", ec)) tmpl = read_whole_file((dir / "chat_template.jinja").string());
   }
   if (!tmpl.empty()) w.set_string("tokenizer.chat_template", tmpl);
 }

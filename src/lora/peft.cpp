@@ -20,6 +20,7 @@
 #include "lmgen/error.hpp"
 #include "lora/lora.hpp"
 #include "util/json_limits.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen {
 
@@ -127,9 +128,9 @@ std::map<std::string, PairTensors> group_tensors(const SafetensorsFile& st) {
 LoraAdapterData read_peft_adapter(const std::string& dir, const ModelConfig& c) {
   const std::string cfg_path = (fs::path(dir) / "adapter_config.json").string();
   const std::string st_path = (fs::path(dir) / "adapter_model.safetensors").string();
-  std::ifstream f(cfg_path, std::ios::binary);
-  if (!f) throw AdapterError(dir, "not a PEFT adapter directory: adapter_config.json is missing");
-  const json cfg = json::parse(f, nullptr, false);
+  std::error_code ec;
+  if (!fs::exists(cfg_path, ec)) throw AdapterError(dir, "not a PEFT adapter directory: adapter_config.json is missing");
+  const json cfg = json::parse(read_whole_file(cfg_path), nullptr, false);
   if (cfg.is_discarded() || !cfg.is_object()) throw AdapterError(cfg_path, "not a JSON object");
   check_json_depth(cfg, cfg_path);
   if (!fs::exists(st_path))

@@ -6,6 +6,7 @@
 #include "lmgen/error.hpp"
 #include "tokenizer/spm_tokenizer.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen {
 
@@ -14,9 +15,7 @@ using spm::SpmConfig;
 
 std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
   if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string data = read_whole_file(path);
   size_t pos = 0;
   auto need = [&](size_t k, const std::string& what) {
     if (data.size() - pos < k) throw Error(path, "truncated llama2.c tokenizer (" + what + ")");

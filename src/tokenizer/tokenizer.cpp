@@ -5,6 +5,7 @@
 
 #include "lmgen/error.hpp"
 #include "util/json_limits.hpp"
+#include "util/read_file.hpp"
 #include "tokenizer/tokenizer_internal.hpp"
 #include "tokenizer/builders.hpp"
 
@@ -12,13 +13,10 @@ namespace lmgen {
 
 namespace {
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const std::string text = read_whole_file(path);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(ss.str());
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path, std::string("invalid JSON: ") + json_error_text(e));
   }
@@ -64,11 +62,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path, int32_t n_voc
     return load_gguf_tokenizer(g);
   }
   // JSON starts with '{' (possibly after whitespace); a llama2.c tokenizer.bin starts with a u32 max token length.
-  std::ifstream in(path, std::ios::binary);
-  char c = 0;
-  while (in.get(c) && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
-  }
-  if (c == '{') return load_hf_tokenizer(path);
+  const std::string head = read_file_head(path, 4096);
+  const size_t first = head.find_first_not_of(" \n\r\t");
+  if (first != std::string::npos && head[first] == '{') return load_hf_tokenizer(path);
   if (n_vocab <= 0) throw Error(path, "a llama2.c tokenizer.bin needs the model's vocabulary size");
   return make_llama2c_tokenizer(path, n_vocab);
 }
