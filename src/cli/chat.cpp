@@ -146,13 +146,7 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   GenerateResult r = chat.turn(user, on_token);
   report_turn(a, 1, r);
   if (a.gen.jsonl) {
-    nlohmann::ordered_json done = {{"done", true},
-                                   {"stop_reason", stop_reason_name(r.stop_reason)},
-                                   {"prompt_tokens", r.prompt_tokens.size()},
-                                   {"generated_tokens", r.tokens.size()},
-                                   {"seed", a.gen.gen.sampling.seed},
-                                   {"text", r.text}};
-    write_out(ctx, json_line(done));
+    write_out(ctx, json_line(done_record(r, a.gen.gen.sampling.seed)));
   } else if (!r.text.empty() && r.text.back() != '\n') {
     write_out(ctx, "\n");
   }

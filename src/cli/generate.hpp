@@ -33,6 +33,11 @@ GenerationModel load_for_generation(GenerateArgs& a);
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab);
 // {"token", "text"[, "bytes"][, "logprob", "top"]} for one generated token (--jsonl and --batch --n-probs).
 nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, int32_t n_probs);
+// The fields every JSONL result of a generation has, written here once: "stop_reason", "prompt_tokens",
+// "generated_tokens", "seed", "prompt_ms", "generate_ms", "text" (appended to `j`: a --batch result).
+void put_result(nlohmann::ordered_json& j, const GenerateResult& r, uint64_t seed);
+// The --jsonl done record of generate and chat: {"done": true, then put_result's fields}.
+nlohmann::ordered_json done_record(const GenerateResult& r, uint64_t seed);
 // The Decoding group (-n, --temp, --top-k, ..., --stop), shared by generation and chat.
 void add_decoding_options(CLI::App& app, GenerateArgs& a);
 // Resolves what the options imply before anything loads: the seed (random when not given), --logit-bias,

@@ -4,21 +4,20 @@
 #include <algorithm>
 
 #include "lmgen/error.hpp"
-#include "run/output_buffer.hpp"
+#include "run/decode_step.hpp"
 
 namespace lmgen::serve {
 
-// A job in a KV cache slot.
+// A job in a KV cache slot: its decode step (sampler chain, stop strings, streaming) and where its prompt is.
 struct Engine::Seq {
   std::shared_ptr<Job> job;
   int32_t slot = 0;
   int64_t n_fed = 0;     // prompt tokens evaluated so far
   int32_t next = -1;     // the sampled token to evaluate at the next step (-1 while reading the prompt)
-  int32_t prev = -1;     // the token before it (for the tokenizer's piece rules)
-  int64_t n_gen = 0;
-  std::unique_ptr<SamplerChain> chain;
-  std::unique_ptr<OutputBuffer> out;
+  DecodeStep step;
 
+  Seq(std::shared_ptr<Job> j, int32_t slot_, const Tokenizer& tok)
+      : job(std::move(j)), slot(slot_), step(tok, job->params().gen, job->params().prompt) {}
   const JobParams& p() const { return job->params(); }
   bool reading_prompt() const { return n_fed < static_cast<int64_t>(p().prompt.size()); }
 };
@@ -65,11 +64,11 @@ void Engine::loop() {
       };
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || busy(); });
       if (stopping_) {
-        for (auto& j : queue_) j->mark_finished(Finish::Cancelled, 0);
+        for (auto& j : queue_) j->mark_finished(StopReason::Interrupted, 0);
         queue_.clear();
         lock.unlock();
         for (auto& s : slots_)
-          if (s) end(*s, Finish::Cancelled);
+          if (s) end(*s, StopReason::Interrupted);
         return;
       }
     }
@@ -80,7 +79,7 @@ void Engine::loop() {
     } catch (const std::exception&) {
       // A failed pass (out of memory, a broken model) fails the jobs in it, not the server.
       for (auto& s : slots_)
-        if (s) end(*s, Finish::Cancelled);
+        if (s) end(*s, StopReason::Interrupted);
     }
   }
 }
@@ -92,23 +91,13 @@ void Engine::admit() {
     std::shared_ptr<Job> job = std::move(queue_.front());
     queue_.pop_front();
     if (job->cancelled()) {
-      job->mark_finished(Finish::Cancelled, 0);
+      job->mark_finished(StopReason::Interrupted, 0);
       --i;  // the slot is still free
       continue;
     }
-    auto s = std::make_unique<Seq>();
-    s->job = std::move(job);
-    s->slot = static_cast<int32_t>(i);
-    s->chain = make_sampler_chain(s->p().sampling);
-    s->chain->reset();
-    for (int32_t t : s->p().prompt) s->chain->accept(t);
-    s->out = std::make_unique<OutputBuffer>(s->p().stop);
-    s->prev = s->p().prompt.back();
+    auto s = std::make_unique<Seq>(std::move(job), static_cast<int32_t>(i), tok_);
     model_.reset(s->slot);
-    if (s->p().prompt_logprobs) {  // the first prompt token has no prediction
-      TokenOut first{TokenOut::Prompt, s->p().prompt[0], tok_.token_to_piece(s->p().prompt[0]), false, 0, {}};
-      s->job->push(std::move(first));
-    }
+    if (s->p().prompt_logprobs) s->job->push(prompt_event(s->p().prompt[0]));  // no prediction for the first
     slots_[i] = std::move(s);
     ++stats_.running;
   }
@@ -118,8 +107,8 @@ void Engine::retire_cancelled() {
   const Clock::time_point now = Clock::now();
   for (auto& s : slots_) {
     if (!s) continue;
-    if (s->job->cancelled()) end(*s, Finish::Cancelled);
-    else if (now >= s->p().deadline) end(*s, Finish::Length);  // the request's time is up: it ends as if at max_tokens
+    if (s->job->cancelled()) end(*s, StopReason::Interrupted);
+    else if (now >= s->p().deadline) end(*s, StopReason::Length);  // time is up: it ends as if at max_tokens
   }
 }
 
@@ -169,6 +158,14 @@ void Engine::step() {
   }
 }
 
+TokenEvent Engine::prompt_event(int32_t id) const {
+  TokenEvent ev;
+  ev.kind = TokenEvent::Prompt;
+  ev.id = id;
+  ev.piece = ev.text = tok_.token_to_piece(id);  // echoed: the piece is the text
+  return ev;
+}
+
 // Reports the log-probs of the prompt tokens this chunk predicts; once the whole prompt is in, the first token is
 // sampled from the last row (or the job ends, for max_tokens 0).
 void Engine::after_prompt_chunk(Seq& s, const float* rows, int64_t start, int64_t len) {
@@ -177,46 +174,33 @@ void Engine::after_prompt_chunk(Seq& s, const float* rows, int64_t start, int64_
   if (p.prompt_logprobs)
     for (int64_t i = 0; i < len && start + i + 1 < n_prompt; ++i) {
       const std::span<const float> r(rows + i * V, static_cast<size_t>(V));
-      const int32_t id = p.prompt[static_cast<size_t>(start + i + 1)];
-      TokenOut ev{TokenOut::Prompt, id, tok_.token_to_piece(id), true, token_logprob(r, id), {}};
-      if (p.top_logprobs > 0) ev.top = top_logprobs(r, p.top_logprobs);
+      TokenEvent ev = prompt_event(p.prompt[static_cast<size_t>(start + i + 1)]);
+      ev.has_logprob = true;
+      ev.logprob = token_logprob(r, ev.id);
+      if (p.gen.n_probs > 0) ev.top = top_logprobs(r, p.gen.n_probs);
       s.job->push(std::move(ev));
     }
   if (s.reading_prompt()) return;
-  if (p.max_tokens == 0) return end(s, Finish::Length);
+  if (s.step.done()) return end(s, StopReason::Length);  // max_tokens 0
   const float* last = p.prompt_logprobs ? rows + (len - 1) * V : rows;
   sample_next(s, last);
 }
 
-void Engine::sample_next(Seq& s, const float* row_ptr) {
-  const JobParams& p = s.p();
-  const std::span<const float> row(row_ptr, static_cast<size_t>(model_.n_vocab()));
-  const int32_t id = s.chain->sample(row);
-  s.chain->accept(id);
-  ++s.n_gen;
-  TokenOut ev;
-  ev.id = id;
-  if (p.logprobs || p.top_logprobs > 0) {
-    ev.has_logprob = true;
-    ev.logprob = token_logprob(row, id);
-    if (p.top_logprobs > 0) ev.top = top_logprobs(row, p.top_logprobs);
-  }
-  const bool eog = !p.ignore_eos && (tok_.is_eog(id) || std::find(p.eog_ids.begin(), p.eog_ids.end(), id) !=
-                                                             p.eog_ids.end());
-  bool stopped = false;
-  if (!eog) ev.text = s.out->push(tok_.stream_piece(id, s.prev, false), stopped);
-  s.prev = id;
+void Engine::sample_next(Seq& s, const float* row) {
+  TokenEvent ev = s.step.next(std::span<const float>(row, static_cast<size_t>(model_.n_vocab())));
+  const int32_t id = ev.id;
   s.job->push(std::move(ev));
-  if (eog || stopped) return end(s, Finish::Stop);
-  if (s.n_gen >= p.max_tokens || model_.n_past(s.slot) >= model_.n_ctx()) return end(s, Finish::Length);
+  if (!s.step.continues(model_.n_past(s.slot), model_.n_ctx())) return end(s, s.step.reason());
   s.next = id;
 }
 
-// Releases what the output buffer still holds, finishes the job, frees the slot.
-void Engine::end(Seq& s, Finish f) {
-  if (f != Finish::Cancelled) {
-    std::string tail = s.out->flush();  // empty after a stop string (the buffer drops it and what followed)
-    if (!tail.empty()) s.job->push(TokenOut{TokenOut::Tail, -1, std::move(tail), false, 0, {}});
+// Releases what the output buffer still holds (not for a cancelled job: nobody reads it), finishes the job, frees
+// the slot.
+void Engine::end(Seq& s, StopReason r) {
+  s.step.stop(r);  // no-op when the step itself ended the sequence
+  if (s.step.reason() != StopReason::Interrupted) {
+    TokenEvent tail = s.step.finish();
+    if (!tail.text.empty()) s.job->push(std::move(tail));
   }
   {
     // No longer running before the client can learn that it finished: a /health read right after the last reply
@@ -224,7 +208,7 @@ void Engine::end(Seq& s, Finish f) {
     std::lock_guard<std::mutex> lock(mu_);
     --stats_.running;
   }
-  s.job->mark_finished(f, s.n_gen);
+  s.job->mark_finished(s.step.reason(), s.step.n_generated());
   const size_t slot = static_cast<size_t>(s.slot);
   std::lock_guard<std::mutex> lock(mu_);
   slots_[slot].reset();  // destroys s

@@ -1,9 +1,9 @@
 // Engine — batched decoding across requests. One thread owns the Model (with one KV cache slot per parallel
 // sequence) and runs steps: at each step, every sequence that is generating contributes its last token, and
 // sequences still reading their prompt contribute a chunk of it from what is left of the n_batch budget; all of
-// them go through one Model::eval_batch pass. Jobs join a free slot and leave it between steps, each with its own
-// sampler chain and output buffer. A row's logits do not depend on the other rows, so a request's greedy output is
-// the same whether it ran alone or beside others.
+// them go through one Model::eval_batch pass. Jobs join a free slot and leave it between steps; each token is
+// chosen and reported by the job's own DecodeStep (run/decode_step.hpp), as in Generator. A row's logits do not
+// depend on the other rows, so a request's greedy output is the same whether it ran alone or beside others.
 #pragma once
 
 #include <condition_variable>
@@ -55,7 +55,8 @@ class Engine {
   void retire_cancelled();
   void after_prompt_chunk(Seq& s, const float* rows, int64_t start, int64_t len);
   void sample_next(Seq& s, const float* row);
-  void end(Seq& s, Finish f);
+  TokenEvent prompt_event(int32_t id) const;
+  void end(Seq& s, StopReason r);
 
   Model& model_;
   const Tokenizer& tok_;

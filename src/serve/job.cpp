@@ -3,27 +3,17 @@
 
 namespace lmgen::serve {
 
-const char* finish_name(Finish f) {
-  switch (f) {
-    case Finish::Stop: return "stop";
-    case Finish::Length: return "length";
-    case Finish::Cancelled: return "cancelled";
-    case Finish::Running: break;
-  }
-  return "running";
-}
-
-bool Job::wait(std::vector<TokenOut>& out, std::chrono::milliseconds timeout) {
+bool Job::wait(std::vector<TokenEvent>& out, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return !events_.empty() || finish_ != Finish::Running; });
-  for (TokenOut& e : events_) out.push_back(std::move(e));
+  cv_.wait_for(lock, timeout, [&] { return !events_.empty() || finish_.has_value(); });
+  for (TokenEvent& e : events_) out.push_back(std::move(e));
   events_.clear();
-  return finish_ != Finish::Running;
+  return finish_.has_value();
 }
 
-Finish Job::finish() const {
+StopReason Job::finish() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return finish_;
+  return finish_.value_or(StopReason::Interrupted);
 }
 
 int64_t Job::n_generated() const {
@@ -31,7 +21,7 @@ int64_t Job::n_generated() const {
   return n_generated_;
 }
 
-void Job::push(TokenOut ev) {
+void Job::push(TokenEvent ev) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     events_.push_back(std::move(ev));
@@ -39,10 +29,10 @@ void Job::push(TokenOut ev) {
   cv_.notify_all();
 }
 
-void Job::mark_finished(Finish f, int64_t n_generated) {
+void Job::mark_finished(StopReason r, int64_t n_generated) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    finish_ = f;
+    finish_ = r;
     n_generated_ = n_generated;
   }
   cv_.notify_all();

@@ -31,7 +31,7 @@ struct Pending {
   Request req;
   Reply reply;
   std::shared_ptr<Job> job;
-  std::vector<TokenOut> events;  // not streaming: everything, for the final object
+  std::vector<TokenEvent> events;  // not streaming: everything, for the final object
   Pending(Request r, const Tokenizer& tok, std::string id, std::string model)
       : req(std::move(r)), reply(req, tok, std::move(id), std::move(model)) {}
 };
@@ -172,13 +172,13 @@ struct Server::Impl {
     ++in_flight;
     const bool stream = p->req.stream;
     auto provider = [p, stream](size_t, httplib::DataSink& sink) {
-      std::vector<TokenOut> evs;
+      std::vector<TokenEvent> evs;
       const bool done = p->job->wait(evs, std::chrono::milliseconds(100));
       if (stream) {
         const std::string s = p->reply.stream_events(evs);
         if (!s.empty() && !sink.write(s.data(), s.size())) return false;
       } else {
-        for (TokenOut& e : evs) p->events.push_back(std::move(e));
+        for (TokenEvent& e : evs) p->events.push_back(std::move(e));
       }
       if (!done) return true;
       const std::string s = stream ? p->reply.stream_end(p->job->finish(), p->job->n_generated())
