@@ -87,6 +87,7 @@ void common_fields(const Json& b, const ApiContext& ctx, Request& r, const char*
   }
   if (present(b, "n") && get_int(b, "n", 1, 1) != 1) bad("'n' must be 1");
   if (present(b, "ignore_eos")) r.job.gen.ignore_eos = get_bool(b, "ignore_eos");
+  if (present(b, "cache_prompt")) r.job.cache_prompt = get_bool(b, "cache_prompt");
   const int32_t limit = ctx.max_tokens_limit;
   if (present(b, max_key)) r.job.gen.n_predict = static_cast<int32_t>(get_int(b, max_key, 0, limit));
   r.job.gen.eog_ids = ctx.eog_ids;

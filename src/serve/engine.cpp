@@ -5,6 +5,7 @@
 
 #include "lmgen/error.hpp"
 #include "run/decode_step.hpp"
+#include "serve/prompt_cache.hpp"
 
 namespace lmgen::serve {
 
@@ -12,7 +13,8 @@ namespace lmgen::serve {
 struct Engine::Seq {
   std::shared_ptr<Job> job;
   int32_t slot = 0;
-  int64_t n_fed = 0;     // prompt tokens evaluated so far
+  int64_t n_fed = 0;     // prompt tokens in the slot's cache so far (reused or evaluated)
+  int64_t n_reused = 0;  // prompt tokens the slot held from before
   int32_t next = -1;     // the sampled token to evaluate at the next step (-1 while reading the prompt)
   DecodeStep step;
 
@@ -23,7 +25,8 @@ struct Engine::Seq {
 };
 
 Engine::Engine(Model& model, const Tokenizer& tok, EngineOptions opt)
-    : model_(model), tok_(tok), opt_(opt), slots_(static_cast<size_t>(model.n_seq())) {
+    : model_(model), tok_(tok), opt_(std::move(opt)), slots_(static_cast<size_t>(model.n_seq())),
+      cache_(std::make_unique<PromptCache>(slots_.size())) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -52,7 +55,16 @@ Engine::Stats Engine::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;
   s.queued = queue_.size();
+  s.slots = slots_.size();
   return s;
+}
+
+std::vector<Engine::SlotInfo> Engine::slots() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<SlotInfo> out;
+  for (size_t i = 0; i < slots_.size(); ++i)
+    out.push_back(SlotInfo{static_cast<int32_t>(i), slots_[i] != nullptr, cache_->tokens(static_cast<int32_t>(i))});
+  return out;
 }
 
 void Engine::loop() {
@@ -77,30 +89,52 @@ void Engine::loop() {
     try {
       step();
     } catch (const std::exception&) {
-      // A failed pass (out of memory, a broken model) fails the jobs in it, not the server.
+      // A failed pass (out of memory, a broken model) fails the jobs in it, not the server; what their slots hold
+      // is no longer known.
       for (auto& s : slots_)
-        if (s) end(*s, StopReason::Interrupted);
+        if (s) {
+          forget(s->slot);
+          end(*s, StopReason::Interrupted);
+        }
     }
   }
 }
 
 void Engine::admit() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < slots_.size() && !queue_.empty(); ++i) {
-    if (slots_[i]) continue;
+  std::vector<bool> idle(slots_.size());
+  for (;;) {
+    for (size_t i = 0; i < slots_.size(); ++i) idle[i] = slots_[i] == nullptr;
+    if (queue_.empty() || std::none_of(idle.begin(), idle.end(), [](bool b) { return b; })) return;
     std::shared_ptr<Job> job = std::move(queue_.front());
     queue_.pop_front();
     if (job->cancelled()) {
       job->mark_finished(StopReason::Interrupted, 0);
-      --i;  // the slot is still free
       continue;
     }
-    auto s = std::make_unique<Seq>(std::move(job), static_cast<int32_t>(i), tok_);
-    model_.reset(s->slot);
-    if (s->p().prompt_logprobs) s->job->push(prompt_event(s->p().prompt[0]));  // no prediction for the first
-    slots_[i] = std::move(s);
+    const JobParams& p = job->params();
+    // Prompt log-probs need every prompt row's logits: that request evaluates its whole prompt.
+    const PromptCache::Choice c = cache_->choose(p.prompt, idle, p.cache_prompt && !p.prompt_logprobs);
+    auto s = std::make_unique<Seq>(std::move(job), c.slot, tok_);
+    start_in_slot(*s, c.n_shared);
+    slots_[static_cast<size_t>(c.slot)] = std::move(s);
     ++stats_.running;
   }
+}
+
+// Keeps the first n_shared tokens the slot holds (but the prompt's last, whose logits are needed) and leaves the
+// rest of the prompt to evaluate. Called with mu_ held.
+void Engine::start_in_slot(Seq& s, int64_t n_shared) {
+  const int64_t n_prompt = static_cast<int64_t>(s.p().prompt.size());
+  int64_t keep = std::min(n_shared, n_prompt - 1);
+  if (keep > 0 && !model_.can_truncate(s.slot, keep)) keep = 0;  // a sliding window that cannot rewind so far
+  if (keep == 0) model_.reset(s.slot); else model_.truncate(s.slot, keep);
+  cache_->keep(s.slot, static_cast<size_t>(keep));
+  cache_->touch(s.slot);
+  s.n_fed = s.n_reused = keep;
+  s.job->started(keep);
+  stats_.prompt_reused += keep;
+  if (s.p().prompt_logprobs) s.job->push(prompt_event(s.p().prompt[0]));  // no prediction for the first
 }
 
 void Engine::retire_cancelled() {
@@ -135,11 +169,17 @@ void Engine::step() {
     budget -= len;
   }
   if (chunks.empty()) return;
+  const auto t0 = Clock::now();
   model_.eval_batch(chunks, logits_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.steps;
     stats_.rows += model_.n_batch() - budget;
+    stats_.busy_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      cache_->append(chunks[i].slot, chunks[i].tokens);
+      if (owners[i]->reading_prompt()) stats_.prompt_evaluated += static_cast<int64_t>(chunks[i].tokens.size());
+    }
   }
   const int64_t V = model_.n_vocab();
   const float* row = logits_.data();
@@ -156,6 +196,12 @@ void Engine::step() {
     }
     row += n_rows * V;
   }
+}
+
+void Engine::forget(int32_t slot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  model_.reset(slot);
+  cache_->keep(slot, 0);
 }
 
 TokenEvent Engine::prompt_event(int32_t id) const {
@@ -207,7 +253,13 @@ void Engine::end(Seq& s, StopReason r) {
     // must not still count it (admission looks at the slots, which this thread frees below).
     std::lock_guard<std::mutex> lock(mu_);
     --stats_.running;
+    ++stats_.requests;
+    stats_.generated += s.step.n_generated();
+    cache_->touch(s.slot);  // the slot keeps its tokens for the next request that shares them
   }
+  if (opt_.on_done)
+    opt_.on_done(RequestDone{s.slot, static_cast<int64_t>(s.p().prompt.size()), s.n_reused, s.step.n_generated(),
+                             s.step.reason()});
   s.job->mark_finished(s.step.reason(), s.step.n_generated());
   const size_t slot = static_cast<size_t>(s.slot);
   std::lock_guard<std::mutex> lock(mu_);

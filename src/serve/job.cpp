@@ -11,14 +11,14 @@ bool Job::wait(std::vector<TokenEvent>& out, std::chrono::milliseconds timeout) 
   return finish_.has_value();
 }
 
-StopReason Job::finish() const {
+JobResult Job::result() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return finish_.value_or(StopReason::Interrupted);
+  return result_;
 }
 
-int64_t Job::n_generated() const {
+void Job::started(int64_t n_reused) {
   std::lock_guard<std::mutex> lock(mu_);
-  return n_generated_;
+  result_.n_reused = n_reused;
 }
 
 void Job::push(TokenEvent ev) {
@@ -33,7 +33,8 @@ void Job::mark_finished(StopReason r, int64_t n_generated) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     finish_ = r;
-    n_generated_ = n_generated;
+    result_.finish = r;
+    result_.n_generated = n_generated;
   }
   cv_.notify_all();
 }

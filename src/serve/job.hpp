@@ -26,7 +26,15 @@ struct JobParams {
   std::vector<int32_t> prompt;          // prompt tokens (at least one)
   GenerateOptions gen;                  // n_predict >= 0: 0 = evaluate the prompt only
   bool prompt_logprobs = false;         // report the prompt tokens' log-probs too (the first has none)
+  bool cache_prompt = true;             // reuse the prefix a KV cache slot holds from earlier requests
   Clock::time_point deadline = Clock::time_point::max();
+};
+
+// How a finished job went.
+struct JobResult {
+  StopReason finish = StopReason::Interrupted;
+  int64_t n_generated = 0;
+  int64_t n_reused = 0;  // prompt tokens found in the slot's cache (not evaluated again)
 };
 
 class Job {
@@ -40,10 +48,10 @@ class Job {
   // HTTP side: waits up to `timeout` for news, moves the new events to the end of `out`; true once the job has
   // finished and every event has been taken.
   bool wait(std::vector<TokenEvent>& out, std::chrono::milliseconds timeout);
-  StopReason finish() const;  // valid once finished
-  int64_t n_generated() const;
+  JobResult result() const;  // valid once finished
 
   // Engine side.
+  void started(int64_t n_reused);  // placed in a slot holding n_reused of its prompt tokens
   void push(TokenEvent ev);
   void mark_finished(StopReason r, int64_t n_generated);
 
@@ -54,7 +62,7 @@ class Job {
   std::condition_variable cv_;
   std::vector<TokenEvent> events_;
   std::optional<StopReason> finish_;
-  int64_t n_generated_ = 0;
+  JobResult result_;
 };
 
 }  // namespace lmgen::serve

@@ -41,9 +41,13 @@ Json Reply::chunk_base() const {
               {"model", model_}};
 }
 
-Json Reply::usage(int64_t n_generated) const {
+// OpenAI's usage, with prompt_tokens_details.cached_tokens: the prompt tokens found in the slot's cache.
+Json Reply::usage(const JobResult& r) const {
   const auto n_prompt = static_cast<int64_t>(req_.job.prompt.size());
-  return Json{{"prompt_tokens", n_prompt}, {"completion_tokens", n_generated}, {"total_tokens", n_prompt + n_generated}};
+  return Json{{"prompt_tokens", n_prompt},
+              {"completion_tokens", r.n_generated},
+              {"total_tokens", n_prompt + r.n_generated},
+              {"prompt_tokens_details", {{"cached_tokens", r.n_reused}}}};
 }
 
 Json Reply::chat_logprob(const TokenEvent& ev) const {
@@ -123,25 +127,25 @@ std::string Reply::stream_events(const std::vector<TokenEvent>& evs) {
   return out;
 }
 
-std::string Reply::stream_end(StopReason f, int64_t n_generated) {
+std::string Reply::stream_end(const JobResult& r) {
   Json c = chunk_base();
   Json choice{{"index", 0}};
   if (req_.chat) choice["delta"] = Json::object();
   else choice["text"] = "";
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_text(f);
+  choice["finish_reason"] = finish_text(r.finish);
   c["choices"] = Json::array({choice});
   std::string out = sse(c);
   if (req_.include_usage) {
     Json u = chunk_base();
     u["choices"] = Json::array();
-    u["usage"] = usage(n_generated);
+    u["usage"] = usage(r);
     out += sse(u);
   }
   return out + "data: [DONE]\n\n";
 }
 
-std::string Reply::full(const std::vector<TokenEvent>& evs, StopReason f, int64_t n_generated) {
+std::string Reply::full(const std::vector<TokenEvent>& evs, const JobResult& res) {
   std::string text = req_.echo ? req_.echo_text : std::string();
   Json legacy = empty_legacy_logprobs();
   Json content = Json::array();
@@ -162,13 +166,13 @@ std::string Reply::full(const std::vector<TokenEvent>& evs, StopReason f, int64_
   else choice["text"] = text;
   if (!req_.job.gen.logprobs) choice["logprobs"] = nullptr;
   else choice["logprobs"] = req_.chat ? Json{{"content", content}} : legacy;
-  choice["finish_reason"] = finish_text(f);
+  choice["finish_reason"] = finish_text(res.finish);
   Json r{{"id", id_},
          {"object", req_.chat ? "chat.completion" : "text_completion"},
          {"created", created_},
          {"model", model_},
          {"choices", Json::array({choice})},
-         {"usage", usage(n_generated)}};
+         {"usage", usage(res)}};
   return dump(r);
 }
 

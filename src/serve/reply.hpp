@@ -16,13 +16,13 @@ class Reply {
   // Streaming: the events for tokens that just arrived ("" when they carry nothing to send).
   std::string stream_events(const std::vector<TokenEvent>& evs);
   // Streaming: the final chunk with finish_reason, the usage chunk when asked for, and [DONE].
-  std::string stream_end(StopReason f, int64_t n_generated);
+  std::string stream_end(const JobResult& r);
   // Not streaming: the whole response object, from every event of the job.
-  std::string full(const std::vector<TokenEvent>& evs, StopReason f, int64_t n_generated);
+  std::string full(const std::vector<TokenEvent>& evs, const JobResult& r);
 
  private:
   Json chunk_base() const;
-  Json usage(int64_t n_generated) const;
+  Json usage(const JobResult& r) const;
   // Log-prob records: chat {"token", "logprob", "bytes", "top_logprobs"}; completions add to the legacy arrays.
   Json chat_logprob(const TokenEvent& ev) const;
   void add_legacy_logprob(Json& lp, const TokenEvent& ev, size_t& offset) const;
