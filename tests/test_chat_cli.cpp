@@ -211,3 +211,32 @@ TEST(ChatCli, FullContextDropsTheOldestTurnsKeepingTheSystemMessage) {
   EXPECT_EQ(too_long.exit_code, 1) << too_long.describe();
   EXPECT_NE(too_long.one_line_err().find("does not fit the context"), std::string::npos) << too_long.err;
 }
+
+TEST(ChatCli, EveryJsonlResultHasTheSameFields) {
+  // generate --jsonl, chat --jsonl and --batch write one result shape (cli/generate.cpp's put_result): the same keys
+  // in the same order, --batch adding its prompt_index and tokens.
+  auto keys = [](const nlohmann::ordered_json& j) {
+    std::vector<std::string> k;
+    for (const auto& [key, v] : j.items())
+      if (key != "done" && key != "prompt_index" && key != "tokens") k.push_back(key);
+    return k;
+  };
+  const std::string model = shared_path(kQwen2);
+  const RunResult g = run_lmgen({"-m", model, "-p", "hi", "--jsonl", "-n", "4", "--temp", "0"});
+  const RunResult c = run_lmgen({"chat", "-m", model, "--jsonl", "-n", "4", "--temp", "0"}, 30.0, "hi\n", true);
+  const RunResult b = run_lmgen({"-m", model, "--batch", "-n", "4", "--temp", "0"}, 30.0, "hi\n", true);
+  ASSERT_EQ(g.exit_code, 0) << g.describe();
+  ASSERT_EQ(c.exit_code, 0) << c.describe();
+  ASSERT_EQ(b.exit_code, 0) << b.describe();
+  const auto last = [](const std::string& out) {
+    return nlohmann::ordered_json::parse(out.substr(out.rfind('\n', out.size() - 2) + 1));
+  };
+  const auto gd = last(g.out), cd = last(c.out), bd = last("\n" + b.out);
+  EXPECT_EQ(gd["done"], true);
+  EXPECT_EQ(cd["done"], true);
+  const std::vector<std::string> want = {"stop_reason", "prompt_tokens", "generated_tokens", "seed",
+                                         "prompt_ms",   "generate_ms",   "text"};
+  EXPECT_EQ(keys(gd), want) << gd.dump();
+  EXPECT_EQ(keys(cd), want) << cd.dump();
+  EXPECT_EQ(keys(bd), want) << bd.dump();
+}

@@ -1,6 +1,6 @@
 // Library-level tests of lmgen::Generator (src/run/generator.cpp) on the stories260K model: the greedy text,
 // streaming callbacks, stop strings, interruption, context exhaustion, log-probs against a separate forward
-// pass, seeded sampling, and the trace hook.
+// pass, seeded sampling, and the trace hook; and of its per-token step, DecodeStep (src/run/decode_step.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +12,7 @@
 #include "lmgen/generator.hpp"
 #include "lmgen/loader.hpp"
 #include "lmgen/model.hpp"
+#include "run/decode_step.hpp"
 
 using namespace lmgen;
 
@@ -191,4 +192,81 @@ TEST(Generator, ContinueFromReusesTheCacheAndMatchesAFreshRun) {
   const GenerateResult third = gen.continue_from(other, greedy(2));
   EXPECT_EQ(third.n_reused, static_cast<int64_t>(first.prompt_tokens.size()));
   EXPECT_EQ(third.n_evaluated, 1);
+}
+
+// DecodeStep (src/run/decode_step.hpp) is the per-token step of Generator and of the server's engine: these drive it
+// by hand, as the engine does, on hand-made logits rows.
+
+namespace {
+
+// A logits row over the stories vocabulary that makes `id` the argmax.
+std::vector<float> row_for(int32_t id) {
+  std::vector<float> row(static_cast<size_t>(stories().tokenizer->n_vocab()), 0.0f);
+  row[static_cast<size_t>(id)] = 10.0f;
+  return row;
+}
+
+}  // namespace
+
+TEST(DecodeStep, OwnsStopStringsLogprobsAndWhyItStopped) {
+  const Tokenizer& tok = *stories().tokenizer;
+  const std::vector<int32_t> prompt = tok.encode("Once", {});
+  const std::vector<int32_t> ids = tok.encode(" upon a time", {.add_special = false});
+  ASSERT_GE(ids.size(), 3u);
+  GenerateOptions o = greedy(-1);
+  o.stop = {tok.token_to_piece(ids[2])};  // the third piece is a stop string
+  o.logprobs = true;
+  DecodeStep step(tok, o, prompt);
+  std::string text;
+  for (size_t i = 0; i < ids.size() && !step.done(); ++i) {
+    const std::vector<float> row = row_for(ids[i]);
+    const TokenEvent ev = step.next(row);
+    EXPECT_EQ(ev.id, ids[i]);
+    EXPECT_TRUE(ev.has_logprob);
+    EXPECT_NEAR(ev.logprob, token_logprob(row, ids[i]), 1e-9);
+    EXPECT_TRUE(ev.top.empty());  // n_probs 0: no alternatives
+    text += ev.text;
+    if (!step.done()) EXPECT_TRUE(step.continues(static_cast<int64_t>(prompt.size() + i + 1), 64));
+  }
+  EXPECT_TRUE(step.done());
+  EXPECT_EQ(step.reason(), StopReason::Stop);
+  EXPECT_EQ(step.n_generated(), 3);
+  EXPECT_EQ(text, tok.stream_piece(ids[0], prompt.back()) + tok.stream_piece(ids[1], ids[0]));
+  EXPECT_EQ(step.finish().text, "");  // a stop string drops what was held back
+}
+
+TEST(DecodeStep, EndsAtEndOfGenerationLengthAndContext) {
+  const Tokenizer& tok = *stories().tokenizer;
+  const std::vector<int32_t> prompt = tok.encode("Once", {});
+  ASSERT_GE(tok.eos_id(), 0);
+  {  // end of generation: reported with no text, and ignore_eos goes past it
+    GenerateOptions o = greedy(-1);
+    DecodeStep step(tok, o, prompt);
+    const TokenEvent ev = step.next(row_for(tok.eos_id()));
+    EXPECT_EQ(ev.text, "");
+    EXPECT_EQ(step.reason(), StopReason::Eos);
+    o.ignore_eos = true;
+    DecodeStep past(tok, o, prompt);
+    past.next(row_for(tok.eos_id()));
+    EXPECT_FALSE(past.done());
+  }
+  {  // n_predict 0 is done before any token; n_predict 2 after two
+    GenerateOptions o = greedy(0);
+    EXPECT_TRUE(DecodeStep(tok, o, prompt).done());
+    o.n_predict = 2;
+    DecodeStep step(tok, o, prompt);
+    step.next(row_for(100));
+    EXPECT_TRUE(step.continues(2, 64));
+    step.next(row_for(101));
+    EXPECT_FALSE(step.continues(3, 64));
+    EXPECT_EQ(step.reason(), StopReason::Length);
+  }
+  {  // a full cache: Context; a caller's stop does not override it
+    GenerateOptions o = greedy(-1);
+    DecodeStep step(tok, o, prompt);
+    step.next(row_for(100));
+    EXPECT_FALSE(step.continues(64, 64));
+    step.stop(StopReason::Interrupted);
+    EXPECT_EQ(step.reason(), StopReason::Context);
+  }
 }

@@ -5,13 +5,25 @@
 # Settings (environment): THREADS (2), PARALLEL (8), CTX per sequence (512), REQUESTS per stream (3),
 # MAX_TOKENS (64), STREAMS (1,4,8). Output: the JSON lines of tools/bench_serve.py, labelled, and each server's
 # stderr in /tmp/bench_serve.*.err.
+# BENCH=prefix: prompt-prefix reuse instead (tools/bench_prefix.py: a ~900-token prompt with max_tokens 1, then it
+# plus 6 and plus 16 words; and CLIENTS (4) conversations of TURNS (6) turns, time to first token per turn), both
+# servers with the same slots: PARALLEL (default 4 here) and CTX (default 2048 here) per slot, the model's template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="$1"
 lmgen="${2:-build/lmgen}"
 llama_dir="${3:-../shared/bench/llama.cpp-b4748}"
-threads="${THREADS:-2}" parallel="${PARALLEL:-8}" ctx="${CTX:-512}"
-args=(--streams "${STREAMS:-1,4,8}" --requests "${REQUESTS:-3}" --max-tokens "${MAX_TOKENS:-64}")
+bench="${BENCH:-throughput}"
+if [ "$bench" = prefix ]; then
+  threads="${THREADS:-2}" parallel="${PARALLEL:-4}" ctx="${CTX:-2048}"
+  client=(python3 tools/bench_prefix.py --clients "${CLIENTS:-4}" --turns "${TURNS:-6}")
+  llama_extra=(--jinja)  # the model's chat template, as lmgen renders it
+else
+  threads="${THREADS:-2}" parallel="${PARALLEL:-8}" ctx="${CTX:-512}"
+  client=(python3 tools/bench_serve.py --streams "${STREAMS:-1,4,8}" --requests "${REQUESTS:-3}"
+          --max-tokens "${MAX_TOKENS:-64}")
+  llama_extra=()
+fi
 
 wait_port() {  # wait_port PORT: until /health answers 200
   for _ in $(seq 1 300); do
@@ -33,12 +45,12 @@ run_one() {  # run_one LABEL PORT CMD...
   "$@" 2>"/tmp/bench_serve.$label.err" &
   local pid=$!
   wait_port "$port"
-  python3 tools/bench_serve.py --port "$port" --label "$label" "${args[@]}"
+  "${client[@]}" --port "$port" --label "$label"
   kill "$pid"
   wait "$pid" || true
 }
 
 run_one lmgen 18481 "$lmgen" serve -m "$model" --port 18481 -t "$threads" --parallel "$parallel" -c "$ctx" -q
 run_one llama-server 18482 "$llama_dir/llama-server" -m "$model" --host 127.0.0.1 --port 18482 -t "$threads" \
-  -np "$parallel" -cb -c $((ctx * parallel))
+  -np "$parallel" -cb -c $((ctx * parallel)) "${llama_extra[@]}"
 grep -h "load_backend" /tmp/bench_serve.llama-server.err | tail -1 >&2 || true

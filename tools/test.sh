@@ -22,6 +22,15 @@ fi
 export LMGEN_SHARED="$shared"
 
 tools/setup.sh
+# Test-only tools (not build dependencies, so not in setup.sh): the Prometheus project's text-format parser, which
+# ServeCache.* reads GET /metrics with (Debian python3-prometheus-client, for the system python3).
+if ! /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null; then
+  echo "tools/test.sh: installing python3-prometheus-client" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-prometheus-client >/dev/null
+fi
 ctest --test-dir build --output-on-failure -j2
 
 if [ "$asan" = 1 ]; then

@@ -29,7 +29,8 @@ struct GenerateOptions {
   SamplingOptions sampling;
   EncodeOptions encode;                // add_special / parse_special for the prompt
   int32_t trace_top = 8;               // candidates shown before / after the chain to a TraceHook
-  int32_t n_probs = 0;                 // > 0: report the log-prob of each token and the n_probs most likely
+  bool logprobs = false;               // report the log-prob of each token
+  int32_t n_probs = 0;                 // > 0: and the n_probs most likely tokens (implies logprobs)
   bool render_special = false;         // print special tokens' text (e.g. "<|im_end|>") instead of nothing
 };
 
@@ -38,12 +39,15 @@ struct TopToken {
   float logprob;
 };
 
-// One generated token, as reported to the caller.
+// One token, as reported to the caller: a generated one, the text released at the end, or (the server's echo
+// with log-probs) a prompt token.
 struct TokenEvent {
+  enum Kind { Generated, Tail, Prompt } kind = Generated;  // Tail: text released at the end (id -1)
   int32_t id = -1;
   std::string piece;       // the token's own bytes (may be part of a UTF-8 character; "" for end-of-generation)
   std::string text;        // bytes released to the output at this step (complete UTF-8; may be empty)
-  float logprob = 0;       // natural log of the token's probability under the model's softmax (n_probs > 0)
+  bool has_logprob = false;   // logprob (and top, for n_probs > 0) are set; a prompt's first token has none
+  double logprob = 0;         // natural log of the token's probability under the model's softmax
   std::vector<TopToken> top;  // the n_probs most likely tokens, most likely first
 };
 
@@ -54,6 +58,7 @@ struct GenerateResult {
   int64_t n_reused = 0;         // prompt tokens whose KV entries were kept from the previous call (continue_from)
   int64_t n_evaluated = 0;      // prompt tokens evaluated by this call
   std::string text;             // everything released to the output
+  std::string sampler;          // the sampler chain that chose the tokens (SamplerChain::name())
   double prompt_ms = 0, generate_ms = 0;
 };
 

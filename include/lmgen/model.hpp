@@ -71,6 +71,8 @@ class Model {
   int32_t n_seq() const;
   int64_t n_past(int32_t slot) const;   // positions in slot `slot` (n_past() is slot 0's)
   void reset(int32_t slot);             // forgets slot `slot`
+  void truncate(int32_t slot, int64_t n);             // truncate(n) and can_truncate(n) of slot `slot`
+  bool can_truncate(int32_t slot, int64_t n) const;
   int64_t n_batch() const;              // the most tokens one eval_batch call takes
 
   ThreadPool& pool();

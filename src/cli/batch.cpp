@@ -131,15 +131,9 @@ int run_batch(GenerateArgs& a, Context& ctx) {
       };
       GenerateResult r = gen.generate(prompt, o, on_token);
       if (ctx.interrupted->load()) return false;  // the line in progress is abandoned
-      out["text"] = r.text;
-      out["stop_reason"] = stop_reason_name(r.stop_reason);
       out["tokens"] = r.tokens;
       if (o.n_probs > 0) out["probs"] = probs;
-      out["prompt_tokens"] = r.prompt_tokens.size();
-      out["generated_tokens"] = r.tokens.size();
-      out["seed"] = o.sampling.seed;
-      out["prompt_ms"] = r.prompt_ms;
-      out["generate_ms"] = r.generate_ms;
+      put_result(out, r, o.sampling.seed);
     } catch (const Error& e) {
       out["error"] = e.what();  // one bad line does not end the batch
       ++failed;

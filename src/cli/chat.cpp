@@ -128,6 +128,8 @@ void report_turn(const ChatCmdArgs& a, int turn, const GenerateResult& r) {
     std::fprintf(stderr, "lmgen: turn %d: %lld prompt tokens, %lld evaluated, %lld reused; %zu generated (%s)\n", turn,
                  static_cast<long long>(r.prompt_tokens.size()), static_cast<long long>(r.n_evaluated),
                  static_cast<long long>(r.n_reused), r.tokens.size(), stop_reason_name(r.stop_reason));
+  if (turn == 1 && a.gen.model.verbose > 0 && !a.gen.model.quiet)
+    std::fprintf(stderr, "lmgen: sampler chain: %s\n", r.sampler.c_str());
 }
 
 int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok) {
@@ -143,13 +145,7 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   GenerateResult r = chat.turn(user, on_token);
   report_turn(a, 1, r);
   if (a.gen.jsonl) {
-    nlohmann::ordered_json done = {{"done", true},
-                                   {"stop_reason", stop_reason_name(r.stop_reason)},
-                                   {"prompt_tokens", r.prompt_tokens.size()},
-                                   {"generated_tokens", r.tokens.size()},
-                                   {"seed", a.gen.gen.sampling.seed},
-                                   {"text", r.text}};
-    write_out(ctx, json_line(done));
+    write_out(ctx, json_line(done_record(r, a.gen.gen.sampling.seed)));
   } else if (!r.text.empty() && r.text.back() != '\n') {
     write_out(ctx, "\n");
   }
@@ -196,7 +192,7 @@ int run_chat(ChatCmdArgs& a, Context& ctx) {
   prepare_generate_args(a.gen);
   (void)chat_kwargs(a.chat);  // a malformed --chat-template-kwargs is a usage error before the model loads
   auto [lm, model] = load_for_generation(a.gen);
-  print_seed_and_samplers(a.gen);  // a sampled reply can be replayed with -s
+  print_seed(a.gen);  // a sampled reply can be replayed with -s
   ChatLoop chat(a, ctx, lm, *model);
   const bool interactive = !a.gen.prompt.prompt_set && a.gen.prompt.file.empty() && isatty(STDIN_FILENO) && !a.gen.jsonl;
   return interactive ? run_repl(a, ctx, chat) : run_once(a, ctx, chat, *lm.tokenizer);

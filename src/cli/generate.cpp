@@ -70,15 +70,16 @@ uint64_t random_seed() {
   return ((static_cast<uint64_t>(rd()) << 32) | rd()) & 0xFFFFFFFFFFFFull;  // 48 bits: exact in any JSON reader
 }
 
-// -v: the seed and the sampler chain (-vv: also the prompt's token ids), before generation starts.
+// -v: the seed (-vv: also the prompt's token ids), before generation starts.
 void print_verbose_start(const GenerateArgs& a, const Tokenizer& tok, const std::string& prompt) {
-  print_seed_and_samplers(a);
+  print_seed(a);
   if (a.model.quiet || a.model.verbose < 2) return;
   std::string ids;
   for (int32_t id : tok.encode(prompt, a.gen.encode)) ids += (ids.empty() ? "" : ",") + std::to_string(id);
   std::fprintf(stderr, "lmgen: prompt tokens [%s]\n", ids.c_str());
 }
 
+// At the end (-v, or stderr a terminal): why generation stopped, the speeds, and with -v the sampler chain used.
 void print_timings(const GenerateArgs& a, const GenerateResult& r) {
   if (a.model.quiet || (a.model.verbose == 0 && !isatty(STDERR_FILENO))) return;
   const double gen_tps = r.generate_ms > 0 ? 1000.0 * static_cast<double>(r.tokens.size()) / r.generate_ms : 0;
@@ -88,6 +89,7 @@ void print_timings(const GenerateArgs& a, const GenerateResult& r) {
                "tok/s)\n",
                stop_reason_name(r.stop_reason), r.prompt_tokens.size(), r.prompt_ms, pp_tps, r.tokens.size(),
                r.generate_ms, gen_tps);
+  if (a.model.verbose > 0) std::fprintf(stderr, "lmgen: sampler chain: %s\n", r.sampler.c_str());
 }
 
 // Checks and settles the options before anything is loaded: seed (random when not given), bias, escapes.
@@ -100,7 +102,7 @@ void prepare_args(GenerateArgs& a) {
   std::replace(a.gen.sampling.order.begin(), a.gen.sampling.order.end(), ';', ',');  // llama.cpp's separator
   a.gen.encode = encode_options(a.prompt);
   if (a.escape && a.prompt.prompt_set) a.prompt.prompt = process_escapes(a.prompt.prompt);
-  (void)make_sampler_chain(a.gen.sampling);  // validate decoding options before loading anything
+  validate_sampling_options(a.gen.sampling);  // before loading anything
 }
 
 int run(GenerateArgs& a, Context& ctx) {
@@ -124,27 +126,17 @@ int run(GenerateArgs& a, Context& ctx) {
   if (a.trace) trace = [&](const SampleTrace& t) { print_trace(tok, t, step); };
 
   GenerateResult r = gen.generate(prompt, a.gen, on_token, trace);
-  if (a.jsonl) {
-    nlohmann::ordered_json done = {{"done", true},
-                                   {"stop_reason", stop_reason_name(r.stop_reason)},
-                                   {"prompt_tokens", r.prompt_tokens.size()},
-                                   {"generated_tokens", r.tokens.size()},
-                                   {"seed", a.gen.sampling.seed},
-                                   {"prompt_ms", r.prompt_ms},
-                                   {"generate_ms", r.generate_ms},
-                                   {"text", r.text}};
-    write_out(ctx, json_line(done));
-  }
+  if (a.jsonl) write_out(ctx, json_line(done_record(r, a.gen.sampling.seed)));
   print_timings(a, r);
   return 0;
 }
 
 }  // namespace
 
-void print_seed_and_samplers(const GenerateArgs& a) {
+void print_seed(const GenerateArgs& a) {
   if (a.model.quiet || a.model.verbose == 0) return;
-  std::fprintf(stderr, "lmgen: seed %llu%s; %s\n", static_cast<unsigned long long>(a.gen.sampling.seed),
-               a.seed < 0 ? " (random; -s to replay)" : "", make_sampler_chain(a.gen.sampling)->name().c_str());
+  std::fprintf(stderr, "lmgen: seed %llu%s\n", static_cast<unsigned long long>(a.gen.sampling.seed),
+               a.seed < 0 ? " (random; -s to replay)" : "");
 }
 
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab) {
@@ -171,7 +163,7 @@ nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, 
   nlohmann::ordered_json j = {{"token", ev.id}};
   put_piece(j, ev.piece);
   if (n_probs > 0) {
-    j["logprob"] = ev.logprob;
+    j["logprob"] = static_cast<float>(ev.logprob);  // as float: the JSONL has always given single precision
     nlohmann::ordered_json top = nlohmann::ordered_json::array();
     for (const auto& t : ev.top) {
       nlohmann::ordered_json e = {{"token", t.id}};
@@ -181,6 +173,22 @@ nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, 
     }
     j["top"] = top;
   }
+  return j;
+}
+
+void put_result(nlohmann::ordered_json& j, const GenerateResult& r, uint64_t seed) {
+  j["stop_reason"] = stop_reason_name(r.stop_reason);
+  j["prompt_tokens"] = r.prompt_tokens.size();
+  j["generated_tokens"] = r.tokens.size();
+  j["seed"] = seed;
+  j["prompt_ms"] = r.prompt_ms;
+  j["generate_ms"] = r.generate_ms;
+  j["text"] = r.text;
+}
+
+nlohmann::ordered_json done_record(const GenerateResult& r, uint64_t seed) {
+  nlohmann::ordered_json j = {{"done", true}};
+  put_result(j, r, seed);
   return j;
 }
 

@@ -29,12 +29,18 @@ struct GenerationModel {
 // chat): the model's end-of-generation ids into a.gen, --logit-bias ids checked against the vocabulary (UsageError),
 // and a warning on stderr (unless -q) when -c is above the context the model was trained on.
 GenerationModel load_for_generation(GenerateArgs& a);
-// -v (not -q): "lmgen: seed N[ (random; -s to replay)]; SAMPLER CHAIN" on stderr, for generation and chat.
-void print_seed_and_samplers(const GenerateArgs& a);
+// -v (not -q): "lmgen: seed N[ (random; -s to replay)]" on stderr, for generation and chat (the sampler chain that
+// ran is named after the run, from GenerateResult::sampler: the chain is built once, by the decode step).
+void print_seed(const GenerateArgs& a);
 // Token ids given with --logit-bias must exist in the model's vocabulary.
 void check_bias_ids(const GenerateOptions& g, int64_t n_vocab);
 // {"token", "text"[, "bytes"][, "logprob", "top"]} for one generated token (--jsonl and --batch --n-probs).
 nlohmann::ordered_json token_record(const TokenEvent& ev, const Tokenizer& tok, int32_t n_probs);
+// The fields every JSONL result of a generation has, written here once: "stop_reason", "prompt_tokens",
+// "generated_tokens", "seed", "prompt_ms", "generate_ms", "text" (appended to `j`: a --batch result).
+void put_result(nlohmann::ordered_json& j, const GenerateResult& r, uint64_t seed);
+// The --jsonl done record of generate and chat: {"done": true, then put_result's fields}.
+nlohmann::ordered_json done_record(const GenerateResult& r, uint64_t seed);
 // The Decoding group (-n, --temp, --top-k, ..., --stop), shared by generation and chat.
 void add_decoding_options(CLI::App& app, GenerateArgs& a);
 // Resolves what the options imply before anything loads: the seed (random when not given), --logit-bias,

@@ -34,20 +34,18 @@ std::string model_name(const std::string& path) {
   return name.empty() ? "lmgen" : name;
 }
 
-int run_serve(ServeArgs& a, Context& ctx) {
-  if (a.parallel < 1 || a.parallel > 256) throw UsageError("--parallel must be 1 .. 256");
-  LoadedModel lm = load(a.model);
-  ModelOptions mo = model_options(a.model);
-  mo.n_seq = a.parallel;
-  mo.n_batch = std::max<int64_t>(mo.n_batch, a.parallel);  // every generating sequence fits one step
-  Model model(lm.model, mo);
+// -v: one line per request on stderr as it ends.
+void log_request(const serve::RequestDone& d) {
+  std::fprintf(stderr, "lmgen: slot %d: prompt %lld tokens (%lld evaluated, %lld reused), %lld generated (%s)\n",
+               d.slot, static_cast<long long>(d.n_prompt), static_cast<long long>(d.n_prompt - d.n_reused),
+               static_cast<long long>(d.n_reused), static_cast<long long>(d.n_generated), stop_reason_name(d.reason));
+}
 
-  std::optional<chat::ChatTemplate> tmpl;
-  if (!a.chat.template_file.empty() || !lm.chat_templates.empty()) tmpl.emplace(chat_template_for(a.chat, &lm));
-  std::mutex render_mu;
+serve::ApiContext api_context(const ServeArgs& a, const LoadedModel& lm, const Model& model,
+                              const chat::ChatTemplate* tmpl, std::mutex& render_mu) {
   serve::ApiContext api;
   api.tok = lm.tokenizer.get();
-  api.tmpl = tmpl ? &*tmpl : nullptr;
+  api.tmpl = tmpl;
   api.render_mu = &render_mu;
   api.special_tokens = lm.special_tokens;
   api.chat_kwargs = chat_kwargs(a.chat);
@@ -57,12 +55,41 @@ int run_serve(ServeArgs& a, Context& ctx) {
   api.n_ctx = model.n_ctx();
   api.max_tokens_limit = static_cast<int32_t>(a.max_tokens > 0 ? std::min<int64_t>(a.max_tokens, model.n_ctx())
                                                                : model.n_ctx());
-  if (a.server.model_name.empty()) a.server.model_name = model_name(resolve_model_path(a.model.model));
+  return api;
+}
 
-  serve::Engine engine(model, *lm.tokenizer, serve::EngineOptions{a.max_queue});
-  serve::Server server(engine, std::move(api), a.server);
+// Listens first (GET /health answers 503 "loading" meanwhile), then loads the model and serves.
+int run_serve(ServeArgs& a, Context& ctx) {
+  if (a.parallel < 1 || a.parallel > 256) throw UsageError("--parallel must be 1 .. 256");
+  (void)chat_kwargs(a.chat);  // a malformed --chat-template-kwargs is a usage error before anything starts
+  if (a.server.model_name.empty()) a.server.model_name = model_name(resolve_model_path(a.model.model));
+  if (a.server.busy_queue == SIZE_MAX) a.server.busy_queue = static_cast<size_t>(a.parallel);
+  serve::Server server(a.server);
   const int port = server.bind();
   std::thread http([&] { server.run(); });
+  struct StopHttp {  // on every way out, the HTTP thread ends
+    serve::Server& s;
+    std::thread& t;
+    ~StopHttp() {
+      s.stop();
+      if (t.joinable()) t.join();
+    }
+  } stop_http{server, http};
+  if (a.model.verbose > 0 && !a.model.quiet)
+    std::fprintf(stderr, "lmgen: listening on %s:%d, loading the model\n", a.server.host.c_str(), port);
+
+  LoadedModel lm = load(a.model);
+  ModelOptions mo = model_options(a.model);
+  mo.n_seq = a.parallel;
+  mo.n_batch = std::max<int64_t>(mo.n_batch, a.parallel);  // every generating sequence fits one step
+  Model model(lm.model, mo);
+  std::optional<chat::ChatTemplate> tmpl;
+  if (!a.chat.template_file.empty() || !lm.chat_templates.empty()) tmpl.emplace(chat_template_for(a.chat, &lm));
+  std::mutex render_mu;
+  serve::EngineOptions eo{a.max_queue, {}};
+  if (a.model.verbose > 0 && !a.model.quiet) eo.on_done = log_request;
+  serve::Engine engine(model, *lm.tokenizer, eo);
+  server.ready(engine, api_context(a, lm, model, tmpl ? &*tmpl : nullptr, render_mu));
   if (!a.model.quiet)
     std::fprintf(stderr, "lmgen: serving %s at http://%s:%d (%d parallel, context %lld)\n",
                  a.server.model_name.c_str(), a.server.host.c_str(), port, a.parallel,
@@ -86,10 +113,14 @@ int run_serve(ServeArgs& a, Context& ctx) {
 std::vector<Command> setup_serve(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<ServeArgs>();
   a->sampling.seed = 0;
+  a->server.busy_queue = SIZE_MAX;  // not given: --parallel
   CLI::App* sub = app.add_subcommand("serve", "An OpenAI-compatible HTTP server with batched decoding across clients");
   sub->footer(
-      "Endpoints: GET /health, GET /v1/models, POST /v1/completions, POST /v1/chat/completions (both with\n"
-      "\"stream\": true as server-sent events), POST /tokenize, POST /detokenize. See docs/server.md.\n"
+      "Endpoints: GET /health, GET /metrics, GET /slots, GET /v1/models, POST /v1/completions,\n"
+      "POST /v1/chat/completions (both with \"stream\": true as server-sent events), POST /tokenize,\n"
+      "POST /detokenize. See docs/server.md.\n"
+      "A slot keeps its KV cache after a request: a later prompt that starts with what a slot holds (a conversation\n"
+      "sent again with one more turn) evaluates only its new tokens (\"cache_prompt\": false turns this off).\n"
       "Up to --parallel requests decode together, one forward pass per step; each has its own KV cache slot of -c\n"
       "positions. A request's greedy output does not depend on what else is running.\n"
       "SIGINT / SIGTERM: new requests get 503, those in flight get --grace seconds, then the server exits 0.\n\n"
@@ -117,6 +148,10 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx) {
   sub->add_option("--grace", a->grace_s, "Seconds requests in flight get to finish on SIGTERM")
       ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Server");
   sub->add_option("--http-threads", o.http_threads, "HTTP worker threads (0: 32)")->capture_default_str()->group("Server");
+  sub->add_option("--busy-queue", o.busy_queue,
+                  "GET /health answers 503 when every slot is busy and more than this many requests wait "
+                  "(default: --parallel)")
+      ->group("Server");
   auto& s = a->sampling;
   sub->add_option("--temp", s.temperature, "Default temperature")->capture_default_str()->group("Decoding defaults");
   sub->add_option("--top-k", s.top_k, "Default top_k")->capture_default_str()->group("Decoding defaults");

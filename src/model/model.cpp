@@ -341,16 +341,23 @@ const ModelConfig& Model::config() const { return impl_->c; }
 int64_t Model::n_ctx() const { return impl_->n_ctx; }
 int64_t Model::n_past() const { return impl_->n_past[0]; }
 void Model::reset() { impl_->n_past[0] = 0; }
-bool Model::can_truncate(int64_t n) const {
-  return n >= 0 && n <= impl_->n_past[0] && impl_->caches[0]->can_rewind(impl_->n_past[0], n);
+bool Model::can_truncate(int64_t n) const { return can_truncate(0, n); }
+void Model::truncate(int64_t n) { truncate(0, n); }
+
+bool Model::can_truncate(int32_t slot, int64_t n) const {
+  impl_->check_slot(slot);
+  const int64_t past = impl_->n_past[static_cast<size_t>(slot)];
+  return n >= 0 && n <= past && impl_->caches[static_cast<size_t>(slot)]->can_rewind(past, n);
 }
 
-void Model::truncate(int64_t n) {
-  if (n < 0 || n > impl_->n_past[0]) throw Error("cannot truncate the context to " + std::to_string(n) + " positions");
-  if (!impl_->caches[0]->can_rewind(impl_->n_past[0], n))
+void Model::truncate(int32_t slot, int64_t n) {
+  impl_->check_slot(slot);
+  const int64_t past = impl_->n_past[static_cast<size_t>(slot)];
+  if (n < 0 || n > past) throw Error("cannot truncate the context to " + std::to_string(n) + " positions");
+  if (!impl_->caches[static_cast<size_t>(slot)]->can_rewind(past, n))
     throw Error("cannot truncate the context to " + std::to_string(n) + " positions: the sliding-window KV cache no "
                 "longer holds the positions before it (rewinds are limited to about the window)");
-  impl_->n_past[0] = n;
+  impl_->n_past[static_cast<size_t>(slot)] = n;
 }
 int32_t Model::n_seq() const { return static_cast<int32_t>(impl_->caches.size()); }
 int64_t Model::n_batch() const { return impl_->n_batch; }

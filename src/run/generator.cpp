@@ -1,3 +1,5 @@
+// Generator (generator.hpp): the session over one Model: which tokens its KV cache holds, the prompt evaluated
+// (only what the cache does not hold already), then one DecodeStep per token until it says stop.
 #include "lmgen/generator.hpp"
 
 #include <algorithm>
@@ -5,7 +7,7 @@
 #include <cmath>
 
 #include "lmgen/error.hpp"
-#include "run/output_buffer.hpp"
+#include "run/decode_step.hpp"
 
 namespace lmgen {
 
@@ -64,72 +66,38 @@ GenerateResult Generator::generate(std::string_view prompt, const GenerateOption
 GenerateResult Generator::continue_from(std::span<const int32_t> prompt_tokens, const GenerateOptions& opt,
                                         const TokenCallback& on_token, const TraceHook& trace) {
   GenerateResult res;
-  auto chain = make_sampler_chain(opt.sampling);
-  if (prompt_tokens.empty()) throw UsageError("generation needs at least one prompt token");
+  DecodeStep step(tok_, opt, prompt_tokens);
+  res.sampler = step.sampler_name();
   res.prompt_tokens.assign(prompt_tokens.begin(), prompt_tokens.end());
   const int64_t n_prompt = static_cast<int64_t>(res.prompt_tokens.size());
   if (n_prompt >= model_.n_ctx())
     throw Error("the prompt has " + std::to_string(n_prompt) + " tokens but the context holds " +
                 std::to_string(model_.n_ctx()) + " (use -c to enlarge it, or shorten the prompt)");
 
-  chain->reset();
-  for (int32_t t : res.prompt_tokens) chain->accept(t);
   std::vector<float> logits;
   auto t0 = std::chrono::steady_clock::now();
   res.n_reused = sync_context(res.prompt_tokens, logits);
   res.n_evaluated = n_prompt - res.n_reused;
   res.prompt_ms = ms_since(t0);
 
-  OutputBuffer out(opt.stop);
-  int32_t prev = res.prompt_tokens.back();
   t0 = std::chrono::steady_clock::now();
-  res.stop_reason = StopReason::Length;
   const std::span<const float> row(logits.data(), static_cast<size_t>(model_.n_vocab()));
-  for (int32_t i = 0; opt.n_predict < 0 || i < opt.n_predict; ++i) {
-    int32_t id;
-    if (trace) {
-      SampleTrace st;
-      id = chain->sample(row, &st, static_cast<size_t>(std::max(opt.trace_top, 1)));
-      trace(st);
-    } else {
-      id = chain->sample(row);
-    }
-    chain->accept(id);
-    res.tokens.push_back(id);
-
-    TokenEvent ev;
-    ev.id = id;
-    if (opt.n_probs > 0) {
-      ev.logprob = static_cast<float>(token_logprob(row, id));
-      ev.top = top_logprobs(row, opt.n_probs);
-    }
-    const bool eog = (tok_.is_eog(id) || std::find(opt.eog_ids.begin(), opt.eog_ids.end(), id) != opt.eog_ids.end()) &&
-                     !opt.ignore_eos;
-    bool stopped = false;
-    if (!eog) {
-      ev.piece = tok_.stream_piece(id, prev, opt.render_special);
-      ev.text = out.push(ev.piece, stopped);
-    }
-    prev = id;
+  while (!step.done()) {
+    const TokenEvent ev = step.next(row, trace);
     res.text += ev.text;
-    const bool keep_going = !on_token || on_token(ev);
-    if (eog) { res.stop_reason = StopReason::Eos; break; }
-    if (stopped) { res.stop_reason = StopReason::Stop; break; }
-    if (!keep_going) { res.stop_reason = StopReason::Interrupted; break; }
-    if (opt.n_predict >= 0 && i + 1 >= opt.n_predict) break;
-    if (model_.n_past() >= model_.n_ctx()) { res.stop_reason = StopReason::Context; break; }
-    model_.eval(std::span<const int32_t>(&id, 1), logits);
-    context_.push_back(id);
+    if (on_token && !on_token(ev)) step.stop(StopReason::Interrupted);
+    if (!step.continues(model_.n_past(), model_.n_ctx())) break;
+    model_.eval(std::span<const int32_t>(&ev.id, 1), logits);
+    context_.push_back(ev.id);
   }
   res.generate_ms = ms_since(t0);
-  if (res.stop_reason != StopReason::Stop) {
-    TokenEvent tail;
-    tail.text = out.flush();
-    if (!tail.text.empty()) {
-      res.text += tail.text;
-      if (on_token) on_token(tail);  // id -1: text released at the end (an incomplete character or held-back prefix)
-    }
+  const TokenEvent tail = step.finish();
+  if (!tail.text.empty()) {
+    res.text += tail.text;
+    if (on_token) on_token(tail);  // id -1: text released at the end (an incomplete character or held-back prefix)
   }
+  res.stop_reason = step.reason();
+  res.tokens = step.tokens();
   return res;
 }
 

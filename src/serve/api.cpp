@@ -42,7 +42,7 @@ bool get_bool(const Json& b, const char* key) {
 
 // The fields both endpoints share: sampling, stop, stream, n, max_tokens.
 void common_fields(const Json& b, const ApiContext& ctx, Request& r, const char* max_key) {
-  SamplingOptions& s = r.job.sampling;
+  SamplingOptions& s = r.job.gen.sampling;
   s = ctx.sampling;
   if (present(b, "model") && !b["model"].is_string()) bad("'model' must be a string");
   if (present(b, "temperature")) s.temperature = get_float(b, "temperature", 0.0, 100.0);
@@ -71,11 +71,11 @@ void common_fields(const Json& b, const ApiContext& ctx, Request& r, const char*
   }
   if (present(b, "stop")) {
     const Json& v = b["stop"];
-    if (v.is_string()) r.job.stop.push_back(v.get<std::string>());
+    if (v.is_string()) r.job.gen.stop.push_back(v.get<std::string>());
     else if (v.is_array())
       for (const Json& x : v) {
         if (!x.is_string()) bad("'stop' must be a string or an array of strings");
-        r.job.stop.push_back(x.get<std::string>());
+        r.job.gen.stop.push_back(x.get<std::string>());
       }
     else bad("'stop' must be a string or an array of strings");
   }
@@ -86,17 +86,18 @@ void common_fields(const Json& b, const ApiContext& ctx, Request& r, const char*
     if (present(o, "include_usage")) r.include_usage = get_bool(o, "include_usage");
   }
   if (present(b, "n") && get_int(b, "n", 1, 1) != 1) bad("'n' must be 1");
-  if (present(b, "ignore_eos")) r.job.ignore_eos = get_bool(b, "ignore_eos");
+  if (present(b, "ignore_eos")) r.job.gen.ignore_eos = get_bool(b, "ignore_eos");
+  if (present(b, "cache_prompt")) r.job.cache_prompt = get_bool(b, "cache_prompt");
   const int32_t limit = ctx.max_tokens_limit;
-  if (present(b, max_key)) r.job.max_tokens = static_cast<int32_t>(get_int(b, max_key, 0, limit));
-  r.job.eog_ids = ctx.eog_ids;
+  if (present(b, max_key)) r.job.gen.n_predict = static_cast<int32_t>(get_int(b, max_key, 0, limit));
+  r.job.gen.eog_ids = ctx.eog_ids;
 }
 
 // The prompt must leave room to generate (or, for max_tokens 0, fit).
 void check_prompt(const Request& r, const ApiContext& ctx) {
   const auto n = static_cast<int64_t>(r.job.prompt.size());
   if (n == 0) bad("the prompt is empty (and the model has no BOS token to start from)");
-  if (n > ctx.n_ctx || (r.job.max_tokens > 0 && n >= ctx.n_ctx))
+  if (n > ctx.n_ctx || (r.job.gen.n_predict > 0 && n >= ctx.n_ctx))
     bad("the prompt has " + std::to_string(n) + " tokens but the context holds " + std::to_string(ctx.n_ctx) +
         " (the server's -c)");
   for (int32_t id : r.job.prompt)
@@ -153,7 +154,7 @@ Json parse_body(const std::string& body) {
 
 Request parse_completion(const Json& b, const ApiContext& ctx) {
   Request r;
-  r.job.max_tokens = std::min<int32_t>(16, ctx.max_tokens_limit);  // OpenAI's default for completions
+  r.job.gen.n_predict = std::min<int32_t>(16, ctx.max_tokens_limit);  // OpenAI's default for completions
   common_fields(b, ctx, r, "max_tokens");
   if (!b.contains("prompt")) bad("'prompt' is required");
   const Json& p = b["prompt"];
@@ -180,10 +181,10 @@ Request parse_completion(const Json& b, const ApiContext& ctx) {
   }
   if (present(b, "echo")) r.echo = get_bool(b, "echo");
   if (present(b, "logprobs")) {
-    r.job.logprobs = true;
-    r.job.top_logprobs = static_cast<int32_t>(get_int(b, "logprobs", 0, ctx.max_top_logprobs));
+    r.job.gen.logprobs = true;
+    r.job.gen.n_probs = static_cast<int32_t>(get_int(b, "logprobs", 0, ctx.max_top_logprobs));
   }
-  r.job.prompt_logprobs = r.echo && r.job.logprobs;
+  r.job.prompt_logprobs = r.echo && r.job.gen.logprobs;
   if (present(b, "suffix")) bad("'suffix' is not supported");
   if (present(b, "best_of") && get_int(b, "best_of", 1, 1) != 1) bad("'best_of' must be 1");
   check_prompt(r, ctx);
@@ -194,13 +195,13 @@ Request parse_completion(const Json& b, const ApiContext& ctx) {
 Request parse_chat(const Json& b, const ApiContext& ctx) {
   Request r;
   r.chat = true;
-  r.job.max_tokens = ctx.max_tokens_limit;
+  r.job.gen.n_predict = ctx.max_tokens_limit;
   common_fields(b, ctx, r, present(b, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens");
   if (!b.contains("messages")) bad("'messages' is required");
-  if (present(b, "logprobs")) r.job.logprobs = get_bool(b, "logprobs");
+  if (present(b, "logprobs")) r.job.gen.logprobs = get_bool(b, "logprobs");
   if (present(b, "top_logprobs")) {
-    if (!r.job.logprobs) bad("'top_logprobs' needs 'logprobs': true");
-    r.job.top_logprobs = static_cast<int32_t>(get_int(b, "top_logprobs", 0, ctx.max_top_logprobs));
+    if (!r.job.gen.logprobs) bad("'top_logprobs' needs 'logprobs': true");
+    r.job.gen.n_probs = static_cast<int32_t>(get_int(b, "top_logprobs", 0, ctx.max_top_logprobs));
   }
   if (ctx.tmpl == nullptr) bad("the model has no chat template (start the server with --chat-template FILE)");
   chat::Conversation conv;

@@ -3,35 +3,25 @@
 
 namespace lmgen::serve {
 
-const char* finish_name(Finish f) {
-  switch (f) {
-    case Finish::Stop: return "stop";
-    case Finish::Length: return "length";
-    case Finish::Cancelled: return "cancelled";
-    case Finish::Running: break;
-  }
-  return "running";
-}
-
-bool Job::wait(std::vector<TokenOut>& out, std::chrono::milliseconds timeout) {
+bool Job::wait(std::vector<TokenEvent>& out, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return !events_.empty() || finish_ != Finish::Running; });
-  for (TokenOut& e : events_) out.push_back(std::move(e));
+  cv_.wait_for(lock, timeout, [&] { return !events_.empty() || finish_.has_value(); });
+  for (TokenEvent& e : events_) out.push_back(std::move(e));
   events_.clear();
-  return finish_ != Finish::Running;
+  return finish_.has_value();
 }
 
-Finish Job::finish() const {
+JobResult Job::result() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return finish_;
+  return result_;
 }
 
-int64_t Job::n_generated() const {
+void Job::started(int64_t n_reused) {
   std::lock_guard<std::mutex> lock(mu_);
-  return n_generated_;
+  result_.n_reused = n_reused;
 }
 
-void Job::push(TokenOut ev) {
+void Job::push(TokenEvent ev) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     events_.push_back(std::move(ev));
@@ -39,11 +29,12 @@ void Job::push(TokenOut ev) {
   cv_.notify_all();
 }
 
-void Job::mark_finished(Finish f, int64_t n_generated) {
+void Job::mark_finished(StopReason r, int64_t n_generated) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    finish_ = f;
-    n_generated_ = n_generated;
+    finish_ = r;
+    result_.finish = r;
+    result_.n_generated = n_generated;
   }
   cv_.notify_all();
 }

@@ -20,7 +20,9 @@ Json byte_list(const std::string& s) {
   return b;
 }
 
-const char* finish_text(Finish f) { return f == Finish::Stop ? "stop" : "length"; }  // cancelled: cut short
+// OpenAI's finish_reason: "stop" at an end-of-generation token or a stop string, else "length" (max_tokens, the
+// context, the request's time; a cancelled request is cut short).
+const char* finish_text(StopReason r) { return r == StopReason::Eos || r == StopReason::Stop ? "stop" : "length"; }
 
 }  // namespace
 
@@ -39,12 +41,16 @@ Json Reply::chunk_base() const {
               {"model", model_}};
 }
 
-Json Reply::usage(int64_t n_generated) const {
+// OpenAI's usage, with prompt_tokens_details.cached_tokens: the prompt tokens found in the slot's cache.
+Json Reply::usage(const JobResult& r) const {
   const auto n_prompt = static_cast<int64_t>(req_.job.prompt.size());
-  return Json{{"prompt_tokens", n_prompt}, {"completion_tokens", n_generated}, {"total_tokens", n_prompt + n_generated}};
+  return Json{{"prompt_tokens", n_prompt},
+              {"completion_tokens", r.n_generated},
+              {"total_tokens", n_prompt + r.n_generated},
+              {"prompt_tokens_details", {{"cached_tokens", r.n_reused}}}};
 }
 
-Json Reply::chat_logprob(const TokenOut& ev) const {
+Json Reply::chat_logprob(const TokenEvent& ev) const {
   const std::string piece = tok_.token_to_piece(ev.id);
   Json top = Json::array();
   for (const TopToken& t : ev.top) {
@@ -59,11 +65,11 @@ Json Reply::empty_legacy_logprobs() {
               {"text_offset", Json::array()}};
 }
 
-void Reply::add_legacy_logprob(Json& lp, const TokenOut& ev, size_t& offset) const {
-  const std::string piece = ev.kind == TokenOut::Prompt ? ev.text : tok_.token_to_piece(ev.id);
+void Reply::add_legacy_logprob(Json& lp, const TokenEvent& ev, size_t& offset) const {
+  const std::string piece = ev.kind == TokenEvent::Prompt ? ev.piece : tok_.token_to_piece(ev.id);
   lp["tokens"].push_back(piece);
   lp["text_offset"].push_back(offset);
-  offset += ev.kind == TokenOut::Prompt ? piece.size() : ev.text.size();
+  offset += ev.kind == TokenEvent::Prompt ? piece.size() : ev.text.size();
   if (!ev.has_logprob) {
     lp["token_logprobs"].push_back(nullptr);
     lp["top_logprobs"].push_back(nullptr);
@@ -78,8 +84,8 @@ void Reply::add_legacy_logprob(Json& lp, const TokenOut& ev, size_t& offset) con
   lp["top_logprobs"].push_back(top);
 }
 
-std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
-  const bool want_lp = req_.job.logprobs;
+std::string Reply::stream_events(const std::vector<TokenEvent>& evs) {
+  const bool want_lp = req_.job.gen.logprobs;
   std::string out;
   if (req_.chat && !role_sent_) {
     Json c = chunk_base();
@@ -88,7 +94,7 @@ std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
     out += sse(c);
     role_sent_ = true;
   }
-  if (!req_.chat && req_.echo && !req_.job.logprobs && !echo_sent_) {  // echo without log-probs: the prompt first
+  if (!req_.chat && req_.echo && !req_.job.gen.logprobs && !echo_sent_) {  // echo without log-probs: the prompt first
     Json c = chunk_base();
     c["choices"] = Json::array({Json{{"index", 0}, {"text", req_.echo_text}, {"logprobs", nullptr},
                                      {"finish_reason", nullptr}}});
@@ -96,11 +102,11 @@ std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
     text_offset_ += req_.echo_text.size();
     echo_sent_ = true;
   }
-  for (const TokenOut& ev : evs) {
-    if (ev.kind == TokenOut::Prompt && !req_.echo) continue;
+  for (const TokenEvent& ev : evs) {
+    if (ev.kind == TokenEvent::Prompt && !req_.echo) continue;
     std::string text = ev.text;
-    if (ev.kind == TokenOut::Prompt && !want_lp) continue;  // echo text without log-probs goes in one piece below
-    const bool lp = want_lp && ev.kind != TokenOut::Tail;
+    if (ev.kind == TokenEvent::Prompt && !want_lp) continue;  // echo text without log-probs goes in one piece below
+    const bool lp = want_lp && ev.kind != TokenEvent::Tail;
     if (text.empty() && !lp) continue;
     Json choice{{"index", 0}};
     if (req_.chat) {
@@ -121,52 +127,52 @@ std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
   return out;
 }
 
-std::string Reply::stream_end(Finish f, int64_t n_generated) {
+std::string Reply::stream_end(const JobResult& r) {
   Json c = chunk_base();
   Json choice{{"index", 0}};
   if (req_.chat) choice["delta"] = Json::object();
   else choice["text"] = "";
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_text(f);
+  choice["finish_reason"] = finish_text(r.finish);
   c["choices"] = Json::array({choice});
   std::string out = sse(c);
   if (req_.include_usage) {
     Json u = chunk_base();
     u["choices"] = Json::array();
-    u["usage"] = usage(n_generated);
+    u["usage"] = usage(r);
     out += sse(u);
   }
   return out + "data: [DONE]\n\n";
 }
 
-std::string Reply::full(const std::vector<TokenOut>& evs, Finish f, int64_t n_generated) {
+std::string Reply::full(const std::vector<TokenEvent>& evs, const JobResult& res) {
   std::string text = req_.echo ? req_.echo_text : std::string();
   Json legacy = empty_legacy_logprobs();
   Json content = Json::array();
   size_t offset = 0;
-  for (const TokenOut& ev : evs) {
-    if (ev.kind == TokenOut::Prompt) {
+  for (const TokenEvent& ev : evs) {
+    if (ev.kind == TokenEvent::Prompt) {
       if (!req_.echo) continue;
       add_legacy_logprob(legacy, ev, offset);
       continue;
     }
     text += ev.text;
-    if (ev.kind == TokenOut::Tail || !req_.job.logprobs) continue;
+    if (ev.kind == TokenEvent::Tail || !req_.job.gen.logprobs) continue;
     if (req_.chat) content.push_back(chat_logprob(ev));
     else add_legacy_logprob(legacy, ev, offset);
   }
   Json choice{{"index", 0}};
   if (req_.chat) choice["message"] = Json{{"role", "assistant"}, {"content", text}};
   else choice["text"] = text;
-  if (!req_.job.logprobs) choice["logprobs"] = nullptr;
+  if (!req_.job.gen.logprobs) choice["logprobs"] = nullptr;
   else choice["logprobs"] = req_.chat ? Json{{"content", content}} : legacy;
-  choice["finish_reason"] = finish_text(f);
+  choice["finish_reason"] = finish_text(res.finish);
   Json r{{"id", id_},
          {"object", req_.chat ? "chat.completion" : "text_completion"},
          {"created", created_},
          {"model", model_},
          {"choices", Json::array({choice})},
-         {"usage", usage(n_generated)}};
+         {"usage", usage(res)}};
   return dump(r);
 }
 

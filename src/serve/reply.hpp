@@ -14,18 +14,18 @@ class Reply {
   Reply(const Request& req, const Tokenizer& tok, std::string id, std::string model);
 
   // Streaming: the events for tokens that just arrived ("" when they carry nothing to send).
-  std::string stream_events(const std::vector<TokenOut>& evs);
+  std::string stream_events(const std::vector<TokenEvent>& evs);
   // Streaming: the final chunk with finish_reason, the usage chunk when asked for, and [DONE].
-  std::string stream_end(Finish f, int64_t n_generated);
+  std::string stream_end(const JobResult& r);
   // Not streaming: the whole response object, from every event of the job.
-  std::string full(const std::vector<TokenOut>& evs, Finish f, int64_t n_generated);
+  std::string full(const std::vector<TokenEvent>& evs, const JobResult& r);
 
  private:
   Json chunk_base() const;
-  Json usage(int64_t n_generated) const;
+  Json usage(const JobResult& r) const;
   // Log-prob records: chat {"token", "logprob", "bytes", "top_logprobs"}; completions add to the legacy arrays.
-  Json chat_logprob(const TokenOut& ev) const;
-  void add_legacy_logprob(Json& lp, const TokenOut& ev, size_t& offset) const;
+  Json chat_logprob(const TokenEvent& ev) const;
+  void add_legacy_logprob(Json& lp, const TokenEvent& ev, size_t& offset) const;
   static Json empty_legacy_logprobs();
 
   const Request& req_;

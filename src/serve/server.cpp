@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <thread>
 
 #include "lmgen/error.hpp"
+#include "serve/metrics.hpp"
 #include "serve/reply.hpp"
 
 namespace lmgen::serve {
@@ -34,7 +36,7 @@ struct Pending {
   Request req;
   Reply reply;
   std::shared_ptr<Job> job;
-  std::vector<TokenOut> events;  // not streaming: everything, for the final object
+  std::vector<TokenEvent> events;  // not streaming: everything, for the final object
   Pending(Request r, const Tokenizer& tok, std::string id, std::string model)
       : req(std::move(r)), reply(req, tok, std::move(id), std::move(model)) {}
 };
@@ -42,15 +44,19 @@ struct Pending {
 }  // namespace
 
 struct Server::Impl {
-  Engine& engine;
+  Engine* engine = nullptr;  // set, with ctx, by ready(); then `loaded` is true
   ApiContext ctx;
   ServerOptions opt;
   httplib::Server http;
+  std::atomic<bool> loaded{false};
   std::atomic<uint64_t> next_id{1};
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
+  std::mutex run_mu;               // run() and stop() agree on whether run() may still start listening
+  bool stop_requested = false;
+  std::atomic<int> run_state{0};  // 0 before run(), 1 in it, 2 after
 
-  Impl(Engine& e, ApiContext c, ServerOptions o) : engine(e), ctx(std::move(c)), opt(std::move(o)) {
+  explicit Impl(ServerOptions o) : opt(std::move(o)) {
     const int threads = opt.http_threads > 0 ? opt.http_threads : 32;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     http.set_payload_max_length(opt.max_body);
@@ -97,10 +103,11 @@ struct Server::Impl {
     return false;
   }
 
-  // Runs a handler body, answering an ApiError (or a Busy engine) in OpenAI's shape.
+  // Runs a handler body, answering an ApiError (or a Busy engine) in OpenAI's shape; 503 while the model loads.
   template <typename F>
   void guarded(httplib::Response& res, F&& f) {
     try {
+      if (!loaded.load()) throw Busy("the model is loading");
       f();
     } catch (const ApiError& e) {
       send_error(res, e.status, e.what());
@@ -112,15 +119,18 @@ struct Server::Impl {
   }
 
   void routes() {
-    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-      const Engine::Stats st = engine.stats();
-      send_json(res, draining.load() ? 503 : 200,
-                Json{{"status", draining.load() ? "shutting down" : "ok"}, {"running", st.running},
-                     {"queued", st.queued}, {"steps", st.steps}, {"rows", st.rows}});
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      guarded(res, [&] { res.set_content(prometheus_text(engine->stats()), "text/plain; version=0.0.4"); });
+    });
+    http.Get("/slots", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] { send_json(res, 200, slots_json(req.has_param("content"))); });
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-      Json m{{"id", opt.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "lmgen"}};
-      send_json(res, 200, Json{{"object", "list"}, {"data", Json::array({m})}});
+      guarded(res, [&] {
+        Json m{{"id", opt.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "lmgen"}};
+        send_json(res, 200, Json{{"object", "list"}, {"data", Json::array({m})}});
+      });
     });
     http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] { complete(req, res, false); });
@@ -134,6 +144,29 @@ struct Server::Impl {
     http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] { detokenize(req, res); });
     });
+  }
+
+  // 200 {"status": "ok", ...} when a request would be served soon; 503 while the model loads, while shutting down,
+  // and when every slot is busy with more than opt.busy_queue requests waiting (a balancer sends elsewhere).
+  void health(httplib::Response& res) const {
+    if (!loaded.load()) return send_json(res, 503, Json{{"status", "loading"}});
+    const Engine::Stats st = engine->stats();
+    const bool full = st.running >= st.slots && st.queued > opt.busy_queue;
+    const char* status = draining.load() ? "shutting down" : full ? "busy" : "ok";
+    send_json(res, draining.load() || full ? 503 : 200,
+              Json{{"status", status}, {"running", st.running}, {"queued", st.queued}, {"steps", st.steps},
+                   {"rows", st.rows}});
+  }
+
+  // [{"id", "state": "idle" | "busy", "n_cached"}] (with ?content: also "content", the text the slot holds).
+  Json slots_json(bool with_content) const {
+    Json out = Json::array();
+    for (const Engine::SlotInfo& s : engine->slots()) {
+      Json j{{"id", s.id}, {"state", s.busy ? "busy" : "idle"}, {"n_cached", s.tokens.size()}};
+      if (with_content) j["content"] = ctx.tok->decode(s.tokens);
+      out.push_back(std::move(j));
+    }
+    return out;
   }
 
   void tokenize(const httplib::Request& req, httplib::Response& res) const {
@@ -178,21 +211,20 @@ struct Server::Impl {
     const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id.fetch_add(1));
     auto p = std::make_shared<Pending>(std::move(r), *ctx.tok, id, opt.model_name);
     p->job = std::make_shared<Job>(p->req.job);
-    engine.submit(p->job);  // Busy: 503
+    engine->submit(p->job);  // Busy: 503
     ++in_flight;
     const bool stream = p->req.stream;
     auto provider = [p, stream](size_t, httplib::DataSink& sink) {
-      std::vector<TokenOut> evs;
+      std::vector<TokenEvent> evs;
       const bool done = p->job->wait(evs, std::chrono::milliseconds(100));
       if (stream) {
         const std::string s = p->reply.stream_events(evs);
         if (!s.empty() && !sink.write(s.data(), s.size())) return false;
       } else {
-        for (TokenOut& e : evs) p->events.push_back(std::move(e));
+        for (TokenEvent& e : evs) p->events.push_back(std::move(e));
       }
       if (!done) return true;
-      const std::string s = stream ? p->reply.stream_end(p->job->finish(), p->job->n_generated())
-                                   : p->reply.full(p->events, p->job->finish(), p->job->n_generated());
+      const std::string s = stream ? p->reply.stream_end(p->job->result()) : p->reply.full(p->events, p->job->result());
       if (!sink.write(s.data(), s.size())) return false;
       sink.done();
       return true;
@@ -207,8 +239,7 @@ struct Server::Impl {
   }
 };
 
-Server::Server(Engine& engine, ApiContext ctx, ServerOptions opt)
-    : impl_(std::make_unique<Impl>(engine, std::move(ctx), std::move(opt))) {}
+Server::Server(ServerOptions opt) : impl_(std::make_unique<Impl>(std::move(opt))) {}
 Server::~Server() = default;
 
 int Server::bind() {
@@ -226,7 +257,21 @@ int Server::bind() {
   return m.opt.port;
 }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->run_mu);
+    if (impl_->stop_requested) return;
+    impl_->run_state.store(1);
+  }
+  impl_->http.listen_after_bind();
+  impl_->run_state.store(2);
+}
+
+void Server::ready(Engine& engine, ApiContext ctx) {
+  impl_->engine = &engine;
+  impl_->ctx = std::move(ctx);
+  impl_->loaded.store(true);  // publishes engine and ctx to the HTTP threads
+}
 
 void Server::drain() { impl_->draining.store(true); }
 
@@ -236,6 +281,15 @@ bool Server::wait_idle(double seconds) {
   return impl_->in_flight.load() == 0;
 }
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->run_mu);
+    impl_->stop_requested = true;
+  }
+  // A stop before run() has started listening would be lost (the model failed to load at once): wait for it.
+  while (impl_->run_state.load() == 1 && !impl_->http.is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl_->http.stop();
+}
 
 }  // namespace lmgen::serve

@@ -1,6 +1,9 @@
 // Server — `lmgen serve`'s HTTP side: the OpenAI-compatible routes over one Engine. Binds, then serves on the
 // calling thread until stop(). The HTTP library (cpp-httplib) stays inside server.cpp.
-//   GET  /health                 {"status": "ok", "running", "queued", "steps", "rows"} (503 when shutting down)
+//   GET  /health                 {"status": "ok", "running", "queued", "steps", "rows"}; 503 while the model loads,
+//                                when every slot is busy with a queue over --busy-queue, and when shutting down
+//   GET  /metrics                Prometheus text: requests, prompt tokens evaluated / reused, tokens, queue, slots
+//   GET  /slots                  each slot's state and cached length (?content: and the text it holds)
 //   GET  /v1/models              the one model
 //   POST /v1/completions         text completion; echo + logprobs + max_tokens 0 gives the prompt's log-probs
 //   POST /v1/chat/completions    messages through the model's chat template
@@ -24,13 +27,18 @@ struct ServerOptions {
   size_t max_body = 8 << 20;          // request bodies beyond this many bytes: 413
   double timeout_s = 600;             // a request generating longer than this ends (finish_reason "length")
   int http_threads = 0;               // 0: enough for the parallel sequences and waiting clients
+  size_t busy_queue = 0;              // /health is 503 when every slot is busy and more than this many wait
 };
 
 class Server {
  public:
-  // `ctx` describes the model for request parsing (its tokenizer, template and limits); `engine` runs the jobs.
-  Server(Engine& engine, ApiContext ctx, ServerOptions opt);
+  // Serves /health (503 "loading") until ready().
+  explicit Server(ServerOptions opt);
   ~Server();
+
+  // The model is loaded: `ctx` describes it for request parsing (its tokenizer, template and limits); `engine` runs
+  // the jobs. Call once, before or while run() serves.
+  void ready(Engine& engine, ApiContext ctx);
 
   // Binds the listening socket; returns the port. Throws Error when it cannot.
   int bind();
