@@ -159,8 +159,5 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx);
 void hand_off_serve(int argc, char** argv);
 // score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
 int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
-// quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
-int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
-                       bool quiet);
 
 }  // namespace lmgen::cli
