@@ -67,9 +67,8 @@ void add_prompt_options(CLI::App& app, PromptArgs& a);
 // The model path to use: -m, or the bundled model when -m is absent.
 std::string resolve_model_path(const std::string& given);
 LoadedModel load(const ModelArgs& a, bool need_tokenizer = true);
-// --tokenizer, or for a llama2.c checkpoint without it: tokenizer.bin beside the model, else the only tok*.bin
-// there (said with -v); UsageError when there is none or several.
-std::string tokenizer_path(const ModelArgs& a, const std::string& model_path);
+// load_model, with a MissingTokenizer error told as the flag that fixes it (--tokenizer).
+LoadedModel load_model_or_usage(const std::string& path, const LoadOptions& lo);
 ModelOptions model_options(const ModelArgs& a);
 
 // The prompt text from -p / -f / stdin (when -p -, -f -, or no prompt option and stdin is not a terminal), byte for
@@ -103,7 +102,6 @@ std::string json_line(const nlohmann::ordered_json& j);
 // Sets j["text"] = piece, and j["bytes"] = [its bytes as ints] when the piece is not valid UTF-8 on its own (a
 // byte-fallback token or part of a character), so that a reader can rebuild the exact bytes.
 void put_piece(nlohmann::ordered_json& j, const std::string& piece);
-bool valid_utf8(const std::string& s);
 
 // True when stderr should get a progress bar: a terminal, and not -q.
 bool progress_wanted(const ModelArgs& a);

@@ -21,7 +21,7 @@
 
 #include "convert/convert.hpp"
 #include "lmgen/error.hpp"
-#include "util/json_limits.hpp"
+#include "util/json_file.hpp"
 
 namespace lmgen {
 
@@ -31,17 +31,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const fs::path& p, bool required) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    if (required) throw Error(p.string(), "cannot open (a tokenizer.json is needed to convert)");
+  std::error_code ec;
+  if (!fs::exists(p, ec)) {
+    if (required) throw Error(p.string(), "missing (a tokenizer.json is needed to convert)");
     return json::object();
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error(p.string(), "not a JSON object");
-  check_json_depth(j, p.string());
-  return j;
+  return read_json_object_file(p.string());
 }
 
 struct Vocab {

@@ -5,12 +5,13 @@
 #include <cctype>
 #include <cstring>
 
+#include "format/gguf.hpp"
 #include "lmgen/error.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/gguf_vocab.hpp"
 #include "tokenizer/spm_tokenizer.hpp"
 #include "tokenizer/tokenizer_bpe.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
+#include "tokenizer/builders.hpp"
 
 namespace lmgen {
 
@@ -28,7 +29,7 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
+static std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
   const std::string& path = g.path();
   std::vector<std::string> texts = read_gguf_tokens(g);
   const size_t n = texts.size();
@@ -118,7 +119,7 @@ void mark_gguf_specials(BpeTokenizer& t, int32_t eot, int32_t eom) {
 }
 }  // namespace
 
-std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
+static std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   auto t = std::make_unique<BpeTokenizer>();
   t->path_ = path;
@@ -179,6 +180,16 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
       if (t->decoded_[i]) t->raw_to_id_.put(i);
   }
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& gguf) {
+  std::string model = gguf.get_string_opt("tokenizer.ggml.model").value_or("");
+  if (model == "llama") return make_gguf_spm_tokenizer(gguf);
+  if (model == "gpt2") return make_gguf_bpe_tokenizer(gguf);
+  if (model.empty()) throw Error(gguf.path(), "no tokenizer in this GGUF (tokenizer.ggml.model missing)");
+  throw Error(gguf.path(), "unsupported tokenizer model '" + model + "' (supported: llama, gpt2)");
 }
 
 }  // namespace lmgen

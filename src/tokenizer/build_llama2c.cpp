@@ -5,14 +5,14 @@
 
 #include "lmgen/error.hpp"
 #include "tokenizer/spm_tokenizer.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
+#include "tokenizer/builders.hpp"
 
 namespace lmgen {
 
 using spm::LlamaSpmTokenizer;
 using spm::SpmConfig;
 
-std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
+std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
   if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open");

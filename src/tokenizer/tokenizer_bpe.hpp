@@ -24,7 +24,7 @@
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
+#include "lmgen/tokenizer.hpp"
 #include "tokenizer/vocab.hpp"
 
 namespace lmgen::bpe {
