@@ -15,7 +15,6 @@
 
 namespace lmgen {
 
-class ThreadPool;  // kernels/threads.hpp (internal)
 
 struct ModelOptions {
   int64_t n_ctx = 0;     // context length (KV cache positions); 0 = the model's training context, capped at 4096
@@ -70,7 +69,7 @@ class Model {
   void reset(int32_t slot);             // forgets slot `slot`
   int64_t n_batch() const;              // the most tokens one eval_batch call takes
 
-  ThreadPool& pool();
+  int n_threads() const;                // the threads eval runs on (ModelOptions::n_threads, or the physical cores)
 
  private:
   struct Impl;
