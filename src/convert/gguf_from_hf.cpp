@@ -8,7 +8,7 @@
 #include "kernels/quant.hpp"
 #include "lmgen/error.hpp"
 #include "load/loaders.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 

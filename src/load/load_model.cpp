@@ -9,10 +9,10 @@
 #include "lmgen/error.hpp"
 #include "format/gguf.hpp"
 #include "lmgen/loader.hpp"
-#include "chat/source.hpp"
+#include "load/chat_templates.hpp"
 #include "load/detect.hpp"
 #include "load/loaders.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 #include "tokenizer/builders.hpp"
 #include "util/json_file.hpp"
 

@@ -12,7 +12,7 @@
 #include "kernels/threads.hpp"
 #include "lmgen/error.hpp"
 #include "load/loaders.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 

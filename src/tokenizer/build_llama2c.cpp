@@ -9,9 +9,6 @@
 
 namespace lmgen {
 
-using spm::LlamaSpmTokenizer;
-using spm::SpmConfig;
-
 std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
   if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
   std::ifstream in(path, std::ios::binary);
@@ -65,7 +62,7 @@ std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32
   c.sentencepiece_decode = true;
   Vocab v;
   v.assign(std::move(texts), std::move(scores), std::move(attrs));
-  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
+  return std::make_unique<SpmTokenizer>(std::move(v), std::move(c));
 }
 
 }  // namespace lmgen

@@ -9,7 +9,7 @@
 
 #include "lmgen/error.hpp"
 #include "tokenizer/eog_texts.hpp"
-#include "tokenizer/hf/bpe_model.hpp"
+#include "tokenizer/hf/merges.hpp"
 #include "tokenizer/spm_merge.hpp"
 #include "tokenizer/builders.hpp"
 #include "util/json_file.hpp"

@@ -14,7 +14,7 @@ namespace lmgen {
 class GgufFile;
 
 // build_gguf.cpp: the tokenizer a GGUF file's tokenizer.ggml.* metadata describes (a vocab-only GGUF is enough):
-// "llama" -> SentencePiece-style (spm_tokenizer.hpp), "gpt2" -> byte-level BPE (tokenizer_bpe.hpp), llama.cpp's
+// "llama" -> SentencePiece-style (spm_tokenizer.hpp), "gpt2" -> byte-level BPE (gguf_bpe_tokenizer.hpp), llama.cpp's
 // semantics.
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& gguf);
 // build_tokenizer_json.cpp: an HF tokenizer.json with a BPE model, byte-level or SentencePiece-style

@@ -18,7 +18,7 @@
 
 #include "format/safetensors.hpp"
 #include "lmgen/error.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 #include "util/json_file.hpp"
 
 namespace lmgen {

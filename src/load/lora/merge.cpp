@@ -18,7 +18,7 @@
 #include "kernels/quant.hpp"
 #include "kernels/threads.hpp"
 #include "lmgen/error.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 

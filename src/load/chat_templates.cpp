@@ -1,5 +1,5 @@
-// Reading chat templates and special-token strings from model files (see source.hpp).
-#include "chat/source.hpp"
+// Reading chat templates and special-token strings from model files (see chat_templates.hpp).
+#include "load/chat_templates.hpp"
 
 #include <filesystem>
 #include <fstream>
