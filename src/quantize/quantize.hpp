@@ -8,7 +8,7 @@
 // on the thread count.
 //
 // LoRA: the model is loaded as load_model loads it (load_gguf_model) and the adapters are merged by the library's
-// own merge (apply_lora_adapters, lora/merge.cpp), exactly as LoadOptions::lora does; every file tensor whose
+// own merge (apply_lora_adapters, load/lora/merge.cpp), exactly as LoadOptions::lora does; every file tensor whose
 // matrices the merge replaced is then encoded from those merged matrices instead of the file's bytes (a fused q|k|v
 // or gate|up tensor from all of its matrices, in order). The merge keeps a quantized matrix's type, so with the
 // base's own type as target (Q8_0 base, q8_0) the written bytes are the load-time merged bytes; another target
