@@ -1,4 +1,4 @@
-// Where chat templates come from (src/chat/source.cpp through load_model): GGUF tokenizer.chat_template,
+// Where chat templates come from (src/load/chat_templates.cpp through load_model): GGUF tokenizer.chat_template,
 // tokenizer_config.json (string or named list), chat_template.jinja, and the special-token strings.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "chat/source.hpp"
+#include "load/chat_templates.hpp"
 #include "common.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/loader.hpp"

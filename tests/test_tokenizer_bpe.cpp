@@ -13,7 +13,6 @@
 #include "format/gguf.hpp"
 #include "format/gguf_writer.hpp"
 #include "lmgen/tokenizer.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
 #include "tokenizer/hf_tokenizer.hpp"
 #include "tokenizer/builders.hpp"
 

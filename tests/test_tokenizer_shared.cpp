@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/bpe.hpp"
+#include "tokenizer/bpe_merge.hpp"
 #include "tokenizer/hf/normalizer.hpp"
-#include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/special_split.hpp"
 #include "tokenizer/vocab.hpp"
 #include "util/utf8.hpp"

@@ -18,7 +18,7 @@
 #include "format/safetensors_writer.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/loader.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 int main(int argc, char** argv) {
   std::string model, out;

@@ -15,7 +15,6 @@
 
 namespace lmgen {
 
-class ThreadPool;  // kernels/threads.hpp (internal)
 
 // The longest context a Model allocates (n_ctx beyond it is a UsageError).
 constexpr int64_t kMaxContext = int64_t{1} << 22;
@@ -75,7 +74,7 @@ class Model {
   bool can_truncate(int32_t slot, int64_t n) const;
   int64_t n_batch() const;              // the most tokens one eval_batch call takes
 
-  ThreadPool& pool();
+  int n_threads() const;                // the threads eval runs on (ModelOptions::n_threads, or the physical cores)
 
  private:
   struct Impl;

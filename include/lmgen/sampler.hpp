@@ -128,7 +128,7 @@ struct SamplingOptions {
   float presence_penalty = 0.0f;
   int32_t penalty_last_n = 64;  // how many recent tokens the penalties look at
   std::vector<std::pair<int32_t, float>> logit_bias;  // added to the logit of each id
-  // Order of the filtering steps, by name, e.g. "penalties,top_k,top_p,min_p,temperature" (the default order).
+  // Order of the filtering steps, by name (the default below runs them all).
   // Valid names: penalties, logit_bias, top_k, top_p, min_p, temperature. A step not named is not run.
   std::string order = "penalties,logit_bias,top_k,top_p,min_p,temperature";
 };

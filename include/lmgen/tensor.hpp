@@ -37,7 +37,7 @@ struct TypeTraits {
   int64_t type_size;  // bytes per block
 };
 
-// Traits of a type; `known` is false (and the result unusable) for ids lmgen does not know.
+// True when lmgen knows the ggml type id (a DType value); dtype_traits throws Error for one it does not.
 bool dtype_known(uint32_t ggml_type);
 const TypeTraits& dtype_traits(DType t);
 inline const char* dtype_name(DType t) { return dtype_traits(t).name; }

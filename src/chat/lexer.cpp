@@ -10,6 +10,7 @@
 
 #include "chat/error.hpp"
 #include "chat/text.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen::chat {
 
@@ -80,7 +81,7 @@ std::string unescape(std::string_view s) {
           out += c;
           break;
         }
-        text::append_cp(out, cp);
+        utf8::append(out, cp);
         i += n;
         break;
       }
@@ -90,7 +91,7 @@ std::string unescape(std::string_view s) {
           size_t k = 0;
           for (; k < 3 && i + k < s.size() && s[i + k] >= '0' && s[i + k] <= '7'; ++k) cp = cp * 8 + (s[i + k] - '0');
           i += k - 1;
-          text::append_cp(out, cp);
+          utf8::append(out, cp);
         } else {
           out += '\\';
           out += c;

@@ -6,45 +6,14 @@
 #include <algorithm>
 
 #include "chat/value.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen::chat::text {
 
 char32_t next_cp(std::string_view s, size_t& pos) {
-  const auto c = static_cast<unsigned char>(s[pos]);
-  const int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-  if (n <= 0 || pos + static_cast<size_t>(n) >= s.size()) {
-    ++pos;
-    return c;
-  }
-  char32_t cp = c & (0x3f >> n);
-  for (int k = 1; k <= n; ++k) {
-    const auto d = static_cast<unsigned char>(s[pos + k]);
-    if ((d >> 6) != 2) {
-      ++pos;
-      return c;
-    }
-    cp = (cp << 6) | (d & 0x3f);
-  }
-  pos += n + 1;
-  return cp;
-}
-
-void append_cp(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
+  const auto byte = static_cast<unsigned char>(s[pos]);
+  const int32_t cp = utf8::decode(s, pos);  // an ill-formed byte: -1, one byte consumed
+  return cp < 0 ? byte : static_cast<char32_t>(cp);
 }
 
 std::vector<std::string_view> code_points(std::string_view s) {
@@ -82,7 +51,7 @@ template <typename F>
 std::string map_cps(std::string_view s, F f) {
   std::string out;
   out.reserve(s.size());
-  for (size_t pos = 0; pos < s.size();) append_cp(out, f(next_cp(s, pos)));
+  for (size_t pos = 0; pos < s.size();) utf8::append(out, f(next_cp(s, pos)));
   return out;
 }
 

@@ -11,9 +11,9 @@
 
 namespace lmgen::chat::text {
 
-// Decodes the code point at s[pos]; advances pos.
+// Decodes the code point at s[pos] (util/utf8's decoder; an ill-formed byte is the code point of its value) and
+// advances pos. Code points are written back with utf8::append.
 char32_t next_cp(std::string_view s, size_t& pos);
-void append_cp(std::string& out, char32_t cp);
 std::vector<std::string_view> code_points(std::string_view s);  // one view per code point
 size_t cp_count(std::string_view s);
 

@@ -93,7 +93,7 @@ std::vector<Result> bench_threads(const BenchArgs& a, const std::shared_ptr<cons
   mo.n_ctx = a.depth + std::max(a.n_prompt, a.n_gen + 1) + 1;
   mo.n_batch = a.n_batch > 0 ? a.n_batch : std::max<int64_t>({1, a.n_prompt, a.depth});
   Model model(data, mo);
-  const int used = model.pool().size();
+  const int used = model.n_threads();
   const int64_t n_vocab = model.n_vocab();
 
   std::vector<float> logits;

@@ -13,6 +13,7 @@
 
 #include "lmgen/generator.hpp"
 #include "format/gguf.hpp"
+#include "quantize/file_types.hpp"
 #include "lmgen/loader.hpp"
 #include "lmgen/model.hpp"
 
@@ -76,9 +77,8 @@ void add_input_options(CLI::App& app, PromptArgs& a, const std::string& p_help, 
 // The model path to use: -m, or the bundled model when -m is absent.
 std::string resolve_model_path(const std::string& given);
 LoadedModel load(const ModelArgs& a, bool need_tokenizer = true);
-// --tokenizer, or for a llama2.c checkpoint without it: tokenizer.bin beside the model, else the only tok*.bin
-// there (said with -v); UsageError when there is none or several.
-std::string tokenizer_path(const ModelArgs& a, const std::string& model_path);
+// load_model, with a MissingTokenizer error told as the flag that fixes it (--tokenizer).
+LoadedModel load_model_or_usage(const std::string& path, const LoadOptions& lo);
 ModelOptions model_options(const ModelArgs& a);
 
 // The prompt text from -p / -f / stdin (when -p -, -f -, or no prompt option and stdin is not a terminal), byte for
@@ -114,7 +114,6 @@ std::string json_line(const nlohmann::ordered_json& j);
 // Sets j["text"] = piece, and j["bytes"] = [its bytes as ints] when the piece is not valid UTF-8 on its own (a
 // byte-fallback token or part of a character), so that a reader can rebuild the exact bytes.
 void put_piece(nlohmann::ordered_json& j, const std::string& piece);
-bool valid_utf8(const std::string& s);
 
 // True when stderr should get a progress bar: a terminal, and not -q.
 bool progress_wanted(const ModelArgs& a);
@@ -170,10 +169,7 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx);
 void hand_off_serve(int argc, char** argv);
 // score_sft.cpp: `score --sft FILE` (FILE "-" = standard input); compare: also the base model without --lora.
 int run_score_sft(const ModelArgs& args, const std::string& file, bool compare, Context& ctx);
-// quantize.cpp, for `convert --type`: a type quantize does not write is a UsageError "COMMAND: unknown --type".
-void check_quantize_type(const std::string& type, const char* command);
-// quantize.cpp, for `convert --type` with a quantized type: quantizes the GGUF file `in` into `out`.
-int quantize_gguf_file(const std::string& in, const std::string& out, const std::string& type, int threads,
-                       bool quiet);
+// quantize.cpp: the file type a --type names, or UsageError "COMMAND: unknown --type 'NAME' (one of: ...)".
+const FileTypeInfo& file_type_option(const std::string& name, const char* command);
 
 }  // namespace lmgen::cli

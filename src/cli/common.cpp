@@ -9,14 +9,11 @@
 #include <cstring>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "cli/cli.hpp"
 #include "kernels/dispatch.hpp"
-#include "format/gguf.hpp"
 #include "lmgen/error.hpp"
-#include "load/loaders.hpp"
+#include "util/utf8.hpp"
 
 namespace lmgen::cli {
 
@@ -176,31 +173,12 @@ ModelOptions model_options(const ModelArgs& a) {
   return o;
 }
 
-std::string tokenizer_path(const ModelArgs& a, const std::string& model_path) {
-  namespace fs = std::filesystem;
-  if (!a.tokenizer.empty() || fs::is_directory(model_path) || GgufFile::sniff(model_path) ||
-      !llama2c_sniff(model_path))
-    return a.tokenizer;
-  const fs::path dir = fs::path(model_path).parent_path().empty() ? fs::path(".") : fs::path(model_path).parent_path();
-  std::string found;
-  std::error_code ec;
-  if (fs::is_regular_file(dir / "tokenizer.bin", ec)) {
-    found = (dir / "tokenizer.bin").string();
-  } else {
-    std::vector<fs::path> toks;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind("tok", 0) == 0 && e.path().extension() == ".bin" && e.is_regular_file(ec)) toks.push_back(e.path());
-    }
-    if (toks.size() != 1)
-      throw UsageError(model_path + ": a llama2.c checkpoint has no tokenizer inside, and " +
-                       (toks.empty() ? std::string("no tokenizer.bin or tok*.bin is beside it")
-                                     : std::to_string(toks.size()) + " tok*.bin files are beside it") +
-                       "; pass --tokenizer FILE");
-    found = toks.front().string();
+LoadedModel load_model_or_usage(const std::string& path, const LoadOptions& lo) {
+  try {
+    return load_model(path, lo);
+  } catch (const MissingTokenizer& e) {
+    throw UsageError(std::string(e.what()) + "; pass --tokenizer FILE");
   }
-  if (a.verbose > 0 && !a.quiet) std::fprintf(stderr, "lmgen: using the tokenizer %s found beside the model\n", found.c_str());
-  return found;
 }
 
 LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
@@ -210,9 +188,11 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
   lo.access = a.no_mmap ? FileAccess::Read : FileAccess::Map;
   auto t0 = std::chrono::steady_clock::now();
   const std::string path = resolve_model_path(a.model);
-  if (need_tokenizer) lo.tokenizer_path = tokenizer_path(a, path);
+  lo.tokenizer_path = a.tokenizer;
   for (const std::string& l : a.lora) lo.lora.push_back(parse_lora_spec(l));
-  LoadedModel lm = load_model(path, lo);
+  LoadedModel lm = load_model_or_usage(path, lo);
+  if (a.verbose > 0 && !a.quiet && lm.tokenizer_found_beside)
+    std::fprintf(stderr, "lmgen: using the tokenizer %s found beside the model\n", lm.tokenizer_path.c_str());
   if (a.verbose > 0 && !a.quiet) {
     const ModelConfig& c = lm.model->config;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -343,28 +323,9 @@ std::string json_line(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-bool valid_utf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (size_t k = 1; k < len; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d >> 6) != 0x2) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
-
 void put_piece(nlohmann::ordered_json& j, const std::string& piece) {
   j["text"] = piece;
-  if (valid_utf8(piece)) return;
+  if (utf8::valid(piece)) return;
   nlohmann::ordered_json bytes = nlohmann::ordered_json::array();
   for (char c : piece) bytes.push_back(static_cast<unsigned char>(c));
   j["bytes"] = bytes;

@@ -23,9 +23,9 @@ std::string subcommand_named(const CLI::App& app, const std::vector<std::string>
 }
 
 // The subcommands, by the names each setup function declares. Only those named on the command line are declared
-// (all of them when help is asked for, since it lists them): declaring one's options costs ~0.2-0.8 million
-// instructions and fresh heap pages, and a generation, which names none, was spending a fifth of a 16-token
-// stories260K run on them. A name missing here makes its subcommand unknown, which its own tests would show.
+// (all of them when help is asked for, since it lists them), so a generation does not pay for declaring the options
+// of every subcommand (BENCHMARKS.md, "Measurements behind code choices"). A name missing here makes its subcommand
+// unknown, which its own tests would show.
 struct Subcommands {
   std::initializer_list<std::string_view> names;
   std::vector<lmgen::cli::Command> (*setup)(CLI::App&, lmgen::cli::Context&);

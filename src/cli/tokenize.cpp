@@ -7,7 +7,6 @@
 #include "cli/cli.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/tokenizer.hpp"
-#include "load/loaders.hpp"
 #include "util/json_limits.hpp"
 
 namespace lmgen::cli {
@@ -22,11 +21,11 @@ struct TokenizeArgs {
 };
 
 // A tokenizer from -m (model file/dir, tokenizer.json, vocab-only GGUF) or --tokenizer.
-std::unique_ptr<Tokenizer> open_tokenizer(const ModelArgs& m) {
+std::shared_ptr<const Tokenizer> open_tokenizer(const ModelArgs& m) {
   if (!m.tokenizer.empty()) return load_tokenizer(m.tokenizer);
-  const std::string path = resolve_model_path(m.model);
-  const std::string beside = tokenizer_path(m, path);  // a llama2.c checkpoint has no tokenizer inside
-  return load_tokenizer(beside.empty() ? path : beside);
+  LoadOptions lo;
+  lo.load_weights = false;
+  return load_model_or_usage(resolve_model_path(m.model), lo).tokenizer;
 }
 
 // `where` names the input ("the input", "input line 3"), `what` the JSON expected of it.

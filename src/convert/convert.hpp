@@ -17,6 +17,7 @@
 #include "lmgen/config.hpp"
 #include "lmgen/lora.hpp"
 #include "lmgen/tensor.hpp"
+#include "quantize/quantize.hpp"
 
 namespace lmgen {
 
@@ -27,6 +28,13 @@ namespace lmgen {
 void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, DType type,
                         const std::vector<LoraSpec>& lora = {}, std::vector<std::string>* notes = nullptr);
 
+// Writes `hf_dir` as a GGUF file of any file type (opt.type): the types llama.cpp's converter writes
+// (FileTypeInfo::converter_writes) directly, as above, unless `quantizer_rules`; the others (all of them with
+// `quantizer_rules`: llama-quantize's per-tensor rules and keys, as `lmgen quantize HF_DIR`) through an F32 GGUF
+// next to `out_path` ("OUT.f32-tmp.gguf", removed afterwards) and quantize_gguf with `opt`. Adapters (opt.lora)
+// are merged once, by the conversion. Returns their notes.
+std::vector<std::string> convert_hf_model(const std::string& hf_dir, const std::string& out_path,
+                                          const QuantizeOptions& opt, bool quantizer_rules = false);
 // llama.cpp's general.file_type number for a GGUF whose weights are `type`.
 uint32_t llama_file_type(DType type);
 

@@ -8,7 +8,7 @@
 #include "kernels/quant.hpp"
 #include "lmgen/error.hpp"
 #include "load/loaders.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 
@@ -162,6 +162,31 @@ void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, 
   TensorList t(w, type);
   add_tensors(t, *a, c, md.weights);
   w.write(out_path);
+}
+
+std::vector<std::string> convert_hf_model(const std::string& hf_dir, const std::string& out_path,
+                                          const QuantizeOptions& opt, bool quantizer_rules) {
+  namespace fs = std::filesystem;
+  const FileTypeInfo& ft = file_type_info(opt.type);
+  std::vector<std::string> notes;
+  if (ft.converter_writes && !quantizer_rules) {
+    convert_hf_to_gguf(hf_dir, out_path, ft.base, opt.lora, &notes);
+    return notes;
+  }
+  struct Remove {
+    std::string path;
+    ~Remove() { std::error_code ec; fs::remove(path, ec); }
+  } tmp{out_path + ".f32-tmp.gguf"};
+  convert_hf_to_gguf(hf_dir, tmp.path, DType::F32, opt.lora, &notes);
+  QuantizeOptions q = opt;
+  q.lora.clear();  // merged into the F32 file
+  q.on_plan = [&](const QuantizePlan& p) {
+    QuantizePlan with_notes = p;
+    with_notes.lora_notes = notes;
+    if (opt.on_plan) opt.on_plan(with_notes);
+  };
+  quantize_gguf(tmp.path, out_path, q);
+  return notes;
 }
 
 }  // namespace lmgen

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "convert/convert.hpp"
+#include "quantize/file_types.hpp"
 #include "lmgen/error.hpp"
 
 namespace lmgen {
@@ -60,13 +61,9 @@ void write_rope(GgufWriter& w, const ModelConfig& c, const ArchInfo& a) {
 }  // namespace
 
 uint32_t llama_file_type(DType type) {
-  switch (type) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q8_0: return 7;
-    case DType::BF16: return 32;
-    default: throw UsageError(std::string("convert: unsupported output type ") + dtype_name(type));
-  }
+  for (const FileTypeInfo& f : file_types())
+    if (f.converter_writes && f.base == type) return static_cast<uint32_t>(f.id);
+  throw UsageError(std::string("convert: unsupported output type ") + dtype_name(type));
 }
 
 void write_gguf_hparams(GgufWriter& w, const ModelConfig& c, const ArchInfo& a, DType type) {

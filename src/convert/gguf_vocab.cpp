@@ -21,8 +21,7 @@
 
 #include "convert/convert.hpp"
 #include "lmgen/error.hpp"
-#include "util/json_limits.hpp"
-#include "util/read_file.hpp"
+#include "util/json_file.hpp"
 
 namespace lmgen {
 
@@ -37,10 +36,7 @@ json read_json(const fs::path& p, bool required) {
     if (required) throw Error(p.string(), "missing (a tokenizer.json is needed to convert)");
     return json::object();
   }
-  json j = json::parse(read_whole_file(p.string()), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error(p.string(), "not a JSON object");
-  check_json_depth(j, p.string());
-  return j;
+  return read_json_object_file(p.string());
 }
 
 struct Vocab {

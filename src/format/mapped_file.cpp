@@ -20,7 +20,7 @@ constexpr size_t kHugePage = size_t{2} << 20;
 void* read_into_memory(int fd, const std::string& path, size_t size, size_t& len, const uint8_t*& data) {
   len = (size + kHugePage - 1) / kHugePage * kHugePage + kHugePage;  // room to align the start
   void* base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) throw Error(path, std::string("cannot allocate memory for --no-mmap: ") + std::strerror(errno));
+  if (base == MAP_FAILED) throw Error(path, std::string("cannot allocate memory to read the file into: ") + std::strerror(errno));
   auto* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
   madvise(start, len - kHugePage, MADV_HUGEPAGE);  // advice only: without THP it is ordinary memory
   size_t done = 0;

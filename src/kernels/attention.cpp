@@ -16,12 +16,13 @@ namespace lmgen::simd::LMGEN_KERNEL_NS {
 
 using vec::F16;
 using vec::kW;
+static_assert(kW == kKvBlock, "a 16-float vector holds the positions of one key block of the cache's layout");
 
 namespace {
 
 // The scores and weighted values run on the family's own register width (V: 16 floats with AVX-512, 8 with AVX2),
-// not on the 16-float vectors of vecmath.hpp: under AVX2, GCC lowers those through the stack (a broadcast became 16
-// scalar stores), and the AVX2 family ran SmolLM2's attention ~10x slower than AVX-512. A 16-position key block is
+// not on the 16-float vectors of vecmath.hpp: under AVX2, GCC lowers those through the stack (a broadcast becomes 16
+// scalar stores; BENCHMARKS.md, "Measurements behind code choices", has what that cost). A 16-position key block is
 // kSub registers side by side.
 #if defined(__AVX512F__)
 constexpr int kV = 16, kRegs = 32;

@@ -39,6 +39,10 @@ using RowsFn = bool (*)(DType t, int64_t n, const void* w, size_t ws, int64_t n_
 // The kernel entry point of a family; nullptr for scalar or a family not compiled in.
 RowsFn rows_kernel(Isa isa);
 
+// Positions per key block of the KV cache's layout (model/kv_cache.hpp: K[h][p / kKvBlock][d][p % kKvBlock]): the
+// one definition, which the cache and the attention kernels both use.
+constexpr int64_t kKvBlock = 16;
+
 // Attention of a group of query heads sharing one kv head, for one query (KvCache::attend; kernels/attention.cpp):
 // q, o = [G, D]; kh, vh = the kv head's keys and values in the cache's layout; s = scratch for G rows of scores.
 using AttendGroupFn = void (*)(const float* q, const float* kh, const float* vh, int64_t D, int64_t n_pos, int64_t lo,
@@ -53,11 +57,9 @@ ActQuantFn act_quantizer(Isa isa);
 // act_quantizer(active_isa()), looked up once.
 ActQuantFn active_act_quantizer();
 
-// Software prefetch of weight rows during generation (kernels/quant_simd_util.hpp), chosen once from the CPU. Measured
-// on an AMD EPYC Zen 4 (the kernels' first home): 8 KiB ahead into L2 made SmolLM2-shape F16 generation 24% faster (2,
-// 4, 12, 16 and 32 KiB and the T0 / NTA hints were slower), F32 best with every other line. On an AMD EPYC Zen 5
-// (family 1Ah) F32 rows run faster with no software prefetch at all (SmolLM2-shape F32 tg t=1 58-61 -> 70-76 tok/s,
-// t=2 64-82 -> 89-94), while F16 and Q8_0 keep the Zen 4 plan (2 KiB into L1 cost Q8_0 15%).
+// Software prefetch of weight rows during generation (kernels/quant_simd_util.hpp), chosen once from the CPU: how far
+// ahead (into L2) and whether F32 rows are prefetched at all. The measurements behind the choice are in
+// BENCHMARKS.md ("Measurements behind code choices").
 struct PrefetchPlan {
   uint32_t ahead = 8192;
   bool f32_rows = true;

@@ -176,7 +176,7 @@ struct Q8 {
   }
 #if defined(LMGEN_Q0_WIDE)
   // Eight 16-byte loads, not word permutes as for Q4_0 and Q5_0: a Q8_0 quad is 136 bytes, and gathering it
-  // with 64-byte loads (overlapping, across cache lines) made Q8_0 generation 5-8% slower on the Zen 5.
+  // with 64-byte loads (overlapping, across cache lines) was slower (BENCHMARKS.md).
   static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
     dw = expand_scales4(x[0].d, x[1].d, x[2].d, x[3].d);
     const __m512i flip = _mm512_set1_epi8(kFlip);
@@ -345,9 +345,7 @@ template <typename K, int R, int NA>
 }
 
 // Generation (one activation): one weight row at a time, streamed. Q8_0 rows also prefetch (K::kPrefetch, the
-// CPU's PrefetchPlan): 8 KiB ahead into L2 on the AMD EPYC (Zen 5) made SmolLM2-shape Q8_0 generation
-// 18-27% faster at t=1 (205 -> 254 tok/s), Qwen3-0.6B-shape Q8_0 +14% at t=1 and -3% at t=2; for Q4_0 it helped
-// SmolLM2 at t=1 but cost TinyLlama 10-15% at t=2, so the 4- and 5-bit rows stream on the hardware prefetchers alone.
+// CPU's PrefetchPlan); the 4- and 5-bit rows stream on the hardware prefetchers alone (BENCHMARKS.md).
 template <typename K>
 void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const QuadAct* act, int64_t nq, float* y) {
   const size_t ahead = prefetch_plan().ahead;

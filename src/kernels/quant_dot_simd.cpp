@@ -18,6 +18,7 @@
 
 #include "kernels/quant_blocks.hpp"
 #include "kernels/quant_simd_util.hpp"
+#include "kernels/quant_simd_float.hpp"
 
 namespace lmgen::simd::LMGEN_KERNEL_NS {
 
@@ -216,68 +217,7 @@ void dot_q6_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, flo
   for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
 }
 
-// ---- F32 / F16 / BF16 rows against F32 activations ----
-
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-constexpr int kLanes = 16;
-using VF = __m512;
-template <DType T>
-inline VF load_w(const void* w, int64_t i) {
-  if constexpr (T == DType::F32) return _mm512_loadu_ps(static_cast<const float*>(w) + i);
-  const auto* p = reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i);
-  if constexpr (T == DType::F16) return _mm512_cvtph_ps(_mm256_loadu_si256(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(p)), 16));
-}
-template <DType T>
-inline VF load_w_tail(const void* w, int64_t i, int m) {
-  const __mmask16 k = static_cast<__mmask16>((1u << m) - 1);
-  if constexpr (T == DType::F32) return _mm512_maskz_loadu_ps(k, static_cast<const float*>(w) + i);
-  const uint16_t* p = static_cast<const uint16_t*>(w) + i;
-  if constexpr (T == DType::F16) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, p)), 16));
-}
-inline VF load_x(const float* x) { return _mm512_loadu_ps(x); }
-inline VF load_x_tail(const float* x, int m) {
-  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << m) - 1), x);
-}
-inline VF vzero() { return _mm512_setzero_ps(); }
-inline VF vfma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
-inline float vsum(VF a, VF b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
-constexpr bool kMaskedTail = true;
-#else
-constexpr int kLanes = 8;
-using VF = __m256;
-template <DType T>
-inline VF load_w(const void* w, int64_t i) {
-  if constexpr (T == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
-  const auto* p = reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i);
-  if constexpr (T == DType::F16) return _mm256_cvtph_ps(_mm_loadu_si128(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(p)), 16));
-}
-template <DType T>
-inline VF load_w_tail(const void*, int64_t, int) { return _mm256_setzero_ps(); }
-inline VF load_x(const float* x) { return _mm256_loadu_ps(x); }
-inline VF load_x_tail(const float*, int) { return _mm256_setzero_ps(); }
-inline VF vzero() { return _mm256_setzero_ps(); }
-inline VF vfma(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
-inline float vsum(VF a, VF b) { return hsum(_mm256_add_ps(a, b)); }
-constexpr bool kMaskedTail = false;
-#endif
-
-// The value, forced into a register: otherwise GCC folds an F32 weight load into every FMA that uses it, loading
-// each weight vector once per activation instead of once per chunk (30 loads per 24 FMAs in the 4 x 3 tile).
-inline VF in_register(VF v) {
-  __asm__("" : "+v"(v));
-  return v;
-}
-
-template <DType T>
-inline float scalar_w(const void* w, int64_t i) {
-  if constexpr (T == DType::F32) return static_cast<const float*>(w)[i];
-  const uint16_t h = static_cast<const uint16_t*>(w)[i];
-  if constexpr (T == DType::F16) return h2f(h);
-  return bf16_to_fp32(h);
-}
+// ---- F32 / F16 / BF16 rows against F32 activations (vector loads: quant_simd_float.hpp) ----
 
 // R weight rows (ws bytes apart) x NA activation rows; out[r * NA + a]. Per (row, activation) the operations are
 // the same whatever R and NA are (two accumulators over 2 x kLanes chunks, then the tails), so batched and
@@ -301,9 +241,8 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
   // Each chunk of kLanes elements: R weight vectors, then each activation vector is loaded once and serves the R rows
   // (2 * R * NA accumulators + R + 1 registers in flight).
   // Tiles pin the weight and activation vectors in registers (in_register): GCC would otherwise fold their loads into
-  // every FMA that uses them, loading each once per use. A single F32 row (generation) is the exception: with its
-  // loads folded into the FMAs it streams ~15% faster (SmolLM2-shape F32 tg64 t=1 on the Zen 5: 59-63 pinned vs
-  // 66-74 tok/s folded, llama.cpp 66-70 in the same minutes). F16 rows stay pinned (not measured worse pinned).
+  // every FMA that uses them, loading each once per use. A single F32 row (generation) streams faster with its loads
+  // folded (BENCHMARKS.md); F16 rows stay pinned.
   constexpr bool kPin = Pin;
   int64_t i = 0;
   for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
@@ -363,10 +302,8 @@ constexpr int kTileR = 4, kTileA = 3;
 constexpr int kTileR = 2, kTileA = 3;
 #endif
 // F32 generation (one activation) takes this many weight rows at a time, loads folded into the FMAs as for one row;
-// per row the operations are dot_float<F32, 1, 1>'s, so the bits are the same. On the AMD EPYC Zen 5, SmolLM2-shape
-// F32 tg64 t=1, 8 alternating pairs: 8 rows 46.6-55.1 tok/s vs one row 42.1-45.6, every pair ahead (mean +16%); 2
-// and 4 rows were slower than one, and so was any software prefetch. AVX2 (16 registers) stays at one row: 2, 4 and
-// 8 rows measured 25-50% slower there.
+// per row the operations are dot_float<F32, 1, 1>'s, so the bits are the same. Eight with AVX-512, one with AVX2's
+// 16 registers: the measured best of each (BENCHMARKS.md).
 #if defined(__AVX512F__)
 constexpr int kGenRowsF32 = 8;
 #else
@@ -436,9 +373,8 @@ struct K6 {
 template <DType T>
 struct KF {
   using State = NoState;
-  // F32 rows hold twice the bytes per element: on the Zen 4 machine a prefetch for every 64-byte line made
-  // SmolLM2-shape F32 generation 20% slower with the file in huge pages (38 vs 48-50 tok/s) and every other line was
-  // the fastest with 4 KiB and 2 MiB pages alike (F16/BF16 measured best with every line); see PrefetchPlan.
+  // F32 rows hold twice the bytes per element: they prefetch every other line (F16/BF16 every line); see
+  // PrefetchPlan and BENCHMARKS.md.
   static constexpr bool kF32Rows = T == DType::F32;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lmgen/file_access.hpp"
@@ -17,13 +18,12 @@ enum class ModelFormat { Gguf, Llama2c, HfDir };
 
 struct DetectedModel {
   ModelFormat format = ModelFormat::Gguf;
-  std::string path;
   std::shared_ptr<MappedFile> file;  // the model file's one map (null for a directory)
 };
 
 // Throws Error naming the path when it does not exist or is none of the formats.
 DetectedModel detect_model(const std::string& path, FileAccess access = FileAccess::Map);
-
-const char* model_format_name(ModelFormat f);  // "GGUF", "llama2.c checkpoint", "Hugging Face directory"
+// The same, with nothing instead of an Error for a path that exists but holds none of the formats.
+std::optional<DetectedModel> try_detect_model(const std::string& path, FileAccess access = FileAccess::Map);
 
 }  // namespace lmgen

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmgen/error.hpp"
-#include "util/json_limits.hpp"
+#include "util/json_file.hpp"
 #include "format/mapped_file.hpp"
 #include "load/arch_table.hpp"
 
@@ -264,13 +264,7 @@ void read_attention(const Fields& f, const ArchInfo& a, ModelConfig& c) {
 }  // namespace
 
 ModelConfig hf_config_from_json(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(source, std::string("not valid JSON: ") + json_error_text(e));
-  }
-  check_json_depth(j, source);
+  const json j = parse_json_text(text, source);
   if (!j.is_object()) throw Error(source, "not a JSON object");
   const ArchInfo& a = detect_arch(j, source);
   ModelConfig c;

@@ -10,7 +10,7 @@
 
 namespace lmgen {
 
-constexpr int64_t kW = 16;  // positions per key block (the layout of kv_cache.hpp)
+constexpr int64_t kW = simd::kKvBlock;  // positions per key block (the layout of kv_cache.hpp)
 
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim,
                  const std::vector<int64_t>& layer_window, int64_t max_chunk)

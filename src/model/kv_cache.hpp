@@ -1,8 +1,9 @@
 // Internal: the KV cache and causal attention over it (kv_cache.cpp).
 //
 // Layout, per layer and kv head h (head_dim D, positions p):
-//   K: blocks of 16 positions, transposed: K[h][p / 16][d][p % 16]. The scores of 16 positions are then D
-//      multiply-adds of 16-wide vectors (no horizontal sums), which is what makes tiny heads (D = 8) fast.
+//   K: blocks of 16 positions (simd::kKvBlock, kernels/dispatch.hpp), transposed: K[h][p / 16][d][p % 16]. The
+//      scores of 16 positions are then D multiply-adds of 16-wide vectors (no horizontal sums), which is what makes
+//      tiny heads (D = 8) fast.
 //   V: by position: V[h][p][d] (each head's rows padded to a whole number of 16-position blocks).
 // Sliding-window layers (a window w given at construction) keep a ring of R = w + max_chunk + 14 positions (rounded
 // up to 16), stored twice — position p at slots p % R and p % R + R — so the positions a query reads are always
@@ -16,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/dispatch.hpp"
 #include "kernels/threads.hpp"
 
 namespace lmgen {
@@ -37,7 +39,7 @@ class KvCache {
   bool can_rewind(int64_t n_past, int64_t n) const;
 
   // Positions a layer's storage holds (per kv head).
-  int64_t layer_positions(int64_t layer) const { return blk_[static_cast<size_t>(layer)] * 16; }
+  int64_t layer_positions(int64_t layer) const { return blk_[static_cast<size_t>(layer)] * simd::kKvBlock; }
 
   // Writes the keys and values of positions pos0 .. pos0+n-1; k and v are [n, n_head_kv * head_dim].
   void store(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v);
@@ -61,7 +63,7 @@ class KvCache {
   // One kv head's rows within a layer. V rows are padded to whole 16-position blocks too, so a vector load that
   // starts at a valid position stays inside the allocation.
   int64_t head_offset(int64_t layer, int64_t h) const {
-    return off_[static_cast<size_t>(layer)] + h * blk_[static_cast<size_t>(layer)] * 16 * hd_;
+    return off_[static_cast<size_t>(layer)] + h * blk_[static_cast<size_t>(layer)] * simd::kKvBlock * hd_;
   }
   float* k_head(int64_t layer, int64_t h) { return k_.get() + head_offset(layer, h); }
   float* v_head(int64_t layer, int64_t h) { return v_.get() + head_offset(layer, h); }

@@ -369,7 +369,7 @@ void Model::reset(int32_t slot) {
   impl_->check_slot(slot);
   impl_->n_past[static_cast<size_t>(slot)] = 0;
 }
-ThreadPool& Model::pool() { return impl_->pool; }
+int Model::n_threads() const { return impl_->pool.size(); }
 
 void Model::eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits) {
   Impl& m = *impl_;

@@ -1,16 +1,17 @@
 // Tokenizers from a GGUF file's tokenizer.ggml.* metadata (a vocab-only GGUF is enough), with llama.cpp
 // semantics: "llama" vocabularies become the score-ordered SentencePiece-style tokenizer (spm_tokenizer.hpp),
-// "gpt2" ones the byte-level BPE tokenizer (tokenizer_bpe.hpp). Tokens, types and special ids are read by
+// "gpt2" ones the byte-level BPE tokenizer (gguf_bpe_tokenizer.hpp). Tokens, types and special ids are read by
 // gguf_vocab.hpp.
 #include <cctype>
 #include <cstring>
 
+#include "format/gguf.hpp"
 #include "lmgen/error.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/gguf_vocab.hpp"
 #include "tokenizer/spm_tokenizer.hpp"
-#include "tokenizer/tokenizer_bpe.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
+#include "tokenizer/gguf_bpe_tokenizer.hpp"
+#include "tokenizer/builders.hpp"
 
 namespace lmgen {
 
@@ -18,8 +19,6 @@ namespace lmgen {
 // SentencePiece-style ("llama")
 
 namespace {
-using spm::LlamaSpmTokenizer;
-using spm::SpmConfig;
 
 std::string lower(std::string s) {
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -28,7 +27,7 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
+static std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
   const std::string& path = g.path();
   std::vector<std::string> texts = read_gguf_tokens(g);
   const size_t n = texts.size();
@@ -86,17 +85,17 @@ std::unique_ptr<Tokenizer> make_gguf_spm_tokenizer(const GgufFile& g) {
 
   Vocab v;
   v.assign(std::move(texts), std::move(scores), std::move(attrs));
-  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
+  return std::make_unique<SpmTokenizer>(std::move(v), std::move(c));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Byte-level BPE ("gpt2")
 
-using namespace bpe;  // from here on this file builds bpe::BpeTokenizer
+using namespace bpe;  // from here on this file builds GgufBpeTokenizer (on the bpe merge engine)
 
 namespace {
 // llama.cpp's end-of-generation and control tokens of a gpt2 vocabulary, and the special-token splitter's list.
-void mark_gguf_specials(BpeTokenizer& t, int32_t eot, int32_t eom) {
+void mark_gguf_specials(GgufBpeTokenizer& t, int32_t eot, int32_t eom) {
   Vocab& v = t.vocab_;
   // end-of-generation tokens recognised by their text (llama.cpp marks them as control tokens)
   for (std::string_view txt : eog_texts(EogFamily::ByteLevel)) {
@@ -118,9 +117,9 @@ void mark_gguf_specials(BpeTokenizer& t, int32_t eot, int32_t eom) {
 }
 }  // namespace
 
-std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
+static std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
   const std::string& path = gguf.path();
-  auto t = std::make_unique<BpeTokenizer>();
+  auto t = std::make_unique<GgufBpeTokenizer>();
   t->path_ = path;
   std::vector<std::string> texts = read_gguf_tokens(gguf);
   const int32_t n = static_cast<int32_t>(texts.size());
@@ -179,6 +178,16 @@ std::unique_ptr<Tokenizer> make_gguf_bpe_tokenizer(const GgufFile& gguf) {
       if (t->decoded_[i]) t->raw_to_id_.put(i);
   }
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& gguf) {
+  std::string model = gguf.get_string_opt("tokenizer.ggml.model").value_or("");
+  if (model == "llama") return make_gguf_spm_tokenizer(gguf);
+  if (model == "gpt2") return make_gguf_bpe_tokenizer(gguf);
+  if (model.empty()) throw Error(gguf.path(), "no tokenizer in this GGUF (tokenizer.ggml.model missing)");
+  throw Error(gguf.path(), "unsupported tokenizer model '" + model + "' (supported: llama, gpt2)");
 }
 
 }  // namespace lmgen

@@ -5,15 +5,12 @@
 
 #include "lmgen/error.hpp"
 #include "tokenizer/spm_tokenizer.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
+#include "tokenizer/builders.hpp"
 #include "util/read_file.hpp"
 
 namespace lmgen {
 
-using spm::LlamaSpmTokenizer;
-using spm::SpmConfig;
-
-std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
+std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t n_vocab) {
   if (n_vocab <= 0) throw Error(path, "llama2.c tokenizer needs a positive vocabulary size");
   const std::string data = read_whole_file(path);
   size_t pos = 0;
@@ -64,7 +61,7 @@ std::unique_ptr<Tokenizer> make_llama2c_tokenizer(const std::string& path, int32
   c.sentencepiece_decode = true;
   Vocab v;
   v.assign(std::move(texts), std::move(scores), std::move(attrs));
-  return std::make_unique<LlamaSpmTokenizer>(std::move(v), std::move(c));
+  return std::make_unique<SpmTokenizer>(std::move(v), std::move(c));
 }
 
 }  // namespace lmgen

@@ -4,14 +4,20 @@
 #include "tokenizer/hf_tokenizer.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "lmgen/error.hpp"
 #include "tokenizer/eog_texts.hpp"
-#include "tokenizer/hf/bpe_model.hpp"
+#include "tokenizer/hf/merges.hpp"
 #include "tokenizer/spm_merge.hpp"
+<<<<<<< HEAD
 #include "tokenizer/tokenizer_internal.hpp"
 #include "util/json_limits.hpp"
+=======
+#include "tokenizer/builders.hpp"
+#include "util/json_file.hpp"
+>>>>>>> house
 
 namespace lmgen {
 
@@ -169,12 +175,24 @@ void HfTokenizer::set_specials(const json& config) {
   eog_.assign(eog.begin(), eog.end());
 }
 
-std::unique_ptr<Tokenizer> make_hf_tokenizer(const json& tokenizer, const json& config, const std::string& path) {
+static std::unique_ptr<Tokenizer> make_hf_tokenizer(const json& tokenizer, const json& config, const std::string& path) {
   try {
     return std::make_unique<HfTokenizer>(tokenizer, config, path);
   } catch (const json::exception& e) {
     throw Error(path, std::string("malformed tokenizer.json: ") + json_error_text(e));
   }
+}
+
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::string& tokenizer_json_path) {
+  nlohmann::json tok = read_json_file(tokenizer_json_path);
+  nlohmann::json config;
+  auto cfg_path = std::filesystem::path(tokenizer_json_path).parent_path() / "tokenizer_config.json";
+  if (std::filesystem::exists(cfg_path)) config = read_json_file(cfg_path.string());
+  if (!tok.is_object() || !tok.contains("model") || !tok["model"].is_object())
+    throw Error(tokenizer_json_path, "not a tokenizer.json (no \"model\" object)");
+  std::string type = tok["model"].value("type", std::string("BPE"));
+  if (type != "BPE") throw Error(tokenizer_json_path, "unsupported tokenizer model type '" + type + "' (supported: BPE)");
+  return make_hf_tokenizer(tok, config, tokenizer_json_path);
 }
 
 }  // namespace lmgen

@@ -5,8 +5,8 @@
 // Encoding:
 //   1. added tokens matched on the raw text (the non-normalized ones, honouring lstrip / rstrip / single_word);
 //   2. the normalizer (hf/normalizer), then the added tokens matched on the normalized text;
-//   3. the pre-tokenizer (hf/pretokenizer) cuts the rest into words;
-//   4. each word is merged by rank (the shared engine, bpe.hpp), starting from its bytes (byte-level: the ids of
+//   3. the pre-tokenizer (pretokenizer.hpp) cuts the rest into words;
+//   4. each word is merged by rank (the shared engine, bpe_merge.hpp), starting from its bytes (byte-level: the ids of
 //      the GPT-2 byte characters; no byte is remapped, the table works on raw bytes) or from its characters
 //      (vocabulary tokens, else <0xNN> byte tokens with byte_fallback, else unk). Words up to 256 bytes are cached;
 //   5. the post-processor (hf/post_processor) adds the special tokens.
@@ -20,12 +20,12 @@
 #include <nlohmann/json.hpp>
 
 #include "lmgen/tokenizer.hpp"
-#include "tokenizer/bpe.hpp"
+#include "tokenizer/bpe_merge.hpp"
 #include "tokenizer/hf/added_tokens.hpp"
 #include "tokenizer/hf/decoder.hpp"
 #include "tokenizer/hf/normalizer.hpp"
 #include "tokenizer/hf/post_processor.hpp"
-#include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/vocab.hpp"
 
 namespace lmgen {

@@ -1,6 +1,6 @@
 // The score-ordered merge engine of the SentencePiece-style tokenizers (GGUF "llama", llama2.c tokenizer.bin):
 // llama.cpp's / llama2.c's bigram merging over a Vocab's scores, and SentencePiece's "▁" text helpers (also used
-// by tokenizer.json's SentencePiece-style pipeline). The rank-ordered BPE engine is bpe.hpp. Internal to the
+// by tokenizer.json's SentencePiece-style pipeline). The rank-ordered BPE engine is bpe_merge.hpp. Internal to the
 // library.
 #pragma once
 

@@ -23,7 +23,7 @@
 #include "tokenizer/spm_merge.hpp"
 #include "tokenizer/vocab.hpp"
 
-namespace lmgen::spm {
+namespace lmgen {
 
 struct SpmConfig {
   std::string source;  // file path, for messages
@@ -34,9 +34,9 @@ struct SpmConfig {
   bool sentencepiece_decode = false;
 };
 
-class LlamaSpmTokenizer final : public Tokenizer {
+class SpmTokenizer final : public Tokenizer {
  public:
-  LlamaSpmTokenizer(Vocab vocab, SpmConfig cfg) : v_(std::move(vocab)), prep_(v_), c_(std::move(cfg)) { init(); }
+  SpmTokenizer(Vocab vocab, SpmConfig cfg) : v_(std::move(vocab)), prep_(v_), c_(std::move(cfg)) { init(); }
 
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override {
     std::vector<int32_t> out;
@@ -58,7 +58,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
       s.reserve(f.end - f.begin + 8);
       if (c_.add_space_prefix && prev_special) s += ' ';
       s.append(text.substr(f.begin, f.end - f.begin));
-      encode_score_merge(v_, prep_, escape_spaces(s), out, c_.unk);
+      spm::encode_score_merge(v_, prep_, spm::escape_spaces(s), out, c_.unk);
       prev_special = false;
     }
     if (opt.add_special && c_.add_eos) {
@@ -73,7 +73,7 @@ class LlamaSpmTokenizer final : public Tokenizer {
     uint32_t a = v_.attr(id);
     if (a & (Vocab::kUnknown | Vocab::kControl)) return render_special ? v_.text(id) : std::string();
     if (a & Vocab::kUserDefined) return v_.text(id);
-    if (a & Vocab::kNormal) return unescape_spaces(v_.text(id));
+    if (a & Vocab::kNormal) return spm::unescape_spaces(v_.text(id));
     if (a & Vocab::kByte) {
       uint8_t b = 0;
       if (Vocab::parse_byte_piece(v_.text(id), b)) return std::string(1, static_cast<char>(b));
@@ -149,10 +149,10 @@ class LlamaSpmTokenizer final : public Tokenizer {
   }
 
   Vocab v_;
-  ScoreMergePrep prep_;  // of v_
+  spm::ScoreMergePrep prep_;  // of v_
   SpmConfig c_;
   std::vector<SpecialText> specials_;  // control / user-defined / unknown, longest text first (views of v_)
   std::vector<int32_t> eog_;      // sorted
 };
 
-}  // namespace lmgen::spm
+}  // namespace lmgen

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tokenizer/bpe.hpp"
+#include "tokenizer/bpe_merge.hpp"
 
 namespace lmgen {
 

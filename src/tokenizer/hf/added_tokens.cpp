@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "lmgen/error.hpp"
-#include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "util/utf8.hpp"
 
 namespace lmgen {

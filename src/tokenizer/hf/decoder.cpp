@@ -3,7 +3,7 @@
 
 #include "lmgen/error.hpp"
 #include "tokenizer/hf/normalizer.hpp"
-#include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/spm_merge.hpp"
 #include "tokenizer/vocab.hpp"
 #include "util/utf8.hpp"

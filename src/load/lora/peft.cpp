@@ -18,9 +18,8 @@
 
 #include "format/safetensors.hpp"
 #include "lmgen/error.hpp"
-#include "lora/lora.hpp"
-#include "util/json_limits.hpp"
-#include "util/read_file.hpp"
+#include "load/lora/lora.hpp"
+#include "util/json_file.hpp"
 
 namespace lmgen {
 
@@ -128,11 +127,9 @@ std::map<std::string, PairTensors> group_tensors(const SafetensorsFile& st) {
 LoraAdapterData read_peft_adapter(const std::string& dir, const ModelConfig& c) {
   const std::string cfg_path = (fs::path(dir) / "adapter_config.json").string();
   const std::string st_path = (fs::path(dir) / "adapter_model.safetensors").string();
-  std::error_code ec;
-  if (!fs::exists(cfg_path, ec)) throw AdapterError(dir, "not a PEFT adapter directory: adapter_config.json is missing");
-  const json cfg = json::parse(read_whole_file(cfg_path), nullptr, false);
-  if (cfg.is_discarded() || !cfg.is_object()) throw AdapterError(cfg_path, "not a JSON object");
-  check_json_depth(cfg, cfg_path);
+  if (!fs::is_regular_file(cfg_path))
+    throw AdapterError(dir, "not a PEFT adapter directory: adapter_config.json is missing");
+  const json cfg = read_json_object_file(cfg_path);
   if (!fs::exists(st_path))
     throw AdapterError(dir, fs::exists(fs::path(dir) / "adapter_model.bin")
                                 ? "adapter_model.bin (a PyTorch pickle) is not read: save the adapter as safetensors "

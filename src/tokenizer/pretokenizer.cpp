@@ -1,6 +1,6 @@
 // Regex pre-tokenizers on PCRE2, llama.cpp's per-`tokenizer.ggml.pre` regex lists, and the byte-level table.
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "tokenizer/hf/pretokenizer.hpp"
+#include "tokenizer/pretokenizer.hpp"
 
 #include <pcre2.h>
 

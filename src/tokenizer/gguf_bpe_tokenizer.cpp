@@ -4,12 +4,14 @@
 // tokens byte_to_char(bi), and merges are looked up as (left id, right id) -> (rank, merged id). The lowest rank
 // merges first, the leftmost pair among equal ranks (the order of both llama.cpp and HF). Results of words up to
 // 256 bytes are cached per tokenizer.
-#include "tokenizer/tokenizer_bpe.hpp"
+#include "tokenizer/gguf_bpe_tokenizer.hpp"
 
 
-namespace lmgen::bpe {
+namespace lmgen {
 
-void BpeTokenizer::build_byte_ids() {
+using namespace bpe;  // the merge engine
+
+void GgufBpeTokenizer::build_byte_ids() {
   byte_id_.fill(-1);
   StrIdMap exact;
   size_t n_short = 0;
@@ -23,7 +25,7 @@ void BpeTokenizer::build_byte_ids() {
 // ---------------------------------------------------------------------------------------------------------------
 // BPE
 
-void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const {
+void GgufBpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const {
   if (w.size() == 1) {
     int32_t id = byte_id_[static_cast<unsigned char>(w[0])];
     if (id >= 0) out.push_back(id);
@@ -46,7 +48,7 @@ void BpeTokenizer::bpe_word(std::string_view w, std::vector<int32_t>& out) const
   cache_.put(w, std::move(syms));
 }
 
-void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
+void GgufBpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
   if (text.empty()) return;
   if (text.size() >= (1ull << 31)) throw Error(path_, "text to encode is too long (2 GiB or more)");
   std::string buf(text);
@@ -59,7 +61,7 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out)
 // ---------------------------------------------------------------------------------------------------------------
 // encode / decode
 
-std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
+std::vector<int32_t> GgufBpeTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   std::vector<Fragment> frags;
@@ -73,7 +75,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
   return out;
 }
 
-std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
+std::string GgufBpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
   std::string out;
   // llama.cpp detokenize(remove_special = skip_special, unparse_special = !skip_special)
   size_t b = 0, e = ids.size();
@@ -123,7 +125,7 @@ std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special
   return out;
 }
 
-void BpeTokenizer::finish_pieces() {
+void GgufBpeTokenizer::finish_pieces() {
   pieces_.resize(vocab_.size());
   decoded_.assign(vocab_.size(), 0);
   for (int32_t id = 0; id < vocab_.size(); ++id) {
@@ -140,4 +142,4 @@ void BpeTokenizer::finish_pieces() {
   }
 }
 
-}  // namespace lmgen::bpe
+}  // namespace lmgen

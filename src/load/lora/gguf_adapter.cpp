@@ -8,7 +8,7 @@
 
 #include "format/gguf.hpp"
 #include "lmgen/error.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 

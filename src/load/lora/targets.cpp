@@ -4,7 +4,7 @@
 
 #include "kernels/quant.hpp"
 #include "lmgen/error.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 

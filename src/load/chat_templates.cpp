@@ -1,5 +1,5 @@
-// Reading chat templates and special-token strings from model files (see source.hpp).
-#include "chat/source.hpp"
+// Reading chat templates and special-token strings from model files (see chat_templates.hpp).
+#include "load/chat_templates.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -10,7 +10,7 @@
 #include "format/gguf.hpp"
 #include "lmgen/error.hpp"
 #include "lmgen/tokenizer.hpp"
-#include "util/json_limits.hpp"
+#include "util/json_file.hpp"
 
 namespace lmgen {
 
@@ -66,9 +66,7 @@ ChatMetadata chat_metadata_from_hf_dir(const std::string& dir) {
   const fs::path cfg = fs::path(dir) / "tokenizer_config.json";
   if (fs::exists(cfg)) {
     const std::string path = cfg.string();
-    nlohmann::json j = nlohmann::json::parse(read_text(cfg), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object");
-    check_json_depth(j, path);
+    const nlohmann::json j = read_json_object_file(path);
     if (j.contains("chat_template")) read_hf_templates(j["chat_template"], path, out);
     for (const auto& [k, v] : j.items()) {
       if (!k.ends_with("_token")) continue;

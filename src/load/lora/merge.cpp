@@ -18,7 +18,7 @@
 #include "kernels/quant.hpp"
 #include "kernels/threads.hpp"
 #include "lmgen/error.hpp"
-#include "lora/lora.hpp"
+#include "load/lora/lora.hpp"
 
 namespace lmgen {
 
@@ -126,7 +126,7 @@ LoraSpec parse_lora_spec(const std::string& arg) {
       s.scale = v;
     }
   }
-  if (s.path.empty()) throw UsageError("--lora: no adapter path in '" + arg + "' (PATH or PATH:SCALE)");
+  if (s.path.empty()) throw UsageError("LoRA adapter: no path in '" + arg + "' (PATH or PATH:SCALE)");
   return s;
 }
 

@@ -1,5 +1,5 @@
-// The rank-ordered BPE merge loop (see bpe.hpp).
-#include "tokenizer/bpe.hpp"
+// The rank-ordered BPE merge loop (see bpe_merge.hpp).
+#include "tokenizer/bpe_merge.hpp"
 
 #include <queue>
 

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/bpe.hpp"
+#include "tokenizer/bpe_merge.hpp"
 #include "tokenizer/vocab.hpp"
 
 namespace lmgen {

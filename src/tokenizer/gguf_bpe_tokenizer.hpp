@@ -1,9 +1,9 @@
 // Internal: the byte-level BPE tokenizer of a GGUF vocabulary (tokenizer.ggml.model "gpt2"), with llama.cpp's
-// semantics: its class and tables (tokenizer_bpe.cpp: encoding and decoding; build_gguf.cpp: building it). An HF
+// semantics: its class and tables (gguf_bpe_tokenizer.cpp: encoding and decoding; build_gguf.cpp: building it). An HF
 // tokenizer.json, byte-level or not, is HfTokenizer (hf_tokenizer.hpp).
 //
 // Encoding works on raw bytes throughout: a pre-token's bytes b0..bn start as the ids of the single-character
-// tokens byte_to_char(bi), then go through the shared rank-ordered merge engine (bpe.hpp). Results of words up to
+// tokens byte_to_char(bi), then go through the shared rank-ordered merge engine (bpe_merge.hpp). Results of words up to
 // 256 bytes are cached per tokenizer.
 #pragma once
 
@@ -20,16 +20,16 @@
 
 #include "lmgen/error.hpp"
 #include "util/string_hash.hpp"
-#include "tokenizer/hf/pretokenizer.hpp"
-#include "tokenizer/bpe.hpp"
+#include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/bpe_merge.hpp"
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/special_split.hpp"
-#include "tokenizer/tokenizer_internal.hpp"
+#include "lmgen/tokenizer.hpp"
 #include "tokenizer/vocab.hpp"
 
-namespace lmgen::bpe {
+namespace lmgen {
 
-class BpeTokenizer final : public Tokenizer {
+class GgufBpeTokenizer final : public Tokenizer {
  public:
   // ---- Tokenizer interface
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt) const override;
@@ -57,8 +57,8 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<std::string> pieces_;
   std::vector<uint8_t> decoded_;
   std::array<int32_t, 256> byte_id_{};
-  MergeTable merges_;
-  StrIdMap raw_to_id_;  // raw bytes (views of pieces_) -> id, for ignore_merges
+  bpe::MergeTable merges_;
+  bpe::StrIdMap raw_to_id_;  // raw bytes (views of pieces_) -> id, for ignore_merges
   bool ignore_merges_ = false;
   PreTokenizer pretok_;
   int32_t bos_ = -1, eos_ = -1;
@@ -74,7 +74,7 @@ class BpeTokenizer final : public Tokenizer {
   void encode_text(std::string_view text, std::vector<int32_t>& out) const;
   void bpe_word(std::string_view w, std::vector<int32_t>& out) const;
 
-  WordCache cache_;
+  bpe::WordCache cache_;
 };
 
-}  // namespace lmgen::bpe
+}  // namespace lmgen

@@ -1,5 +1,5 @@
-// Reading the merge list of an HF tokenizer.json BPE model (see bpe_model.hpp).
-#include "tokenizer/hf/bpe_model.hpp"
+// Reading the merge list of an HF tokenizer.json BPE model (see merges.hpp).
+#include "tokenizer/hf/merges.hpp"
 
 #include "lmgen/error.hpp"
 
