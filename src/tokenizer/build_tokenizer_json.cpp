@@ -11,13 +11,9 @@
 #include "tokenizer/eog_texts.hpp"
 #include "tokenizer/hf/merges.hpp"
 #include "tokenizer/spm_merge.hpp"
-<<<<<<< HEAD
-#include "tokenizer/tokenizer_internal.hpp"
-#include "util/json_limits.hpp"
-=======
 #include "tokenizer/builders.hpp"
 #include "util/json_file.hpp"
->>>>>>> house
+#include "util/json_limits.hpp"
 
 namespace lmgen {
 
