@@ -47,12 +47,14 @@ TEST(QuantizePlan, RulesFollowTheTableRow) {
   };
   const auto km = lmgen::plan_tensors(g, lmgen::file_type_named("q4_k_m"), false);
   EXPECT_EQ(type_of(km, "token_embd.weight"), lmgen::DType::Q6_K);  // the tied head
-  EXPECT_EQ(type_of(km, "blk.0.attn_v.weight"), lmgen::DType::Q6_K);  // a "more bits" layer
+  EXPECT_EQ(type_of(km, "blk.1.attn_v.weight"), lmgen::DType::Q6_K);  // the "more bits" layer of two (7n/8)
+  EXPECT_EQ(type_of(km, "blk.0.attn_v.weight"), lmgen::DType::Q4_K);
+  EXPECT_EQ(type_of(km, "blk.1.ffn_down.weight"), lmgen::DType::Q6_K);
   EXPECT_EQ(type_of(km, "blk.0.attn_q.weight"), lmgen::DType::Q4_K);
   EXPECT_EQ(type_of(km, "blk.0.attn_norm.weight"), lmgen::DType::F32);
   const auto pure = lmgen::plan_tensors(g, lmgen::file_type_named("q4_k_m"), true);
   EXPECT_EQ(type_of(pure, "token_embd.weight"), lmgen::DType::Q4_K);
-  EXPECT_EQ(type_of(pure, "blk.0.attn_v.weight"), lmgen::DType::Q4_K);
+  EXPECT_EQ(type_of(pure, "blk.1.attn_v.weight"), lmgen::DType::Q4_K);
   const auto q8 = lmgen::plan_tensors(g, lmgen::file_type_named("q8_0"), false);
   EXPECT_EQ(type_of(q8, "token_embd.weight"), lmgen::DType::Q8_0);
 }

@@ -25,11 +25,6 @@ struct ScoreArgs {
   bool compare = false;  // --compare
 };
 
-// One JSON line with the keys in the order written (invalid UTF-8 replaced by U+FFFD, as json_line does).
-std::string ordered_line(const nlohmann::ordered_json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -63,7 +58,7 @@ void write_score_result(const ScoreResult& r, const ScoreOptions& so, bool jsonl
                            {"windows", r.n_windows}};
     if (so.stride > 0) done["stride"] = so.stride;
     if (ctx.interrupted->load()) done["interrupted"] = true;
-    write_out(ctx, ordered_line(done));
+    write_out(ctx, json_line(done));
     return;
   }
   std::string out;
@@ -119,7 +114,7 @@ int run_score(const ScoreArgs& a, Context& ctx) {
       nlohmann::ordered_json j = {{"token", t.id}};
       put_piece(j, tok.token_to_piece(t.id));
       j["logprob"] = t.logprob;
-      write_out(ctx, ordered_line(j));
+      write_out(ctx, json_line(j));
       bar.update(++n_done);
       return !ctx.stdout_broken && !ctx.interrupted->load();
     };
