@@ -22,6 +22,7 @@
 #include "convert/convert.hpp"
 #include "lmgen/error.hpp"
 #include "util/json_file.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen {
 
