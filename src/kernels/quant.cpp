@@ -1,4 +1,5 @@
-// Scalar decoding of every supported row type, and reference encoders for the simple block types.
+// Scalar decoding of every supported row type (the i-quants' in quant_iq.cpp), and reference encoders for the simple
+// block types.
 // Arithmetic follows ggml's reference code operation by operation (products then sums, no fused multiply-add), so
 // decoded values are bit-identical to ggml's to_float.
 #include <algorithm>
@@ -346,6 +347,9 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
     case DType::Q5_K: deq_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb); return;
     case DType::Q6_K: deq_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb); return;
     case DType::Q8_K: deq_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb); return;
+    case DType::IQ4_NL: dequantize_row_iq4_nl(src, dst, n); return;
+    case DType::IQ4_XS: dequantize_row_iq4_xs(src, dst, n); return;
+    case DType::IQ3_S: dequantize_row_iq3_s(src, dst, n); return;
   }
   throw Error(std::string("dequantize_row: unsupported type ") + dtype_name(t));
 }
