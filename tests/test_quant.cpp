@@ -197,7 +197,9 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantRoundTrip,
                                            RoundTrip{DType::Q4_1, 0.12}, RoundTrip{DType::Q5_0, 0.07},
                                            RoundTrip{DType::Q5_1, 0.06}, RoundTrip{DType::Q8_K, 0.01},
                                            RoundTrip{DType::Q4_K, 0.11}, RoundTrip{DType::Q5_K, 0.055},
-                                           RoundTrip{DType::Q6_K, 0.03}),
+                                           RoundTrip{DType::Q6_K, 0.03}, RoundTrip{DType::Q2_K, 0.40},
+                                           RoundTrip{DType::Q3_K, 0.22}, RoundTrip{DType::IQ4_NL, 0.13},
+                                           RoundTrip{DType::IQ4_XS, 0.13}),
                          [](const auto& info) { return std::string(lmgen::dtype_name(info.param.type)); });
 
 TEST(QuantActivation, Q8EncodersKeepSumsAndScale) {

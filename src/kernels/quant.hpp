@@ -34,8 +34,9 @@ namespace lmgen {
 
 // Decodes `n` elements (a multiple of the type's block size) of type `t` at `src` into F32.
 void dequantize_row(DType t, const void* src, float* dst, int64_t n);
-// Encodes `n` F32 values into type `t` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K, Q4_K, Q5_K,
-// Q6_K) with ggml's reference (quantize_row_*_ref) rounding, as llama-quantize writes files.
+// Encodes `n` F32 values into type `t` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K, Q2_K .. Q6_K,
+// IQ4_NL, IQ4_XS) with ggml's reference (quantize_row_*_ref) algorithms, as llama-quantize writes files without an
+// importance matrix. IQ3_S is not encoded (an Error).
 void quantize_row(DType t, const float* src, void* dst, int64_t n);
 
 // The activation encoding used with weights of type `t` (see above): Q8_0, Q8_1, Q8_K, or F32.

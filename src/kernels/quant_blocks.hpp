@@ -113,10 +113,14 @@ static inline int nearest_int(float x) {
 namespace lmgen {
 // Encoders defined in quant*.cpp (reachable through quantize_row).
 void quantize_row_q8_k(const float* x, void* dst, int64_t n);
+void quantize_row_q2_k(const float* x, void* dst, int64_t n);
+void quantize_row_q3_k(const float* x, void* dst, int64_t n);
 void quantize_row_q4_k(const float* x, void* dst, int64_t n);
 void quantize_row_q5_k(const float* x, void* dst, int64_t n);
 void quantize_row_q6_k(const float* x, void* dst, int64_t n);
-// Decoders of the i-quants (quant_iq.cpp), n a whole number of blocks.
+// Encoders (no importance matrix) and decoders of the i-quants (quant_iq.cpp), n a whole number of blocks.
+void quantize_row_iq4_nl(const float* x, void* dst, int64_t n);
+void quantize_row_iq4_xs(const float* x, void* dst, int64_t n);
 void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
 void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
 void dequantize_row_iq3_s(const void* src, float* dst, int64_t n);
