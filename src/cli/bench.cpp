@@ -172,12 +172,7 @@ int run_bench(BenchArgs& a, Context& ctx) {
   const std::string name = std::filesystem::path(path).filename().string();
   const char* kernels = simd::isa_name(simd::active_isa());
   nlohmann::ordered_json weight_kernels = nlohmann::ordered_json::object();  // the kernel of each weight type
-  std::vector<DType> types;
-  for (const auto& [t, n] : lm.model->weights.matrix_types()) {
-    weight_kernels[dtype_name(t)] = vec_dot_kernel(t);
-    types.push_back(t);
-  }
-  if (!a.jsonl && !a.quiet) std::fprintf(stderr, "bench: weights x activations: %s\n", weight_kernels_text(types).c_str());
+  for (const auto& [t, n] : lm.model->weights.matrix_types()) weight_kernels[dtype_name(t)] = vec_dot_kernel(t);
   if (!a.jsonl) {
     write_out(ctx, "| model | size | arch | kernels | threads | test | t/s |\n| --- | ---: | --- | --- | ---: | --- | ---: |\n");
   }
