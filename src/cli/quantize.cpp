@@ -12,10 +12,14 @@
 //         Q8_0) or its rows are not a multiple of the base type's block (Q8_0);
 //       - q4_k_m / q5_k_m: attn_v.weight and ffn_down.weight use Q6_K on the "more bits" layers
 //         (i < n/8, i >= 7n/8, or (i - n/8) % 3 == 2, counted over the tensors of that kind);
-//         fused attn_qkv.weight (gpt2) uses Q5_K (q4_k_m) / Q6_K (q5_k_m);
+//         fused attn_qkv.weight (gpt2) uses Q5_K (q4_k_m) / Q6_K (q5_k_m) / Q4_K (q3_k_m, q3_k_l);
+//       - q2_k: attn_v Q3_K (Q4_K with 4+ query heads per kv head), ffn_down and attn_output Q3_K;
+//         q3_k_m: attn_v Q5_K on the first two, then Q4_K; ffn_down Q5_K on the first n/16, then Q4_K;
+//         attn_output Q4_K; q3_k_l: attn_v, ffn_down, attn_output Q5_K; iq4_nl / iq4_xs: attn_v Q5_K with 4+
+//         query heads per kv head, ffn_down Q5_K on the first n/8;
 //       - a row length that is not a multiple of the chosen type's block falls back:
-//         Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and to F16 if even that does not fit
-//         (e.g. SmolLM2's 576-wide rows cannot hold 256-element K-quant blocks).
+//         Q2_K, Q3_K, IQ4_XS -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and to F16 if even that does
+//         not fit (e.g. SmolLM2's 576-wide rows cannot hold 256-element K-quant blocks).
 //     --pure turns the rules off (all re-encoded tensors get the base type; the fallback still applies).
 //   * Metadata is copied; general.file_type is set to llama.cpp's llama_ftype number and
 //     general.quantization_version to 2 (as llama-quantize does, also for f32/f16/bf16 targets). Alignment 32 (or the source's general.alignment).
@@ -67,7 +71,9 @@ constexpr FileType kFileTypes[] = {
     {"f32", DType::F32, 0},      {"f16", DType::F16, 1},       {"q4_0", DType::Q4_0, 2},
     {"q4_1", DType::Q4_1, 3},    {"q8_0", DType::Q8_0, 7},     {"q5_0", DType::Q5_0, 8},
     {"q5_1", DType::Q5_1, 9},    {"q4_k_m", DType::Q4_K, 15},  {"q5_k_m", DType::Q5_K, 17},
-    {"q6_k", DType::Q6_K, 18},   {"bf16", DType::BF16, 32},
+    {"q6_k", DType::Q6_K, 18},   {"bf16", DType::BF16, 32},    {"q2_k", DType::Q2_K, 10},
+    {"q3_k_s", DType::Q3_K, 11}, {"q3_k_m", DType::Q3_K, 12},  {"q3_k_l", DType::Q3_K, 13},
+    {"iq4_nl", DType::IQ4_NL, 25}, {"iq4_xs", DType::IQ4_XS, 30},
 };
 
 const FileType& file_type_from_name(std::string name) {
@@ -93,15 +99,35 @@ DType fallback(DType t, int64_t cols, const std::string& name) {
   if (cols % dtype_traits(t).block_size == 0) return t;
   DType f;
   switch (t) {
+    case DType::Q2_K: case DType::Q3_K: case DType::IQ4_XS: f = DType::IQ4_NL; break;
     case DType::Q4_K: f = DType::Q5_0; break;
     case DType::Q5_K: f = DType::Q5_1; break;
     case DType::Q6_K: f = DType::Q8_0; break;
-    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: f = DType::F16; break;
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0: case DType::IQ4_NL:
+      f = DType::F16;
+      break;
     default: throw Error("quantize: tensor '" + name + "' has rows of " + std::to_string(cols) +
                          " elements, which no fallback type fits");
   }
   if (cols % dtype_traits(f).block_size != 0) f = DType::F16;
   return f;
+}
+
+// llama-quantize's "more bits" for the 2- to 4-bit file types (ftype: Q2_K 10, Q3_K_M 12, Q3_K_L 13, IQ4_NL 25,
+// IQ4_XS 30) on attn_v (i-th of its kind; n_gqa = query heads per kv head) and ffn_down (i-th of n).
+DType low_bit_attn_v(uint32_t ftype, DType t, int64_t i, int64_t n_gqa) {
+  if (ftype == 10) return n_gqa >= 4 ? DType::Q4_K : DType::Q3_K;
+  if (ftype == 12) return i < 2 ? DType::Q5_K : DType::Q4_K;
+  if (ftype == 13) return DType::Q5_K;
+  if ((ftype == 25 || ftype == 30) && n_gqa >= 4) return DType::Q5_K;
+  return t;
+}
+DType low_bit_ffn_down(uint32_t ftype, DType t, int64_t i, int64_t n) {
+  if (ftype == 10) return DType::Q3_K;
+  if (ftype == 12) return i < n / 16 ? DType::Q5_K : DType::Q4_K;
+  if (ftype == 13) return DType::Q5_K;
+  if ((ftype == 25 || ftype == 30) && i < n / 8) return DType::Q5_K;  // without an importance matrix
+  return t;
 }
 
 struct Plan {
@@ -121,6 +147,9 @@ std::vector<Plan> plan_types(const GgufFile& g, const FileType& ft, bool pure) {
   }
   int64_t i_attn_v = 0, i_ffn_down = 0;
   const bool km = ft.llama_ftype == 15 || ft.llama_ftype == 17;  // Q4_K_M, Q5_K_M
+  const std::string arch = g.get_string("general.architecture");
+  const int64_t n_head = g.get_int_opt(arch + ".attention.head_count").value_or(1);
+  const int64_t n_gqa = n_head / std::max<int64_t>(1, g.get_int_opt(arch + ".attention.head_count_kv").value_or(n_head));
   std::vector<Plan> plans;
   for (const auto& t : g.tensors()) {
     Plan p;
@@ -141,13 +170,20 @@ std::vector<Plan> plan_types(const GgufFile& g, const FileType& ft, bool pure) {
           else if (ft.base != DType::Q8_0) nt = DType::Q6_K;
         } else if (contains(t.name, "attn_v.weight")) {
           if (km && use_more_bits(i_attn_v, n_attn_v)) nt = DType::Q6_K;
+          else nt = low_bit_attn_v(ft.llama_ftype, nt, i_attn_v, n_gqa);
           ++i_attn_v;
         } else if (contains(t.name, "attn_qkv.weight")) {
           if (ft.llama_ftype == 15) nt = DType::Q5_K;
           else if (ft.llama_ftype == 17) nt = DType::Q6_K;
+          else if (ft.llama_ftype == 12 || ft.llama_ftype == 13) nt = DType::Q4_K;  // Q3_K_M, Q3_K_L
         } else if (contains(t.name, "ffn_down.weight")) {
           if (km && use_more_bits(i_ffn_down, n_ffn_down)) nt = DType::Q6_K;
+          else nt = low_bit_ffn_down(ft.llama_ftype, nt, i_ffn_down, n_ffn_down);
           ++i_ffn_down;
+        } else if (contains(t.name, "attn_output.weight")) {
+          if (ft.llama_ftype == 10) nt = DType::Q3_K;       // Q2_K
+          else if (ft.llama_ftype == 12) nt = DType::Q4_K;  // Q3_K_M
+          else if (ft.llama_ftype == 13) nt = DType::Q5_K;  // Q3_K_L
         }
       }
       p.type = fallback(nt, cols, t.name);
@@ -427,7 +463,9 @@ std::vector<Command> setup_quantize(CLI::App& app, Context&) {
   sub->add_option("OUT", a->out, "Output GGUF file")->required();
   sub->add_option("TYPE", a->type_positional, "Target type (as --type)");
   sub->add_option("--type", a->type,
-                  "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16 or f32");
+                  "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_m, q5_k_m, q6_k, iq4_nl, "
+                  "iq4_xs, f16, bf16 or f32. Encoded without an importance matrix, as llama-quantize does without "
+                  "--imatrix; iq1_*, iq2_* and q2_k_s would need one and are not offered (nor iq3_* yet)");
   sub->add_option("-t,--threads", a->threads, "Encoding threads (default: all cores)")->check(count_check(0));
   sub->add_flag("--pure", a->pure,
                 "Give every re-encoded tensor the base type (no Q6_K head / more-bits layers); "
