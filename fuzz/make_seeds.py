@@ -236,9 +236,28 @@ def read_gguf_meta(path, keep=300):
     return kv
 
 
+def block_type_tensors():
+    """One small tensor of each quantized block type (random quants; the fp16 scale field at the offset given)."""
+    # ggml id: (elements per block, bytes per block, offset of the fp16 scale)
+    types = {2: (32, 18, 0), 8: (32, 34, 0), 10: (256, 84, 80), 11: (256, 110, 108), 12: (256, 144, 0),
+             14: (256, 210, 208), 20: (32, 18, 0), 21: (256, 110, 0), 23: (256, 136, 0)}
+    ts = []
+    for gt, (bs, size, d_off) in sorted(types.items()):
+        raw = b""
+        for _ in range(2):  # two rows of one block each
+            blk = bytearray(rng.getrandbits(8) for _ in range(size))
+            blk[d_off:d_off + 2] = struct.pack("<e", rng.uniform(-0.05, 0.05))
+            raw += bytes(blk)
+        ts.append(("blocks_%d.weight" % gt, [bs, 2], gt, raw))
+    return ts
+
+
 def gguf_seeds():
     for arch in ("llama", "gpt2", "qwen2"):
         put("gguf", "tiny-%s.gguf" % arch, tiny_gguf(arch))
+    # The reader on every block type lmgen runs (Q2_K .. Q6_K, IQ4_NL, IQ4_XS, IQ3_S among them).
+    put("gguf", "block-types.gguf", gguf_bytes([("general.architecture", T_STRING, "llama", None)],
+                                               block_type_tensors()))
     reals = [shared("models", "stories260K", "stories260K.gguf")]
     reals += [shared("vocab", f) for f in sorted(os.listdir(shared("vocab"))) if f.endswith(".gguf")]
     for root, _, files in os.walk(shared("fixtures")):

@@ -31,6 +31,11 @@ constexpr RefTolerance kGelu{3e-2f, 3e-2f, 6e-2f};
 // with these peaked random weights, moves logits by up to ~1 (fixtures/README.md measured 0.6-1.5 for such flips).
 // So: top-5 logits within 1, argmax and greedy ids compared where the reference margin exceeds 0.5.
 constexpr RefTolerance kQuant{1e-3f, 1.0f, 0.5f};
+// tiny-llama-kq's six later files (Q3_K_M, Q3_K_S, Q2_K, IQ4_NL, IQ4_XS, IQ3_S): their refs come from an AVX2 build of
+// llama.cpp, and the README measured their Q8 rounding flips at 0.26-0.8; a flip moves the top-2 gap by as much. The
+// scalar family matches those refs to ~2e-5 with greedy equal everywhere; the SIMD families round some float sums
+// differently and flip at two greedy steps with reference margins 0.59 and 0.61. So near-ties here are below 0.8.
+constexpr RefTolerance kQuantAvx2Refs{1e-3f, 1.0f, 0.8f};
 
 struct RefReport {
   float max_full_diff = 0, max_top5_diff = 0;

@@ -61,12 +61,29 @@ TEST(KernelDispatch, VersionAndBenchNameTheFamily) {
     const auto v = run_lmgen({"--version"}, 20, "", false, {env});
     ASSERT_EQ(v.exit_code, 0) << v.describe();
     EXPECT_NE(v.out.find(std::string("\nkernels: ") + simd::isa_name(isa) + " (LMGEN_ISA)"), std::string::npos) << v.out;
+    // and the kernel of every weight type, with the activation type it pairs them with
+    for (const char* t : {"q2_k", "q3_k", "iq4_xs", "iq3_s"})
+      EXPECT_NE(v.out.find(std::string(t) + " " + simd::isa_name(isa) + " x q8_k"), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find(std::string("iq4_nl ") + simd::isa_name(isa) + " x q8_0"), std::string::npos) << v.out;
     const auto b = run_lmgen({"bench", "-m", lmgen::test::stories_gguf(), "-p", "8",
                               "-n", "4", "-r", "1", "-t", "1", "--jsonl", "-q"},
                              60, "", false, {env});
     ASSERT_EQ(b.exit_code, 0) << b.describe();
     EXPECT_NE(b.out.find(std::string("\"kernels\":\"") + simd::isa_name(isa) + "\""), std::string::npos) << b.out;
+    EXPECT_NE(b.out.find(std::string("\"weight_kernels\":{\"f32\":\"") + simd::isa_name(isa) + " x f32\"}"),
+              std::string::npos)
+        << b.out;
   }
+}
+
+// -v at load lists the weight matrices by type (a tied head counted once) and the kernel of each type.
+TEST(KernelDispatch, VerboseLoadListsTheTensorTypes) {
+  const auto r = run_lmgen({"-m", lmgen::test::shared_path("fixtures/tiny-llama-kq/model-q3_k_m.gguf"), "-p", "Hi", "-n",
+                            "1", "-v"},
+                           60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("weight matrices by type: q3_k x8, q4_k x4, q5_k x2, q6_k x1;"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::string("q3_k ") + simd::isa_name(simd::active_isa()) + " x q8_k"), std::string::npos) << r.err;
 }
 
 TEST(KernelDispatch, BadFamilyIsAOneLineError) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common.hpp"
+#include "gguf_layout.hpp"
 
 using namespace lmgen;
 
@@ -46,4 +47,37 @@ TEST(Gguf, SniffTellsGgufFromEverythingElse) {
   ASSERT_NE(e, nullptr);
   std::fclose(e);
   EXPECT_FALSE(GgufFile::sniff(empty_file));
+}
+
+// A tensor of a ggml type lmgen does not run (here the i-quants IQ2_XXS / IQ1_S and the ternary TQ2_0, patched into the
+// first tensor of a real file) is refused naming the tensor, its type and the file type to download instead; the
+// i-quants lmgen runs load.
+TEST(Gguf, UnsupportedTensorTypeNamesTheTensorAndAnAlternative) {
+  const std::string bytes = test::read_file(test::stories_gguf());
+  const test::GgufLayout L = test::GgufLayout::parse(bytes);
+  const test::GgufLayout::Tensor& t = L.tensors.at(0);
+  struct Case {
+    uint32_t id;
+    const char* name;
+    const char* instead;
+  };
+  for (const Case& c : {Case{16, "IQ2_XXS", "Q2_K"}, Case{19, "IQ1_S", "Q2_K"}, Case{35, "TQ2_0", "Q2_K"},
+                        Case{18, "IQ3_XXS", "IQ3_M"}}) {
+    std::string b = bytes;
+    test::poke(b, t.type_off, c.id);
+    const std::string path = test::write_scratch(std::string("type-") + c.name + ".gguf", b);
+    std::string msg;
+    try {
+      GgufFile g(path);
+    } catch (const Error& e) {
+      msg = e.what();
+    }
+    EXPECT_NE(msg.find("'" + t.name + "'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("type ") + c.name), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("use a ") + c.instead + " file"), std::string::npos) << msg;
+  }
+  for (const char* f : {"model-iq4_nl.gguf", "model-iq4_xs.gguf", "model-iq3_s.gguf"}) {
+    GgufFile g(test::shared_path(std::string("fixtures/tiny-llama-kq/") + f));
+    EXPECT_FALSE(g.tensors().empty()) << f;
+  }
 }

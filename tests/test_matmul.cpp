@@ -22,6 +22,7 @@ using lmgen::DType;
 std::vector<int> half_fields(DType t) {
   switch (t) {
     case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: return {0};
+    case DType::IQ4_NL: case DType::IQ4_XS: case DType::IQ3_S: return {0};
     case DType::Q4_1: case DType::Q5_1: case DType::Q4_K: case DType::Q5_K: return {0, 2};
     case DType::Q2_K: return {80, 82};
     case DType::Q3_K: return {108};
@@ -165,7 +166,8 @@ TEST_P(MatmulTypes, BitIdenticalAcrossThreadsAndBatchSizes) {
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTypes,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1,
                                            DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
-                                           DType::Q4_K, DType::Q5_K, DType::Q6_K),
+                                           DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS,
+                                           DType::IQ3_S),
                          [](const auto& info) { return std::string(lmgen::dtype_name(info.param)); });
 
 // Every kernel family compiled in and runnable here, on every type: within float rounding of the scalar reference,
@@ -183,7 +185,8 @@ TEST(KernelFamilies, EveryFamilyMatchesScalarOnEveryType) {
     ran += std::string(" ") + simd::isa_name(isa);
     SCOPED_TRACE(simd::isa_name(isa));
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                    DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+                    DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL,
+                    DType::IQ4_XS, DType::IQ3_S}) {
       SCOPED_TRACE(lmgen::dtype_name(t));
       const int64_t bs = lmgen::dtype_traits(t).block_size;
       const int64_t rows = 37, cols = bs == 32 ? 544 : 512 + (t == DType::F32 ? 13 : 0);  // odd pairs, float tails

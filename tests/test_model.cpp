@@ -56,21 +56,25 @@ TEST(ModelRefs, TinyLlamaQ4_0) {
 }
 
 TEST(ModelRefs, ThreadCountDoesNotChangeLogits) {
-  auto md = load_weights("fixtures/tiny-llama/model-q8_0.gguf");
-  std::vector<int32_t> prompt = {1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889};
-  std::vector<std::vector<float>> results;
-  for (int t : {1, 2, 3}) {
-    for (int64_t batch : {1, 5, 64}) {
-      ModelOptions mo;
-      mo.n_threads = t;
-      mo.n_batch = batch;
-      Model m(md, mo);
-      std::vector<float> logits;
-      m.eval(prompt, logits, true);
-      results.push_back(logits);
+  for (const char* rel : {"fixtures/tiny-llama/model-q8_0.gguf", "fixtures/tiny-llama-kq/model-q3_k_m.gguf",
+                          "fixtures/tiny-llama-kq/model-iq4_nl.gguf", "fixtures/tiny-llama-kq/model-iq3_s.gguf"}) {
+    SCOPED_TRACE(rel);
+    auto md = load_weights(rel);
+    std::vector<int32_t> prompt = {1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889};
+    std::vector<std::vector<float>> results;
+    for (int t : {1, 2, 3}) {
+      for (int64_t batch : {1, 5, 64}) {
+        ModelOptions mo;
+        mo.n_threads = t;
+        mo.n_batch = batch;
+        Model m(md, mo);
+        std::vector<float> logits;
+        m.eval(prompt, logits, true);
+        results.push_back(logits);
+      }
     }
+    for (size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << "configuration " << i;
   }
-  for (size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << "configuration " << i;
 }
 
 // --no-mmap (weights read into anonymous memory) computes exactly what the memory map does, for each format.
@@ -121,4 +125,24 @@ TEST(ModelRefs, TinyLlamaKqQ5_K_M) {
 }
 TEST(ModelRefs, TinyLlamaKqQ4_1) {
   check_refs("fixtures/tiny-llama-kq/model-q4_1.gguf", "fixtures/tiny-llama-kq/refs/ref-q4_1-", 4, kQuant);
+}
+// The 2- and 3-bit K-quants and the i-quants, each with its own integer kernel and ggml's activation type (Q8_K;
+// Q8_0 for IQ4_NL); refs from an AVX2 build of llama.cpp (kQuantAvx2Refs).
+TEST(ModelRefs, TinyLlamaKqQ3_K_M) {
+  check_refs("fixtures/tiny-llama-kq/model-q3_k_m.gguf", "fixtures/tiny-llama-kq/refs/ref-q3_k_m-", 4, kQuantAvx2Refs);
+}
+TEST(ModelRefs, TinyLlamaKqQ3_K_S) {
+  check_refs("fixtures/tiny-llama-kq/model-q3_k_s.gguf", "fixtures/tiny-llama-kq/refs/ref-q3_k_s-", 4, kQuantAvx2Refs);
+}
+TEST(ModelRefs, TinyLlamaKqQ2_K) {
+  check_refs("fixtures/tiny-llama-kq/model-q2_k.gguf", "fixtures/tiny-llama-kq/refs/ref-q2_k-", 4, kQuantAvx2Refs);
+}
+TEST(ModelRefs, TinyLlamaKqIQ4_NL) {
+  check_refs("fixtures/tiny-llama-kq/model-iq4_nl.gguf", "fixtures/tiny-llama-kq/refs/ref-iq4_nl-", 4, kQuantAvx2Refs);
+}
+TEST(ModelRefs, TinyLlamaKqIQ4_XS) {
+  check_refs("fixtures/tiny-llama-kq/model-iq4_xs.gguf", "fixtures/tiny-llama-kq/refs/ref-iq4_xs-", 4, kQuantAvx2Refs);
+}
+TEST(ModelRefs, TinyLlamaKqIQ3_S) {
+  check_refs("fixtures/tiny-llama-kq/model-iq3_s.gguf", "fixtures/tiny-llama-kq/refs/ref-iq3_s-", 4, kQuantAvx2Refs);
 }

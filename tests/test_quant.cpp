@@ -37,10 +37,11 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
   return v;
 }
 
-TEST(QuantDequant, MatchesLlamaCppDequantCheck) {
+// Every tensor listed in one of the fixtures' dequant-check files decodes to llama.cpp's values; returns the types seen.
+std::set<std::string> check_dequant_file(const std::string& json_name, int min_tensors) {
   const std::string dir = lmgen::test::shared_path("fixtures/tiny-llama-kq");
-  std::ifstream jf(dir + "/dequant-check.json");
-  ASSERT_TRUE(jf.good());
+  std::ifstream jf(dir + "/" + json_name);
+  EXPECT_TRUE(jf.good()) << json_name;
   const nlohmann::json j = nlohmann::json::parse(jf);
   int checked = 0;
   std::set<std::string> types;
@@ -49,30 +50,31 @@ TEST(QuantDequant, MatchesLlamaCppDequantCheck) {
       const std::string name = t.at("name");
       SCOPED_TRACE(file + ":" + name);
       const auto type = static_cast<DType>(t.at("ggml_type_id").get<uint32_t>());
-      ASSERT_TRUE(lmgen::dtype_from_name(t.at("type").get<std::string>()) == type);
+      EXPECT_TRUE(lmgen::dtype_from_name(t.at("type").get<std::string>()) == type);
       const auto shape = t.at("shape").get<std::vector<int64_t>>();
-      ASSERT_EQ(shape.size(), 2u);
+      EXPECT_EQ(shape.size(), 2u);
       const int64_t rows = shape[0], cols = shape[1];
       const size_t rb = lmgen::row_bytes(type, cols);
-      ASSERT_EQ(rb * static_cast<size_t>(rows), t.at("n_bytes").get<size_t>());
+      EXPECT_EQ(rb * static_cast<size_t>(rows), t.at("n_bytes").get<size_t>());
       const auto bytes = read_range(dir + "/" + file, t.at("data_offset").get<uint64_t>(), rb * rows);
       std::vector<float> row(static_cast<size_t>(cols));
       double sum = 0, sumsq = 0;
       float mn = INFINITY, mx = -INFINITY;
       const auto first64 = t.at("first64").get<std::vector<double>>();
+      int first_bad = -1;
       for (int64_t r = 0; r < rows; ++r) {
         lmgen::dequantize_row(type, bytes.data() + r * rb, row.data(), cols);
         for (int64_t c = 0; c < cols; ++c) {
           const int64_t idx = r * cols + c;
-          if (idx < static_cast<int64_t>(first64.size())) {
-            ASSERT_EQ(row[c], static_cast<float>(first64[idx])) << "element " << idx;
-          }
+          if (idx < static_cast<int64_t>(first64.size()) && row[c] != static_cast<float>(first64[idx]) && first_bad < 0)
+            first_bad = static_cast<int>(idx);
           sum += row[c];
           sumsq += static_cast<double>(row[c]) * row[c];
           mn = std::min(mn, row[c]);
           mx = std::max(mx, row[c]);
         }
       }
+      EXPECT_EQ(first_bad, -1) << "first differing element of the first 64";
       const double esum = t.at("sum"), esq = t.at("sumsq");
       EXPECT_NEAR(sum, esum, 1e-9 * std::max(1.0, esq));
       EXPECT_NEAR(sumsq, esq, 1e-9 * esq);
@@ -82,8 +84,19 @@ TEST(QuantDequant, MatchesLlamaCppDequantCheck) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 10);
+  EXPECT_GE(checked, min_tensors) << json_name;
+  return types;
+}
+
+TEST(QuantDequant, MatchesLlamaCppDequantCheck) {
+  const auto types = check_dequant_file("dequant-check.json", 10);
   EXPECT_TRUE(types.count("Q4_K") && types.count("Q5_K") && types.count("Q6_K") && types.count("Q4_1"));
+}
+
+// The six later files: Q2_K, Q3_K and the i-quants IQ4_NL, IQ4_XS, IQ3_S.
+TEST(QuantDequant, MatchesLlamaCppDequantCheckNewTypes) {
+  const auto types = check_dequant_file("dequant-check-new-types.json", 15);
+  for (const char* t : {"Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS", "IQ3_S"}) EXPECT_TRUE(types.count(t)) << t;
 }
 
 // Hand-built blocks with d = 1 (fp16 0x3C00), m = 0.5 (0x3800): decoded values are the raw quants.
@@ -184,7 +197,9 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantRoundTrip,
                                            RoundTrip{DType::Q4_1, 0.12}, RoundTrip{DType::Q5_0, 0.07},
                                            RoundTrip{DType::Q5_1, 0.06}, RoundTrip{DType::Q8_K, 0.01},
                                            RoundTrip{DType::Q4_K, 0.11}, RoundTrip{DType::Q5_K, 0.055},
-                                           RoundTrip{DType::Q6_K, 0.03}),
+                                           RoundTrip{DType::Q6_K, 0.03}, RoundTrip{DType::Q2_K, 0.40},
+                                           RoundTrip{DType::Q3_K, 0.22}, RoundTrip{DType::IQ4_NL, 0.13},
+                                           RoundTrip{DType::IQ4_XS, 0.13}),
                          [](const auto& info) { return std::string(lmgen::dtype_name(info.param.type)); });
 
 TEST(QuantActivation, Q8EncodersKeepSumsAndScale) {

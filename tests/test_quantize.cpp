@@ -161,10 +161,11 @@ TEST(Quantize, Gpt2Q4_K_MTypeTableMatchesLlamaQuantize) {
 
 // With rows that hold whole 256-element blocks (tiny-llama-kq: hidden 256, ffn 512, tied head) the K-quant mixtures
 // are real: q5_k_m and q4_1 of the (re-encoded) q4_k_m file give llama-quantize's type tables for those targets
-// (Q6_K for the tied token_embd and for the "more bits" layer-1 attn_v / ffn_down).
+// (Q6_K for the tied token_embd and for the "more bits" layer-1 attn_v / ffn_down), and so do the 2- to 4-bit types
+// (q3_k_m: Q5_K attn_v, Q4_K attn_output / ffn_down; q2_k: Q3_K attn_v / attn_output / ffn_down).
 TEST(Quantize, KQuantMixturesMatchLlamaQuantizeTypeTables) {
   const std::string src = lmgen::test::shared_path("fixtures/tiny-llama-kq/model-q4_k_m.gguf");
-  for (const std::string type : {"q5_k_m", "q4_1", "q4_k_m"}) {
+  for (const std::string type : {"q5_k_m", "q4_1", "q4_k_m", "q3_k_m", "q3_k_s", "q2_k", "iq4_nl", "iq4_xs"}) {
     const std::string out = quantize(src, "kq-" + type + ".gguf", type);
     GgufFile mine(out), ref(lmgen::test::shared_path("fixtures/tiny-llama-kq/model-" + type + ".gguf"));
     EXPECT_EQ(type_table(mine), type_table(ref)) << type;

@@ -28,6 +28,9 @@ enum class DType : uint32_t {
   Q5_K = 13,
   Q6_K = 14,
   Q8_K = 15,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ4_XS = 23,
   BF16 = 30,
 };
 
@@ -41,6 +44,9 @@ struct TypeTraits {
 bool dtype_known(uint32_t ggml_type);
 const TypeTraits& dtype_traits(DType t);
 inline const char* dtype_name(DType t) { return dtype_traits(t).name; }
+// For a ggml type id lmgen does not run: "type IQ2_XXS (ggml id 16), which lmgen does not support: use a Q2_K file
+// of the model instead" (ggml's name where the id is one of ggml's, and the nearest file type lmgen runs).
+std::string dtype_unsupported_message(uint32_t ggml_type);
 // Parses "q8_0", "F16", ... Throws UsageError for an unknown name.
 DType dtype_from_name(std::string_view name);
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lmgen/config.hpp"
@@ -59,6 +60,9 @@ struct Weights {
   // Keeps the memory behind the views alive: mapped files and any buffers the loader had to make
   // (e.g. a transposed GPT-2 Conv1D weight, F16 norms widened to F32).
   std::vector<std::shared_ptr<const void>> keep_alive;
+
+  // How many matrices of each type (a tied output counted once), in DType order: what -v lists at load.
+  std::vector<std::pair<DType, int>> matrix_types() const;
 
   // Helpers for loaders: own a float buffer / byte buffer and return a view of it.
   Vector own_vector(std::vector<float> v);

@@ -13,7 +13,8 @@
 // Reported: mean ± sample standard deviation of tokens/s over the R runs. Weights are read straight from the
 // memory-mapped file (no tokenizer is loaded), so random-weight models of a real shape work.
 // Output: a markdown table on stdout, or with --jsonl one line per test:
-//   {"test": "pp128", "threads": 2, "kernels": "avx512vnni", "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
+//   {"test": "pp128", "threads": 2, "kernels": "avx512vnni", "weight_kernels": {"q3_k": "avx512vnni x q8_k", ...},
+//    "tokens_per_s": 1234.5, "sd": 12.3}   (+ "depth": D when -d D > 0)
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include "cli/cli.hpp"
 #include "lmgen/error.hpp"
 #include "kernels/dispatch.hpp"
+#include "kernels/quant.hpp"
 #include "kernels/threads.hpp"
 
 namespace lmgen::cli {
@@ -169,6 +171,8 @@ int run_bench(BenchArgs& a, Context& ctx) {
                      1048576.0;
   const std::string name = std::filesystem::path(path).filename().string();
   const char* kernels = simd::isa_name(simd::active_isa());
+  nlohmann::ordered_json weight_kernels = nlohmann::ordered_json::object();  // the kernel of each weight type
+  for (const auto& [t, n] : lm.model->weights.matrix_types()) weight_kernels[dtype_name(t)] = vec_dot_kernel(t);
   if (!a.jsonl) {
     write_out(ctx, "| model | size | arch | kernels | threads | test | t/s |\n| --- | ---: | --- | --- | ---: | --- | ---: |\n");
   }
@@ -179,6 +183,7 @@ int run_bench(BenchArgs& a, Context& ctx) {
         j["test"] = r.test;
         j["threads"] = r.threads;
         j["kernels"] = kernels;
+        j["weight_kernels"] = weight_kernels;
         j["tokens_per_s"] = std::round(r.s.mean * 100) / 100;
         j["sd"] = std::round(r.s.sd * 100) / 100;
         if (a.depth > 0) j["depth"] = a.depth;

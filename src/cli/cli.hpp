@@ -144,6 +144,9 @@ std::string process_escapes(const std::string& s);
 // The text of --version: version, git commit, build type, then kernels_text():
 // "cpu: MODEL (features)\nkernels: FAMILY (why); built: FAMILIES\n" (also in bench and -v output).
 std::string kernels_text();
+// "q3_k avx512vnni x q8_k, q6_k avx512vnni x q8_k": the kernel and activation type of each weight type
+// (kernels/quant.hpp vec_dot_kernel), for --version, -v and bench.
+std::string weight_kernels_text(const std::vector<DType>& types);
 std::string version_text();
 
 // A command: the CLI11 app (or subcommand) its flags live on, and what runs it once they are parsed.

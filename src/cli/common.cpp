@@ -204,6 +204,14 @@ LoadedModel load(const ModelArgs& a, bool need_tokenizer) {
                  static_cast<long long>(c.n_vocab), static_cast<long long>(c.n_ctx_train));
     for (const std::string& note : lm.lora_notes) std::fprintf(stderr, "lmgen: %s\n", note.c_str());
     std::fprintf(stderr, "lmgen: kernels %s\n", simd::active_isa_description().c_str());
+    std::string counts;
+    std::vector<DType> types;
+    for (const auto& [t, n] : lm.model->weights.matrix_types()) {
+      counts += std::string(counts.empty() ? "" : ", ") + dtype_name(t) + " x" + std::to_string(n);
+      types.push_back(t);
+    }
+    std::fprintf(stderr, "lmgen: weight matrices by type: %s; kernels: %s\n", counts.c_str(),
+                 weight_kernels_text(types).c_str());
   }
   return lm;
 }

@@ -133,7 +133,10 @@ std::vector<Command> setup_quantize(CLI::App& app, Context&) {
       ->check(path_check());
   sub->add_option("OUT", a->out, "Output GGUF file")->required()->check(path_check());
   sub->add_option("TYPE", a->type_positional, "Target type (as --type)");
-  sub->add_option("--type", a->type, "Target: " + file_type_names());
+  sub->add_option("--type", a->type,
+                  "Target: " + file_type_names() +
+                      ". Encoded without an importance matrix, as llama-quantize does without --imatrix; iq1_*, "
+                      "iq2_* and q2_k_s would need one and are not offered (nor iq3_* yet)");
   sub->add_option("-t,--threads", a->threads, "Encoding threads (default: the physical cores)")->check(count_check(0));
   sub->add_flag("--pure", a->pure,
                 "Give every re-encoded tensor the base type (no Q6_K head / more-bits layers); "

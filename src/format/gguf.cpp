@@ -115,7 +115,7 @@ GgufTensorInfo read_tensor_info(Cursor& c, const MappedFile& f) {
   }
   uint32_t type = c.read<uint32_t>();
   if (!dtype_known(type))
-    throw Error(path, "tensor '" + ti.name + "' has unknown type id " + std::to_string(type));
+    throw Error(path, "tensor '" + ti.name + "' has " + dtype_unsupported_message(type));
   ti.type = static_cast<DType>(type);
   const TypeTraits& tr = dtype_traits(ti.type);
   if (ti.ne[0] % tr.block_size != 0)

@@ -1,4 +1,5 @@
-// Scalar decoding of every supported row type, and reference encoders for the simple block types.
+// Scalar decoding of every supported row type (the i-quants' in quant_iq.cpp), and reference encoders for the simple
+// block types.
 // Arithmetic follows ggml's reference code operation by operation (products then sums, no fused multiply-add), so
 // decoded values are bit-identical to ggml's to_float.
 #include <algorithm>
@@ -346,6 +347,9 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
     case DType::Q5_K: deq_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb); return;
     case DType::Q6_K: deq_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb); return;
     case DType::Q8_K: deq_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb); return;
+    case DType::IQ4_NL: dequantize_row_iq4_nl(src, dst, n); return;
+    case DType::IQ4_XS: dequantize_row_iq4_xs(src, dst, n); return;
+    case DType::IQ3_S: dequantize_row_iq3_s(src, dst, n); return;
   }
   throw Error(std::string("dequantize_row: unsupported type ") + dtype_name(t));
 }
@@ -372,9 +376,13 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
     case DType::Q8_0: q_q8_0(src, static_cast<BlockQ8_0*>(dst), nb); return;
     case DType::Q8_1: quantize_activation_row(DType::Q8_1, src, dst, n); return;
     case DType::Q8_K: quantize_row_q8_k(src, dst, n); return;
+    case DType::Q2_K: quantize_row_q2_k(src, dst, n); return;
+    case DType::Q3_K: quantize_row_q3_k(src, dst, n); return;
     case DType::Q4_K: quantize_row_q4_k(src, dst, n); return;
     case DType::Q5_K: quantize_row_q5_k(src, dst, n); return;
     case DType::Q6_K: quantize_row_q6_k(src, dst, n); return;
+    case DType::IQ4_NL: quantize_row_iq4_nl(src, dst, n); return;
+    case DType::IQ4_XS: quantize_row_iq4_xs(src, dst, n); return;
     default: break;
   }
   throw Error(std::string("quantize_row: cannot encode type ") + dtype_name(t));

@@ -10,20 +10,23 @@
 //   Q8_1 {f16 d, s; i8 qs[32]}       x = d * q, s = d * sum(q) (activations only)
 //   Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: 256-element super-blocks with 4/6/8-bit sub-block scales (see quant.cpp);
 //   Q8_K {f32 d; i8 qs[256]; i16 bsums[16]} (activations only).
+//   IQ4_NL (blocks of 32), IQ4_XS, IQ3_S (super-blocks of 256): values from fixed tables (quant_blocks.hpp).
 //
 // Activation quantization (the choice made for matmul): like ggml-cpu / llama.cpp, a product of a *quantized*
 // weight row with an F32 activation row first encodes the activation row to 8 bits, once per matmul call, and then
 // multiplies with integer dot products:
 //   weights Q4_0, Q5_0, Q8_0  -> activations Q8_0   (blocks of 32, d = amax/127, q = round-half-even(x*127/amax))
 //   weights Q4_1, Q5_1        -> activations Q8_1   (as Q8_0 plus s = fp16(d * sum q), which carries the min term)
-//   weights Q4_K, Q5_K, Q6_K  -> activations Q8_K   (blocks of 256, f32 d = max/-127, bsums of 16)
-//   weights F32, F16, BF16 (and Q2_K, Q3_K, decoded block by block) -> F32 activations.
+//   weights IQ4_NL            -> activations Q8_0
+//   weights Q2_K .. Q6_K, IQ4_XS, IQ3_S -> activations Q8_K   (blocks of 256, f32 d = max/-127, bsums of 16)
+//   weights F32, F16, BF16    -> F32 activations.
 // This is both faster (half/quarter the activation bytes, integer SIMD) and makes logits agree closely with
 // llama.cpp's, which does the same. The cost is a relative error of about 0.5% per activation element.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "lmgen/tensor.hpp"
 
@@ -31,8 +34,9 @@ namespace lmgen {
 
 // Decodes `n` elements (a multiple of the type's block size) of type `t` at `src` into F32.
 void dequantize_row(DType t, const void* src, float* dst, int64_t n);
-// Encodes `n` F32 values into type `t` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K, Q4_K, Q5_K,
-// Q6_K) with ggml's reference (quantize_row_*_ref) rounding, as llama-quantize writes files.
+// Encodes `n` F32 values into type `t` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K, Q2_K .. Q6_K,
+// IQ4_NL, IQ4_XS) with ggml's reference (quantize_row_*_ref) algorithms, as llama-quantize writes files without an
+// importance matrix. IQ3_S is not encoded (an Error).
 void quantize_row(DType t, const float* src, void* dst, int64_t n);
 
 // The activation encoding used with weights of type `t` (see above): Q8_0, Q8_1, Q8_K, or F32.
@@ -55,5 +59,8 @@ void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_
 
 // Name of the kernel family in use: "scalar", "avx2", "avx512" or "avx512vnni" (kernels/dispatch.hpp).
 const char* vec_dot_isa();
+// The kernel that multiplies weights of type t in this process, with the activation type it pairs them with:
+// "avx512vnni x q8_k" (the family in use has a kernel for t) or "scalar x q8_k" (the portable reference runs).
+std::string vec_dot_kernel(DType t);
 
 }  // namespace lmgen

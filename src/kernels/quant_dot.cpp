@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lmgen/error.hpp"
+#include "kernels/iq_tables.hpp"
 #include "kernels/quant.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "kernels/dispatch.hpp"
@@ -19,11 +20,16 @@ DType vec_dot_type(DType t) {
     case DType::Q4_0:
     case DType::Q5_0:
     case DType::Q8_0: return DType::Q8_0;
+    case DType::IQ4_NL: return DType::Q8_0;
     case DType::Q4_1:
     case DType::Q5_1: return DType::Q8_1;
+    case DType::Q2_K:
+    case DType::Q3_K:
     case DType::Q4_K:
     case DType::Q5_K:
-    case DType::Q6_K: return DType::Q8_K;
+    case DType::Q6_K:
+    case DType::IQ4_XS:
+    case DType::IQ3_S: return DType::Q8_K;
     default: return DType::F32;
   }
 }
@@ -146,7 +152,83 @@ float dot_q6_k(int64_t nb, const BlockQ6_K* x, const BlockQ8_K* y) {
   return s;
 }
 
-// Types without an integer kernel (Q2_K, Q3_K, Q8_K, Q8_1): decode a super-block at a time, F32 dot.
+// Q2_K: 16 sub-blocks of 16, 2-bit quants, 4-bit scale (low nibble) and min (high nibble); element e = 128 n + 32 j + l
+// is bits 2j of qs[32 n + l], and its sub-block e / 16 is the bsums group of the activation.
+float dot_q2_k(int64_t nb, const BlockQ2_K* x, const BlockQ8_K* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sub[16] = {}, sumi = 0, summ = 0;
+    for (int e = 0; e < QK_K; ++e)
+      sub[e / 16] += ((x[i].qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3) * y[i].qs[e];
+    for (int j = 0; j < 16; ++j) {
+      sumi += (x[i].scales[j] & 0xF) * sub[j];
+      summ += (x[i].scales[j] >> 4) * y[i].bsums[j];
+    }
+    s += y[i].d * h2f(x[i].d) * static_cast<float>(sumi) - y[i].d * h2f(x[i].dmin) * static_cast<float>(summ);
+  }
+  return s;
+}
+
+// Q3_K: as Q2_K's layout, plus a high bit (hmask[l] bit 4 n + j; clear means -4) and signed 6-bit scales - 32.
+float dot_q3_k(int64_t nb, const BlockQ3_K* x, const BlockQ8_K* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int8_t sc[16];
+    unpack_scales_q3_k(x[i].scales, sc);
+    int sub[16] = {}, sumi = 0;
+    for (int e = 0; e < QK_K; ++e) {
+      const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+      const int q = ((x[i].qs[32 * n + l] >> (2 * j)) & 3) - ((x[i].hmask[l] >> (4 * n + j)) & 1 ? 0 : 4);
+      sub[e / 16] += q * y[i].qs[e];
+    }
+    for (int j = 0; j < 16; ++j) sumi += (sc[j] - 32) * sub[j];
+    s += h2f(x[i].d) * y[i].d * static_cast<float>(sumi);
+  }
+  return s;
+}
+
+// Sum of kIq4nlValues[nibbles] x 32 activation bytes (16 bytes of nibbles: low nibbles first, then high ones).
+int iq4_sum(const uint8_t* qs, const int8_t* q8) {
+  int sumi = 0;
+  for (int j = 0; j < 16; ++j) sumi += kIq4nlValues[qs[j] & 0xF] * q8[j] + kIq4nlValues[qs[j] >> 4] * q8[j + 16];
+  return sumi;
+}
+float dot_iq4_nl(int64_t nb, const BlockIQ4_NL* x, const BlockQ8_0* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) s += static_cast<float>(iq4_sum(x[i].qs, y[i].qs)) * (h2f(x[i].d) * h2f(y[i].d));
+  return s;
+}
+float dot_iq4_xs(int64_t nb, const BlockIQ4_XS* x, const BlockQ8_K* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < 8; ++j) sumi += (iq4xs_scale(x[i], j) - 32) * iq4_sum(x[i].qs + 16 * j, y[i].qs + 32 * j);
+    s += h2f(x[i].d) * y[i].d * static_cast<float>(sumi);
+  }
+  return s;
+}
+
+// IQ3_S: per sub-block of 32, the signed grid values times the activations, times 1 + 2 * its 4-bit scale.
+float dot_iq3_s(int64_t nb, const BlockIQ3_S* x, const BlockQ8_K* y) {
+  float s = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < 8; ++j) {
+      int sub = 0;
+      for (int e = 0; e < 32; ++e) {
+        const int k = e / 4;
+        const uint32_t g = kIq3sGrid[x[i].qs[8 * j + k] | (((x[i].qh[j] >> k) & 1) << 8)];
+        const int v = static_cast<int>((g >> (8 * (e % 4))) & 0xFF);
+        sub += ((x[i].signs[4 * j + e / 8] >> (e % 8)) & 1 ? -v : v) * y[i].qs[32 * j + e];
+      }
+      sumi += (1 + 2 * ((x[i].scales[j / 2] >> (4 * (j % 2))) & 0xF)) * sub;
+    }
+    s += h2f(x[i].d) * y[i].d * static_cast<float>(sumi);
+  }
+  return s;
+}
+
+// Types without an integer kernel (Q8_K, Q8_1): decode a super-block at a time, F32 dot.
 float dot_decoded(DType t, int64_t n, const void* w, const float* x) {
   const int64_t bs = dtype_traits(t).block_size, ts = dtype_traits(t).type_size;
   const int64_t chunk = 256;  // a multiple of every block size
@@ -202,6 +284,16 @@ __attribute__((noinline)) float vec_dot_scalar(DType t, int64_t n, const void* w
       return dot_q45_k<true>(nbk, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(act));
     case DType::Q6_K:
       return dot_q6_k(nbk, static_cast<const BlockQ6_K*>(w), static_cast<const BlockQ8_K*>(act));
+    case DType::Q2_K:
+      return dot_q2_k(nbk, static_cast<const BlockQ2_K*>(w), static_cast<const BlockQ8_K*>(act));
+    case DType::Q3_K:
+      return dot_q3_k(nbk, static_cast<const BlockQ3_K*>(w), static_cast<const BlockQ8_K*>(act));
+    case DType::IQ4_NL:
+      return dot_iq4_nl(nb32, static_cast<const BlockIQ4_NL*>(w), static_cast<const BlockQ8_0*>(act));
+    case DType::IQ4_XS:
+      return dot_iq4_xs(nbk, static_cast<const BlockIQ4_XS*>(w), static_cast<const BlockQ8_K*>(act));
+    case DType::IQ3_S:
+      return dot_iq3_s(nbk, static_cast<const BlockIQ3_S*>(w), static_cast<const BlockQ8_K*>(act));
     default: return dot_decoded(t, n, w, static_cast<const float*>(act));
   }
 }
@@ -231,5 +323,13 @@ void vec_dot_rows(DType t, int64_t n, const void* w, size_t w_stride, int64_t n_
 }
 
 const char* vec_dot_isa() { return simd::isa_name(simd::active_isa()); }
+
+std::string vec_dot_kernel(DType t) {
+  float y;
+  const simd::RowsFn fn = active_rows();
+  // A call with no rows does no work and says whether the family has a kernel for t.
+  const bool simd = fn && fn(t, 0, nullptr, 0, 0, nullptr, 0, 1, &y, 1);
+  return std::string(simd ? vec_dot_isa() : "scalar") + " x " + dtype_name(vec_dot_type(t));
+}
 
 }  // namespace lmgen

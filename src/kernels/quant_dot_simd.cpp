@@ -317,11 +317,7 @@ void float_batch(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const u
   });
 }
 
-// Kernel adaptors with one interface: State st(act, stride, n_act, n) prepares the activation side once per call,
-// then call<NA>(n, weight row, activations k.., stride, out, st, k) computes NA dot products.
-struct NoState {
-  NoState(const uint8_t*, size_t, int, int64_t) {}
-};
+// Kernel adaptors (the interface of rows_impl, quant_simd_util.hpp).
 
 template <typename K>
 struct K32 {
@@ -376,40 +372,15 @@ struct KF {
   // F32 rows hold twice the bytes per element: they prefetch every other line (F16/BF16 every line); see
   // PrefetchPlan and BENCHMARKS.md.
   static constexpr bool kF32Rows = T == DType::F32;
+  static constexpr int kGenRows = kF32Rows ? kGenRowsF32 : 1;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_float<T, 1, NA>(n, w, 0, a, s, o);
   }
-};
-
-// Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
-// activation rows stream past it.
-template <typename Kern>
-void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
-               float* y, size_t ys) {
-  const typename Kern::State st(act, as, n_act, n);
-  if (n_act == 1) {
-    const PrefetchPlan& plan = prefetch_plan();
-    const size_t ahead = plan.ahead;
-    const bool prefetch = !Kern::kF32Rows || plan.f32_rows;  // F32: every other line (128-byte steps), or none
-    int64_t r = 0;
-    if constexpr (Kern::kF32Rows && kGenRowsF32 > 1) {
-      for (; r + kGenRowsF32 <= n_rows; r += kGenRowsF32) {
-        if (prefetch)
-          for (int k = 0; k < kGenRowsF32; ++k) prefetch_row<128>(w + (r + k) * ws, ws, ahead);
-        dot_float<DType::F32, kGenRowsF32, 1, false>(n, w + r * ws, ws, act, 0, y + r);
-      }
-    }
-    for (; r < n_rows; ++r) {
-      if (prefetch) prefetch_row<Kern::kF32Rows ? 128 : 64>(w + r * ws, ws, ahead);
-      Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
-    }
-    return;
+  static void gen_rows(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, float* o) {
+    dot_float<DType::F32, kGenRows, 1, false>(n, w, ws, a, 0, o);
   }
-  for_each_block_tile<1, 4>(n_rows, ws, 16384, n_act, y, ys, [&](auto, auto NA, int64_t r, int k, float* out) {
-    Kern::template call<NA>(n, w + r * ws, act + k * as, as, out, st, k);
-  });
-}
+};
 
 template <DType T>
 bool float_rows(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
@@ -426,6 +397,7 @@ bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, 
   const auto* wp = static_cast<const uint8_t*>(w);
   const auto* ap = static_cast<const uint8_t*>(act);
   if (q0_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
+  if (lowbit_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
   switch (t) {
     case DType::F32: return float_rows<DType::F32>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::F16: return float_rows<DType::F16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);

@@ -1,8 +1,8 @@
-// Reference encoders for the K-quant types Q4_K, Q5_K, Q6_K, following the algorithm of ggml's reference
+// Reference encoders for the K-quant types Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, following the algorithm of ggml's reference
 // quantizers (no importance matrix): per sub-block, a weighted least-squares search over a few candidate scales
-// (affine x = d*q - m for Q4_K/Q5_K, symmetric x = d*q for Q6_K); then the sub-block scales themselves are
-// quantized to 6 bits (Q4_K/Q5_K, against a fp16 super-scale) or 8 bits (Q6_K), and the quants are recomputed
-// against the rounded scales.
+// (affine x = d*q - m for Q2_K/Q4_K/Q5_K, symmetric x = d*q for Q3_K/Q6_K); then the sub-block scales themselves are
+// quantized to 4 bits (Q2_K), 6 bits (Q3_K/Q4_K/Q5_K) or 8 bits (Q6_K) against a fp16 super-scale, and the quants
+// are recomputed against the rounded scales.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -170,6 +170,15 @@ void check_k(int64_t n, const char* name) {
                 " super-blocks of 256");
 }
 
+// Packs 256 2-bit levels as Q2_K / Q3_K store them: element 128 n + 32 j + l in bits 2j of qs[32 n + l].
+void pack_2bit(const uint8_t* L, uint8_t* qs) {
+  for (int n = 0; n < 2; ++n)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* Ln = L + 128 * n + l;
+      qs[32 * n + l] = static_cast<uint8_t>((Ln[0] & 3) | ((Ln[32] & 3) << 2) | ((Ln[64] & 3) << 4) | ((Ln[96] & 3) << 6));
+    }
+}
+
 }  // namespace
 
 void quantize_row_q4_k(const float* x, void* dst, int64_t n) {
@@ -235,6 +244,74 @@ void quantize_row_q6_k(const float* x, void* dst, int64_t n) {
                                                    ((Lh[l + 96] >> 4) << 6));
       }
     }
+  }
+}
+
+void quantize_row_q2_k(const float* x, void* dst, int64_t n) {
+  check_k(n, "q2_k");
+  auto* y = static_cast<BlockQ2_K*>(dst);
+  uint8_t L[QK_K];
+  for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
+    float scales[16], mins[16], w[16];
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < 16; ++j) {  // sub-blocks of 16, levels 0..3, weights |x|
+      for (int l = 0; l < 16; ++l) w[l] = std::fabs(x[16 * j + l]);
+      scales[j] = fit_affine(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15);
+      max_scale = std::max(max_scale, scales[j]);
+      max_min = std::max(max_min, mins[j]);
+    }
+    const float inv_scale = max_scale > 0 ? 15.f / max_scale : 0.f;
+    const float inv_min = max_min > 0 ? 15.f / max_min : 0.f;
+    for (int j = 0; j < 16; ++j)
+      y[i].scales[j] = static_cast<uint8_t>(std::min(15, nearest_int(inv_scale * scales[j])) |
+                                            (std::min(15, nearest_int(inv_min * mins[j])) << 4));
+    y[i].d = f2h(max_scale / 15.f);
+    y[i].dmin = f2h(max_min / 15.f);
+    for (int j = 0; j < 16; ++j) {
+      const float d = h2f(y[i].d) * static_cast<float>(y[i].scales[j] & 0xF);
+      if (d == 0) continue;
+      const float dm = h2f(y[i].dmin) * static_cast<float>(y[i].scales[j] >> 4);
+      for (int l = 0; l < 16; ++l)
+        L[16 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[16 * j + l] + dm) / d), 0, 3));
+    }
+    pack_2bit(L, y[i].qs);
+  }
+}
+
+void quantize_row_q3_k(const float* x, void* dst, int64_t n) {
+  check_k(n, "q3_k");
+  auto* y = static_cast<BlockQ3_K*>(dst);
+  uint8_t L[QK_K];
+  for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
+    float scales[16];
+    float max_scale = 0, max_abs = 0;
+    for (int j = 0; j < 16; ++j) {  // sub-blocks of 16, levels -4..3 (stored + 4)
+      scales[j] = fit_symmetric(16, 4, x + 16 * j, L + 16 * j);
+      if (std::fabs(scales[j]) > max_abs) {
+        max_abs = std::fabs(scales[j]);
+        max_scale = scales[j];
+      }
+    }
+    std::memset(&y[i], 0, sizeof y[i]);
+    if (max_abs < kGroupEps) continue;
+    const float iscale = -32.f / max_scale;
+    for (int j = 0; j < 16; ++j) {  // 6-bit scales + 32: low nibbles in bytes 0..7, high 2 bits in bytes 8..11
+      const int l = std::clamp(nearest_int(iscale * scales[j]), -32, 31) + 32;
+      y[i].scales[j % 8] |= static_cast<uint8_t>((l & 0xF) << (4 * (j / 8)));
+      y[i].scales[8 + j % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
+    }
+    y[i].d = f2h(1 / iscale);
+    int8_t sc[16];
+    unpack_scales_q3_k(y[i].scales, sc);
+    for (int j = 0; j < 16; ++j) {
+      const float d = h2f(y[i].d) * static_cast<float>(sc[j] - 32);
+      if (d == 0) continue;
+      for (int l = 0; l < 16; ++l)
+        L[16 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int(x[16 * j + l] / d), -4, 3) + 4);
+    }
+    for (int e = 0; e < QK_K; ++e)  // the third bit: hmask[e % 32] bit e / 32
+      if (L[e] > 3) y[i].hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
+    pack_2bit(L, y[i].qs);
   }
 }
 

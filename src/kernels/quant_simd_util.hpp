@@ -50,18 +50,26 @@ inline __m256i unpack_nibbles(const uint8_t* qs) {
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
 }
 
+// 32 bits -> 32 bytes, byte j = 0xFF if bit j is set, else 0.
+inline __m256i bits_to_bytes(uint32_t bits) {
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+  return _mm256_movm_epi8(static_cast<__mmask32>(bits));
+#else
+  // Byte j takes byte j/8 of the bits, keeps bit j%8, and becomes 0xFF if it was set.
+  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                        3, 3, 3, 3, 3, 3);
+  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
+  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+#endif
+}
+
 // 32 bits -> 32 bytes, byte j = 0x10 if bit j is set, else 0.
 inline __m256i bits_to_0x10(uint32_t qh) {
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
   return _mm256_maskz_mov_epi8(static_cast<__mmask32>(qh), _mm256_set1_epi8(0x10));
 #else
-  // Byte j takes byte j/8 of qh, keeps bit j%8, and becomes 0x10 if it was set.
-  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
-                                        3, 3, 3, 3, 3, 3);
-  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), shuf);
-  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
-  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+  return _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
 #endif
 }
 // The same for the 4 bytes of a block's qh (little-endian bit order).
@@ -115,6 +123,46 @@ inline void for_each_block_tile(int64_t n_rows, size_t ws, size_t block_bytes, i
       });
     }
   }
+}
+
+// Kernel adaptors, the interface of rows_impl: State st(act, stride, n_act, n) prepares the activation side once per
+// call, then call<NA>(n, weight row, activations k.., stride, out, st, k) computes NA dot products of one weight row.
+// kF32Rows: rows of 4-byte floats (prefetched every other line, if at all: PrefetchPlan). Optionally kGenRows > 1 and
+// gen_rows(n, w, ws, act, out): that many weight rows against one activation per call in generation.
+struct NoState {
+  NoState(const uint8_t*, size_t, int, int64_t) {}
+};
+
+// Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
+// activation rows stream past it. Generation (one activation) streams row by row with a software prefetch ahead.
+template <typename Kern>
+void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+               float* y, size_t ys) {
+  const typename Kern::State st(act, as, n_act, n);
+  if (n_act == 1) {
+    const PrefetchPlan& plan = prefetch_plan();
+    const size_t ahead = plan.ahead;
+    const bool prefetch = !Kern::kF32Rows || plan.f32_rows;  // F32: every other line (128-byte steps), or none
+    constexpr size_t kStep = Kern::kF32Rows ? 128 : 64;
+    int64_t r = 0;
+    if constexpr (requires { Kern::kGenRows; }) {
+      if constexpr (Kern::kGenRows > 1) {
+        for (; r + Kern::kGenRows <= n_rows; r += Kern::kGenRows) {
+          if (prefetch)
+            for (int k = 0; k < Kern::kGenRows; ++k) prefetch_row<kStep>(w + (r + k) * ws, ws, ahead);
+          Kern::gen_rows(n, w + r * ws, ws, act, y + r);
+        }
+      }
+    }
+    for (; r < n_rows; ++r) {
+      if (prefetch) prefetch_row<kStep>(w + r * ws, ws, ahead);
+      Kern::template call<1>(n, w + r * ws, act, 0, y + r, st, 0);
+    }
+    return;
+  }
+  for_each_block_tile<1, 4>(n_rows, ws, 16384, n_act, y, ys, [&](auto, auto NA, int64_t r, int k, float* out) {
+    Kern::template call<NA>(n, w + r * ws, act + k * as, as, out, st, k);
+  });
 }
 
 // Horizontal sum in a fixed order.

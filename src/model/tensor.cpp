@@ -18,8 +18,31 @@ constexpr Entry kTypes[] = {
     {DType::Q5_1, {"q5_1", 32, 24}},  {DType::Q8_0, {"q8_0", 32, 34}},  {DType::Q8_1, {"q8_1", 32, 36}},
     {DType::Q2_K, {"q2_k", 256, 84}}, {DType::Q3_K, {"q3_k", 256, 110}}, {DType::Q4_K, {"q4_k", 256, 144}},
     {DType::Q5_K, {"q5_k", 256, 176}}, {DType::Q6_K, {"q6_k", 256, 210}}, {DType::Q8_K, {"q8_k", 256, 292}},
+    {DType::IQ4_NL, {"iq4_nl", 32, 18}}, {DType::IQ3_S, {"iq3_s", 256, 110}}, {DType::IQ4_XS, {"iq4_xs", 256, 136}},
+};
+// ggml's types that lmgen does not run, with the file type (llama.cpp's ftype name) closest in size that it does.
+struct Unsupported {
+  uint32_t id;
+  const char* name;
+  const char* instead;
+};
+constexpr Unsupported kUnsupported[] = {
+    {4, "Q4_2", "Q4_0"},        {5, "Q4_3", "Q4_0"},      {16, "IQ2_XXS", "Q2_K"}, {17, "IQ2_XS", "Q2_K"},
+    {18, "IQ3_XXS", "IQ3_M"},   {19, "IQ1_S", "Q2_K"},    {22, "IQ2_S", "Q2_K"},   {24, "I8", "Q8_0"},
+    {25, "I16", "F16"},         {26, "I32", "F32"},       {27, "I64", "F32"},      {28, "F64", "F32"},
+    {29, "IQ1_M", "Q2_K"},      {31, "Q4_0_4_4", "Q4_0"}, {32, "Q4_0_4_8", "Q4_0"}, {33, "Q4_0_8_8", "Q4_0"},
+    {34, "TQ1_0", "Q2_K"},      {35, "TQ2_0", "Q2_K"},    {39, "MXFP4", "Q4_0"},
 };
 }  // namespace
+
+std::string dtype_unsupported_message(uint32_t ggml_type) {
+  for (const auto& u : kUnsupported)
+    if (u.id == ggml_type)
+      return std::string("type ") + u.name + " (ggml id " + std::to_string(u.id) +
+             "), which lmgen does not support: use a " + u.instead + " file of the model instead";
+  return "unknown type id " + std::to_string(ggml_type) +
+         " (lmgen runs F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS and IQ3_S)";
+}
 
 bool dtype_known(uint32_t ggml_type) {
   for (const auto& e : kTypes)

@@ -1,4 +1,7 @@
+// The canonical weights' buffer helpers and their summary by type.
 #include "lmgen/weights.hpp"
+
+#include <map>
 
 namespace lmgen {
 
@@ -12,6 +15,19 @@ const uint8_t* Weights::own_bytes(std::vector<uint8_t> bytes) {
   auto p = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
   keep_alive.push_back(p);
   return p->data();
+}
+
+std::vector<std::pair<DType, int>> Weights::matrix_types() const {
+  std::map<DType, int> n;
+  auto add = [&](const Matrix& m) {
+    if (!m.empty()) ++n[m.type];
+  };
+  add(tok_embd);
+  add(pos_embd);
+  if (output.data != tok_embd.data) add(output);
+  for (const LayerWeights& l : layers)
+    for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) add(*m);
+  return {n.begin(), n.end()};
 }
 
 }  // namespace lmgen

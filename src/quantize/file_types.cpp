@@ -30,6 +30,13 @@ const std::vector<FileTypeInfo>& file_types() {
       FileTypeInfo{FileType::Q4_K_M, "q4_k_m", DType::Q4_K, DType::Q6_K, DType::Q6_K, DType::Q5_K, false},
       FileTypeInfo{FileType::Q5_K_M, "q5_k_m", DType::Q5_K, DType::Q6_K, DType::Q6_K, DType::Q6_K, false},
       plain(FileType::Q6_K, "q6_k", DType::Q6_K, DType::Q6_K),
+      // The 2- to 4-bit types: attn_v, ffn_down and attn_output follow the rules of plan.cpp (low_bit_*).
+      plain(FileType::Q2_K, "q2_k", DType::Q2_K, DType::Q6_K),
+      plain(FileType::Q3_K_S, "q3_k_s", DType::Q3_K, DType::Q6_K),
+      FileTypeInfo{FileType::Q3_K_M, "q3_k_m", DType::Q3_K, DType::Q6_K, DType::Q3_K, DType::Q4_K, false},
+      FileTypeInfo{FileType::Q3_K_L, "q3_k_l", DType::Q3_K, DType::Q6_K, DType::Q3_K, DType::Q4_K, false},
+      plain(FileType::IQ4_NL, "iq4_nl", DType::IQ4_NL, DType::Q6_K),
+      plain(FileType::IQ4_XS, "iq4_xs", DType::IQ4_XS, DType::Q6_K),
       plain(FileType::BF16, "bf16", DType::BF16, DType::BF16, true),
   };
   return table;

@@ -21,9 +21,15 @@ enum class FileType : uint32_t {
   Q8_0 = 7,
   Q5_0 = 8,
   Q5_1 = 9,
+  Q2_K = 10,
+  Q3_K_S = 11,
+  Q3_K_M = 12,
+  Q3_K_L = 13,
   Q4_K_M = 15,
   Q5_K_M = 17,
   Q6_K = 18,
+  IQ4_NL = 25,
+  IQ4_XS = 30,
   BF16 = 32,
 };
 

@@ -9,7 +9,12 @@
 //       - attn_v.weight and ffn_down.weight on the "more bits" layers (i < n/8, i >= 7n/8, or (i - n/8) % 3 == 2,
 //         counted over the tensors of that kind): the row's more_bits type;
 //       - fused attn_qkv.weight (gpt2): the row's fused_qkv type.
-//   * A row length that is not a multiple of the chosen type's block falls back: Q4_K -> Q5_0, Q5_K -> Q5_1,
+//       - the 2- to 4-bit types: q2_k: attn_v Q3_K (Q4_K with 4+ query heads per kv head), ffn_down and
+//         attn_output Q3_K; q3_k_m: attn_v Q5_K on the first two, then Q4_K; ffn_down Q5_K on the first n/16, then
+//         Q4_K; attn_output Q4_K; q3_k_l: attn_v, ffn_down, attn_output Q5_K; iq4_nl / iq4_xs: attn_v Q5_K with 4+
+//         query heads per kv head, ffn_down Q5_K on the first n/8 (llama-quantize without an importance matrix).
+//   * A row length that is not a multiple of the chosen type's block falls back: Q2_K, Q3_K, IQ4_XS -> IQ4_NL,
+//     IQ4_NL -> F16, Q4_K -> Q5_0, Q5_K -> Q5_1,
 //     Q6_K -> Q8_0, and to F16 if even that does not fit (e.g. SmolLM2's 576-wide rows cannot hold 256-element
 //     K-quant blocks). The fallback applies to pure plans too.
 #pragma once
