@@ -226,7 +226,9 @@ TEST(DecodeStep, OwnsStopStringsLogprobsAndWhyItStopped) {
     EXPECT_NEAR(ev.logprob, token_logprob(row, ids[i]), 1e-9);
     EXPECT_TRUE(ev.top.empty());  // n_probs 0: no alternatives
     text += ev.text;
-    if (!step.done()) EXPECT_TRUE(step.continues(static_cast<int64_t>(prompt.size() + i + 1), 64));
+    if (!step.done()) {
+      EXPECT_TRUE(step.continues(static_cast<int64_t>(prompt.size() + i + 1), 64));
+    }
   }
   EXPECT_TRUE(step.done());
   EXPECT_EQ(step.reason(), StopReason::Stop);
