@@ -72,8 +72,9 @@ std::vector<Command> setup_convert(CLI::App& app, Context&) {
   auto a = std::make_shared<ConvertArgs>();
   CLI::App* sub = app.add_subcommand("convert", "Convert a Hugging Face model directory to GGUF (llama.cpp's layout)");
   sub->add_option("HF_DIR", a->in, "Hugging Face model directory (config.json, safetensors, tokenizer.json)")
-      ->required();
-  sub->add_option("OUT", a->out, "Output GGUF file")->required();
+      ->required()
+      ->check(path_check());
+  sub->add_option("OUT", a->out, "Output GGUF file")->required()->check(path_check());
   sub->add_option("--type", a->type,
                   "Weight type: f32 (default), f16, bf16, q8_0, or any `lmgen quantize` type (q4_0, q4_k_m, ...)");
   sub->add_option("-t,--threads", a->threads, "Encoding threads for quantized types (default: all cores)")

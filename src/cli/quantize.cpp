@@ -426,8 +426,8 @@ std::vector<Command> setup_quantize(CLI::App& app, Context&) {
       "  lmgen quantize model-f16.gguf model-q4_k_m.gguf Q4_K_M          # llama-quantize's form\n"
       "  lmgen quantize model.gguf model-q4_0.gguf --type q4_0 --pure -v\n"
       "  lmgen quantize base-q8_0.gguf merged-q8_0.gguf --type q8_0 --lora adapter/   # one fine-tuned file");
-  sub->add_option("IN", a->in, "Input model: a GGUF file or a Hugging Face model directory")->required();
-  sub->add_option("OUT", a->out, "Output GGUF file")->required();
+  sub->add_option("IN", a->in, "Input model: a GGUF file or a Hugging Face model directory")->required()->check(path_check());
+  sub->add_option("OUT", a->out, "Output GGUF file")->required()->check(path_check());
   sub->add_option("TYPE", a->type_positional, "Target type (as --type)");
   sub->add_option("--type", a->type,
                   "Target: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q5_k_m, q6_k, f16, bf16 or f32");
