@@ -179,12 +179,12 @@ ModelOptions model_options(const ModelArgs& a) {
 
 std::string tokenizer_path(const ModelArgs& a, const std::string& model_path) {
   namespace fs = std::filesystem;
-  if (!a.tokenizer.empty() || fs::is_directory(model_path) || GgufFile::sniff(model_path) ||
+  std::error_code ec;
+  if (!a.tokenizer.empty() || fs::is_directory(model_path, ec) || GgufFile::sniff(model_path) ||
       !llama2c_sniff(model_path))
     return a.tokenizer;
   const fs::path dir = fs::path(model_path).parent_path().empty() ? fs::path(".") : fs::path(model_path).parent_path();
   std::string found;
-  std::error_code ec;
   if (fs::is_regular_file(dir / "tokenizer.bin", ec)) {
     found = (dir / "tokenizer.bin").string();
   } else {

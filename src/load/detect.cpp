@@ -17,7 +17,7 @@ DetectedModel detect_model(const std::string& path, FileAccess access) {
   DetectedModel d;
   d.path = path;
   if (fs::is_directory(path, ec)) {
-    if (!fs::exists(fs::path(path) / "config.json"))
+    if (!fs::exists(fs::path(path) / "config.json", ec))
       throw Error(path, "directory has no config.json (expected a Hugging Face model directory)");
     d.format = ModelFormat::HfDir;
     return d;

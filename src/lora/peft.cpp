@@ -133,8 +133,8 @@ LoraAdapterData read_peft_adapter(const std::string& dir, const ModelConfig& c) 
   const json cfg = json::parse(read_whole_file(cfg_path), nullptr, false);
   if (cfg.is_discarded() || !cfg.is_object()) throw AdapterError(cfg_path, "not a JSON object");
   check_json_depth(cfg, cfg_path);
-  if (!fs::exists(st_path))
-    throw AdapterError(dir, fs::exists(fs::path(dir) / "adapter_model.bin")
+  if (!fs::exists(st_path, ec))
+    throw AdapterError(dir, fs::exists(fs::path(dir) / "adapter_model.bin", ec)
                                 ? "adapter_model.bin (a PyTorch pickle) is not read: save the adapter as safetensors "
                                   "(save_pretrained(..., safe_serialization=True))"
                                 : "adapter_model.safetensors is missing");
