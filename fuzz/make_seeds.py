@@ -452,6 +452,8 @@ def tokenizer_json_seeds():
     # the Gemma 1/2 form: Replace(" " -> "\u2581") only (no Prepend), no pre-tokenizer, byte fallback
     gemma2 = json.loads(json.dumps(spm))
     gemma2["normalizer"] = {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}
+    for w in ["t", "a", "\u2581a"]:  # ("t": mini-spm's merges name it)
+        gemma2["model"]["vocab"][w] = len(gemma2["model"]["vocab"])
     gemma2["decoder"] = {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
                                                           {"type": "ByteFallback"}, {"type": "Fuse"}]}
     put("tokenizer_json", "mini-gemma2", split2(b'{"add_bos_token": true, "add_eos_token": false}', json.dumps(gemma2).encode()))

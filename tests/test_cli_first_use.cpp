@@ -22,7 +22,14 @@ TEST(CliFirstUse, EmptyModelPathIsAUsageError) {
                                              {"bench", "-m", ""},
                                              {"chat", "-m", "", "-p", "x"},
                                              {"-m", stories_gguf(), "-f", "", "-n", "2"},
-                                             {"tokenize", "-m", stories_gguf(), "--tokenizer", "", "-p", "x"}}) {
+                                             {"tokenize", "-m", stories_gguf(), "--tokenizer", "", "-p", "x"},
+                                             {"quantize", "", scratch_dir() + "/first-use.gguf", "q8_0"},
+                                             {"quantize", stories_gguf(), "", "q8_0"},
+                                             {"convert", "", scratch_dir() + "/first-use.gguf"},
+                                             {"chat", "-m", stories_gguf(), "--chat-template-file", "", "-p", "x"},
+                                             {"chat", "-m", stories_gguf(), "--messages", "", "-p", "x"},
+                                             {"score", "-m", stories_gguf(), "--sft", ""},
+                                             {"-m", stories_gguf(), "--lora", "", "-p", "x"}}) {
     const RunResult r = run_lmgen(args, 20, "", true, {"LMGEN_MODEL="});
     EXPECT_TRUE(clean_failure(r, 2, "empty path")) << args[0] << " " << args[1] << ": " << r.describe();
     EXPECT_TRUE(r.out.empty()) << r.out;

@@ -37,8 +37,8 @@ std::vector<std::string> subcommands() {
   return out;
 }
 
-// Paths that are not readable files: a directory, a dangling symlink, a /proc file whose read fails (root can
-// read any ordinary file, so "unreadable" means one of these), and a path whose parent is a file.
+// Paths that are not readable files: a directory, a dangling symlink, a symlink loop, a /proc file whose read
+// fails (root can read any ordinary file, so "unreadable" means one of these), and a path whose parent is a file.
 std::vector<std::string> bad_paths() {
   const std::string dir = scratch_dir() + "/guard-dir";
   fs::create_directories(dir);
@@ -46,8 +46,11 @@ std::vector<std::string> bad_paths() {
   std::error_code ec;
   fs::remove(dangling, ec);
   fs::create_symlink(scratch_dir() + "/no-such-target", dangling);
+  const std::string loop = scratch_dir() + "/guard-loop";  // a symlink to itself: ELOOP
+  fs::remove(loop, ec);
+  fs::create_symlink(loop, loop);
   const std::string file = write_scratch("guard-file", "x");
-  return {dir, dangling, "/proc/self/mem", file + "/below-a-file"};
+  return {dir, dangling, loop, "/proc/self/mem", file + "/below-a-file"};
 }
 
 const char* const kRawTexts[] = {"json.exception", "basic_string", "std::", ": Success", "what():",
@@ -85,10 +88,12 @@ TEST(CliGuard, BadPathsGiveLmgensOwnOneLineErrors) {
   const std::string hf = shared_path("fixtures/tiny-llama/hf");
   for (const std::string& sub : subcommands()) {
     for (const std::string& bad : bad_paths()) {
-      std::vector<std::vector<std::string>> cases = {
-          {"-m", bad}, {bad, out, "--type", "q8_0"}, {model, bad, "--type", "q8_0"}, {hf, bad, "--type", "q8_0"}};
+      std::vector<std::vector<std::string>> cases = {{"-m", bad}, {bad, out, "--type", "q8_0"}};
       for (const char* opt : {"-f", "--tokenizer", "--lora", "--chat-template-file", "--messages", "--sft"})
         cases.push_back({"-m", model, opt, bad, "-n", "2"});
+      // Last: an output written through a symlink replaces it (the next subcommand gets fresh bad paths).
+      cases.push_back({model, bad, "--type", "q8_0"});
+      cases.push_back({hf, bad, "--type", "q8_0"});
       for (const auto& c : cases) {
         const auto args = with_sub(sub, c);
         expect_clean(args, run_lmgen(args, 60), nullptr);

@@ -222,6 +222,7 @@ std::vector<Command> setup_chat(CLI::App& app, Context& ctx) {
   sub->add_option("--system", a->system, "System message to start the conversation with")->group("Chat");
   sub->add_option("--messages", a->messages_file,
                   "Continue this conversation: a JSON array of messages, or {\"messages\": [...], \"tools\": [...]}")
+      ->check(path_check())
       ->group("Chat");
   sub->add_flag("--jsonl", a->gen.jsonl, "Print one JSON object per token and a final {\"done\":true,...} record")
       ->group("Output");

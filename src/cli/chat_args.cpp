@@ -16,6 +16,7 @@ void add_chat_options(CLI::App& app, ChatArgs& a) {
   app.add_option("--chat-template,--chat-template-file", a.template_file,
                  "Jinja chat template file to use instead of the model's (tokenizer.chat_template / "
                  "tokenizer_config.json / chat_template.jinja)")
+      ->check(path_check())
       ->group("Chat");
   app.add_option("--chat-template-name", a.template_name,
                  "A named template of the model (e.g. tool_use) instead of its default")

@@ -52,7 +52,7 @@ CLI::Validator range_check(bool is_unsigned) {
                  (is_unsigned ? std::to_string(UINT64_MAX) : std::to_string(INT64_MAX)) + ")";
         return "";  // anything else is CLI11's to convert (or refuse)
       },
-      "INT");
+      "");
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ CLI::Validator uint64_check() { return range_check(true); }
 CLI::Validator path_check() {
   return CLI::Validator(
       [](std::string& v) -> std::string { return v.empty() ? "an empty path (is the variable it came from unset?)" : ""; },
-      "PATH");
+      "");  // (no text in --help: the option's own says it is a path)
 }
 
 void add_model_source_options(CLI::App& app, ModelArgs& a) {
@@ -103,6 +103,7 @@ void add_lora_option(CLI::App& app, std::vector<std::string>& lora) {
                  "adapter_model.safetensors) or a llama.cpp GGUF adapter; PATH:SCALE multiplies its scaling "
                  "(default 1). Repeatable; -v says what was merged")
       ->type_name("PATH[:SCALE]")
+      ->check(path_check())
       ->allow_extra_args(false)
       ->group("Model");
 }

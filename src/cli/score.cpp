@@ -178,6 +178,7 @@ std::vector<Command> setup_score(CLI::App& app, Context& ctx) {
                   "examples, each scored on the tokens its training loss covers ('-' = standard input); one JSON line "
                   "per example, then a summary (docs/evaluation.md \"SFT\")")
       ->type_name("FILE")
+      ->check(path_check())
       ->group("Fine-tuning");
   sub->add_flag("--compare", a->compare,
                 "With --sft and --lora: score every example with the base model too, and print both and the "

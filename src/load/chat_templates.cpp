@@ -11,20 +11,13 @@
 #include "lmgen/error.hpp"
 #include "lmgen/tokenizer.hpp"
 #include "util/json_file.hpp"
+#include "util/read_file.hpp"
 
 namespace lmgen {
 
 namespace {
 
 constexpr std::string_view kGgufKey = "tokenizer.chat_template";
-
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw Error(p.string(), "cannot open");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 void read_hf_templates(const nlohmann::json& v, const std::string& path, ChatMetadata& out) {
   if (v.is_string()) {
@@ -63,8 +56,9 @@ ChatMetadata chat_metadata_from_gguf(const GgufFile& g, const Tokenizer* tok) {
 ChatMetadata chat_metadata_from_hf_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   ChatMetadata out;
+  std::error_code ec;
   const fs::path cfg = fs::path(dir) / "tokenizer_config.json";
-  if (fs::exists(cfg)) {
+  if (fs::exists(cfg, ec)) {
     const std::string path = cfg.string();
     const nlohmann::json j = read_json_object_file(path);
     if (j.contains("chat_template")) read_hf_templates(j["chat_template"], path, out);
@@ -76,7 +70,7 @@ ChatMetadata chat_metadata_from_hf_dir(const std::string& dir) {
     }
   }
   const fs::path jinja = fs::path(dir) / "chat_template.jinja";
-  if (!out.templates.count("default") && fs::exists(jinja)) out.templates["default"] = read_text(jinja);
+  if (!out.templates.count("default") && fs::exists(jinja, ec)) out.templates["default"] = read_whole_file(jinja.string());
   return out;
 }
 

@@ -16,7 +16,7 @@ std::optional<DetectedModel> try_detect_model(const std::string& path, FileAcces
   if (!fs::exists(path, ec)) throw Error(path, "no such file or directory");
   DetectedModel d;
   if (fs::is_directory(path, ec)) {
-    if (!fs::exists(fs::path(path) / "config.json")) return std::nullopt;
+    if (!fs::exists(fs::path(path) / "config.json", ec)) return std::nullopt;
     d.format = ModelFormat::HfDir;
     return d;
   }

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 std::vector<int32_t> generation_eos_ids(const std::string& dir, int64_t n_vocab) {
   const fs::path p = fs::path(dir) / "generation_config.json";
   std::vector<int32_t> out;
-  if (!fs::exists(p)) return out;
+  if (std::error_code ec; !fs::exists(p, ec)) return out;
   const nlohmann::json j = read_json_object_file(p.string());
   const auto v = j.find("eos_token_id");
   if (v == j.end() || v->is_null()) return out;

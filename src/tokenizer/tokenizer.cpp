@@ -12,12 +12,13 @@ namespace lmgen {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path, int32_t n_vocab) {
   namespace fs = std::filesystem;
-  if (fs::is_directory(path)) {
+  std::error_code ec;  // (a symlink loop is an error to tell, not std::filesystem's exception)
+  if (fs::is_directory(path, ec)) {
     fs::path tj = fs::path(path) / "tokenizer.json";
-    if (!fs::exists(tj)) throw Error(path, "directory has no tokenizer.json");
+    if (!fs::exists(tj, ec)) throw Error(path, "directory has no tokenizer.json");
     return load_hf_tokenizer(tj.string());
   }
-  if (!fs::exists(path)) throw Error(path, "no such file");
+  if (!fs::exists(path, ec)) throw Error(path, ec ? "cannot open: " + ec.message() : std::string("no such file"));
   if (GgufFile::sniff(path)) {
     GgufFile g(path);
     return load_gguf_tokenizer(g);

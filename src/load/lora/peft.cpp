@@ -127,11 +127,12 @@ std::map<std::string, PairTensors> group_tensors(const SafetensorsFile& st) {
 LoraAdapterData read_peft_adapter(const std::string& dir, const ModelConfig& c) {
   const std::string cfg_path = (fs::path(dir) / "adapter_config.json").string();
   const std::string st_path = (fs::path(dir) / "adapter_model.safetensors").string();
-  if (!fs::is_regular_file(cfg_path))
+  std::error_code ec;
+  if (!fs::is_regular_file(cfg_path, ec))
     throw AdapterError(dir, "not a PEFT adapter directory: adapter_config.json is missing");
   const json cfg = read_json_object_file(cfg_path);
-  if (!fs::exists(st_path))
-    throw AdapterError(dir, fs::exists(fs::path(dir) / "adapter_model.bin")
+  if (!fs::exists(st_path, ec))
+    throw AdapterError(dir, fs::exists(fs::path(dir) / "adapter_model.bin", ec)
                                 ? "adapter_model.bin (a PyTorch pickle) is not read: save the adapter as safetensors "
                                   "(save_pretrained(..., safe_serialization=True))"
                                 : "adapter_model.safetensors is missing");
