@@ -76,6 +76,8 @@ ModelOptions model_options(const ModelArgs& a);
 // byte. Throws Interrupted on Ctrl-C while reading.
 std::string read_prompt(const PromptArgs& a);
 std::string read_all(int fd);
+// The bytes of a file; Error "PATH: cannot open WHAT: reason".
+std::string read_text_file(const std::string& path, const std::string& what);
 // Reads '\n'-terminated lines from a file descriptor as they arrive (a final line without '\n' counts; a trailing
 // '\r' is dropped). Throws Interrupted on Ctrl-C, Error on a read error.
 class LineReader {
@@ -152,6 +154,7 @@ std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quant
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
+std::vector<Command> setup_grammar(CLI::App& app, Context& ctx);        // grammar.cpp: grammar
 // The serve command, which each executable provides in its own file: serve.cpp in lmgen-serve (the server itself),
 // serve_exec.cpp in lmgen (a "serve" entry for --help, and a hand-off: `lmgen serve ...` becomes
 // `lmgen-serve serve ...` by exec, before any parsing; in lmgen-serve the hand-off does nothing).

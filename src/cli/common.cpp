@@ -267,6 +267,13 @@ void for_each_input_line(const PromptArgs& a, const std::function<bool(const std
     if (!fn(line)) return;
 }
 
+std::string read_text_file(const std::string& path, const std::string& what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path, "cannot open " + what + ": " + std::strerror(errno));
+  Fd in{fd};
+  return read_all(in.fd);
+}
+
 std::string read_prompt(const PromptArgs& a) {
   if (a.prompt_set && !a.file.empty()) throw UsageError("give the prompt with -p or -f, not both");
   if (!a.file.empty()) {
