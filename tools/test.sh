@@ -9,6 +9,21 @@ cd "$(dirname "$0")/.."
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 
+# Test-only tools (Debian packages): python3-jsonschema validates the output of schema-constrained generation
+# (tests/test_grammar_generate.cpp).
+TEST_PACKAGES=(python3 python3-jsonschema)
+missing=()
+for p in "${TEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tools/test.sh: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 tools/setup.sh
 ctest --test-dir build --output-on-failure -j2
 
