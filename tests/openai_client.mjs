@@ -57,7 +57,7 @@ const schema = {
 out.structured = [];
 for (const seed of [1, 2, 3, 4]) {
   const r = await client.chat.completions.create({
-    model: 'any', messages, max_tokens: 300, temperature: 1, seed,
+    model: 'any', messages, max_tokens: 150, temperature: 1, seed,
     response_format: { type: 'json_schema', json_schema: { name: 'place', schema, strict: true } },
   });
   out.structured.push({ content: r.choices[0].message.content, finish: r.choices[0].finish_reason });

