@@ -14,6 +14,7 @@ namespace lmgen::grammar {
 namespace {
 
 constexpr int kMaxRepetitions = 2000;  // llama.cpp's limit on {m,n}: bigger counts blow up the rule table
+constexpr int kMaxNesting = 256;       // parenthesised groups inside one another (the parser recurses on them)
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
@@ -37,6 +38,7 @@ class Parser {
   std::vector<size_t> defined_at_, used_at_;  // offsets (npos when not yet)
   std::map<std::string, uint32_t, std::less<>> ids_;
   std::vector<CharRange> ranges_;
+  int nesting_ = 0;
 
   [[noreturn]] void fail(const std::string& what, size_t at) const {
     size_t line = 1, col = 1;
@@ -216,12 +218,14 @@ class Parser {
         if (used_at_[id] == std::string::npos) used_at_[id] = at;
         out.push_back({Op::RuleRef, id, 0});
       } else if (c == '(') {
+        if (++nesting_ > kMaxNesting) fail("groups nested deeper than " + std::to_string(kMaxNesting));
         ++pos_;
         skip_space(true);
         const uint32_t id = generated_rule(rule_name);
         rules_[id] = parse_alternates(rule_name, true);
         if (peek() != ')') fail("expected ')'");
         ++pos_;
+        --nesting_;
         out.push_back({Op::RuleRef, id, 0});
       } else if (c == '*' || c == '+' || c == '?' || c == '{') {
         if (!have_item) fail(std::string("'") + c + "' has no item before it to repeat");

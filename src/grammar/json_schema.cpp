@@ -178,9 +178,15 @@ json Converter::merge_all_of(const json& s, const std::string& path) {
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string sub_path = join_path(join_path(path, "allOf"), std::to_string(i));
     json part = list[i];
-    while (part.is_object() && part.contains("$ref") && part["$ref"].is_string())
+    for (int hops = 0; part.is_object() && part.contains("$ref") && part["$ref"].is_string(); ++hops) {
+      if (hops == kMaxJsonDepth) fail(sub_path, "$ref chain does not end");
       part = resolve(part["$ref"].get<std::string>(), sub_path);
-    if (part.is_object() && part.contains("allOf")) part = merge_all_of(part, sub_path);
+    }
+    if (part.is_object() && part.contains("allOf")) {
+      if (++merge_depth_ > kMaxJsonDepth) fail(sub_path, "allOf refers back to itself");
+      part = merge_all_of(part, sub_path);
+      --merge_depth_;
+    }
     if (!part.is_object()) fail(sub_path, "allOf parts must be object schemas");
     check_keywords(part, sub_path);
     for (const auto& [k, v] : part.items()) {

@@ -51,6 +51,7 @@ std::string Converter::not_strings(const std::vector<std::string>& names, const 
   };
   std::vector<Node> trie(1);
   for (const std::string& n : names) {
+    if (n.size() > 1024) throw Error("json schema: property name longer than 1024 bytes (at " + name + ")");
     int at = 0;
     for (char c : n) {
       auto it = trie[at].next.find(c);

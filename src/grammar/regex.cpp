@@ -72,6 +72,7 @@ class RegexParser {
  private:
   std::string_view p_;
   size_t i_ = 0;
+  int depth_ = 0;  // open groups (the parser recurses on them)
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error("json schema: pattern '" + std::string(p_) + "': " + what + " at offset " + std::to_string(i_));
@@ -225,12 +226,14 @@ class RegexParser {
   std::string atom() {
     const char c = p_[i_];
     if (c == '(') {
+      if (++depth_ > 256) fail("groups nested deeper than 256");
       ++i_;
       if (p_.substr(i_, 2) == "?:") i_ += 2;
       else if (more() && p_[i_] == '?') fail("lookarounds and named groups are not supported");
       std::string inner = alternation();
       if (!more() || p_[i_] != ')') fail("missing )");
       ++i_;
+      --depth_;
       return "(" + inner + ")";
     }
     if (c == '[') return char_class();

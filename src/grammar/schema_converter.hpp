@@ -48,6 +48,7 @@ class Converter {
   std::vector<std::string>& warnings_;
   std::map<std::string, std::string> rules_;   // name -> body
   std::map<std::string, std::string> refs_;    // "$ref" text -> rule name
+  int merge_depth_ = 0;                        // allOf parts being merged inside one another
 
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
     throw Error("json schema: " + what + " at " + (path.empty() ? "/" : path));
