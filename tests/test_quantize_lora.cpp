@@ -37,7 +37,7 @@ std::string quantize_lora(const std::string& in, const std::string& out_name, co
   return out;
 }
 
-std::shared_ptr<const ModelData> load_with(const std::string& path, std::vector<LoraSpec> lora = {}) {
+std::shared_ptr<const ModelData> load_merged_model(const std::string& path, std::vector<LoraSpec> lora = {}) {
   LoadOptions lo;
   lo.load_tokenizer = false;
   lo.lora = std::move(lora);
@@ -90,9 +90,9 @@ TEST(QuantizeLora, Q8_0BaseIsTheLoadTimeMerge) {
   EXPECT_NE(r.err.find("(LoRA merged)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(", 14 with LoRA merged"), std::string::npos) << r.err;
 
-  const auto at_load = load_with(q8_base(), {{adapter()}});
-  const auto merged = load_with(out);
-  const auto base = load_with(q8_base());
+  const auto at_load = load_merged_model(q8_base(), {{adapter()}});
+  const auto merged = load_merged_model(out);
+  const auto base = load_merged_model(q8_base());
   const auto a = linear_matrices(*at_load), m = linear_matrices(*merged), b = linear_matrices(*base);
   ASSERT_EQ(a.size(), m.size());
   int changed = 0;
@@ -142,8 +142,8 @@ TEST(QuantizeLora, Q8_0BaseIsTheLoadTimeMerge) {
 TEST(QuantizeLora, OtherTypeReencodesTheMergedMatrices) {
   const std::string with = quantize_lora(q8_base(), "tiny-llama-q4_0-lora.gguf", "q4_0", {"--lora", adapter(), "-q"});
   const std::string plain = quantize_lora(q8_base(), "tiny-llama-q4_0-plain.gguf", "q4_0", {"-q"});
-  const auto at_load = load_with(q8_base(), {{adapter()}});
-  const auto mw = load_with(with), mp = load_with(plain);
+  const auto at_load = load_merged_model(q8_base(), {{adapter()}});
+  const auto mw = load_merged_model(with), mp = load_merged_model(plain);
   const auto a = linear_matrices(*at_load), w = linear_matrices(*mw), p = linear_matrices(*mp);
   int merged = 0;
   for (size_t i = 0; i < w.size(); ++i) {
