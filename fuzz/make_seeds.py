@@ -510,6 +510,24 @@ def tokenize_seeds():
             put("tokenize", "t%02d-short-%d" % (i, j), bytes([i]) + t.encode("utf-8"))
 
 
+def grammar_seeds():
+    """GBNF grammars with a text to check (mode 0), and JSON schemas (mode 1)."""
+    grammars = [
+        ('root ::= "a" [b-d]+ "\\n"? item*\nitem ::= ( [^x] | "\\u00e9" ){1,3}\n', "abbc\n\u00e9z"),
+        ('root ::= obj\nobj ::= "{" ws ( str ":" ws obj )? "}"\nstr ::= "\\"" [a-z]* "\\""\nws ::= [ \\t]*\n', '{"a": {}}'),
+        ('root ::= . "x"{2,} # comment\n', "yxxx"),
+    ]
+    for i, (g, t) in enumerate(grammars):
+        put("grammar", "gbnf%d" % i, bytes([0]) + g.encode() + b"\0" + t.encode())
+    schemas = [
+        ('{"type": "object", "properties": {"a": {"type": "integer", "minimum": -3, "maximum": 40}, "b": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$"}, "maxItems": 2}}, "required": ["a"]}', '{"a": 12, "b": ["x"]}'),
+        ('{"$defs": {"n": {"anyOf": [{"type": "null"}, {"type": "array", "items": {"$ref": "#/$defs/n"}}]}}, "$ref": "#/$defs/n"}', '[[null], []]'),
+        ('{"type": "string", "format": "date-time"}', '"2024-01-02T03:04:05Z"'),
+    ]
+    for i, (s, t) in enumerate(schemas):
+        put("grammar", "schema%d" % i, bytes([1]) + s.encode() + b"\0" + t.encode())
+
+
 def chat_template_seeds():
     """Mode byte + template: every shared chat template and every template of the reference renders."""
     sources = set()
@@ -529,7 +547,7 @@ def chat_template_seeds():
 
 
 if __name__ == "__main__":
-    which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize", "chat_template"]
+    which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize", "chat_template", "grammar"]
     for w in which:
         globals()[w + "_seeds"]()
     print("seeds written to", OUT)

@@ -49,6 +49,20 @@ for await (const chunk of await client.chat.completions.create({
 }
 out.chat_stream = { content: chatStreamed, finish: lastFinish, usage };
 
+// Structured output: response_format json_schema at temperature 1, several seeds.
+const schema = {
+  type: 'object', properties: { city: { type: 'string', maxLength: 12 }, n: { type: 'integer', minimum: 0, maximum: 9 } },
+  required: ['city', 'n'],
+};
+out.structured = [];
+for (const seed of [1, 2, 3, 4]) {
+  const r = await client.chat.completions.create({
+    model: 'any', messages, max_tokens: 150, temperature: 1, seed,
+    response_format: { type: 'json_schema', json_schema: { name: 'place', schema, strict: true } },
+  });
+  out.structured.push({ content: r.choices[0].message.content, finish: r.choices[0].finish_reason });
+}
+
 out.models = (await client.models.list()).data.map((m) => m.id);
 
 try {

@@ -1,5 +1,5 @@
 // `lmgen serve` driven by the real `openai` npm client (Node): completions, echo log-probs, chat completions,
-// streaming of both, models, and its error handling. The package is installed once under the build directory by
+// streaming of both, structured output (response_format json_schema), models, and its error handling. The package is installed once under the build directory by
 // tools/npm_openai.sh; a machine without node/npm or the registry fails this test (it is never skipped).
 #include <gtest/gtest.h>
 
@@ -68,6 +68,18 @@ TEST(ServeOpenAI, NodeClientCompletionsChatStreamingAndLogprobs) {
   EXPECT_EQ(got["chat_stream"]["content"], got["chat"]["content"]);
   EXPECT_EQ(got["chat_stream"]["finish"], got["chat"]["finish"]);
   EXPECT_EQ(got["chat_stream"]["usage"]["completion_tokens"], got["chat"]["usage"]["completion_tokens"]);
+
+  ASSERT_EQ(got["structured"].size(), 4u);
+  for (const json& r : got["structured"]) {
+    const json v = json::parse(r["content"].get<std::string>(), nullptr, false);
+    ASSERT_TRUE(v.is_object()) << r.dump();
+    EXPECT_EQ(v.size(), 2u) << r.dump();
+    ASSERT_TRUE(v["city"].is_string() && v["n"].is_number_integer()) << r.dump();
+    EXPECT_LE(v["city"].get<std::string>().size(), 12u * 4) << r.dump();  // 12 characters of up to 4 bytes
+    EXPECT_GE(v["n"].get<int>(), 0);
+    EXPECT_LE(v["n"].get<int>(), 9);
+    EXPECT_EQ(r["finish"], "stop") << r.dump();
+  }
 
   EXPECT_EQ(got["models"], json::array({"model-q8_0.gguf"}));
   EXPECT_EQ(got["bad_key"], 401);

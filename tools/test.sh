@@ -22,14 +22,21 @@ fi
 export LMGEN_SHARED="$shared"
 
 tools/setup.sh
-# Test-only tools (not build dependencies, so not in setup.sh): the Prometheus project's text-format parser, which
-# ServeCache.* reads GET /metrics with (Debian python3-prometheus-client, for the system python3).
-if ! /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null; then
-  echo "tools/test.sh: installing python3-prometheus-client" >&2
+# Test-only tools (Debian packages, not build dependencies, so not in setup.sh), for the system python3
+# (/usr/bin/python3) the tests call: python3-jsonschema validates the output of schema-constrained generation
+# (tests/test_grammar_generate.cpp); python3-prometheus-client, the Prometheus project's text-format parser, reads
+# GET /metrics (tests/test_serve_cache.cpp).
+TEST_PACKAGES=(python3 python3-jsonschema python3-prometheus-client)
+missing=()
+for p in "${TEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tools/test.sh: installing ${missing[*]}" >&2
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-prometheus-client >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 ctest --test-dir build --output-on-failure -j2
 

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "lmgen/grammar.hpp"
+
 namespace lmgen {
 
 // Our own documented random generator, identical on every platform and standard library:
@@ -131,6 +133,9 @@ struct SamplingOptions {
   // Order of the filtering steps, by name (the default below runs them all).
   // Valid names: penalties, logit_bias, top_k, top_p, min_p, temperature. A step not named is not run.
   std::string order = "penalties,logit_bias,top_k,top_p,min_p,temperature";
+  // A grammar the output must follow (grammar.hpp); none by default. Its step runs after penalties and logit_bias
+  // (where `order` puts the later of them) and before the truncation and drawing steps, which it wraps.
+  GrammarConstraint grammar;
 };
 
 // Individual steps (exposed for tests and custom chains). Invalid parameters throw UsageError.
@@ -144,6 +149,10 @@ std::unique_ptr<Sampler> make_penalties(int32_t last_n, float repeat, float freq
 // Ids not among the candidates are ignored (filtered out earlier, or outside the vocabulary); the CLI should check
 // ids against the vocabulary. Bias must be finite or -inf (bans the token); negative ids throw UsageError.
 std::unique_ptr<Sampler> make_logit_bias(std::vector<std::pair<int32_t, float>> bias);
+// The grammar step (sampler_grammar.cpp): runs `rest` (the steps after it, ending in a draw) and keeps its pick
+// when the grammar allows it, else filters the candidates to the allowed tokens and runs `rest` again. Tokens
+// accepted before its first apply() after reset() are the prompt and do not count as output.
+std::unique_ptr<Sampler> make_grammar(const GrammarConstraint& g, std::unique_ptr<SamplerChain> rest);
 
 // Throws UsageError naming the first invalid option (make_sampler_chain calls it; the CLI may call it early).
 void validate_sampling_options(const SamplingOptions& opt);

@@ -43,8 +43,19 @@ std::vector<std::string> get_stop(const nlohmann::json& v) {
   return out;
 }
 
+// A line's "grammar" (GBNF text) or "json_schema" (a schema object) as GBNF; the vocabulary is set by run_batch.
+// The schema is read again from the line's text, keeping key order: properties are generated in schema order.
+std::string line_grammar(const std::string& key, const nlohmann::json& v, const std::string& line) {
+  if (key == "grammar") {
+    if (!v.is_string()) throw UsageError("\"grammar\" must be GBNF text (a string)");
+    return v.get<std::string>();
+  }
+  if (!v.is_object() && !v.is_boolean()) throw UsageError("\"json_schema\" must be a JSON schema (an object)");
+  return json_schema_to_gbnf(nlohmann::ordered_json::parse(line)["json_schema"].dump());
+}
+
 // Applies the per-line options of a --batch JSON line on top of the command-line options.
-GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& j) {
+GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& j, const std::string& line) {
   GenerateOptions o = base;
   auto& s = o.sampling;
   for (const auto& [k, v] : j.items()) {
@@ -61,12 +72,14 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
     else if (k == "stop") o.stop = get_stop(v);
     else if (k == "ignore_eos") o.ignore_eos = get_as<bool>(v, k, "true or false");
     else if (k == "n_probs") o.n_probs = get_as<int32_t>(v, k, "an integer");
+    else if (k == "grammar" || k == "json_schema") s.grammar.grammar = compile_gbnf(line_grammar(k, v, line));
     else
       throw UsageError("unknown key \"" + k + "\" (known: prompt, messages, tools, n_predict/n, temperature/temp, top_k, top_p, min_p, "
-                       "seed, repeat_penalty, frequency_penalty, presence_penalty, stop, ignore_eos, n_probs)");
+                       "seed, repeat_penalty, frequency_penalty, presence_penalty, stop, ignore_eos, n_probs, grammar, json_schema)");
   }
   if (o.n_predict < -1) throw UsageError("\"n_predict\" must be -1 or more");
   if (o.n_probs < 0) throw UsageError("\"n_probs\" must be 0 or more");
+  if (j.contains("grammar") && j.contains("json_schema")) throw UsageError("give \"grammar\" or \"json_schema\", not both");
   validate_sampling_options(s);
   return o;
 }
@@ -86,7 +99,7 @@ std::string parse_line(const std::string& line, const GenerateOptions& base, Gen
   if (j.is_discarded() || !j.is_object())
     throw UsageError("the line starts with '{' but is not a JSON object (write a prompt that starts with '{' as "
                      "{\"prompt\": \"...\"})");
-  o = line_options(base, j);  // unknown keys first: {"promt": ...} names the misspelt key
+  o = line_options(base, j, line);  // unknown keys first: {"promt": ...} names the misspelt key
   if (j.contains("messages")) {
     if (j.contains("prompt")) throw UsageError("a line has either \"prompt\" or \"messages\", not both");
     // Parsed again keeping key order: tojson in a template prints objects in the order they were written.
@@ -115,6 +128,7 @@ int run_batch(GenerateArgs& a, Context& ctx) {
     chat::Conversation conv = chat::parse_conversation(j);
     return chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
   };
+  std::shared_ptr<const TokenIndex> vocab = a.gen.sampling.grammar.vocab;
   int64_t index = 0, failed = 0;
   // The total is unknown while lines stream in: the bar counts prompts done.
   Progress progress(progress_wanted(a.model), "batch", 0, "prompts", color_wanted(a.model));
@@ -124,6 +138,10 @@ int run_batch(GenerateArgs& a, Context& ctx) {
       GenerateOptions o;
       const std::string prompt = parse_line(line, a.gen, o, render_chat);
       check_bias_ids(o, tok.n_vocab());
+      if (o.sampling.grammar.grammar && !o.sampling.grammar.vocab) {
+        if (!vocab) vocab = index_vocabulary(tok, lm.eog_ids);  // built once, on the first line that needs it
+        o.sampling.grammar.vocab = vocab;
+      }
       nlohmann::ordered_json probs = nlohmann::ordered_json::array();
       auto on_token = [&](const TokenEvent& ev) {
         if (o.n_probs > 0 && ev.id >= 0) probs.push_back(token_record(ev, tok, o.n_probs));

@@ -165,6 +165,7 @@ std::vector<Command> setup_quantize(CLI::App& app, Context& ctx);       // quant
 std::vector<Command> setup_chat_template(CLI::App& app, Context& ctx);  // chat_template.cpp: chat-template
 std::vector<Command> setup_chat(CLI::App& app, Context& ctx);           // chat.cpp: chat
 std::vector<Command> setup_convert(CLI::App& app, Context& ctx);        // convert.cpp: convert
+std::vector<Command> setup_grammar(CLI::App& app, Context& ctx);        // grammar.cpp: grammar
 // The serve command, which each executable provides in its own file: serve.cpp in lmgen-serve (the server itself),
 // serve_exec.cpp in lmgen (a "serve" entry for --help, and a hand-off: `lmgen serve ...` becomes
 // `lmgen-serve serve ...` by exec, before any parsing; in lmgen-serve the hand-off does nothing).

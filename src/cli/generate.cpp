@@ -103,6 +103,8 @@ void prepare_args(GenerateArgs& a) {
   a.gen.encode = encode_options(a.prompt);
   if (a.escape && a.prompt.prompt_set) a.prompt.prompt = process_escapes(a.prompt.prompt);
   validate_sampling_options(a.gen.sampling);  // before loading anything
+  const std::string gbnf = grammar_text(a.grammar, a.model.quiet);
+  if (!gbnf.empty()) a.gen.sampling.grammar.grammar = compile_gbnf(gbnf);  // its vocabulary index after loading
 }
 
 int run(GenerateArgs& a, Context& ctx) {
@@ -151,6 +153,7 @@ GenerationModel load_for_generation(GenerateArgs& a) {
   const ModelConfig& c = g.lm.model->config;
   a.gen.eog_ids = g.lm.eog_ids;
   check_bias_ids(a.gen, c.n_vocab);
+  if (a.gen.sampling.grammar.grammar) a.gen.sampling.grammar.vocab = index_vocabulary(*g.lm.tokenizer, g.lm.eog_ids);
   if (!a.model.quiet && c.n_ctx_train > 0 && a.model.n_ctx > c.n_ctx_train)
     std::fprintf(stderr, "lmgen: warning: -c %lld is longer than the %lld tokens the model was trained on; text past "
                  "that point is likely to degrade\n", static_cast<long long>(a.model.n_ctx),
@@ -223,6 +226,7 @@ void add_decoding_options(CLI::App& app, GenerateArgs& args) {
       ->capture_default_str()->group("Decoding");
   app.add_flag("--ignore-eos", g.ignore_eos, "Keep generating past end-of-text tokens")->group("Decoding");
   app.add_option("--stop,-r,--reverse-prompt", g.stop, "Stop when this text is generated (repeatable; not printed)")->group("Decoding");
+  add_grammar_options(app, a->grammar);
 }
 
 void prepare_generate_args(GenerateArgs& a) { prepare_args(a); }
@@ -232,14 +236,15 @@ Command setup_generate(CLI::App& app, Context& ctx) {
   app.set_version_flag("--version", std::string("lmgen ") + LMGEN_VERSION,
                        "Print the version, git commit, build type and SIMD level, then exit");
   app.footer(
-      "Subcommands: chat, chat-template, tokenize, detokenize, score, bench, quantize, convert, serve; each has its own --help (lmgen score --help).\n\n"
+      "Subcommands: chat, chat-template, tokenize, detokenize, score, bench, quantize, convert, grammar, serve; each has its own --help (lmgen score --help).\n\n"
       "Examples:\n"
       "  lmgen -p \"ROMEO:\"                                   # bundled model, default sampling\n"
       "  lmgen -m model.gguf -p \"Once upon a time\" --temp 0 -n 64\n"
       "  cat prompt.txt | lmgen -m model.gguf --temp 0.7 -s 42 > out.txt\n"
       "  lmgen -m stories260K.bin -n 200                     # finds tokenizer.bin beside the .bin\n"
       "  lmgen -m model.gguf -p \"Hi\" --jsonl --n-probs 5 | jq .\n"
-      "  printf '%s\\n' 'Once' '{\"prompt\": \"Lily\", \"temp\": 0}' | lmgen -m model.gguf --batch -n 16\n\n"
+      "  printf '%s\\n' 'Once' '{\"prompt\": \"Lily\", \"temp\": 0}' | lmgen -m model.gguf --batch -n 16\n"
+      "  lmgen -m model.gguf -p \"A person:\" --json-schema-file person.json | jq .name\n\n"
       "Model: -m PATH, else the LMGEN_MODEL environment variable, else the model bundled in models/.\n"
       "Seed: without -s a sampling run uses a random seed and reports it (-v, --jsonl); -s N replays it exactly.\n"
       "Greedy decoding (--temp 0) gives the same text whatever the seed.\n"

@@ -7,11 +7,23 @@
 
 namespace lmgen::cli {
 
+// --grammar, --grammar-file, -j/--json-schema, --json-schema-file, --json: at most one of them.
+struct GrammarArgs {
+  std::string gbnf, gbnf_file, schema, schema_file;
+  bool json = false;
+};
+// Declares the options above on `app` (group "Grammar").
+void add_grammar_options(CLI::App& app, GrammarArgs& g);
+// The GBNF the options ask for ("" when none). A schema's warnings go to stderr unless `quiet`. Throws Error for
+// an unreadable file or a bad schema, UsageError when several are given.
+std::string grammar_text(const GrammarArgs& g, bool quiet);
+
 struct GenerateArgs {
   ModelArgs model;
   PromptArgs prompt;
   GenerateOptions gen;
   std::vector<std::string> logit_bias;  // "ID=BIAS", "ID+BIAS" or "ID-BIAS"
+  GrammarArgs grammar;
   int64_t seed = -1;                    // -1: a random seed, reported
   bool jsonl = false;
   bool echo = false;

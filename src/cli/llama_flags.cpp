@@ -33,8 +33,6 @@ constexpr Answer kRefused[] = {
     {"--mlock", "lmgen does not lock memory; use --no-mmap to read the weights into memory instead of mapping them"},
     {"--numa", "lmgen has no NUMA modes; pin it with taskset or numactl (the default thread count follows the "
                "affinity mask)"},
-    {"--grammar|--grammar-file|-j|--json-schema", "lmgen has no grammar-constrained sampling; use --logit-bias, "
-                                                  "--stop or validate the output afterwards"},
     {"--mirostat|--mirostat-lr|--mirostat-ent", "lmgen has no mirostat sampler; use --temp, --top-k, --top-p, "
                                                 "--min-p (see --samplers)"},
     {"--typical|--dynatemp-range|--dynatemp-exp|--xtc-probability|--xtc-threshold|--top-nsigma|--dry-multiplier",

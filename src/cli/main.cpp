@@ -38,6 +38,7 @@ const Subcommands kSubcommands[] = {
     {{"chat-template"}, lmgen::cli::setup_chat_template},
     {{"chat"}, lmgen::cli::setup_chat},
     {{"convert"}, lmgen::cli::setup_convert},
+    {{"grammar"}, lmgen::cli::setup_grammar},
     {{"serve"}, lmgen::cli::setup_serve},
 };
 

@@ -50,6 +50,7 @@ serve::ApiContext api_context(const ServeArgs& a, const LoadedModel& lm, const M
   api.special_tokens = lm.special_tokens;
   api.chat_kwargs = chat_kwargs(a.chat);
   api.eog_ids = lm.eog_ids;
+  api.vocab = index_vocabulary(*lm.tokenizer, lm.eog_ids);  // for requests with a grammar or a JSON schema
   api.sampling = a.sampling;
   validate_sampling_options(api.sampling);
   api.n_ctx = model.n_ctx();

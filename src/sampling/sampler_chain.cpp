@@ -67,26 +67,43 @@ void validate_sampling_options(const SamplingOptions& o) {
 std::unique_ptr<SamplerChain> make_sampler_chain(const SamplingOptions& o) {
   validate_sampling_options(o);
   const bool greedy = o.temperature <= 0.0f;
+  const std::vector<std::string> order = parse_order(o.order);
+  // With a grammar, the steps after the later of penalties and logit_bias go inside the grammar step.
+  size_t split = order.size();
+  if (o.grammar.grammar) {
+    split = 0;
+    for (size_t i = 0; i < order.size(); ++i)
+      if (order[i] == "penalties" || order[i] == "logit_bias") split = i + 1;
+  }
   auto chain = std::make_unique<SamplerChain>();
-  for (const std::string& name : parse_order(o.order)) {
+  auto tail = std::make_unique<SamplerChain>();
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& name = order[i];
+    SamplerChain& to = i < split ? *chain : *tail;
     if (name == "penalties") {
       if (!penalties_neutral(o))
-        chain->add(make_penalties(o.penalty_last_n, o.repeat_penalty, o.frequency_penalty, o.presence_penalty));
+        to.add(make_penalties(o.penalty_last_n, o.repeat_penalty, o.frequency_penalty, o.presence_penalty));
     } else if (name == "logit_bias") {
-      if (!o.logit_bias.empty()) chain->add(make_logit_bias(o.logit_bias));
+      if (!o.logit_bias.empty()) to.add(make_logit_bias(o.logit_bias));
     } else if (greedy) {
       continue;  // truncation and temperature never change the argmax
     } else if (name == "top_k") {
-      if (o.top_k > 0) chain->add(make_top_k(o.top_k));
+      if (o.top_k > 0) to.add(make_top_k(o.top_k));
     } else if (name == "top_p") {
-      if (o.top_p < 1.0f) chain->add(make_top_p(o.top_p));
+      if (o.top_p < 1.0f) to.add(make_top_p(o.top_p));
     } else if (name == "min_p") {
-      if (o.min_p > 0.0f) chain->add(make_min_p(o.min_p));
+      if (o.min_p > 0.0f) to.add(make_min_p(o.min_p));
     } else if (name == "temperature") {
-      if (o.temperature != 1.0f) chain->add(make_temperature(o.temperature));
+      if (o.temperature != 1.0f) to.add(make_temperature(o.temperature));
     }
   }
-  chain->add(greedy ? make_greedy() : make_dist(o.seed));
+  auto draw = greedy ? make_greedy() : make_dist(o.seed);
+  if (o.grammar.grammar) {
+    tail->add(std::move(draw));
+    chain->add(make_grammar(o.grammar, std::move(tail)));
+  } else {
+    chain->add(std::move(draw));
+  }
   return chain;
 }
 

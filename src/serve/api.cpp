@@ -40,6 +40,52 @@ bool get_bool(const Json& b, const char* key) {
   return b[key].get<bool>();
 }
 
+// The constraint of a request: llama.cpp's "grammar" (GBNF) or "json_schema", or OpenAI's response_format
+// ({"type": "json_object"} or {"type": "json_schema", "json_schema": {"schema": ..., "strict": ...}}). At most one.
+void grammar_fields(const Json& b, const ApiContext& ctx, SamplingOptions& s) {
+  std::string gbnf;
+  int given = 0;
+  try {
+    if (present(b, "grammar")) {
+      if (!b["grammar"].is_string()) bad("'grammar' must be GBNF text (a string)");
+      gbnf = b["grammar"].get<std::string>();
+      ++given;
+    }
+    if (present(b, "json_schema")) {
+      if (!b["json_schema"].is_object() && !b["json_schema"].is_boolean()) bad("'json_schema' must be a JSON schema");
+      gbnf = json_schema_to_gbnf(b["json_schema"].dump());
+      ++given;
+    }
+    if (present(b, "response_format")) {
+      const Json& f = b["response_format"];
+      if (!f.is_object() || !f.contains("type") || !f["type"].is_string())
+        bad("'response_format' must be an object with a string 'type'");
+      const std::string type = f["type"].get<std::string>();
+      if (type == "json_object") {
+        // llama.cpp also takes a schema here: {"type": "json_object", "schema": {...}}.
+        gbnf = f.contains("schema") ? json_schema_to_gbnf(f["schema"].dump()) : json_object_gbnf();
+        ++given;
+      } else if (type == "json_schema") {
+        const Json* js = f.contains("json_schema") ? &f["json_schema"] : nullptr;
+        if (!js || !js->is_object() || !js->contains("schema"))
+          bad("'response_format' of type json_schema needs 'json_schema': {'schema': ...}");
+        if (js->contains("strict") && !(*js)["strict"].is_boolean()) bad("'response_format.json_schema.strict' must be a boolean");
+        gbnf = json_schema_to_gbnf((*js)["schema"].dump());
+        ++given;
+      } else if (type != "text") {
+        bad("'response_format' type must be text, json_object or json_schema, got '" + type + "'");
+      }
+    }
+    if (given > 1) bad("give one of 'grammar', 'json_schema' and 'response_format'");
+    if (given == 1 && !ctx.vocab) bad("this server cannot constrain output (no vocabulary index)");
+    if (given == 1) s.grammar = GrammarConstraint{compile_gbnf(gbnf), ctx.vocab, ""};
+  } catch (const ApiError&) {
+    throw;
+  } catch (const Error& e) {
+    bad(e.what());
+  }
+}
+
 // The fields both endpoints share: sampling, stop, stream, n, max_tokens.
 void common_fields(const Json& b, const ApiContext& ctx, Request& r, const char* max_key) {
   SamplingOptions& s = r.job.gen.sampling;
@@ -64,6 +110,7 @@ void common_fields(const Json& b, const ApiContext& ctx, Request& r, const char*
       s.logit_bias.emplace_back(static_cast<int32_t>(id), v.get<float>());
     }
   }
+  grammar_fields(b, ctx, s);
   try {
     validate_sampling_options(s);
   } catch (const UsageError& e) {

@@ -34,6 +34,7 @@ struct ApiContext {
   std::map<std::string, std::string> special_tokens;
   Json chat_kwargs = Json::object();         // --chat-template-kwargs (a request's chat_template_kwargs override)
   std::vector<int32_t> eog_ids;
+  std::shared_ptr<const TokenIndex> vocab;   // the vocabulary trie for grammar-constrained requests
   SamplingOptions sampling;                  // the server's defaults, which a request overrides field by field
   int64_t n_ctx = 0;
   int32_t max_tokens_limit = 0;              // a request may ask for at most this many tokens
