@@ -5,10 +5,17 @@
 //   chat:        {"id", "object": "chat.completion", ..., "choices": [{"index", "message": {"role", "content"},
 //                 "logprobs": null | {"content": [{"token", "logprob", "bytes", "top_logprobs"}]}, "finish_reason"}],
 //                 "usage"}
-//   streaming:   "text_completion" / "chat.completion.chunk" objects, chat deltas {"role"} then {"content"}.
+//                the message also has "reasoning_content" (the thinking, when read apart) and "tool_calls":
+//                [{"id", "type": "function", "function": {"name", "arguments": JSON text}}] (content then null when
+//                empty; finish_reason "tool_calls")
+//   streaming:   "text_completion" / "chat.completion.chunk" objects, chat deltas {"role"} then {"content"} /
+//                {"reasoning_content"} / {"tool_calls": [{"index", "id", "type", "function": {"name",
+//                "arguments": ""}}]} followed by {"tool_calls": [{"index", "function": {"arguments"}}]} per call.
 #include "serve/reply.hpp"
 
 #include <ctime>
+
+#include "reply/message.hpp"
 
 namespace lmgen::serve {
 
@@ -20,7 +27,14 @@ Json byte_list(const std::string& s) {
   return b;
 }
 
-const char* finish_text(Finish f) { return f == Finish::Stop ? "stop" : "length"; }  // cancelled: cut short
+// Cancelled: cut short. A reply that ends with calls ends for them.
+const char* finish_text(Finish f, bool calls) { return f != Finish::Stop ? "length" : calls ? "tool_calls" : "stop"; }
+
+reply::ParseOptions parse_options(const Request& req, const std::string& id) {
+  reply::ParseOptions o = req.reply_options;
+  o.id_seed = id;
+  return o;
+}
 
 }  // namespace
 
@@ -30,7 +44,35 @@ std::string sse(const Json& j) { return "data: " + dump(j) + "\n\n"; }
 
 Reply::Reply(const Request& req, const Tokenizer& tok, std::string id, std::string model)
     : req_(req), tok_(tok), id_(std::move(id)), model_(std::move(model)),
-      created_(static_cast<int64_t>(std::time(nullptr))) {}
+      created_(static_cast<int64_t>(std::time(nullptr))) {
+  if (req_.chat) parser_.emplace(req_.reply_format, parse_options(req_, id_));
+}
+
+Json Reply::chat_choice(Json delta, Json logprobs) const {
+  return Json{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", nullptr}};
+}
+
+std::string Reply::delta_events(const reply::ReplyDelta& d, Json logprobs) {
+  std::string out;
+  auto send = [&](Json delta) {
+    Json c = chunk_base();
+    c["choices"] = Json::array({chat_choice(std::move(delta), logprobs)});
+    logprobs = nullptr;
+    out += sse(c);
+  };
+  if (!d.reasoning.empty()) send(Json{{"reasoning_content", d.reasoning}});
+  if (!d.content.empty()) send(Json{{"content", d.content}});
+  for (size_t i = d.first_call; i < d.first_call + d.n_calls; ++i) {
+    const reply::ToolCall& call = parser_->reply().calls[i];
+    Json head = reply::tool_call_json(call);
+    head["index"] = i;
+    head["function"]["arguments"] = "";
+    send(Json{{"tool_calls", Json::array({head})}});
+    send(Json{{"tool_calls", Json::array({Json{{"index", i}, {"function", {{"arguments", call.arguments}}}}})}});
+  }
+  if (out.empty() && !logprobs.is_null()) send(Json{{"content", ""}});
+  return out;
+}
 
 Json Reply::chunk_base() const {
   return Json{{"id", id_},
@@ -101,18 +143,16 @@ std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
     std::string text = ev.text;
     if (ev.kind == TokenOut::Prompt && !want_lp) continue;  // echo text without log-probs goes in one piece below
     const bool lp = want_lp && ev.kind != TokenOut::Tail;
-    if (text.empty() && !lp) continue;
-    Json choice{{"index", 0}};
     if (req_.chat) {
-      choice["delta"] = Json{{"content", text}};
-      choice["logprobs"] = lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr);
-    } else {
-      choice["text"] = text;
-      Json l = empty_legacy_logprobs();
-      if (lp) add_legacy_logprob(l, ev, text_offset_);
-      else text_offset_ += text.size();
-      choice["logprobs"] = lp ? l : Json(nullptr);
+      out += delta_events(parser_->feed(text), lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr));
+      continue;
     }
+    if (text.empty() && !lp) continue;
+    Json choice{{"index", 0}, {"text", text}};
+    Json l = empty_legacy_logprobs();
+    if (lp) add_legacy_logprob(l, ev, text_offset_);
+    else text_offset_ += text.size();
+    choice["logprobs"] = lp ? l : Json(nullptr);
     choice["finish_reason"] = nullptr;
     Json c = chunk_base();
     c["choices"] = Json::array({choice});
@@ -122,14 +162,15 @@ std::string Reply::stream_events(const std::vector<TokenOut>& evs) {
 }
 
 std::string Reply::stream_end(Finish f, int64_t n_generated) {
+  std::string out = req_.chat ? delta_events(parser_->finish(), nullptr) : std::string();
   Json c = chunk_base();
   Json choice{{"index", 0}};
   if (req_.chat) choice["delta"] = Json::object();
   else choice["text"] = "";
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_text(f);
+  choice["finish_reason"] = finish_text(f, req_.chat && !parser_->reply().calls.empty());
   c["choices"] = Json::array({choice});
-  std::string out = sse(c);
+  out += sse(c);
   if (req_.include_usage) {
     Json u = chunk_base();
     u["choices"] = Json::array();
@@ -156,11 +197,18 @@ std::string Reply::full(const std::vector<TokenOut>& evs, Finish f, int64_t n_ge
     else add_legacy_logprob(legacy, ev, offset);
   }
   Json choice{{"index", 0}};
-  if (req_.chat) choice["message"] = Json{{"role", "assistant"}, {"content", text}};
-  else choice["text"] = text;
+  bool calls = false;
+  if (req_.chat) {
+    const reply::ParsedReply r = reply::parse_reply(req_.reply_format, parse_options(req_, id_), text);
+    Json message = reply::message_json(r);
+    calls = !r.calls.empty();
+    choice["message"] = std::move(message);
+  } else {
+    choice["text"] = text;
+  }
   if (!req_.job.logprobs) choice["logprobs"] = nullptr;
   else choice["logprobs"] = req_.chat ? Json{{"content", content}} : legacy;
-  choice["finish_reason"] = finish_text(f);
+  choice["finish_reason"] = finish_text(f, calls);
   Json r{{"id", id_},
          {"object", req_.chat ? "chat.completion" : "text_completion"},
          {"created", created_},
