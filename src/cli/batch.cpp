@@ -4,11 +4,13 @@
 // seed, so a result does not depend on the other lines (inputs can be sharded freely). A line that fails (bad JSON,
 // unknown key, wrong type, prompt too long) gets {"prompt_index", "error"} and the exit status becomes 1.
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 #include "cli/chat_args.hpp"
 #include "cli/generate.hpp"
 #include "lmgen/error.hpp"
+#include "reply/message.hpp"
 
 namespace lmgen::cli {
 
@@ -110,10 +112,17 @@ int run_batch(GenerateArgs& a, Context& ctx) {
   const Tokenizer& tok = *lm.tokenizer;
   std::optional<chat::ChatTemplate> tmpl;
   const chat::RenderOptions render_options = chat_render_options();
+  reply::ReplyFormat format;
+  std::optional<reply::ParseOptions> line_reply;  // the line had "messages": how its reply is read
   RenderChat render_chat = [&](const nlohmann::ordered_json& j) {
-    if (!tmpl) tmpl.emplace(chat_template_for(ChatArgs{}, &lm));
+    if (!tmpl) {
+      tmpl.emplace(chat_template_for(ChatArgs{}, &lm));
+      format = reply::detect_format(tmpl->source());
+    }
     chat::Conversation conv = chat::parse_conversation(j);
-    return chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
+    std::string text = chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
+    line_reply = reply::parse_options_for(format, conv.tools ? &*conv.tools : nullptr, reply::ReasoningFormat::Auto, text);
+    return text;
   };
   int64_t index = 0, failed = 0;
   // The total is unknown while lines stream in: the bar counts prompts done.
@@ -122,6 +131,7 @@ int run_batch(GenerateArgs& a, Context& ctx) {
     nlohmann::ordered_json out = {{"prompt_index", index++}};
     try {
       GenerateOptions o;
+      line_reply.reset();
       const std::string prompt = parse_line(line, a.gen, o, render_chat);
       check_bias_ids(o, tok.n_vocab());
       nlohmann::ordered_json probs = nlohmann::ordered_json::array();
@@ -132,6 +142,12 @@ int run_batch(GenerateArgs& a, Context& ctx) {
       GenerateResult r = gen.generate(prompt, o, on_token);
       if (ctx.interrupted->load()) return false;  // the line in progress is abandoned
       out["text"] = r.text;
+      if (line_reply) {  // a chat reply: its content, reasoning_content and tool_calls apart
+        line_reply->id_seed = "lmgen-batch-" + std::to_string(index - 1);
+        const nlohmann::ordered_json message = reply::message_json(reply::parse_reply(format, *line_reply, r.text));
+        for (const auto& [k, v] : message.items())
+          if (k != "role") out[k] = v;
+      }
       out["stop_reason"] = stop_reason_name(r.stop_reason);
       out["tokens"] = r.tokens;
       if (o.n_probs > 0) out["probs"] = probs;
