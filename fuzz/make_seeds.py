@@ -546,8 +546,29 @@ def chat_template_seeds():
         put("chat_template", "small%d" % i, bytes([i]) + t.encode())
 
 
+def reply_seeds():
+    """Mode byte + piece-size byte + a reply: each family's calls, thinking, broken calls, plain text."""
+    call = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+    replies = [
+        "<think>\nLet me think.\n</think>\n\nHello!",
+        "Checking.\n<tool_call>\n" + call + "\n</tool_call>\n<tool_call>" + call + "</tool_call>",
+        '{"name": "get_weather", "parameters": {"city": "Paris"}}; {"name": "f", "parameters": {}}',
+        "Sure <|python_tag|>{\"name\": \"f\", \"parameters\": {\"a\": [1, 2.5, null]}}",
+        "[TOOL_CALLS][" + call + ", " + call + "]",
+        "<|tool_call|>[" + call + "]<|/tool_call|> done",
+        '{"tool_calls": [' + call + ']}',
+        "<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": }}</tool_call> and text",
+        "plain reply \u00e9\u4e2d with <think> late and <tool_ partial",
+    ]
+    for i, r in enumerate(replies):
+        for mode in range(5):
+            put("reply", "r%02d-m%d" % (i, mode), bytes([mode | 8, 1 + i]) + r.encode("utf-8"))
+        put("reply", "r%02d-open" % i, bytes([1 | 8 | 16, 3]) + r.encode("utf-8"))
+
+
 if __name__ == "__main__":
-    which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize", "chat_template", "grammar"]
+    which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize", "chat_template", "grammar",
+                             "reply"]
     for w in which:
         globals()[w + "_seeds"]()
     print("seeds written to", OUT)

@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -179,5 +181,29 @@ class ServeProcess {
   int port_ = 0;
   int exit_status_ = -2;
 };
+
+// Runs a shell command, returning its exit status and stdout (stderr goes to the test's stderr).
+inline int shell(const std::string& cmd, std::string& out) {
+  out.clear();
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// The directory where tools/npm_openai.sh installed the `openai` npm package (once per build directory), with
+// the test's node script `script` (from tests/) copied beside node_modules so that `import 'openai'` resolves.
+// "" when it cannot be installed (node, npm and the npm registry are needed): the caller fails the test.
+inline std::string openai_npm_dir(const std::string& script) {
+  namespace fs = std::filesystem;
+  const std::string dir = (fs::path(LMGEN_BINARY).parent_path() / "npm-openai").string();
+  std::string out;
+  if (shell("bash " LMGEN_SOURCE_DIR "/tools/npm_openai.sh '" + dir + "'", out) != 0) return "";
+  fs::copy_file(std::string(LMGEN_SOURCE_DIR "/tests/") + script, dir + "/" + script, fs::copy_options::overwrite_existing);
+  return dir;
+}
 
 }  // namespace lmgen::test

@@ -19,7 +19,7 @@ using namespace lmgen::test;
 
 namespace {
 
-struct RunResult {
+struct ScriptRun {
   std::string out, err;
   int status = -1;  // exit status, or 128 + signal
 };
@@ -27,7 +27,7 @@ struct RunResult {
 // Runs `script` with bash -c (stdin from `input`), capturing stdout, stderr and the exit status.
 // $LMGEN names the binary, $STORIES the stories260K directory, $DATA the shared data directory, $SCRATCH a
 // scratch directory.
-RunResult run(const std::string& script, const std::string& input = "") {
+ScriptRun run(const std::string& script, const std::string& input = "") {
   static int counter = 0;
   const std::string base = scratch_dir() + "/run" + std::to_string(counter++);
   const std::string in_path = base + ".in", out_path = base + ".out", err_path = base + ".err";
@@ -58,7 +58,7 @@ RunResult run(const std::string& script, const std::string& input = "") {
     execl("/bin/bash", "bash", "-c", script.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  RunResult r;
+  ScriptRun r;
   int st = 0;
   if (pid < 0 || waitpid(pid, &st, 0) != pid) {
     ADD_FAILURE() << "cannot run: " << script;
@@ -119,7 +119,7 @@ TEST(CliEval, KnownStoriesGreedyText) {
   const std::string expected = readme_greedy_text();
   ASSERT_GT(expected.size(), 300u);
   for (const char* m : {kBin, kGguf}) {
-    RunResult r = run(std::string(m) + " --temp 0 -n 200");
+    ScriptRun r = run(std::string(m) + " --temp 0 -n 200");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, expected) << m;
   }
@@ -127,7 +127,7 @@ TEST(CliEval, KnownStoriesGreedyText) {
 
 TEST(CliEval, NoMmapGivesTheSameText) {
   const std::string base = std::string(kGguf) + " --temp 0 -n 60 -p " + quoted(kPrompt);
-  RunResult a = run(base), b = run(base + " --no-mmap");
+  ScriptRun a = run(base), b = run(base + " --no-mmap");
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;
   ASSERT_GT(a.out.size(), 40u);
@@ -136,11 +136,11 @@ TEST(CliEval, NoMmapGivesTheSameText) {
 
 TEST(CliEval, GreedySameBytesForThreadCounts) {
   const std::string base = std::string(kGguf) + " --temp 0 -n 60 -p " + quoted(kPrompt);
-  RunResult t1 = run(base + " -t 1");
+  ScriptRun t1 = run(base + " -t 1");
   ASSERT_EQ(t1.status, 0) << t1.err;
   ASSERT_GT(t1.out.size(), 40u);
   for (const char* t : {" -t 2", " -t 4"}) {
-    RunResult r = run(base + t);
+    ScriptRun r = run(base + t);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, t1.out) << t;
   }
@@ -148,15 +148,15 @@ TEST(CliEval, GreedySameBytesForThreadCounts) {
 
 TEST(CliEval, GreedySameBytesForBatchSizes) {
   // The prompt must be longer than a few chunks at -b 1 and span one chunk at -b 64.
-  RunResult ids = run(std::string("\"$LMGEN\" tokenize -m \"$STORIES/stories260K.gguf\" -p ") + quoted(kPrompt));
+  ScriptRun ids = run(std::string("\"$LMGEN\" tokenize -m \"$STORIES/stories260K.gguf\" -p ") + quoted(kPrompt));
   ASSERT_EQ(ids.status, 0) << ids.err;
   const size_t n_prompt = nlohmann::json::parse(ids.out).size();
   EXPECT_GE(n_prompt, 30u);
   EXPECT_LE(n_prompt, 64u);
   for (const char* m : {kGguf, kBin}) {
     const std::string base = std::string(m) + " --temp 0 -n 60 -p " + quoted(kPrompt);
-    RunResult b1 = run(base + " -b 1");
-    RunResult b64 = run(base + " -b 64");
+    ScriptRun b1 = run(base + " -b 1");
+    ScriptRun b64 = run(base + " -b 64");
     EXPECT_EQ(b1.status, 0) << b1.err;
     EXPECT_EQ(b64.status, 0) << b64.err;
     EXPECT_GT(b1.out.size(), 40u);
@@ -166,15 +166,15 @@ TEST(CliEval, GreedySameBytesForBatchSizes) {
 
 TEST(CliEval, SeededSamplingIsReproducible) {
   const std::string base = std::string(kGguf) + " --temp 0.9 -n 80 -p 'Once upon a time'";
-  RunResult a = run(base + " -s 7");
-  RunResult b = run(base + " -s 7");
-  RunResult c = run(base + " -s 8");
+  ScriptRun a = run(base + " -s 7");
+  ScriptRun b = run(base + " -s 7");
+  ScriptRun c = run(base + " -s 8");
   ASSERT_EQ(a.status, 0) << a.err;
   EXPECT_GT(a.out.size(), 40u);
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.out, c.out);
   // Seeded samples do not depend on the thread count either.
-  RunResult t1 = run(base + " -s 7 -t 1");
+  ScriptRun t1 = run(base + " -s 7 -t 1");
   EXPECT_EQ(t1.out, a.out);
 }
 
@@ -184,7 +184,7 @@ static void check_jsonl_against_score(const std::string& decoding) {
   SCOPED_TRACE(decoding);
   const bool greedy = decoding == "--temp 0";
   const std::string prompt = "Once upon a time";
-  RunResult g = run(std::string(kGguf) + " " + decoding + " -n 24 --jsonl --n-probs 5 -p " + quoted(prompt));
+  ScriptRun g = run(std::string(kGguf) + " " + decoding + " -n 24 --jsonl --n-probs 5 -p " + quoted(prompt));
   ASSERT_EQ(g.status, 0) << g.err;
   auto recs = parse_jsonl(g.out);
   ASSERT_GE(recs.size(), 2u);
@@ -219,8 +219,8 @@ static void check_jsonl_against_score(const std::string& decoding) {
   const std::string full = prompt + done["text"].get<std::string>();
 
   // The text must tokenize back to prompt ids + generated ids for the comparison to be meaningful.
-  RunResult pt = run(std::string("\"$LMGEN\" tokenize -m \"$STORIES/stories260K.gguf\" -p ") + quoted(prompt));
-  RunResult ft = run(std::string("\"$LMGEN\" tokenize -m \"$STORIES/stories260K.gguf\" -p ") + quoted(full));
+  ScriptRun pt = run(std::string("\"$LMGEN\" tokenize -m \"$STORIES/stories260K.gguf\" -p ") + quoted(prompt));
+  ScriptRun ft = run(std::string("\"$LMGEN\" tokenize -m \"$STORIES/stories260K.gguf\" -p ") + quoted(full));
   ASSERT_EQ(pt.status, 0) << pt.err;
   ASSERT_EQ(ft.status, 0) << ft.err;
   std::vector<int32_t> expect_ids = nlohmann::json::parse(pt.out).get<std::vector<int32_t>>();
@@ -229,7 +229,7 @@ static void check_jsonl_against_score(const std::string& decoding) {
   ASSERT_EQ(nlohmann::json::parse(ft.out).get<std::vector<int32_t>>(), expect_ids) << "text does not round-trip";
 
   // One window covering the whole text scores every token after BOS with all the context before it.
-  RunResult s = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 --stride 64 --jsonl -p ") +
+  ScriptRun s = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 --stride 64 --jsonl -p ") +
                     quoted(full));
   ASSERT_EQ(s.status, 0) << s.err;
   auto srecs = parse_jsonl(s.out);
@@ -254,11 +254,11 @@ TEST(CliEval, StopStringAcrossTokenBoundaries) {
   const std::string stop = "le girl na";
   const size_t at = full.find(stop);
   ASSERT_NE(at, std::string::npos);
-  RunResult r = run(std::string(kGguf) + " --temp 0 -n 200 --stop " + quoted(stop));
+  ScriptRun r = run(std::string(kGguf) + " --temp 0 -n 200 --stop " + quoted(stop));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, full.substr(0, at));
 
-  RunResult j = run(std::string(kGguf) + " --temp 0 -n 200 --jsonl --stop " + quoted(stop));
+  ScriptRun j = run(std::string(kGguf) + " --temp 0 -n 200 --jsonl --stop " + quoted(stop));
   EXPECT_EQ(j.status, 0) << j.err;
   auto recs = parse_jsonl(j.out);
   ASSERT_FALSE(recs.empty());
@@ -273,19 +273,19 @@ TEST(CliEval, StopStringAcrossTokenBoundaries) {
   }
   EXPECT_NE(pieces.find(stop), std::string::npos);
   // Two stop strings: the first to occur wins.
-  RunResult two = run(std::string(kGguf) + " --temp 0 -n 200 --stop 'park' --stop ', there'");
+  ScriptRun two = run(std::string(kGguf) + " --temp 0 -n 200 --stop 'park' --stop ', there'");
   EXPECT_EQ(two.out, full.substr(0, full.find(", there")));
 }
 
 TEST(CliEval, ClosedPipeEndsQuietly) {
   for (const char* m : {kGguf, kBin}) {
-    RunResult r = run(std::string("set -o pipefail; ") + m +
+    ScriptRun r = run(std::string("set -o pipefail; ") + m +
                       " --temp 0 -n 500 --ignore-eos | head -c 20; s=(\"${PIPESTATUS[@]}\"); echo \"${s[0]} ${s[1]}\" >&2");
     EXPECT_EQ(r.out, readme_greedy_text().substr(0, 20));
     EXPECT_EQ(r.err, "0 0\n") << "stderr noise or non-zero status from lmgen: " << r.err;
     EXPECT_EQ(r.status, 0);
     // The same with --jsonl output.
-    RunResult j = run(std::string("set -o pipefail; ") + m +
+    ScriptRun j = run(std::string("set -o pipefail; ") + m +
                       " --temp 0 -n 500 --ignore-eos --jsonl --n-probs 3 | head -c 20; echo \"${PIPESTATUS[0]}\" >&2");
     EXPECT_EQ(j.err, "0\n");
     EXPECT_EQ(j.out.size(), 20u);
@@ -302,11 +302,11 @@ TEST(CliEval, PromptFromStdinFileAndFlag) {
     std::fclose(f);
   }
   const std::string base = std::string(kGguf) + " --temp 0 -n 30";
-  RunResult p = run(base + " -p " + quoted(prompt));
-  RunResult in = run(base, prompt);
-  RunResult dash = run(base + " -p -", prompt);
-  RunResult f = run(base + " -f " + quoted(path));
-  RunResult piped = run("printf '%s' " + quoted(prompt) + " | " + base);
+  ScriptRun p = run(base + " -p " + quoted(prompt));
+  ScriptRun in = run(base, prompt);
+  ScriptRun dash = run(base + " -p -", prompt);
+  ScriptRun f = run(base + " -f " + quoted(path));
+  ScriptRun piped = run("printf '%s' " + quoted(prompt) + " | " + base);
   ASSERT_EQ(p.status, 0) << p.err;
   EXPECT_GT(p.out.size(), 20u);
   EXPECT_EQ(in.out, p.out);
@@ -315,37 +315,37 @@ TEST(CliEval, PromptFromStdinFileAndFlag) {
   EXPECT_EQ(piped.out, p.out);
   EXPECT_EQ(piped.status, 0);
   // --echo prints the prompt first; the empty prompt (BOS only) is a different continuation.
-  RunResult echo = run(base + " --echo -p " + quoted(prompt));
+  ScriptRun echo = run(base + " --echo -p " + quoted(prompt));
   EXPECT_EQ(echo.out, prompt + p.out);
-  RunResult empty = run(base);
+  ScriptRun empty = run(base);
   EXPECT_NE(empty.out, p.out);
 }
 
 TEST(CliEval, ExitCodes) {
-  RunResult ok = run(std::string(kGguf) + " --temp 0 -n 5 -p 'Hi'");
+  ScriptRun ok = run(std::string(kGguf) + " --temp 0 -n 5 -p 'Hi'");
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(ok.err, "");  // stderr is not a terminal: no timing summary
 
-  RunResult missing = run("\"$LMGEN\" -m /nonexistent/model.gguf -p hi -n 5");
+  ScriptRun missing = run("\"$LMGEN\" -m /nonexistent/model.gguf -p hi -n 5");
   EXPECT_EQ(missing.status, 1);
   EXPECT_EQ(missing.out, "");
   EXPECT_EQ(missing.err.rfind("lmgen: ", 0), 0u) << missing.err;
   EXPECT_NE(missing.err.find("/nonexistent/model.gguf"), std::string::npos) << missing.err;
   EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
 
-  RunResult no_file = run(std::string(kGguf) + " -f /nonexistent/prompt.txt -n 5");
+  ScriptRun no_file = run(std::string(kGguf) + " -f /nonexistent/prompt.txt -n 5");
   EXPECT_EQ(no_file.status, 1) << no_file.err;
 
   for (const char* bad : {" --no-such-flag", " --temp abc", " -n -5", " -p x -f /dev/null", " --top-p 2"}) {
-    RunResult r = run(std::string(kGguf) + bad);
+    ScriptRun r = run(std::string(kGguf) + bad);
     EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
     EXPECT_EQ(r.out, "") << bad;
     EXPECT_EQ(r.err.rfind("lmgen: ", 0), 0u) << bad << ": " << r.err;
   }
-  RunResult help = run("\"$LMGEN\" --help");
+  ScriptRun help = run("\"$LMGEN\" --help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("Usage"), std::string::npos);
-  RunResult score_help = run("\"$LMGEN\" score --help");
+  ScriptRun score_help = run("\"$LMGEN\" score --help");
   EXPECT_EQ(score_help.status, 0);
   EXPECT_NE(score_help.out.find("--stride"), std::string::npos);
 }
@@ -353,7 +353,7 @@ TEST(CliEval, ExitCodes) {
 // Acceptance through the CLI: `lmgen score -c 128` on the TinyStories sample within 0.5% of llama-perplexity's 6.0255;
 // the --jsonl records add up to the summary.
 TEST(CliEval, ScorePerplexityMatchesLlamaCpp) {
-  RunResult r = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 -b 128 -f "
+  ScriptRun r = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 -b 128 -f "
                                 "\"$DATA/tinystories-sample/tinystories.txt\""));
   ASSERT_EQ(r.status, 0) << r.err;
   const size_t at = r.out.find("perplexity:");
@@ -362,7 +362,7 @@ TEST(CliEval, ScorePerplexityMatchesLlamaCpp) {
   EXPECT_NEAR(ppl, 6.0255, 6.0255 * 0.005) << r.out;
 
   // --jsonl on the first 20000 bytes, from standard input.
-  RunResult j = run(std::string("head -c 20000 \"$DATA/tinystories-sample/tinystories.txt\" | "
+  ScriptRun j = run(std::string("head -c 20000 \"$DATA/tinystories-sample/tinystories.txt\" | "
                                 "\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 --jsonl"));
   ASSERT_EQ(j.status, 0) << j.err;
   auto recs = parse_jsonl(j.out);
@@ -383,7 +383,7 @@ TEST(CliEval, ScorePerplexityMatchesLlamaCpp) {
   EXPECT_EQ(done["windows"].get<int64_t>() * 63, n);
   EXPECT_EQ(done["tokens"].get<int64_t>() / 128, done["windows"].get<int64_t>());
   // The same text given with -f gives the same summary figure.
-  RunResult f = run(std::string("head -c 20000 \"$DATA/tinystories-sample/tinystories.txt\" > \"$SCRATCH/t.txt\"; "
+  ScriptRun f = run(std::string("head -c 20000 \"$DATA/tinystories-sample/tinystories.txt\" > \"$SCRATCH/t.txt\"; "
                                 "\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 -f \"$SCRATCH/t.txt\""));
   ASSERT_EQ(f.status, 0) << f.err;
   const size_t fat = f.out.find("perplexity:");
@@ -391,12 +391,12 @@ TEST(CliEval, ScorePerplexityMatchesLlamaCpp) {
   EXPECT_NEAR(std::stod(f.out.substr(fat + 11)), done["perplexity"].get<double>(), 1e-4);
 
   // Usage errors and a text shorter than one chunk.
-  RunResult bad_stride = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 --stride 65 -p 'Hi there'"));
+  ScriptRun bad_stride = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 --stride 65 -p 'Hi there'"));
   EXPECT_EQ(bad_stride.status, 2) << bad_stride.err;
-  RunResult short_text = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 -p 'Hi there'"));
+  ScriptRun short_text = run(std::string("\"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 64 -p 'Hi there'"));
   EXPECT_EQ(short_text.status, 1) << short_text.err;
   EXPECT_EQ(short_text.out, "");
-  RunResult piped = run(std::string("set -o pipefail; \"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 --jsonl "
+  ScriptRun piped = run(std::string("set -o pipefail; \"$LMGEN\" score -m \"$STORIES/stories260K.gguf\" -c 128 --jsonl "
                                     "-f \"$DATA/tinystories-sample/tinystories.txt\" | head -c 10; echo \"${PIPESTATUS[0]}\" >&2"));
   EXPECT_EQ(piped.err, "0\n");
 }

@@ -3,8 +3,6 @@
 // tools/npm_openai.sh; a machine without node/npm or the registry fails this test (it is never skipped).
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "lmgen_run.hpp"
 #include "serve_client.hpp"
 
@@ -13,27 +11,10 @@ namespace {
 
 using nlohmann::json;
 
-// Runs a shell command, returning its exit status and stdout (stderr goes to the test's stderr).
-int shell(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 TEST(ServeOpenAI, NodeClientCompletionsChatStreamingAndLogprobs) {
-  namespace fs = std::filesystem;
-  const std::string dir = (fs::path(LMGEN_BINARY).parent_path() / "npm-openai").string();
+  const std::string dir = openai_npm_dir("openai_client.mjs");
+  ASSERT_FALSE(dir.empty()) << "could not install the openai npm package (node, npm and the npm registry are needed)";
   std::string out;
-  ASSERT_EQ(shell("bash " LMGEN_SOURCE_DIR "/tools/npm_openai.sh '" + dir + "'", out), 0)
-      << "could not install the openai npm package (node, npm and the npm registry are needed)";
-  // The script must sit beside node_modules for `import 'openai'` to resolve.
-  fs::copy_file(LMGEN_SOURCE_DIR "/tests/openai_client.mjs", dir + "/openai_client.mjs",
-                fs::copy_options::overwrite_existing);
 
   ServeProcess s({"-m", shared_path("fixtures/tiny-qwen2/model-q8_0.gguf"), "--parallel", "2", "--api-key", "k1"});
   ASSERT_GT(s.port(), 0);

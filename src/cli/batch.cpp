@@ -4,11 +4,13 @@
 // seed, so a result does not depend on the other lines (inputs can be sharded freely). A line that fails (bad JSON,
 // unknown key, wrong type, prompt too long) gets {"prompt_index", "error"} and the exit status becomes 1.
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 #include "cli/chat_args.hpp"
 #include "cli/generate.hpp"
 #include "lmgen/error.hpp"
+#include "reply/message.hpp"
 
 namespace lmgen::cli {
 
@@ -123,10 +125,17 @@ int run_batch(GenerateArgs& a, Context& ctx) {
   const Tokenizer& tok = *lm.tokenizer;
   std::optional<chat::ChatTemplate> tmpl;
   const chat::RenderOptions render_options = chat_render_options();
+  reply::ReplyFormat format;
+  std::optional<reply::ParseOptions> line_reply;  // the line had "messages": how its reply is read
   RenderChat render_chat = [&](const nlohmann::ordered_json& j) {
-    if (!tmpl) tmpl.emplace(chat_template_for(ChatArgs{}, &lm));
+    if (!tmpl) {
+      tmpl.emplace(chat_template_for(ChatArgs{}, &lm));
+      format = reply::detect_format(tmpl->source());
+    }
     chat::Conversation conv = chat::parse_conversation(j);
-    return chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
+    std::string text = chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
+    line_reply = reply::parse_options_for(format, conv.tools ? &*conv.tools : nullptr, reply::ReasoningFormat::Auto, text);
+    return text;
   };
   std::shared_ptr<const TokenIndex> vocab = a.gen.sampling.grammar.vocab;
   int64_t index = 0, failed = 0;
@@ -136,6 +145,7 @@ int run_batch(GenerateArgs& a, Context& ctx) {
     nlohmann::ordered_json out = {{"prompt_index", index++}};
     try {
       GenerateOptions o;
+      line_reply.reset();
       const std::string prompt = parse_line(line, a.gen, o, render_chat);
       check_bias_ids(o, tok.n_vocab());
       if (o.sampling.grammar.grammar && !o.sampling.grammar.vocab) {
@@ -152,6 +162,12 @@ int run_batch(GenerateArgs& a, Context& ctx) {
       out["tokens"] = r.tokens;
       if (o.n_probs > 0) out["probs"] = probs;
       put_result(out, r, o.sampling.seed);
+      if (line_reply) {  // a chat reply: its content, reasoning_content and tool_calls apart
+        line_reply->id_seed = "lmgen-batch-" + std::to_string(index - 1);
+        const nlohmann::ordered_json message = reply::message_json(reply::parse_reply(format, *line_reply, r.text));
+        for (const auto& [k, v] : message.items())
+          if (k != "role") out[k] = v;
+      }
     } catch (const Error& e) {
       out["error"] = e.what();  // one bad line does not end the batch
       ++failed;

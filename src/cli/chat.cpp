@@ -8,17 +8,23 @@
 // conversation goes on without it).
 // Not at a terminal (or with -p): standard input (or -p TEXT) is one user message and only the reply is printed;
 // --messages FILE continues a given conversation.
+// A thinking model's <think> block (reply/parser.hpp) is shown dimmed when stdout is a terminal, as written
+// otherwise, and left out with --hide-thinking; --jsonl's final record has the reply split into content,
+// reasoning_content and tool_calls (the tools of a --messages file).
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cli/chat_args.hpp"
 #include "cli/generate.hpp"
 #include "cli/line_editor.hpp"
 #include "lmgen/error.hpp"
+#include "reply/message.hpp"
 #include "util/read_file.hpp"
 
 namespace lmgen::cli {
@@ -36,6 +42,7 @@ struct ChatCmdArgs {
   ChatArgs chat;
   std::string system;         // --system TEXT
   std::string messages_file;  // --messages FILE.json
+  bool hide_thinking = false; // --hide-thinking
 };
 
 // One chat: the messages so far, the template, and a Generator whose KV cache follows the conversation.
@@ -43,8 +50,19 @@ class ChatLoop {
  public:
   ChatLoop(ChatCmdArgs& a, Context& ctx, LoadedModel& lm, Model& model)
       : a_(a), ctx_(ctx), lm_(lm), tok_(*lm.tokenizer), gen_(model, tok_), n_ctx_(model.n_ctx()),
-        tmpl_(chat_template_for(a.chat, &lm)), kwargs_(chat_kwargs(a.chat)), render_(chat_render_options()) {
+        tmpl_(chat_template_for(a.chat, &lm)), kwargs_(chat_kwargs(a.chat)), render_(chat_render_options()),
+        format_(reply::detect_format(tmpl_.source())), reasoning_(reply::reasoning_format_from(a.chat.reasoning_format)) {
     start_messages();
+  }
+
+  // Whether replies have a thinking block to read apart.
+  bool thinks() const { return format_.reasoning && reasoning_ != reply::ReasoningFormat::None; }
+  // A parser for the reply to the prompt rendered last (reading calls to the conversation's tools if `tools`).
+  reply::ReplyParser reply_parser(bool tools) const {
+    reply::ParseOptions o =
+        reply::parse_options_for(format_, tools && conv_.tools ? &*conv_.tools : nullptr, reasoning_, prompt_text_);
+    o.id_seed = "lmgen-chat-" + std::to_string(conv_.messages.size());
+    return reply::ReplyParser(format_, o);
   }
 
   void start_messages() {
@@ -85,11 +103,11 @@ class ChatLoop {
   }
 
  private:
-  std::vector<int32_t> render_tokens() const {
-    const std::string text = chat::render_conversation(tmpl_, lm_.special_tokens, conv_, render_);
-    if (a_.gen.model.verbose > 1) std::fprintf(stderr, "lmgen: rendered prompt:\n%s\n", text.c_str());
+  std::vector<int32_t> render_tokens() {
+    prompt_text_ = chat::render_conversation(tmpl_, lm_.special_tokens, conv_, render_);
+    if (a_.gen.model.verbose > 1) std::fprintf(stderr, "lmgen: rendered prompt:\n%s\n", prompt_text_.c_str());
     // As transformers' apply_chat_template(tokenize=True): the template writes the special tokens itself.
-    return tok_.encode(text, EncodeOptions{.add_special = false, .parse_special = true});
+    return tok_.encode(prompt_text_, EncodeOptions{.add_special = false, .parse_special = true});
   }
 
   // Room kept for the reply when old turns must go: -n tokens (at most half the context), or a quarter of the
@@ -121,6 +139,43 @@ class ChatLoop {
   nlohmann::ordered_json kwargs_;
   chat::RenderOptions render_;
   chat::Conversation conv_;
+  reply::ReplyFormat format_;
+  reply::ReasoningFormat reasoning_;
+  std::string prompt_text_;  // the prompt rendered last
+};
+
+// Writes one reply as text: the thinking dimmed (at a terminal) or left out (--hide-thinking), the rest as the
+// model wrote it; without either, or for a model that does not think, the reply exactly as written.
+class ReplyWriter {
+ public:
+  ReplyWriter(Context& ctx, const ChatLoop& chat, bool hide) : ctx_(ctx), hide_(hide) {
+    dim_ = isatty(STDOUT_FILENO) && !(std::getenv("NO_COLOR") && *std::getenv("NO_COLOR"));
+    if (chat.thinks() && (hide_ || dim_)) parser_.emplace(chat.reply_parser(false));
+  }
+  void piece(const std::string& text) {
+    if (!parser_) write_out(ctx_, text);
+    else write(parser_->feed(text));
+  }
+  void end() {
+    if (parser_) write(parser_->finish());
+  }
+
+ private:
+  void write(const reply::ReplyDelta& d) {
+    if (!d.reasoning.empty() && !hide_) {
+      write_out(ctx_, dim_ ? "\033[2m" + d.reasoning + "\033[0m" : d.reasoning);
+      thought_ = true;
+    }
+    if (d.content.empty()) return;
+    if (thought_) write_out(ctx_, "\n\n");  // the answer starts below the thinking
+    thought_ = false;
+    write_out(ctx_, d.content);
+  }
+
+  Context& ctx_;
+  bool hide_, dim_;
+  bool thought_ = false;
+  std::optional<reply::ReplyParser> parser_;
 };
 
 void report_turn(const ChatCmdArgs& a, int turn, const GenerateResult& r) {
@@ -137,15 +192,28 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   // A message piped in ends with the newline that ended its line; the message itself does not.
   if (!user.empty() && user.back() == '\n') user.pop_back();
   if (!user.empty() && user.back() == '\r') user.pop_back();
+  std::optional<ReplyWriter> writer;
   auto on_token = [&](const TokenEvent& ev) -> bool {
-    if (!a.gen.jsonl) write_out(ctx, ev.text);
-    else if (ev.id >= 0 && !ev.piece.empty()) write_out(ctx, json_line(token_record(ev, tok, a.gen.gen.n_probs)));
+    if (!a.gen.jsonl) {
+      if (!writer) writer.emplace(ctx, chat, a.hide_thinking);  // after the prompt is rendered
+      writer->piece(ev.text);
+    } else if (ev.id >= 0 && !ev.piece.empty()) {
+      write_out(ctx, json_line(token_record(ev, tok, a.gen.gen.n_probs)));
+    }
     return !ctx.stdout_broken && !ctx.interrupted->load();
   };
   GenerateResult r = chat.turn(user, on_token);
+  if (writer) writer->end();
   report_turn(a, 1, r);
   if (a.gen.jsonl) {
-    write_out(ctx, json_line(done_record(r, a.gen.gen.sampling.seed)));
+    nlohmann::ordered_json done = done_record(r, a.gen.gen.sampling.seed);
+    reply::ReplyParser parser = chat.reply_parser(true);
+    parser.feed(r.text);
+    parser.finish();
+    const nlohmann::ordered_json message = reply::message_json(parser.reply());
+    for (const auto& [k, v] : message.items())
+      if (k != "role") done[k] = v;
+    write_out(ctx, json_line(done));
   } else if (!r.text.empty() && r.text.back() != '\n') {
     write_out(ctx, "\n");
   }
@@ -172,15 +240,18 @@ int run_repl(ChatCmdArgs& a, Context& ctx, ChatLoop& chat) {
       continue;
     }
     GenerateResult r;
+    std::optional<ReplyWriter> writer;
     try {
       r = chat.turn(text, [&](const TokenEvent& ev) {
-        write_out(ctx, ev.text);
+        if (!writer) writer.emplace(ctx, chat, a.hide_thinking);
+        writer->piece(ev.text);
         return !ctx.interrupted->load();
       });
     } catch (const MessageTooLong& e) {  // said, and the conversation goes on without that message
       std::fprintf(stderr, "lmgen: %s\n", e.what());
       continue;
     }
+    if (writer) writer->end();
     write_out(ctx, "\n");
     report_turn(a, ++turn, r);
   }
@@ -219,6 +290,10 @@ std::vector<Command> setup_chat(CLI::App& app, Context& ctx) {
   add_prompt_options(*sub, a->gen.prompt);
   add_decoding_options(*sub, a->gen);
   add_chat_options(*sub, a->chat);
+  add_reasoning_option(*sub, a->chat);
+  sub->add_flag("--hide-thinking", a->hide_thinking,
+                "Leave a thinking model's <think> block out of the printed reply (it is shown dimmed at a terminal)")
+      ->group("Chat");
   sub->add_option("--system", a->system, "System message to start the conversation with")->group("Chat");
   sub->add_option("--messages", a->messages_file,
                   "Continue this conversation: a JSON array of messages, or {\"messages\": [...], \"tools\": [...]}")

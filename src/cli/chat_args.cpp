@@ -26,6 +26,15 @@ void add_chat_options(CLI::App& app, ChatArgs& a) {
       ->group("Chat");
 }
 
+void add_reasoning_option(CLI::App& app, ChatArgs& a) {
+  app.add_option("--reasoning-format", a.reasoning_format,
+                 "What becomes of a thinking model's <think> block: deepseek (apart from the answer: "
+                 "reasoning_content), none (left in the text), auto (deepseek)")
+      ->check(CLI::IsMember({"auto", "deepseek", "none"}))
+      ->capture_default_str()
+      ->group("Chat");
+}
+
 chat::ChatTemplate chat_template_for(const ChatArgs& a, const LoadedModel* model) {
   if (!a.template_file.empty()) {
     return chat::ChatTemplate(read_whole_file(a.template_file));

@@ -19,9 +19,12 @@ struct ChatArgs {
   std::string template_file;  // --chat-template FILE (overrides the model's)
   std::string template_name;  // --chat-template-name NAME (a named variant of the model's, e.g. tool_use)
   std::string kwargs_json;    // --chat-template-kwargs JSON
+  std::string reasoning_format = "auto";  // --reasoning-format none | deepseek | auto
 };
 
 void add_chat_options(CLI::App& app, ChatArgs& a);
+// --reasoning-format, for the commands that read replies (chat, serve).
+void add_reasoning_option(CLI::App& app, ChatArgs& a);
 
 // The template to use: --chat-template FILE, else the model's (its named variant with --chat-template-name).
 // Throws Error when the model has none (saying how to give one), TemplateError when it does not parse.

@@ -49,6 +49,8 @@ serve::ApiContext api_context(const ServeArgs& a, const LoadedModel& lm, const M
   api.render_mu = &render_mu;
   api.special_tokens = lm.special_tokens;
   api.chat_kwargs = chat_kwargs(a.chat);
+  if (tmpl) api.reply_format = reply::detect_format(tmpl->source());
+  api.reasoning_format = reply::reasoning_format_from(a.chat.reasoning_format);
   api.eog_ids = lm.eog_ids;
   api.vocab = index_vocabulary(*lm.tokenizer, lm.eog_ids);  // for requests with a grammar or a JSON schema
   api.sampling = a.sampling;
@@ -130,6 +132,7 @@ std::vector<Command> setup_serve(CLI::App& app, Context& ctx) {
       "  curl -s localhost:8080/v1/completions -d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 32}'");
   add_model_options(*sub, a->model, true);
   add_chat_options(*sub, a->chat);
+  add_reasoning_option(*sub, a->chat);
   auto& o = a->server;
   sub->add_option("--host", o.host, "Address to listen on (default loopback)")->capture_default_str()->group("Server");
   sub->add_option("--port", o.port, "Port (0: any free port; the ready line says which)")

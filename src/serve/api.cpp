@@ -6,6 +6,7 @@
 
 #include "chat/conversation.hpp"
 #include "lmgen/error.hpp"
+#include "serve/chat_tools.hpp"
 
 namespace lmgen::serve {
 
@@ -253,10 +254,8 @@ Request parse_chat(const Json& b, const ApiContext& ctx) {
   if (ctx.tmpl == nullptr) bad("the model has no chat template (start the server with --chat-template FILE)");
   chat::Conversation conv;
   conv.messages = normalized_messages(b["messages"]);
-  if (present(b, "tools")) {
-    if (!b["tools"].is_array()) bad("'tools' must be an array");
-    conv.tools = b["tools"];
-  }
+  prepare_tool_turns(conv.messages);
+  read_tool_fields(b, conv, r.reply_options);
   conv.kwargs = ctx.chat_kwargs;
   if (present(b, "chat_template_kwargs")) {
     if (!b["chat_template_kwargs"].is_object()) bad("'chat_template_kwargs' must be an object");
@@ -272,6 +271,9 @@ Request parse_chat(const Json& b, const ApiContext& ctx) {
   // As transformers' apply_chat_template(tokenize=True): the template writes the special tokens itself.
   r.job.prompt = ctx.tok->encode(text, EncodeOptions{.add_special = false, .parse_special = true});
   check_prompt(r, ctx);
+  r.reply_format = ctx.reply_format;
+  r.reply_options.reasoning = ctx.reasoning_format != reply::ReasoningFormat::None;
+  r.reply_options.start = reply::reasoning_start(ctx.reply_format, text);
   return r;
 }
 

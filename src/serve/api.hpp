@@ -12,6 +12,7 @@
 
 #include "chat/template.hpp"
 #include "lmgen/tokenizer.hpp"
+#include "reply/parser.hpp"
 #include "serve/job.hpp"
 
 namespace lmgen::serve {
@@ -33,6 +34,8 @@ struct ApiContext {
   std::mutex* render_mu = nullptr;           // one render at a time
   std::map<std::string, std::string> special_tokens;
   Json chat_kwargs = Json::object();         // --chat-template-kwargs (a request's chat_template_kwargs override)
+  reply::ReplyFormat reply_format;           // how the template's model writes calls and thinking
+  reply::ReasoningFormat reasoning_format = reply::ReasoningFormat::Auto;  // --reasoning-format
   std::vector<int32_t> eog_ids;
   std::shared_ptr<const TokenIndex> vocab;   // the vocabulary trie for grammar-constrained requests
   SamplingOptions sampling;                  // the server's defaults, which a request overrides field by field
@@ -48,6 +51,8 @@ struct Request {
   bool include_usage = false;  // stream_options.include_usage
   bool echo = false;           // completions: the prompt is part of the returned text (and of the logprobs)
   std::string echo_text;       // the prompt text to echo
+  reply::ReplyFormat reply_format;   // chat: how the reply is split into reasoning, content and tool calls
+  reply::ParseOptions reply_options;
 };
 
 // POST /v1/completions and POST /v1/chat/completions bodies. Throws ApiError.

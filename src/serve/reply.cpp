@@ -5,10 +5,17 @@
 //   chat:        {"id", "object": "chat.completion", ..., "choices": [{"index", "message": {"role", "content"},
 //                 "logprobs": null | {"content": [{"token", "logprob", "bytes", "top_logprobs"}]}, "finish_reason"}],
 //                 "usage"}
-//   streaming:   "text_completion" / "chat.completion.chunk" objects, chat deltas {"role"} then {"content"}.
+//                the message also has "reasoning_content" (the thinking, when read apart) and "tool_calls":
+//                [{"id", "type": "function", "function": {"name", "arguments": JSON text}}] (content then null when
+//                empty; finish_reason "tool_calls")
+//   streaming:   "text_completion" / "chat.completion.chunk" objects, chat deltas {"role"} then {"content"} /
+//                {"reasoning_content"} / {"tool_calls": [{"index", "id", "type", "function": {"name",
+//                "arguments": ""}}]} followed by {"tool_calls": [{"index", "function": {"arguments"}}]} per call.
 #include "serve/reply.hpp"
 
 #include <ctime>
+
+#include "reply/message.hpp"
 
 namespace lmgen::serve {
 
@@ -20,9 +27,18 @@ Json byte_list(const std::string& s) {
   return b;
 }
 
-// OpenAI's finish_reason: "stop" at an end-of-generation token or a stop string, else "length" (max_tokens, the
-// context, the request's time; a cancelled request is cut short).
-const char* finish_text(StopReason r) { return r == StopReason::Eos || r == StopReason::Stop ? "stop" : "length"; }
+// OpenAI's finish_reason: "stop" at an end-of-generation token or a stop string ("tool_calls" when the reply ends
+// with calls), else "length" (max_tokens, the context, the request's time; a cancelled request is cut short).
+const char* finish_text(StopReason r, bool calls) {
+  if (r != StopReason::Eos && r != StopReason::Stop) return "length";
+  return calls ? "tool_calls" : "stop";
+}
+
+reply::ParseOptions parse_options(const Request& req, const std::string& id) {
+  reply::ParseOptions o = req.reply_options;
+  o.id_seed = id;
+  return o;
+}
 
 }  // namespace
 
@@ -32,7 +48,35 @@ std::string sse(const Json& j) { return "data: " + dump(j) + "\n\n"; }
 
 Reply::Reply(const Request& req, const Tokenizer& tok, std::string id, std::string model)
     : req_(req), tok_(tok), id_(std::move(id)), model_(std::move(model)),
-      created_(static_cast<int64_t>(std::time(nullptr))) {}
+      created_(static_cast<int64_t>(std::time(nullptr))) {
+  if (req_.chat) parser_.emplace(req_.reply_format, parse_options(req_, id_));
+}
+
+Json Reply::chat_choice(Json delta, Json logprobs) const {
+  return Json{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", nullptr}};
+}
+
+std::string Reply::delta_events(const reply::ReplyDelta& d, Json logprobs) {
+  std::string out;
+  auto send = [&](Json delta) {
+    Json c = chunk_base();
+    c["choices"] = Json::array({chat_choice(std::move(delta), logprobs)});
+    logprobs = nullptr;
+    out += sse(c);
+  };
+  if (!d.reasoning.empty()) send(Json{{"reasoning_content", d.reasoning}});
+  if (!d.content.empty()) send(Json{{"content", d.content}});
+  for (size_t i = d.first_call; i < d.first_call + d.n_calls; ++i) {
+    const reply::ToolCall& call = parser_->reply().calls[i];
+    Json head = reply::tool_call_json(call);
+    head["index"] = i;
+    head["function"]["arguments"] = "";
+    send(Json{{"tool_calls", Json::array({head})}});
+    send(Json{{"tool_calls", Json::array({Json{{"index", i}, {"function", {{"arguments", call.arguments}}}}})}});
+  }
+  if (out.empty() && !logprobs.is_null()) send(Json{{"content", ""}});
+  return out;
+}
 
 Json Reply::chunk_base() const {
   return Json{{"id", id_},
@@ -107,18 +151,16 @@ std::string Reply::stream_events(const std::vector<TokenEvent>& evs) {
     std::string text = ev.text;
     if (ev.kind == TokenEvent::Prompt && !want_lp) continue;  // echo text without log-probs goes in one piece below
     const bool lp = want_lp && ev.kind != TokenEvent::Tail;
-    if (text.empty() && !lp) continue;
-    Json choice{{"index", 0}};
     if (req_.chat) {
-      choice["delta"] = Json{{"content", text}};
-      choice["logprobs"] = lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr);
-    } else {
-      choice["text"] = text;
-      Json l = empty_legacy_logprobs();
-      if (lp) add_legacy_logprob(l, ev, text_offset_);
-      else text_offset_ += text.size();
-      choice["logprobs"] = lp ? l : Json(nullptr);
+      out += delta_events(parser_->feed(text), lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr));
+      continue;
     }
+    if (text.empty() && !lp) continue;
+    Json choice{{"index", 0}, {"text", text}};
+    Json l = empty_legacy_logprobs();
+    if (lp) add_legacy_logprob(l, ev, text_offset_);
+    else text_offset_ += text.size();
+    choice["logprobs"] = lp ? l : Json(nullptr);
     choice["finish_reason"] = nullptr;
     Json c = chunk_base();
     c["choices"] = Json::array({choice});
@@ -128,14 +170,15 @@ std::string Reply::stream_events(const std::vector<TokenEvent>& evs) {
 }
 
 std::string Reply::stream_end(const JobResult& r) {
+  std::string out = req_.chat ? delta_events(parser_->finish(), nullptr) : std::string();
   Json c = chunk_base();
   Json choice{{"index", 0}};
   if (req_.chat) choice["delta"] = Json::object();
   else choice["text"] = "";
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_text(r.finish);
+  choice["finish_reason"] = finish_text(r.finish, req_.chat && !parser_->reply().calls.empty());
   c["choices"] = Json::array({choice});
-  std::string out = sse(c);
+  out += sse(c);
   if (req_.include_usage) {
     Json u = chunk_base();
     u["choices"] = Json::array();
@@ -162,11 +205,18 @@ std::string Reply::full(const std::vector<TokenEvent>& evs, const JobResult& res
     else add_legacy_logprob(legacy, ev, offset);
   }
   Json choice{{"index", 0}};
-  if (req_.chat) choice["message"] = Json{{"role", "assistant"}, {"content", text}};
-  else choice["text"] = text;
+  bool calls = false;
+  if (req_.chat) {
+    const reply::ParsedReply r = reply::parse_reply(req_.reply_format, parse_options(req_, id_), text);
+    Json message = reply::message_json(r);
+    calls = !r.calls.empty();
+    choice["message"] = std::move(message);
+  } else {
+    choice["text"] = text;
+  }
   if (!req_.job.gen.logprobs) choice["logprobs"] = nullptr;
   else choice["logprobs"] = req_.chat ? Json{{"content", content}} : legacy;
-  choice["finish_reason"] = finish_text(res.finish);
+  choice["finish_reason"] = finish_text(res.finish, calls);
   Json r{{"id", id_},
          {"object", req_.chat ? "chat.completion" : "text_completion"},
          {"created", created_},

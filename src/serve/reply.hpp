@@ -2,6 +2,7 @@
 // object at the end, or server-sent events ("data: {chunk}\n\n" ... "data: [DONE]\n\n") as tokens arrive.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class Reply {
   Json chat_logprob(const TokenEvent& ev) const;
   void add_legacy_logprob(Json& lp, const TokenEvent& ev, size_t& offset) const;
   static Json empty_legacy_logprobs();
+  // Chat: the chunks of what the reply parser released (reasoning, content, tool calls), the first one carrying
+  // `logprobs` when given.
+  std::string delta_events(const reply::ReplyDelta& d, Json logprobs);
+  Json chat_choice(Json delta, Json logprobs) const;
 
   const Request& req_;
   const Tokenizer& tok_;
@@ -35,6 +40,7 @@ class Reply {
   bool role_sent_ = false;
   bool echo_sent_ = false;
   size_t text_offset_ = 0;  // completions: where the next token's text starts in the returned text
+  std::optional<reply::ReplyParser> parser_;  // chat: streaming
 };
 
 // "data: <json>\n\n"
