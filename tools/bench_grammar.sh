@@ -2,12 +2,14 @@
 # Generation speed with and without a JSON-schema constraint (issue 29's goal: at most 10% slower on a 32k
 # vocabulary, at most 1 ms per token more on a 151k one). Prints lmgen's own timing lines (-v), best of R runs.
 #   tools/bench_grammar.sh MODEL.gguf [N_TOKENS=128] [RUNS=3] [THREADS=1]
-# The schema is an open-ended array of strings, so the constraint is active for all N tokens (generation only ends
-# at -n). Run it on an otherwise idle machine: a shared machine's numbers mean nothing.
+# The schema (an array of at least two strings of at least 500 characters each) cannot be complete within N <= ~250
+# tokens, so the constraint is active for all N tokens and end-of-generation is never allowed: generation ends at -n
+# in both runs (an open-ended array would let a random model close it with "[]" and stop after two tokens).
+# Run it on an otherwise idle machine: a shared machine's numbers mean nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="$1"; n="${2:-128}"; runs="${3:-3}"; threads="${4:-1}"
-schema='{"type": "array", "items": {"type": "string"}}'
+schema='{"type": "array", "items": {"type": "string", "minLength": 500}, "minItems": 2}'
 best() {  # prints the best generation tok/s over the runs for the extra arguments
   local b=0
   for _ in $(seq "$runs"); do
