@@ -7,7 +7,8 @@
 # stderr in /tmp/bench_serve.*.err.
 # BENCH=prefix: prompt-prefix reuse instead (tools/bench_prefix.py: a ~900-token prompt with max_tokens 1, then it
 # plus 6 and plus 16 words; and CLIENTS (4) conversations of TURNS (6) turns, time to first token per turn), both
-# servers with the same slots: PARALLEL (default 4 here) and CTX (default 2048 here) per slot, the model's template.
+# servers with the same slots: PARALLEL (default 4 here) and CTX (default 2048 here) per slot, the model's template
+# (CHAT_TEMPLATE=FILE: that Jinja file for both servers instead, e.g. for a random-weight model that has none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="$1"
@@ -44,13 +45,17 @@ run_one() {  # run_one LABEL PORT CMD...
   shift 2
   "$@" 2>"/tmp/bench_serve.$label.err" &
   local pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT  # a failed client (set -e) leaves no server holding the port
   wait_port "$port"
   "${client[@]}" --port "$port" --label "$label"
   kill "$pid"
   wait "$pid" || true
 }
 
-run_one lmgen 18481 "$lmgen" serve -m "$model" --port 18481 -t "$threads" --parallel "$parallel" -c "$ctx" -q
+template=()
+[ -n "${CHAT_TEMPLATE:-}" ] && template=(--chat-template-file "$CHAT_TEMPLATE")
+run_one lmgen 18481 "$lmgen" serve -m "$model" --port 18481 -t "$threads" --parallel "$parallel" -c "$ctx" -q \
+  "${template[@]}"
 run_one llama-server 18482 "$llama_dir/llama-server" -m "$model" --host 127.0.0.1 --port 18482 -t "$threads" \
-  -np "$parallel" -cb -c $((ctx * parallel)) "${llama_extra[@]}"
+  -np "$parallel" -cb -c $((ctx * parallel)) "${llama_extra[@]}" "${template[@]}"
 grep -h "load_backend" /tmp/bench_serve.llama-server.err | tail -1 >&2 || true
