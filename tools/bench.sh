@@ -147,14 +147,14 @@ make_model() {
     smol-f32)
       log "making $name"
       "$MAKE_RANDOM" --config "$SHARED/configs/smollm2-135m/config.json" --vocab "$VOCAB" --type f32 --out "$out" ;;
-    smol-*)
-      make_model smol-f32
-      log "making $name"
-      "$LMGEN" quantize "$(model_path smol-f32)" "$out" --type "${name#smol-}" -q ;;
     smol-peer-*)  # made by llama.cpp's own llama-quantize (the files people download), from the F16 file
       make_model smol-f16
       log "making $name with llama-quantize"
       "$LLAMA_QUANTIZE" "$(model_path smol-f16)" "$out" "$(peer_type "${name#smol-peer-}")" 2 >/dev/null ;;
+    smol-*)
+      make_model smol-f32
+      log "making $name"
+      "$LMGEN" quantize "$(model_path smol-f32)" "$out" --type "${name#smol-}" -q ;;
     tinyllama-q4_0|tinyllama-peer-*)
       local f16=$WORK/tinyllama-f16.gguf
       if [[ ! -s $f16 ]]; then
