@@ -5,6 +5,8 @@
 // the server's response_format / json_schema / grammar fields.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common.hpp"
 #include "lmgen_run.hpp"
 #include "serve_client.hpp"
@@ -117,6 +119,36 @@ TEST(GrammarGenerate, GrammarOptionOnPlainGeneration) {
                            "--temp", "1", "-s", "4", "-q"}, 60);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_TRUE(r.out == "yes." || r.out == "no.") << r.out;
+}
+
+// --n-probs shows the constrained distribution: after "Once" the model's favourite is " upon", which the grammar
+// forbids; every reported token must continue the text inside the language, the chosen one is the most likely, and
+// the probabilities are renormalised over the allowed tokens (all of them fit in 10 here, so they sum to ~1).
+TEST(GrammarGenerate, NProbsShowTheConstrainedDistribution) {
+  RunResult r = run_lmgen({"-m", stories_gguf(), "-p", "Once", "--grammar", "root ::= (\"yes\" | \"no\") \".\"",
+                           "--temp", "0", "--n-probs", "10", "--jsonl"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const std::vector<json> lines = json_lines(r.out);
+  ASSERT_GE(lines.size(), 3u) << r.out;
+  const std::string final_text = lines.back()["text"];
+  ASSERT_TRUE(final_text == "yes." || final_text == "no.") << final_text;
+  std::string text;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    const json& ev = lines[i];
+    const bool last = i + 2 == lines.size();  // the end-of-generation token
+    double sum = 0.0;
+    for (const json& t : ev["top"]) {
+      sum += std::exp(t["logprob"].get<double>());
+      const std::string cont = text + t["text"].get<std::string>();
+      const bool in_language = !last && (std::string("yes.").rfind(cont, 0) == 0 || std::string("no.").rfind(cont, 0) == 0);
+      EXPECT_TRUE(in_language || (last && t["token"] == ev["token"])) << "step " << i << ": " << t.dump();
+    }
+    EXPECT_EQ(ev["top"][0]["token"], ev["token"]) << ev.dump();
+    EXPECT_DOUBLE_EQ(ev["top"][0]["logprob"].get<double>(), ev["logprob"].get<double>());
+    EXPECT_LE(sum, 1.0 + 1e-5) << ev.dump();
+    EXPECT_GE(sum, 0.999) << ev.dump();
+    text += ev["text"].get<std::string>();
+  }
 }
 
 TEST(GrammarCommand, PrintsCheckAndJsonl) {
