@@ -179,6 +179,69 @@ TEST(GrammarCommand, PrintsCheckAndJsonl) {
   EXPECT_EQ(r.out, "");
 }
 
+// The file forms and --json: `lmgen grammar --json-schema-file` prints the GBNF of json-schema.org's "Product"
+// example with one warning line per keyword the grammar cannot enforce (naming it and its path), --check reads -f
+// FILE, and generation takes --json-schema-file and --json.
+TEST(GrammarCommand, SchemaFileCheckFileAndJsonFlag) {
+  const std::string product = write_scratch("product.json", R"({
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://example.com/product.schema.json",
+    "title": "Product", "description": "A product from Acme's catalog", "type": "object",
+    "properties": {
+      "productId": {"description": "The unique identifier for a product", "type": "integer"},
+      "productName": {"description": "Name of the product", "type": "string"},
+      "price": {"description": "The price of the product", "type": "number", "exclusiveMinimum": 0},
+      "tags": {"description": "Tags for the product", "type": "array", "items": {"type": "string"}, "minItems": 1,
+               "uniqueItems": true}},
+    "required": ["productId", "productName", "price"]})");
+  RunResult r = run_lmgen({"grammar", "--json-schema-file", product});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out.rfind("root ::= ", 0), 0u) << r.out;
+  EXPECT_EQ(r.err,
+            "lmgen: warning: json schema: exclusiveMinimum at /properties/price: bounds on a non-integer number are not "
+            "enforced by the grammar\n"
+            "lmgen: warning: json schema: uniqueItems at /properties/tags: not enforced by the grammar\n");
+
+  const std::string good = write_scratch("good.json", R"({"productId": 7, "productName": "Lamp", "price": 9.5})");
+  const std::string bad = write_scratch("bad.json", R"({"productName": "Lamp", "productId": 7, "price": 9.5})");
+  r = run_lmgen({"grammar", "--json-schema-file", product, "--check", "-f", good, "--jsonl"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out, "{\"accepted\":true,\"at\":null}\n");
+  r = run_lmgen({"grammar", "--json-schema-file", product, "--check", "-f", bad, "--jsonl"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_EQ(r.out, "{\"accepted\":false,\"at\":9}\n");  // "product[N]ame": productId comes first
+
+  const std::string model = shared_path("fixtures/tiny-qwen2/model-q8_0.gguf");
+  const std::string small = write_scratch("small.json", schemas()[0]);
+  r = run_lmgen({"-m", model, "-p", "Who?", "--json-schema-file", small, "--temp", "1", "-s", "5", "-n", "150", "-q"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json value = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(value.is_object()) << r.out;
+  EXPECT_TRUE(value.contains("name") && value["age"].is_number_integer()) << r.out;
+  r = run_lmgen({"-m", model, "-p", "x", "--json", "--temp", "1", "-s", "2", "-n", "300", "-q"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(json::parse(r.out, nullptr, false).is_object()) << r.out;
+}
+
+// `lmgen chat` and a --batch line's "grammar" field are constrained too.
+TEST(GrammarGenerate, ChatAndBatchGrammarField) {
+  const std::string model = shared_path("fixtures/tiny-qwen2/model-q8_0.gguf");
+  RunResult r = run_lmgen({"chat", "-m", model, "-j", schemas()[0], "--temp", "0", "-n", "150", "-q"}, 60, "Who?\n", true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const json value = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(value.is_object()) << r.out;
+  EXPECT_TRUE(value.contains("name") && value.contains("age")) << r.out;
+
+  const std::string input = json{{"prompt", "x"}, {"grammar", "root ::= [0-9]{3} \"!\""}, {"temp", 1}, {"seed", 4}}.dump() + "\n";
+  r = run_lmgen({"-m", model, "--batch", "-n", "20", "-q"}, 60, input, true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const std::vector<json> lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  const std::string text = lines[0]["text"];
+  ASSERT_EQ(text.size(), 4u) << text;
+  EXPECT_EQ(text.find_first_not_of("0123456789"), 3u) << text;
+  EXPECT_EQ(lines[0]["stop_reason"], "eos");
+}
+
 TEST(GrammarServe, ResponseFormatAndLlamaCppFields) {
   ServeProcess s({"-m", shared_path("fixtures/tiny-qwen2/model-q8_0.gguf")});
   ASSERT_GT(s.port(), 0);
