@@ -183,16 +183,7 @@ TEST(GrammarCommand, PrintsCheckAndJsonl) {
 // example with one warning line per keyword the grammar cannot enforce (naming it and its path), --check reads -f
 // FILE, and generation takes --json-schema-file and --json.
 TEST(GrammarCommand, SchemaFileCheckFileAndJsonFlag) {
-  const std::string product = write_scratch("product.json", R"({
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://example.com/product.schema.json",
-    "title": "Product", "description": "A product from Acme's catalog", "type": "object",
-    "properties": {
-      "productId": {"description": "The unique identifier for a product", "type": "integer"},
-      "productName": {"description": "Name of the product", "type": "string"},
-      "price": {"description": "The price of the product", "type": "number", "exclusiveMinimum": 0},
-      "tags": {"description": "Tags for the product", "type": "array", "items": {"type": "string"}, "minItems": 1,
-               "uniqueItems": true}},
-    "required": ["productId", "productName", "price"]})");
+  const std::string product = LMGEN_SOURCE_DIR "/tests/data/product.schema.json";
   RunResult r = run_lmgen({"grammar", "--json-schema-file", product});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.out.rfind("root ::= ", 0), 0u) << r.out;
