@@ -208,6 +208,18 @@ TEST(JsonSchema, ProductExampleWorksWithWarnings) {
   EXPECT_FALSE(accepts(gbnf, R"({"productId": 1, "productName": "A", "price": 12.5, "tags": []})"));
 }
 
+// Keywords that only narrow the language warn with their path (here below items); annotations say nothing.
+TEST(JsonSchema, NarrowingKeywordsWarnWithTheirPath) {
+  std::vector<std::string> warnings;
+  const std::string gbnf = json_schema_to_gbnf(
+      R"({"title": "t", "type": "array", "items": {"type": "integer", "multipleOf": 3, "default": 3, "examples": [3]},
+          "contains": {"const": 3}})",
+      &warnings);
+  EXPECT_EQ(warnings, (std::vector<std::string>{"contains at /: not enforced by the grammar",
+                                                "multipleOf at /items: not enforced by the grammar"}));
+  EXPECT_TRUE(accepts(gbnf, "[4, 3]"));
+}
+
 TEST(JsonSchema, UnknownKeywordsAreErrorsNamingThem) {
   for (const auto& [schema, name] : std::vector<std::pair<std::string, std::string>>{
            {R"({"type": "string", "not": {"const": "a"}})", "'not' at /"},
