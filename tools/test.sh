@@ -36,9 +36,10 @@ if [ "$asan" = 1 ]; then
   # in-process test renders them all), perplexity at each context size, every refused llama.cpp flag, and the GGUF
   # corruption sweep over stories260K (the same sweep runs sanitized over the quantized fixture), and the model
   # references re-run once per kernel family (123 s sanitized, a third of the sanitized suite's CPU time; every
-  # family's kernels still run sanitized in KernelFamilies.EveryFamilyMatchesScalarOnEveryType).
+  # family's kernels still run sanitized in KernelFamilies.EveryFamilyMatchesScalarOnEveryType), and the comparison
+  # of lmgen quantize's files with llama.cpp's (its quantizer runs sanitized in the Quantize* tests).
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j2 \
-      -E '^(ChatTemplateCli\.EveryHuggingFaceReferenceRendersByteForByte|Scorer\.Stories260KOtherContextSizes|CliLlamaFlags\.EveryRefusedSpellingSaysWhatLmgenDoesInstead|Scorer\.Stories260KPerplexityMatchesLlamaCpp|BrokenFiles\.Stories260KGguf|KernelDispatch\.ModelReferenceTestsPassOnEveryFamily)$'
+      -E '^(ChatTemplateCli\.EveryHuggingFaceReferenceRendersByteForByte|Scorer\.Stories260KOtherContextSizes|CliLlamaFlags\.EveryRefusedSpellingSaysWhatLmgenDoesInstead|Scorer\.Stories260KPerplexityMatchesLlamaCpp|BrokenFiles\.Stories260KGguf|KernelDispatch\.ModelReferenceTestsPassOnEveryFamily|QuantizeLlamaCpp\..*)$'
 
 fi
