@@ -353,30 +353,32 @@ for m in order:
 print()
 print("Below the goals (tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, ≥ 1.0× elsewhere; pp ≥ 1.0× everywhere): "
       + ("; ".join(below) if below else "none") + (f". Not measured: {'; '.join(missing)}" if missing else "") + ".")
-print()
-print("Other measurements, lmgen alone (tokens/s), except the 4 KiB-pages column: lmgen/llama.cpp at t=1:")
-print()
-print(f"| model | {tgt} t=1 `--no-mmap` | {tgt} t=2 `--no-mmap` | {tgt} t=1, file in 4 KiB pages | "
-      "16 tok whole process t=1 / t=2 (median ms) | peak RSS MiB (t=2) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: |")
-for m in order:
-    r = rows[m]
-    proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
-    rss = f"{r['rss']:.0f}" if "rss" in r else "–"
-    nm = [num(r.get(("lmgen-nommap", tgt, t))) for t in (1, 2)]
-    print(f"| {m} | {nm[0]} | {nm[1]} | {cell(r, tgt, 1, 'lmgen-4k', 'llama.cpp-4k')} | {proc} | {rss} |")
-other = []
-for m in order:
-    r = rows[m]
-    if m == "stories260K":  # the figure: t=1, a median
-        ms = r.get(("proc", 1))
-        if ms is None or ms > 6.0:
-            other.append("stories260K whole process t=1 " + ("not measured" if ms is None else f"{ms:.1f} ms"))
-    if "rss" in r and r["rss"] > float(r["mib"]) + 64:
-        other.append(f"{m} peak RSS {r['rss']:.0f} MiB > file {r['mib']} + 64 MiB")
-print()
-print("Below the other goals (stories260K 16 tokens whole process ≤ 6 ms at t=1; peak RSS ≤ file + 64 MiB): "
-      + ("; ".join(other) if other else "none") + ".")
+if any(k for r in rows.values() for k in r if isinstance(k, tuple) and k[0] != "lmgen" and k[0] != "llama.cpp"):
+    # (EXTRAS=0: no lmgen-alone measurements, no second table)
+    print()
+    print("Other measurements, lmgen alone (tokens/s), except the 4 KiB-pages column: lmgen/llama.cpp at t=1:")
+    print()
+    print(f"| model | {tgt} t=1 `--no-mmap` | {tgt} t=2 `--no-mmap` | {tgt} t=1, file in 4 KiB pages | "
+          "16 tok whole process t=1 / t=2 (median ms) | peak RSS MiB (t=2) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for m in order:
+        r = rows[m]
+        proc = " / ".join(f"{r[('proc', t)]:.1f}" if ("proc", t) in r else "–" for t in (1, 2))
+        rss = f"{r['rss']:.0f}" if "rss" in r else "–"
+        nm = [num(r.get(("lmgen-nommap", tgt, t))) for t in (1, 2)]
+        print(f"| {m} | {nm[0]} | {nm[1]} | {cell(r, tgt, 1, 'lmgen-4k', 'llama.cpp-4k')} | {proc} | {rss} |")
+    other = []
+    for m in order:
+        r = rows[m]
+        if m == "stories260K":  # the figure: t=1, a median
+            ms = r.get(("proc", 1))
+            if ms is None or ms > 6.0:
+                other.append("stories260K whole process t=1 " + ("not measured" if ms is None else f"{ms:.1f} ms"))
+        if "rss" in r and r["rss"] > float(r["mib"]) + 64:
+            other.append(f"{m} peak RSS {r['rss']:.0f} MiB > file {r['mib']} + 64 MiB")
+    print()
+    print("Below the other goals (stories260K 16 tokens whole process ≤ 6 ms at t=1; peak RSS ≤ file + 64 MiB): "
+          + ("; ".join(other) if other else "none") + ".")
 EOF
 {
   echo
