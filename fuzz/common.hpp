@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lmgen/error.hpp"
+#include "lmgen/grammar.hpp"
 #include "lmgen/model.hpp"
 #include "lmgen/tokenizer.hpp"
 
@@ -167,6 +168,18 @@ inline void exercise_model(std::shared_ptr<const ModelData> md) {
     }
   } catch (const Error&) {
   }
+}
+
+// A grammar lmgen wrote itself (from a JSON schema, from tools) must compile: trap when its own parser refuses it;
+// then `text` is checked against it (never throws).
+inline void check_own_grammar(const std::string& gbnf, std::string_view text) {
+  std::shared_ptr<const CompiledGrammar> g;
+  try {
+    g = compile_gbnf(gbnf);
+  } catch (const Error&) {
+    __builtin_trap();
+  }
+  (void)check_text(g, text);
 }
 
 }  // namespace lmgen::fuzz

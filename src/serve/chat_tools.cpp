@@ -1,6 +1,10 @@
 // read_tool_fields and prepare_tool_turns (chat_tools.hpp).
 #include "serve/chat_tools.hpp"
 
+#include "lmgen/error.hpp"
+#include "lmgen/grammar.hpp"
+#include "reply/call_grammar.hpp"
+
 namespace lmgen::serve {
 
 namespace {
@@ -16,7 +20,8 @@ std::string tool_name(const Json& tool) {
 
 }  // namespace
 
-void read_tool_fields(const Json& b, chat::Conversation& conv, reply::ParseOptions& parse) {
+ToolChoice read_tool_fields(const Json& b, chat::Conversation& conv, reply::ParseOptions& parse) {
+  ToolChoice out;
   Json tools = Json::array();
   if (b.contains("tools") && !b["tools"].is_null()) {
     if (!b["tools"].is_array()) bad("'tools' must be an array");
@@ -43,9 +48,10 @@ void read_tool_fields(const Json& b, chat::Conversation& conv, reply::ParseOptio
   if (choice == "required" && tools.empty()) bad("'tool_choice' \"required\" needs 'tools'");
   if (b.contains("parallel_tool_calls") && !b["parallel_tool_calls"].is_null()) {
     if (!b["parallel_tool_calls"].is_boolean()) bad("'parallel_tool_calls' must be true or false");
-    if (!b["parallel_tool_calls"].get<bool>()) parse.max_calls = 1;
+    out.parallel = b["parallel_tool_calls"].get<bool>();
+    if (!out.parallel) parse.max_calls = 1;
   }
-  if (tools.empty() || choice == "none") return;
+  if (tools.empty() || choice == "none") return out;
   if (choice == "named") {
     Json only = Json::array();
     for (size_t i = 0; i < names.size(); ++i)
@@ -56,6 +62,24 @@ void read_tool_fields(const Json& b, chat::Conversation& conv, reply::ParseOptio
   conv.tools = tools;
   parse.tools = true;
   parse.tool_names = names;
+  out.forced = choice == "required" || choice == "named";
+  return out;
+}
+
+void constrain_call(const ToolChoice& choice, const chat::Conversation& conv, const ApiContext& ctx, Request& req) {
+  if (!choice.forced || !conv.tools) return;
+  SamplingOptions& s = req.job.gen.sampling;
+  if (s.grammar.grammar) bad("'tool_choice' \"required\" or a named function constrains the reply itself: give no 'grammar', 'json_schema' or 'response_format' with it");
+  if (!ctx.vocab) bad("this server cannot constrain output (no vocabulary index)");
+  try {
+    s.grammar = GrammarConstraint{
+        compile_gbnf(reply::call_grammar(ctx.reply_format, *conv.tools, {.parallel = choice.parallel,
+                                                                          .start = req.reply_options.start})
+                         .gbnf),
+        ctx.vocab, ""};
+  } catch (const Error& e) {
+    bad(e.what());
+  }
 }
 
 void prepare_tool_turns(Json& messages) {
