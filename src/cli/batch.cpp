@@ -11,6 +11,7 @@
 #include "cli/generate.hpp"
 #include "lmgen/error.hpp"
 #include "reply/message.hpp"
+#include "reply/token_text.hpp"
 #include "reply/tool_choice.hpp"
 
 namespace lmgen::cli {
@@ -168,8 +169,10 @@ int run_batch(GenerateArgs& a, Context& ctx) {
         o.sampling.grammar.vocab = vocab;
       }
       nlohmann::ordered_json probs = nlohmann::ordered_json::array();
+      std::string reply_text;  // a chat reply: what the reply parser reads
       auto on_token = [&](const TokenEvent& ev) {
         if (o.n_probs > 0 && ev.id >= 0) probs.push_back(token_record(ev, tok, o.n_probs));
+        if (line_reply) reply_text += reply::parser_text(format, line_reply->tools, tok, ev);
         return !ctx.interrupted->load();
       };
       GenerateResult r = gen.generate(prompt, o, on_token);
@@ -179,7 +182,7 @@ int run_batch(GenerateArgs& a, Context& ctx) {
       put_result(out, r, o.sampling.seed);
       if (line_reply) {  // a chat reply: its content, reasoning_content and tool_calls apart
         line_reply->id_seed = "lmgen-batch-" + std::to_string(index - 1);
-        const nlohmann::ordered_json message = reply::message_json(reply::parse_reply(format, *line_reply, r.text));
+        const nlohmann::ordered_json message = reply::message_json(reply::parse_reply(format, *line_reply, reply_text));
         for (const auto& [k, v] : message.items())
           if (k != "role") out[k] = v;
       }

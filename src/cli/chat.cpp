@@ -27,6 +27,7 @@
 #include "lmgen/error.hpp"
 #include "lmgen/grammar.hpp"
 #include "reply/message.hpp"
+#include "reply/token_text.hpp"
 #include "reply/tool_choice.hpp"
 #include "util/read_file.hpp"
 
@@ -56,6 +57,11 @@ class ChatLoop {
         tmpl_(chat_template_for(a.chat, &lm)), kwargs_(chat_kwargs(a.chat)), render_(chat_render_options()),
         format_(reply::detect_format(tmpl_.source())), reasoning_(reply::reasoning_format_from(a.chat.reasoning_format)) {
     start_messages();
+  }
+
+  // What the reply parser reads for a token of the reply (reply/token_text.hpp).
+  std::string parser_text(const TokenEvent& ev) const {
+    return reply::parser_text(format_, conv_.tools.has_value(), tok_, ev);
   }
 
   // Whether replies have a thinking block to read apart.
@@ -227,7 +233,9 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   if (!user.empty() && user.back() == '\n') user.pop_back();
   if (!user.empty() && user.back() == '\r') user.pop_back();
   std::optional<ReplyWriter> writer;
+  std::string reply_text;  // --jsonl: what the reply parser reads
   auto on_token = [&](const TokenEvent& ev) -> bool {
+    reply_text += chat.parser_text(ev);
     if (!a.gen.jsonl) {
       if (!writer) writer.emplace(ctx, chat, a.hide_thinking);  // after the prompt is rendered
       writer->piece(ev.text);
@@ -242,7 +250,7 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   if (a.gen.jsonl) {
     nlohmann::ordered_json done = done_record(r, a.gen.gen.sampling.seed);
     reply::ReplyParser parser = chat.reply_parser(true);
-    parser.feed(r.text);
+    parser.feed(reply_text);
     parser.finish();
     const nlohmann::ordered_json message = reply::message_json(parser.reply());
     for (const auto& [k, v] : message.items())

@@ -16,6 +16,7 @@
 #include <ctime>
 
 #include "reply/message.hpp"
+#include "reply/token_text.hpp"
 
 namespace lmgen::serve {
 
@@ -79,11 +80,7 @@ std::string Reply::delta_events(const reply::ReplyDelta& d, Json logprobs) {
 }
 
 std::string Reply::parser_text(const TokenEvent& ev) const {
-  if (!req_.reply_options.tools || ev.kind != TokenEvent::Generated || !ev.text.empty() || ev.id < 0 ||
-      !tok_.is_special(ev.id))
-    return ev.text;
-  std::string marker = tok_.token_to_piece(ev.id, true);
-  return reply::is_call_marker(req_.reply_format, marker) ? marker : ev.text;
+  return reply::parser_text(req_.reply_format, req_.reply_options.tools, tok_, ev);
 }
 
 Json Reply::chunk_base() const {

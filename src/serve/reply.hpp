@@ -32,8 +32,7 @@ class Reply {
   // `logprobs` when given.
   std::string delta_events(const reply::ReplyDelta& d, Json logprobs);
   Json chat_choice(Json delta, Json logprobs) const;
-  // The text the reply parser reads for an event: its text, or, when calls are read, the text of a special token
-  // that is one of the format's call markers (the detokenizer drops special tokens from the text).
+  // The text the reply parser reads for an event (reply/token_text.hpp).
   std::string parser_text(const TokenEvent& ev) const;
 
   const Request& req_;
