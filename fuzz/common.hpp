@@ -78,7 +78,7 @@ inline const std::vector<std::string>& sample_texts() {
       "<s>x</s><|endoftext|><|im_start|>", "caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80", "\xff\xfe\x80 bad utf8 \xc3",
       std::string("nul\0byte", 8), "1234567890 3.14 x=y+z;",
       // First words of one and two bytes (a Gemma 2-style tokenizer once read before the word's start on them).
-      "a b", "Hi there", "El ni\xc3\xb1o", "I am", "a\xe2\x96\x81b",
+      "a b", "Hi there", "El ni\xc3\xb1o", "I am", "a\xe2\x96\x81" "b",
   };
   return t;
 }
