@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lmgen/error.hpp"
+#include "lmgen/grammar.hpp"
 #include "lmgen/model.hpp"
 #include "lmgen/tokenizer.hpp"
 
@@ -77,7 +78,7 @@ inline const std::vector<std::string>& sample_texts() {
       "<s>x</s><|endoftext|><|im_start|>", "caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80", "\xff\xfe\x80 bad utf8 \xc3",
       std::string("nul\0byte", 8), "1234567890 3.14 x=y+z;",
       // First words of one and two bytes (a Gemma 2-style tokenizer once read before the word's start on them).
-      "a b", "Hi there", "El ni\xc3\xb1o", "I am", "a\xe2\x96\x81b",
+      "a b", "Hi there", "El ni\xc3\xb1o", "I am", "a\xe2\x96\x81" "b",
   };
   return t;
 }
@@ -167,6 +168,18 @@ inline void exercise_model(std::shared_ptr<const ModelData> md) {
     }
   } catch (const Error&) {
   }
+}
+
+// A grammar lmgen wrote itself (from a JSON schema, from tools) must compile: trap when its own parser refuses it;
+// then `text` is checked against it (never throws).
+inline void check_own_grammar(const std::string& gbnf, std::string_view text) {
+  std::shared_ptr<const CompiledGrammar> g;
+  try {
+    g = compile_gbnf(gbnf);
+  } catch (const Error&) {
+    __builtin_trap();
+  }
+  (void)check_text(g, text);
 }
 
 }  // namespace lmgen::fuzz

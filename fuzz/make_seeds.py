@@ -566,9 +566,27 @@ def reply_seeds():
         put("reply", "r%02d-open" % i, bytes([1 | 8 | 16, 3]) + r.encode("utf-8"))
 
 
+def call_grammar_seeds():
+    """Mode byte + a request's tools + NUL + a reply: each family, parallel or not, with refs and enums."""
+    tools = json.dumps([
+        {"type": "function", "function": {"name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string", "maxLength": 8},
+                                             "days": {"type": "integer", "minimum": 1, "maximum": 7},
+                                             "where": {"$ref": "#/$defs/p"}},
+            "required": ["city"], "$defs": {"p": {"enum": ["n", "s"]}}}}},
+        {"type": "function", "function": {"name": "f"}}])
+    replies = ['<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>',
+               '{"name": "get_weather", "parameters": {"city": "Oslo", "where": "n"}}',
+               '[TOOL_CALLS][{"name": "f", "arguments": {}}]',
+               '<think>\nhm\n</think>\n<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>']
+    for mode in range(5):
+        for i, r in enumerate(replies):
+            put("call_grammar", "c%d-%d" % (mode, i), bytes([mode | 8]) + tools.encode() + b"\0" + r.encode())
+
+
 if __name__ == "__main__":
     which = sys.argv[3:] or ["gguf", "hf", "tokenizer_json", "llama2c", "tokenize", "chat_template", "grammar",
-                             "reply"]
+                             "reply", "call_grammar"]
     for w in which:
         globals()[w + "_seeds"]()
     print("seeds written to", OUT)

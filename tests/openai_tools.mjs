@@ -37,8 +37,6 @@ if (scenario === 'think') {
 } else {
   out.forced = await both({ ...base, messages: user, tools });
   out.none = await both({ ...base, messages: user, tools, tool_choice: 'none' });
-  out.named = await both({ ...base, messages: user, tools,
-    tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false });
   // The second turn: the assistant's call (arguments as JSON text, as clients send them) and the tool's result.
   const call = { id: 'call0abcd', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } };
   const turn2 = [...user, { role: 'assistant', content: null, tool_calls: [call] },

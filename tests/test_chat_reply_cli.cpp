@@ -1,10 +1,12 @@
 // `lmgen chat` and `--batch` with a thinking model: tiny-qwen3 (Qwen3's template) forced by --logit-bias to reply
 // "<think>" again and again, so the reply is known: --jsonl and batch lines carry it apart (reasoning_content,
 // content), thinking off makes it all content, text output shows it dimmed at a terminal, as written in a pipe,
-// and not at all with --hide-thinking.
+// and not at all with --hide-thinking. And a forced tool_choice in --batch lines and a --messages file: tiny-qwen2
+// sampling freely still returns calls whose arguments python3-jsonschema accepts.
 #include <gtest/gtest.h>
 
 #include "common.hpp"
+#include "jsonschema_check.hpp"
 #include "lmgen_run.hpp"
 
 namespace lmgen::test {
@@ -98,6 +100,62 @@ TEST(ChatReplyCli, BatchChatLinesCarryTheReplyApart) {
   const json plain = json::parse(out[2]);
   EXPECT_EQ(plain["text"], thinks(5));
   EXPECT_FALSE(plain.contains("content")) << "a plain prompt is not a chat reply";
+}
+
+const char* const kWeatherTool = R"({"type": "function", "function": {"name": "get_weather", "parameters": {
+  "type": "object", "properties": {"city": {"type": "string", "maxLength": 10}, "days": {"type": "integer",
+  "minimum": 1, "maximum": 5}, "unit": {"enum": ["c", "f"]}}, "required": ["city", "days"]}}})";
+const char* const kTimeTool = R"({"type": "function", "function": {"name": "get_time", "parameters": {
+  "type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}}, "required": ["zone"]}}})";
+
+// The (schema, arguments) pair of each call in a reply record, for validate_with_jsonschema.
+void add_calls(const json& record, const json& schemas, json& pairs, const std::string& only = "") {
+  ASSERT_TRUE(record.contains("tool_calls")) << record;
+  EXPECT_TRUE(record["content"].is_null()) << record;
+  for (const json& c : record["tool_calls"]) {
+    const std::string name = c["function"]["name"];
+    ASSERT_TRUE(schemas.contains(name)) << record;
+    if (!only.empty()) EXPECT_EQ(name, only) << record;
+    pairs.push_back({{"schema", schemas[name].dump()}, {"text", c["function"]["arguments"]}});
+  }
+}
+
+TEST(ChatReplyCli, ForcedToolChoiceInBatchLinesAndAMessagesFile) {
+  const json tools = json::array({json::parse(kWeatherTool), json::parse(kTimeTool)});
+  json schemas;
+  for (const json& t : tools) schemas[t["function"]["name"].get<std::string>()] = t["function"]["parameters"];
+  const json messages = json::array({{{"role", "user"}, {"content", "Weather in Oslo?"}}});
+  std::string lines;
+  for (int seed : {1, 2, 3}) {
+    lines += json{{"messages", messages}, {"tools", tools}, {"tool_choice", "required"}, {"parallel_tool_calls", false},
+                  {"seed", seed}}.dump() + "\n";
+  }
+  const std::string model = shared_path("fixtures/tiny-qwen2/model-q8_0.gguf");
+  const RunResult r = run_lmgen({"-m", model, "--batch", "-n", "300", "--temp", "1", "-c", "1024"}, 120.0, lines, true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json pairs = json::array();
+  for (const std::string& line : read_lines(write_scratch("batch-tools.out", r.out))) {
+    const json j = json::parse(line);
+    add_calls(j, schemas, pairs);
+    EXPECT_EQ(j["tool_calls"].size(), 1u) << line;
+  }
+  EXPECT_EQ(pairs.size(), 3u) << r.out;
+
+  const std::string file = write_scratch("forced-messages.json", json{{"messages", messages}, {"tools", tools},
+      {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_time"}}}}}}.dump());
+  for (const char* seed : {"1", "2"}) {
+    const RunResult c = run_lmgen({"chat", "-m", model, "--messages", file, "-p", "And the time?", "--jsonl", "-n", "300",
+                                   "--temp", "1", "-s", seed, "-c", "1024", "-q"}, 120.0);
+    ASSERT_EQ(c.exit_code, 0) << c.describe();
+    add_calls(last_record(c), schemas, pairs, "get_time");
+  }
+  EXPECT_EQ(validate_with_jsonschema(pairs), "");
+  // A bad choice in the file names the file.
+  const std::string bad = write_scratch("bad-choice.json", json{{"messages", messages}, {"tools", tools},
+      {"tool_choice", "always"}}.dump());
+  const RunResult e = run_lmgen({"chat", "-m", model, "--messages", bad, "-p", "x", "-q"}, 60.0);
+  EXPECT_EQ(e.exit_code, 2) << e.describe();
+  EXPECT_NE(e.err.find("bad-choice.json"), std::string::npos) << e.err;
 }
 
 }  // namespace

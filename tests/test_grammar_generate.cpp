@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "common.hpp"
+#include "jsonschema_check.hpp"
 #include "lmgen_run.hpp"
 #include "serve_client.hpp"
 
@@ -43,29 +44,6 @@ const std::vector<std::string>& schemas() {
       R"({"type": "array", "items": {"type": "array", "items": {"type": "boolean"}, "maxItems": 2}, "minItems": 1, "maxItems": 2})",
   };
   return s;
-}
-
-// Validates each (schema, text) pair with python3-jsonschema; returns "" or the failures.
-std::string validate_with_jsonschema(const json& pairs) {
-  const std::string data = write_scratch("grammar_pairs.json", pairs.dump());
-  const std::string script = write_scratch("grammar_validate.py", R"(import json, sys
-from jsonschema import Draft202012Validator
-bad = []
-for p in json.load(open(sys.argv[1])):
-    try:
-        value = json.loads(p["text"])
-        errs = [e.message for e in Draft202012Validator(json.loads(p["schema"])).iter_errors(value)]
-    except Exception as e:
-        errs = ["not JSON: " + str(e)]
-    if errs:
-        bad.append({"schema": p["schema"], "text": p["text"], "errors": errs})
-print(json.dumps(bad))
-)");
-  RunResult r = run_process("/usr/bin/python3", {script, data}, 120, "", false);
-  if (r.exit_code != 0) return "python3 with jsonschema failed (tools/test.sh installs python3-jsonschema): " + r.err;
-  const json bad = json::parse(r.out, nullptr, false);
-  if (bad.is_discarded()) return "unreadable validator output: " + r.out;
-  return bad.empty() ? "" : bad.dump(1);
 }
 
 void generate_under_schemas(const std::string& model) {

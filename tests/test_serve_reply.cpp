@@ -4,9 +4,11 @@
 // real `openai` npm client over HTTP (its stream helper assembles the same tool calls).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "common.hpp"
+#include "gguf_edit.hpp"
 #include "lmgen/loader.hpp"
 #include "serve/chat_tools.hpp"
 #include "serve/reply.hpp"
@@ -197,6 +199,55 @@ TEST(ServeReply, ToolFieldsOfTheRequest) {
   serve::prepare_tool_turns(messages);
   EXPECT_EQ(messages[0]["content"], "");
   EXPECT_EQ(messages[0]["tool_calls"][0]["function"]["arguments"], serve::Json({{"tz", "UTC"}}));
+}
+
+// A call opener the model writes as a special token (Llama 3.1's <|python_tag|>) has no text, yet the parser must
+// see it: after text, only the opener makes the JSON a call. It never shows in the content. (tiny-llama3 has Llama
+// 3.0's vocabulary: a copy gives one of its reserved control tokens the tag's text, as Llama 3.1 does.)
+TEST(ServeReply, SpecialTokenOpenerReachesTheParser) {
+  const std::string src = shared_path("fixtures/tiny-llama3/model-q8_0.gguf");
+  const std::string path = edited_gguf(src, "llama3-python-tag.gguf", [&](GgufWriter& w) {
+    const GgufFile g(src);
+    std::vector<std::string> tokens(g.get_string_array("tokenizer.ggml.tokens").begin(),
+                                    g.get_string_array("tokenizer.ggml.tokens").end());
+    std::replace(tokens.begin(), tokens.end(), std::string("<|reserved_special_token_2|>"), std::string("<|python_tag|>"));
+    w.set_string_array("tokenizer.ggml.tokens", tokens);
+  });
+  const LoadedModel lm = load_model(path, LoadOptions{});
+  const Tokenizer& tok = *lm.tokenizer;
+  const std::vector<int32_t> tag = tok.encode("<|python_tag|>", EncodeOptions{.add_special = false, .parse_special = true});
+  ASSERT_EQ(tag.size(), 1u);
+  ASSERT_TRUE(tok.is_special(tag[0]));
+  ASSERT_EQ(tok.token_to_piece(tag[0], false), "");
+  ASSERT_EQ(tok.token_to_piece(tag[0], true), "<|python_tag|>");
+  serve::Request req =
+      chat_request(read_file(shared_path("chat/templates/meta-llama-Llama-3.2-3B-Instruct.jinja")), true);
+  std::vector<TokenEvent> evs = pieces("Let me check.", 4);
+  TokenEvent opener;
+  opener.id = tag[0];  // as the decoder hands a special token: no text
+  evs.push_back(opener);
+  for (const TokenEvent& ev : pieces(R"({"name": "get_weather", "parameters": {"city": "Oslo"}})", 5)) evs.push_back(ev);
+  serve::JobResult res;
+  res.finish = StopReason::Eos;
+  serve::Reply whole(req, tok, "chatcmpl-8", "m");
+  serve::Reply stream(req, tok, "chatcmpl-8", "m");
+  const json w = json::parse(whole.full(evs, res))["choices"][0];
+  std::string sse;
+  for (const TokenEvent& ev : evs) sse += stream.stream_events({ev});
+  sse += stream.stream_end(res);
+  EXPECT_EQ(w["finish_reason"], "tool_calls");
+  EXPECT_EQ(w["message"]["content"], "Let me check.");
+  ASSERT_EQ(w["message"]["tool_calls"].size(), 1u);
+  EXPECT_EQ(w["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+  Both b;
+  b.whole = w;
+  b.streamed = add_up(sse);
+  expect_stream_matches_whole(b);
+  // Without tools the special token is dropped as before.
+  req.reply_options.tools = false;
+  serve::Reply plain(req, tok, "chatcmpl-9", "m");
+  EXPECT_EQ(json::parse(plain.full(evs, res))["choices"][0]["message"]["content"],
+            R"(Let me check.{"name": "get_weather", "parameters": {"city": "Oslo"}})");
 }
 
 TEST(ServeReply, OpenAINodeClientAssemblesTheReply) {

@@ -3,7 +3,8 @@
 // server makes of them is known: a thinking block read apart or not (tiny-qwen3, Qwen3's template, thinking on
 // and off), a broken call kept as content (tiny-qwen2, Qwen2.5's template, Hermes format; tiny-llama3 with
 // Llama 3.2's template), and a second turn with the call and the tool's result rendered through the template.
-// Well-formed calls cannot be forced this way; test_serve_reply.cpp feeds them to the reply assembly instead.
+// Well-formed calls cannot be forced this way: test_serve_reply.cpp feeds them to the reply assembly, and
+// test_serve_tool_calls.cpp has the call grammar of tool_choice "required" / named make them.
 #include <gtest/gtest.h>
 
 #include "lmgen_run.hpp"
@@ -73,7 +74,7 @@ TEST(ServeTools, Qwen3ThinkingIsReasoningContentUnlessTurnedOff) {
 
 // The tools scenario's checks on one server whose forced token is `forced`.
 void expect_tools_scenario(const json& got, const std::string& forced) {
-  for (const char* k : {"forced", "none", "named"}) {
+  for (const char* k : {"forced", "none"}) {
     const json& w = got[k]["whole"];
     EXPECT_EQ(w["message"]["content"], repeat(forced, 6)) << k;  // a broken call: kept, verbatim
     EXPECT_FALSE(w["message"].contains("tool_calls") && !w["message"]["tool_calls"].is_null()) << k;

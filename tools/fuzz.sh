@@ -3,7 +3,7 @@
 #   tools/fuzz.sh TARGET SECONDS [libFuzzer options...]
 #   tools/fuzz.sh list                 # the targets
 #   tools/fuzz.sh build                # build only
-# TARGET is one of: gguf hf tokenizer_json llama2c tokenize chat_template reply (see fuzz/fuzz_TARGET.cpp and docs/fuzzing.md).
+# TARGET is one of: gguf hf tokenizer_json llama2c tokenize chat_template reply grammar call_grammar (see fuzz/fuzz_TARGET.cpp and docs/fuzzing.md).
 # Seeds are generated from the shared test material by fuzz/make_seeds.py into $LMGEN_FUZZ_DIR/seeds (default
 # /tmp/lmgen-fuzz); the growing corpus is kept in $LMGEN_FUZZ_DIR/corpus/TARGET between runs, and crashing inputs
 # are written to $LMGEN_FUZZ_DIR/artifacts/TARGET/. The run is niced (the machine is shared).
@@ -13,7 +13,7 @@ set -euo pipefail
 
 main() {
   cd "$(dirname "$0")/.."
-  local TARGETS="gguf hf tokenizer_json llama2c tokenize chat_template reply"
+  local TARGETS="gguf hf tokenizer_json llama2c tokenize chat_template reply grammar call_grammar"
   local FUZZ_DIR="${LMGEN_FUZZ_DIR:-/tmp/lmgen-fuzz}"
   BUILD_DIR="${LMGEN_FUZZ_BUILD:-build-fuzz}"
   local SHARED="${LMGEN_SHARED:-$(cd .. && pwd)/shared}"

@@ -11,6 +11,8 @@
 #include "cli/generate.hpp"
 #include "lmgen/error.hpp"
 #include "reply/message.hpp"
+#include "reply/token_text.hpp"
+#include "reply/tool_choice.hpp"
 
 namespace lmgen::cli {
 
@@ -61,7 +63,7 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
   GenerateOptions o = base;
   auto& s = o.sampling;
   for (const auto& [k, v] : j.items()) {
-    if (k == "prompt" || k == "messages" || k == "tools") continue;
+    if (k == "prompt" || k == "messages" || k == "tools" || k == "tool_choice" || k == "parallel_tool_calls") continue;
     else if (k == "n_predict" || k == "n") o.n_predict = get_as<int32_t>(v, k, "an integer");
     else if (k == "temperature" || k == "temp") s.temperature = get_as<float>(v, k, "a number");
     else if (k == "top_k") s.top_k = get_as<int32_t>(v, k, "an integer");
@@ -76,7 +78,7 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
     else if (k == "n_probs") o.n_probs = get_as<int32_t>(v, k, "an integer");
     else if (k == "grammar" || k == "json_schema") s.grammar.grammar = compile_gbnf(line_grammar(k, v, line));
     else
-      throw UsageError("unknown key \"" + k + "\" (known: prompt, messages, tools, n_predict/n, temperature/temp, top_k, top_p, min_p, "
+      throw UsageError("unknown key \"" + k + "\" (known: prompt, messages, tools, tool_choice, parallel_tool_calls, n_predict/n, temperature/temp, top_k, top_p, min_p, "
                        "seed, repeat_penalty, frequency_penalty, presence_penalty, stop, ignore_eos, n_probs, grammar, json_schema)");
   }
   if (o.n_predict < -1) throw UsageError("\"n_predict\" must be -1 or more");
@@ -86,8 +88,10 @@ GenerateOptions line_options(const GenerateOptions& base, const nlohmann::json& 
   return o;
 }
 
-// Renders {"messages": [...], "tools": [...]} with the model's chat template (made once, on first use).
-using RenderChat = std::function<std::string(const nlohmann::ordered_json& conversation)>;
+// Renders {"messages": [...], "tools": [...]} with the model's chat template (made once, on first use); `tools`
+// are the line's tool fields (what the reply is read for, and a forced call's grammar).
+using RenderChat =
+    std::function<std::string(const nlohmann::ordered_json& conversation, const reply::ToolFields& tools)>;
 
 // The prompt and options of one input line. A line starting with '{' must be a JSON object with a string
 // "prompt", or "messages" (a conversation, rendered with the model's chat template and tokenized as
@@ -107,11 +111,14 @@ std::string parse_line(const std::string& line, const GenerateOptions& base, Gen
     // Parsed again keeping key order: tojson in a template prints objects in the order they were written.
     const auto oj = nlohmann::ordered_json::parse(line);
     nlohmann::ordered_json conv = {{"messages", oj["messages"]}};
-    if (oj.contains("tools")) conv["tools"] = oj["tools"];
+    const reply::ToolFields tools = reply::read_tool_fields(oj);
+    nlohmann::ordered_json shown = reply::shown_tools(tools);
+    if (!shown.empty()) conv["tools"] = std::move(shown);
     o.encode = EncodeOptions{.add_special = false, .parse_special = true};
-    return render_chat(conv);
+    return render_chat(conv, tools);
   }
-  if (j.contains("tools")) throw UsageError("\"tools\" goes with \"messages\"");
+  for (const char* k : {"tools", "tool_choice", "parallel_tool_calls"})
+    if (j.contains(k)) throw UsageError("\"" + std::string(k) + "\" goes with \"messages\"");
   if (!j.contains("prompt")) throw UsageError("the JSON line has no \"prompt\" (or \"messages\")");
   if (!j["prompt"].is_string()) throw UsageError("\"prompt\" must be a string, got " + j["prompt"].dump());
   return j["prompt"].get<std::string>();
@@ -127,14 +134,17 @@ int run_batch(GenerateArgs& a, Context& ctx) {
   const chat::RenderOptions render_options = chat_render_options();
   reply::ReplyFormat format;
   std::optional<reply::ParseOptions> line_reply;  // the line had "messages": how its reply is read
-  RenderChat render_chat = [&](const nlohmann::ordered_json& j) {
+  std::string line_call_gbnf;                      // ... and the grammar of the call it forces, if it does
+  RenderChat render_chat = [&](const nlohmann::ordered_json& j, const reply::ToolFields& tools) {
     if (!tmpl) {
       tmpl.emplace(chat_template_for(ChatArgs{}, &lm));
       format = reply::detect_format(tmpl->source());
     }
     chat::Conversation conv = chat::parse_conversation(j);
     std::string text = chat::render_conversation(*tmpl, lm.special_tokens, conv, render_options);
-    line_reply = reply::parse_options_for(format, conv.tools ? &*conv.tools : nullptr, reply::ReasoningFormat::Auto, text);
+    line_reply = reply::parse_options_for(format, nullptr, reply::ReasoningFormat::Auto, text);
+    reply::apply_tool_choice(tools, *line_reply);
+    line_call_gbnf = reply::forced_call_gbnf(tools, format, line_reply->start);
     return text;
   };
   std::shared_ptr<const TokenIndex> vocab = a.gen.sampling.grammar.vocab;
@@ -146,15 +156,23 @@ int run_batch(GenerateArgs& a, Context& ctx) {
     try {
       GenerateOptions o;
       line_reply.reset();
+      line_call_gbnf.clear();
       const std::string prompt = parse_line(line, a.gen, o, render_chat);
+      if (!line_call_gbnf.empty()) {
+        if (o.sampling.grammar.grammar)
+          throw UsageError("a forced \"tool_choice\" constrains the reply itself: give no \"grammar\" or \"json_schema\" with it");
+        o.sampling.grammar.grammar = compile_gbnf(line_call_gbnf);
+      }
       check_bias_ids(o, tok.n_vocab());
       if (o.sampling.grammar.grammar && !o.sampling.grammar.vocab) {
         if (!vocab) vocab = index_vocabulary(tok, lm.eog_ids);  // built once, on the first line that needs it
         o.sampling.grammar.vocab = vocab;
       }
       nlohmann::ordered_json probs = nlohmann::ordered_json::array();
+      std::string reply_text;  // a chat reply: what the reply parser reads
       auto on_token = [&](const TokenEvent& ev) {
         if (o.n_probs > 0 && ev.id >= 0) probs.push_back(token_record(ev, tok, o.n_probs));
+        if (line_reply) reply_text += reply::parser_text(format, line_reply->tools, tok, ev);
         return !ctx.interrupted->load();
       };
       GenerateResult r = gen.generate(prompt, o, on_token);
@@ -164,7 +182,7 @@ int run_batch(GenerateArgs& a, Context& ctx) {
       put_result(out, r, o.sampling.seed);
       if (line_reply) {  // a chat reply: its content, reasoning_content and tool_calls apart
         line_reply->id_seed = "lmgen-batch-" + std::to_string(index - 1);
-        const nlohmann::ordered_json message = reply::message_json(reply::parse_reply(format, *line_reply, r.text));
+        const nlohmann::ordered_json message = reply::message_json(reply::parse_reply(format, *line_reply, reply_text));
         for (const auto& [k, v] : message.items())
           if (k != "role") out[k] = v;
       }

@@ -10,7 +10,8 @@
 // --messages FILE continues a given conversation.
 // A thinking model's <think> block (reply/parser.hpp) is shown dimmed when stdout is a terminal, as written
 // otherwise, and left out with --hide-thinking; --jsonl's final record has the reply split into content,
-// reasoning_content and tool_calls (the tools of a --messages file).
+// reasoning_content and tool_calls (the tools of a --messages file, whose "tool_choice" "required" or named
+// function constrains every reply to a call: reply/tool_choice.hpp).
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +25,10 @@
 #include "cli/generate.hpp"
 #include "cli/line_editor.hpp"
 #include "lmgen/error.hpp"
+#include "lmgen/grammar.hpp"
 #include "reply/message.hpp"
+#include "reply/token_text.hpp"
+#include "reply/tool_choice.hpp"
 #include "util/read_file.hpp"
 
 namespace lmgen::cli {
@@ -55,12 +59,17 @@ class ChatLoop {
     start_messages();
   }
 
+  // What the reply parser reads for a token of the reply (reply/token_text.hpp).
+  std::string parser_text(const TokenEvent& ev) const {
+    return reply::parser_text(format_, conv_.tools.has_value(), tok_, ev);
+  }
+
   // Whether replies have a thinking block to read apart.
   bool thinks() const { return format_.reasoning && reasoning_ != reply::ReasoningFormat::None; }
   // A parser for the reply to the prompt rendered last (reading calls to the conversation's tools if `tools`).
   reply::ReplyParser reply_parser(bool tools) const {
-    reply::ParseOptions o =
-        reply::parse_options_for(format_, tools && conv_.tools ? &*conv_.tools : nullptr, reasoning_, prompt_text_);
+    reply::ParseOptions o = reply::parse_options_for(format_, nullptr, reasoning_, prompt_text_);
+    if (tools) reply::apply_tool_choice(tool_fields_, o);
     o.id_seed = "lmgen-chat-" + std::to_string(conv_.messages.size());
     return reply::ReplyParser(format_, o);
   }
@@ -70,7 +79,11 @@ class ChatLoop {
     if (!a_.messages_file.empty()) {
       auto j = nlohmann::ordered_json::parse(read_whole_file(a_.messages_file), nullptr, false);
       if (j.is_discarded()) throw UsageError(a_.messages_file + ": not valid JSON");
+      read_tool_fields(j);
       conv_ = chat::parse_conversation(j);
+      conv_.tools.reset();
+      nlohmann::ordered_json shown = reply::shown_tools(tool_fields_);
+      if (!shown.empty()) conv_.tools = std::move(shown);
     }
     if (!a_.system.empty()) {
       const bool has_system = !conv_.messages.empty() && conv_.messages[0].value("role", "") == "system";
@@ -92,7 +105,7 @@ class ChatLoop {
       throw MessageTooLong("the message does not fit the context: " + std::to_string(ids.size()) +
                          " prompt tokens, context " + std::to_string(n_ctx_) + " (-c)");
     }
-    GenerateResult r = gen_.continue_from(ids, a_.gen.gen, on_token);
+    GenerateResult r = gen_.continue_from(ids, reply_options(), on_token);
     conv_.messages.push_back({{"role", "assistant"}, {"content", r.text}});
     return r;
   }
@@ -108,6 +121,31 @@ class ChatLoop {
     if (a_.gen.model.verbose > 1) std::fprintf(stderr, "lmgen: rendered prompt:\n%s\n", prompt_text_.c_str());
     // As transformers' apply_chat_template(tokenize=True): the template writes the special tokens itself.
     return tok_.encode(prompt_text_, EncodeOptions{.add_special = false, .parse_special = true});
+  }
+
+  // The --messages file's tool fields ("tool_choice" and "parallel_tool_calls" are taken out of `j`).
+  void read_tool_fields(nlohmann::ordered_json& j) {
+    if (!j.is_object()) return;
+    try {
+      tool_fields_ = reply::read_tool_fields(j);
+    } catch (const UsageError& e) {
+      throw UsageError(a_.messages_file + ": " + e.what());
+    }
+    j.erase("tool_choice");
+    j.erase("parallel_tool_calls");
+  }
+
+  // The generation options of the next reply: a forced tool choice constrains it to a call.
+  GenerateOptions reply_options() {
+    GenerateOptions o = a_.gen.gen;
+    const std::string gbnf =
+        reply::forced_call_gbnf(tool_fields_, format_, reply::reasoning_start(format_, prompt_text_));
+    if (gbnf.empty()) return o;
+    if (o.sampling.grammar.grammar)
+      throw UsageError("a forced \"tool_choice\" constrains the reply itself: give no --grammar or --json-schema with it");
+    if (!vocab_) vocab_ = index_vocabulary(tok_, lm_.eog_ids);
+    o.sampling.grammar = GrammarConstraint{compile_gbnf(gbnf), vocab_, ""};
+    return o;
   }
 
   // Room kept for the reply when old turns must go: -n tokens (at most half the context), or a quarter of the
@@ -142,6 +180,8 @@ class ChatLoop {
   reply::ReplyFormat format_;
   reply::ReasoningFormat reasoning_;
   std::string prompt_text_;  // the prompt rendered last
+  reply::ToolFields tool_fields_;            // of the --messages file
+  std::shared_ptr<const TokenIndex> vocab_;  // for a forced call's grammar, built on first use
 };
 
 // Writes one reply as text: the thinking dimmed (at a terminal) or left out (--hide-thinking), the rest as the
@@ -193,7 +233,9 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   if (!user.empty() && user.back() == '\n') user.pop_back();
   if (!user.empty() && user.back() == '\r') user.pop_back();
   std::optional<ReplyWriter> writer;
+  std::string reply_text;  // --jsonl: what the reply parser reads
   auto on_token = [&](const TokenEvent& ev) -> bool {
+    reply_text += chat.parser_text(ev);
     if (!a.gen.jsonl) {
       if (!writer) writer.emplace(ctx, chat, a.hide_thinking);  // after the prompt is rendered
       writer->piece(ev.text);
@@ -208,7 +250,7 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
   if (a.gen.jsonl) {
     nlohmann::ordered_json done = done_record(r, a.gen.gen.sampling.seed);
     reply::ReplyParser parser = chat.reply_parser(true);
-    parser.feed(r.text);
+    parser.feed(reply_text);
     parser.finish();
     const nlohmann::ordered_json message = reply::message_json(parser.reply());
     for (const auto& [k, v] : message.items())
@@ -296,7 +338,8 @@ std::vector<Command> setup_chat(CLI::App& app, Context& ctx) {
       ->group("Chat");
   sub->add_option("--system", a->system, "System message to start the conversation with")->group("Chat");
   sub->add_option("--messages", a->messages_file,
-                  "Continue this conversation: a JSON array of messages, or {\"messages\": [...], \"tools\": [...]}")
+                  "Continue this conversation: a JSON array of messages, or {\"messages\": [...], \"tools\": [...]} "
+                  "(and optionally \"tool_choice\", \"parallel_tool_calls\")")
       ->check(path_check())
       ->group("Chat");
   sub->add_flag("--jsonl", a->gen.jsonl, "Print one JSON object per token and a final {\"done\":true,...} record")

@@ -52,6 +52,13 @@ ReplyFormat detect_format(std::string_view src) {
   return f;
 }
 
+bool is_call_marker(const ReplyFormat& format, std::string_view text) {
+  if (text.empty()) return false;
+  for (const CallSyntax& c : format.calls)
+    if (text == c.open || text == c.close) return true;
+  return false;
+}
+
 ReasoningStart reasoning_start(const ReplyFormat& format, std::string_view prompt) {
   if (!format.reasoning) return ReasoningStart::MayOpen;
   const std::string_view tail = trim_right(prompt);

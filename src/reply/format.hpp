@@ -49,6 +49,11 @@ struct ReplyFormat {
 // The format a chat template's source asks its model to reply in (Generic when it names none).
 ReplyFormat detect_format(std::string_view template_source);
 
+// Whether `text` is one of the format's call openers or closers. A model may write one as a special token, whose
+// text the detokenizer drops: front ends hand the parser the marker's text for it (the parser never releases a
+// marker as content unless the call it opens is broken).
+bool is_call_marker(const ReplyFormat& format, std::string_view text);
+
 // Where the reply starts relative to the thinking markers, from the rendered prompt's end: Open when the prompt
 // opened a thinking block the reply continues (DeepSeek-R1 distills), Closed when it wrote an empty, closed one
 // (Qwen3 and SmolLM3 with thinking off: the reply is the answer), MayOpen otherwise (the reply may start with one).

@@ -255,7 +255,7 @@ Request parse_chat(const Json& b, const ApiContext& ctx) {
   chat::Conversation conv;
   conv.messages = normalized_messages(b["messages"]);
   prepare_tool_turns(conv.messages);
-  read_tool_fields(b, conv, r.reply_options);
+  const reply::ToolFields tool_fields = read_tool_fields(b, conv, r.reply_options);
   conv.kwargs = ctx.chat_kwargs;
   if (present(b, "chat_template_kwargs")) {
     if (!b["chat_template_kwargs"].is_object()) bad("'chat_template_kwargs' must be an object");
@@ -274,6 +274,7 @@ Request parse_chat(const Json& b, const ApiContext& ctx) {
   r.reply_format = ctx.reply_format;
   r.reply_options.reasoning = ctx.reasoning_format != reply::ReasoningFormat::None;
   r.reply_options.start = reply::reasoning_start(ctx.reply_format, text);
+  constrain_call(tool_fields, ctx, r);
   return r;
 }
 

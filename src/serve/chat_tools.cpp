@@ -1,5 +1,8 @@
-// read_tool_fields and prepare_tool_turns (chat_tools.hpp).
+// read_tool_fields, constrain_call and prepare_tool_turns (chat_tools.hpp).
 #include "serve/chat_tools.hpp"
+
+#include "lmgen/error.hpp"
+#include "lmgen/grammar.hpp"
 
 namespace lmgen::serve {
 
@@ -7,55 +10,31 @@ namespace {
 
 [[noreturn]] void bad(const std::string& msg) { throw ApiError(400, msg); }
 
-std::string tool_name(const Json& tool) {
-  if (!tool.is_object() || tool.value("type", "") != "function" || !tool.contains("function") ||
-      !tool["function"].is_object() || !tool["function"].contains("name") || !tool["function"]["name"].is_string())
-    bad("each of 'tools' must be {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": ...}}");
-  return tool["function"]["name"].get<std::string>();
-}
-
 }  // namespace
 
-void read_tool_fields(const Json& b, chat::Conversation& conv, reply::ParseOptions& parse) {
-  Json tools = Json::array();
-  if (b.contains("tools") && !b["tools"].is_null()) {
-    if (!b["tools"].is_array()) bad("'tools' must be an array");
-    tools = b["tools"];
+reply::ToolFields read_tool_fields(const Json& b, chat::Conversation& conv, reply::ParseOptions& parse) {
+  try {
+    reply::ToolFields f = reply::read_tool_fields(b);
+    Json shown = reply::shown_tools(f);
+    if (!shown.empty()) conv.tools = std::move(shown);
+    reply::apply_tool_choice(f, parse);
+    return f;
+  } catch (const UsageError& e) {
+    bad(e.what());
   }
-  std::vector<std::string> names;
-  for (const Json& t : tools) names.push_back(tool_name(t));
-  std::string choice = "auto";
-  std::string named;
-  if (b.contains("tool_choice") && !b["tool_choice"].is_null()) {
-    const Json& c = b["tool_choice"];
-    if (c.is_string() && (c == "none" || c == "auto" || c == "required")) {
-      choice = c.get<std::string>();
-    } else if (c.is_object() && c.value("type", "") == "function" && c.contains("function") &&
-               c["function"].is_object() && c["function"].contains("name") && c["function"]["name"].is_string()) {
-      choice = "named";
-      named = c["function"]["name"].get<std::string>();
-      if (std::find(names.begin(), names.end(), named) == names.end())
-        bad("'tool_choice' names the function '" + named + "', which is not one of 'tools'");
-    } else {
-      bad("'tool_choice' must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}");
-    }
+}
+
+void constrain_call(const reply::ToolFields& fields, const ApiContext& ctx, Request& req) {
+  if (!fields.choice.forced()) return;
+  SamplingOptions& s = req.job.gen.sampling;
+  if (s.grammar.grammar) bad("'tool_choice' \"required\" or a named function constrains the reply itself: give no 'grammar', 'json_schema' or 'response_format' with it");
+  if (!ctx.vocab) bad("this server cannot constrain output (no vocabulary index)");
+  try {
+    s.grammar = GrammarConstraint{
+        compile_gbnf(reply::forced_call_gbnf(fields, ctx.reply_format, req.reply_options.start)), ctx.vocab, ""};
+  } catch (const Error& e) {
+    bad(e.what());
   }
-  if (choice == "required" && tools.empty()) bad("'tool_choice' \"required\" needs 'tools'");
-  if (b.contains("parallel_tool_calls") && !b["parallel_tool_calls"].is_null()) {
-    if (!b["parallel_tool_calls"].is_boolean()) bad("'parallel_tool_calls' must be true or false");
-    if (!b["parallel_tool_calls"].get<bool>()) parse.max_calls = 1;
-  }
-  if (tools.empty() || choice == "none") return;
-  if (choice == "named") {
-    Json only = Json::array();
-    for (size_t i = 0; i < names.size(); ++i)
-      if (names[i] == named) only.push_back(tools[i]);
-    tools = only;
-    names = {named};
-  }
-  conv.tools = tools;
-  parse.tools = true;
-  parse.tool_names = names;
 }
 
 void prepare_tool_turns(Json& messages) {

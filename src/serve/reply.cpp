@@ -16,6 +16,7 @@
 #include <ctime>
 
 #include "reply/message.hpp"
+#include "reply/token_text.hpp"
 
 namespace lmgen::serve {
 
@@ -76,6 +77,10 @@ std::string Reply::delta_events(const reply::ReplyDelta& d, Json logprobs) {
   }
   if (out.empty() && !logprobs.is_null()) send(Json{{"content", ""}});
   return out;
+}
+
+std::string Reply::parser_text(const TokenEvent& ev) const {
+  return reply::parser_text(req_.reply_format, req_.reply_options.tools, tok_, ev);
 }
 
 Json Reply::chunk_base() const {
@@ -152,7 +157,7 @@ std::string Reply::stream_events(const std::vector<TokenEvent>& evs) {
     if (ev.kind == TokenEvent::Prompt && !want_lp) continue;  // echo text without log-probs goes in one piece below
     const bool lp = want_lp && ev.kind != TokenEvent::Tail;
     if (req_.chat) {
-      out += delta_events(parser_->feed(text), lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr));
+      out += delta_events(parser_->feed(parser_text(ev)), lp ? Json{{"content", Json::array({chat_logprob(ev)})}} : Json(nullptr));
       continue;
     }
     if (text.empty() && !lp) continue;
@@ -190,6 +195,7 @@ std::string Reply::stream_end(const JobResult& r) {
 
 std::string Reply::full(const std::vector<TokenEvent>& evs, const JobResult& res) {
   std::string text = req_.echo ? req_.echo_text : std::string();
+  std::string reply_text;  // chat: what the reply parser reads
   Json legacy = empty_legacy_logprobs();
   Json content = Json::array();
   size_t offset = 0;
@@ -200,6 +206,7 @@ std::string Reply::full(const std::vector<TokenEvent>& evs, const JobResult& res
       continue;
     }
     text += ev.text;
+    if (req_.chat) reply_text += parser_text(ev);
     if (ev.kind == TokenEvent::Tail || !req_.job.gen.logprobs) continue;
     if (req_.chat) content.push_back(chat_logprob(ev));
     else add_legacy_logprob(legacy, ev, offset);
@@ -207,7 +214,7 @@ std::string Reply::full(const std::vector<TokenEvent>& evs, const JobResult& res
   Json choice{{"index", 0}};
   bool calls = false;
   if (req_.chat) {
-    const reply::ParsedReply r = reply::parse_reply(req_.reply_format, parse_options(req_, id_), text);
+    const reply::ParsedReply r = reply::parse_reply(req_.reply_format, parse_options(req_, id_), reply_text);
     Json message = reply::message_json(r);
     calls = !r.calls.empty();
     choice["message"] = std::move(message);

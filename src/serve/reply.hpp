@@ -32,6 +32,8 @@ class Reply {
   // `logprobs` when given.
   std::string delta_events(const reply::ReplyDelta& d, Json logprobs);
   Json chat_choice(Json delta, Json logprobs) const;
+  // The text the reply parser reads for an event (reply/token_text.hpp).
+  std::string parser_text(const TokenEvent& ev) const;
 
   const Request& req_;
   const Tokenizer& tok_;

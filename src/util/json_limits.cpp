@@ -7,8 +7,11 @@
 
 namespace lmgen {
 
-void check_json_depth(const nlohmann::json& j, const std::string& path, int max_depth) {
-  std::vector<std::pair<const nlohmann::json*, int>> stack{{&j, 0}};
+namespace {
+
+template <class Json>
+void check_depth(const Json& j, const std::string& path, int max_depth) {
+  std::vector<std::pair<const Json*, int>> stack{{&j, 0}};
   while (!stack.empty()) {
     auto [v, depth] = stack.back();
     stack.pop_back();
@@ -17,6 +20,16 @@ void check_json_depth(const nlohmann::json& j, const std::string& path, int max_
       throw Error(path, "JSON nested deeper than " + std::to_string(max_depth) + " levels");
     for (const auto& child : *v) stack.emplace_back(&child, depth + 1);
   }
+}
+
+}  // namespace
+
+void check_json_depth(const nlohmann::json& j, const std::string& path, int max_depth) {
+  check_depth(j, path, max_depth);
+}
+
+void check_json_depth(const nlohmann::ordered_json& j, const std::string& path, int max_depth) {
+  check_depth(j, path, max_depth);
 }
 
 std::string json_error_text(const nlohmann::json::exception& e) {

@@ -18,6 +18,7 @@ constexpr int kMaxJsonDepth = 64;
 // Throws Error("PATH: JSON nested deeper than N levels") if any value of `j` is nested deeper than `max_depth`
 // (the top-level value is depth 0). Iterative: safe on any input.
 void check_json_depth(const nlohmann::json& j, const std::string& path, int max_depth = kMaxJsonDepth);
+void check_json_depth(const nlohmann::ordered_json& j, const std::string& path, int max_depth = kMaxJsonDepth);
 
 // What a nlohmann::json exception says, without the library's "[json.exception.parse_error.101] parse error at "
 // prefix: "line 1, column 1: syntax error while parsing value - invalid literal; last read: 'h'". For messages
