@@ -197,19 +197,8 @@ TEST(JsonSchema, WhitespaceIsLlamaCppRule) {
 }
 
 TEST(JsonSchema, ProductExampleWorksWithWarnings) {
-  const std::string product = R"({
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://example.com/product.schema.json",
-    "title": "Product", "description": "A product from Acme's catalog", "type": "object",
-    "properties": {
-      "productId": {"description": "The unique identifier for a product", "type": "integer"},
-      "productName": {"description": "Name of the product", "type": "string"},
-      "price": {"description": "The price of the product", "type": "number", "exclusiveMinimum": 0},
-      "tags": {"description": "Tags for the product", "type": "array", "items": {"type": "string"}, "minItems": 1,
-               "uniqueItems": true},
-      "dimensions": {"type": "object", "properties": {"length": {"type": "number"}, "width": {"type": "number"},
-                     "height": {"type": "number"}}, "required": ["length", "width", "height"]}
-    },
-    "required": ["productId", "productName", "price"]})";
+  // json-schema.org's "Product" example (tests/data/product.schema.json).
+  const std::string product = read_file(LMGEN_SOURCE_DIR "/tests/data/product.schema.json");
   std::vector<std::string> warnings;
   const std::string gbnf = json_schema_to_gbnf(product, &warnings);
   EXPECT_EQ(warnings, (std::vector<std::string>{
@@ -217,6 +206,18 @@ TEST(JsonSchema, ProductExampleWorksWithWarnings) {
                           "uniqueItems at /properties/tags: not enforced by the grammar"}));
   EXPECT_TRUE(accepts(gbnf, R"({"productId": 1, "productName": "A", "price": 12.5, "tags": ["x"], "dimensions": {"length": 1, "width": 2.5, "height": 3}})"));
   EXPECT_FALSE(accepts(gbnf, R"({"productId": 1, "productName": "A", "price": 12.5, "tags": []})"));
+}
+
+// Keywords that only narrow the language warn with their path (here below items); annotations say nothing.
+TEST(JsonSchema, NarrowingKeywordsWarnWithTheirPath) {
+  std::vector<std::string> warnings;
+  const std::string gbnf = json_schema_to_gbnf(
+      R"({"title": "t", "type": "array", "items": {"type": "integer", "multipleOf": 3, "default": 3, "examples": [3]},
+          "contains": {"const": 3}})",
+      &warnings);
+  EXPECT_EQ(warnings, (std::vector<std::string>{"contains at /: not enforced by the grammar",
+                                                "multipleOf at /items: not enforced by the grammar"}));
+  EXPECT_TRUE(accepts(gbnf, "[4, 3]"));
 }
 
 TEST(JsonSchema, UnknownKeywordsAreErrorsNamingThem) {

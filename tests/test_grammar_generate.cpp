@@ -5,6 +5,8 @@
 // the server's response_format / json_schema / grammar fields.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common.hpp"
 #include "lmgen_run.hpp"
 #include "serve_client.hpp"
@@ -119,6 +121,36 @@ TEST(GrammarGenerate, GrammarOptionOnPlainGeneration) {
   EXPECT_TRUE(r.out == "yes." || r.out == "no.") << r.out;
 }
 
+// --n-probs shows the constrained distribution: after "Once" the model's favourite is " upon", which the grammar
+// forbids; every reported token must continue the text inside the language, the chosen one is the most likely, and
+// the probabilities are renormalised over the allowed tokens (all of them fit in 10 here, so they sum to ~1).
+TEST(GrammarGenerate, NProbsShowTheConstrainedDistribution) {
+  RunResult r = run_lmgen({"-m", stories_gguf(), "-p", "Once", "--grammar", "root ::= (\"yes\" | \"no\") \".\"",
+                           "--temp", "0", "--n-probs", "10", "--jsonl"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const std::vector<json> lines = json_lines(r.out);
+  ASSERT_GE(lines.size(), 3u) << r.out;
+  const std::string final_text = lines.back()["text"];
+  ASSERT_TRUE(final_text == "yes." || final_text == "no.") << final_text;
+  std::string text;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    const json& ev = lines[i];
+    const bool last = i + 2 == lines.size();  // the end-of-generation token
+    double sum = 0.0;
+    for (const json& t : ev["top"]) {
+      sum += std::exp(t["logprob"].get<double>());
+      const std::string cont = text + t["text"].get<std::string>();
+      const bool in_language = !last && (std::string("yes.").rfind(cont, 0) == 0 || std::string("no.").rfind(cont, 0) == 0);
+      EXPECT_TRUE(in_language || (last && t["token"] == ev["token"])) << "step " << i << ": " << t.dump();
+    }
+    EXPECT_EQ(ev["top"][0]["token"], ev["token"]) << ev.dump();
+    EXPECT_DOUBLE_EQ(ev["top"][0]["logprob"].get<double>(), ev["logprob"].get<double>());
+    EXPECT_LE(sum, 1.0 + 1e-5) << ev.dump();
+    EXPECT_GE(sum, 0.999) << ev.dump();
+    text += ev["text"].get<std::string>();
+  }
+}
+
 TEST(GrammarCommand, PrintsCheckAndJsonl) {
   const std::string schema = R"({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})";
   RunResult r = run_lmgen({"grammar", "-j", schema});
@@ -145,6 +177,60 @@ TEST(GrammarCommand, PrintsCheckAndJsonl) {
   r = run_lmgen({"grammar", "-j", R"({"type": "string", "not": {}})"});
   EXPECT_TRUE(clean_failure(r, 1, "unsupported keyword 'not'"));
   EXPECT_EQ(r.out, "");
+}
+
+// The file forms and --json: `lmgen grammar --json-schema-file` prints the GBNF of json-schema.org's "Product"
+// example with one warning line per keyword the grammar cannot enforce (naming it and its path), --check reads -f
+// FILE, and generation takes --json-schema-file and --json.
+TEST(GrammarCommand, SchemaFileCheckFileAndJsonFlag) {
+  const std::string product = LMGEN_SOURCE_DIR "/tests/data/product.schema.json";
+  RunResult r = run_lmgen({"grammar", "--json-schema-file", product});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out.rfind("root ::= ", 0), 0u) << r.out;
+  EXPECT_EQ(r.err,
+            "lmgen: warning: json schema: exclusiveMinimum at /properties/price: bounds on a non-integer number are not "
+            "enforced by the grammar\n"
+            "lmgen: warning: json schema: uniqueItems at /properties/tags: not enforced by the grammar\n");
+
+  const std::string good = write_scratch("good.json", R"({"productId": 7, "productName": "Lamp", "price": 9.5})");
+  const std::string bad = write_scratch("bad.json", R"({"productName": "Lamp", "productId": 7, "price": 9.5})");
+  r = run_lmgen({"grammar", "--json-schema-file", product, "--check", "-f", good, "--jsonl"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out, "{\"accepted\":true,\"at\":null}\n");
+  r = run_lmgen({"grammar", "--json-schema-file", product, "--check", "-f", bad, "--jsonl"});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_EQ(r.out, "{\"accepted\":false,\"at\":9}\n");  // "product[N]ame": productId comes first
+
+  const std::string model = shared_path("fixtures/tiny-qwen2/model-q8_0.gguf");
+  const std::string small = write_scratch("small.json", schemas()[0]);
+  r = run_lmgen({"-m", model, "-p", "Who?", "--json-schema-file", small, "--temp", "1", "-s", "5", "-n", "150", "-q"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json value = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(value.is_object()) << r.out;
+  EXPECT_TRUE(value.contains("name") && value["age"].is_number_integer()) << r.out;
+  r = run_lmgen({"-m", model, "-p", "x", "--json", "--temp", "1", "-s", "2", "-n", "300", "-q"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(json::parse(r.out, nullptr, false).is_object()) << r.out;
+}
+
+// `lmgen chat` and a --batch line's "grammar" field are constrained too.
+TEST(GrammarGenerate, ChatAndBatchGrammarField) {
+  const std::string model = shared_path("fixtures/tiny-qwen2/model-q8_0.gguf");
+  RunResult r = run_lmgen({"chat", "-m", model, "-j", schemas()[0], "--temp", "0", "-n", "150", "-q"}, 60, "Who?\n", true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const json value = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(value.is_object()) << r.out;
+  EXPECT_TRUE(value.contains("name") && value.contains("age")) << r.out;
+
+  const std::string input = json{{"prompt", "x"}, {"grammar", "root ::= [0-9]{3} \"!\""}, {"temp", 1}, {"seed", 4}}.dump() + "\n";
+  r = run_lmgen({"-m", model, "--batch", "-n", "20", "-q"}, 60, input, true);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const std::vector<json> lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  const std::string text = lines[0]["text"];
+  ASSERT_EQ(text.size(), 4u) << text;
+  EXPECT_EQ(text.find_first_not_of("0123456789"), 3u) << text;
+  EXPECT_EQ(lines[0]["stop_reason"], "eos");
 }
 
 TEST(GrammarServe, ResponseFormatAndLlamaCppFields) {

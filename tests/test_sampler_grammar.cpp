@@ -1,8 +1,11 @@
 // The grammar step of the sampler chain on a hand-made vocabulary: only allowed tokens are picked, end-of-generation
 // only where the text is complete and alone once nothing else can follow, prompt tokens do not count, a lazy
-// grammar starts at its trigger, the trie walk agrees with token-by-token checks, and --trace sees only allowed
-// survivors.
+// grammar starts at its trigger, the trie walk agrees with token-by-token checks, --trace sees only allowed
+// survivors (also on the fast path over a large vocabulary), and constrained_top reports the distribution renormalised
+// over the allowed tokens, lazily or exactly.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "grammar/token_index.hpp"
 #include "lmgen/error.hpp"
@@ -117,6 +120,97 @@ TEST(SamplerGrammar, TraceShowsOnlyAllowedSurvivors) {
   EXPECT_TRUE(id == 1 || id == 2);
   EXPECT_EQ(t.after_count, 2u);
   for (const Candidate& x : t.after) EXPECT_TRUE(x.id == 1 || x.id == 2) << x.id;
+}
+
+// A vocabulary larger than the grammar step's last() filter limit: "{", "a", "b", "}", 3000 others, EOS last.
+constexpr int32_t kBigOthers = 3000;
+constexpr int32_t kBigEos = 4 + kBigOthers;
+
+std::shared_ptr<const TokenIndex> big_vocab() {
+  std::vector<std::string> pieces = {"{", "a", "b", "}"};
+  for (int32_t i = 0; i < kBigOthers; ++i) pieces.push_back("x" + std::to_string(i));
+  pieces.push_back("");
+  std::vector<bool> eog(pieces.size(), false);
+  eog[kBigEos] = true;
+  return std::make_shared<const TokenIndex>(pieces, eog);
+}
+
+// A greedy chain under root ::= "{" [ab]+ "}" on big_vocab(), after "{" was generated.
+std::unique_ptr<SamplerChain> big_chain_after_brace() {
+  SamplingOptions o;
+  o.temperature = 0.0f;
+  o.grammar = GrammarConstraint{compile_gbnf("root ::= \"{\" [ab]+ \"}\""), big_vocab(), ""};
+  auto c = make_sampler_chain(o);
+  std::vector<float> l(static_cast<size_t>(kBigEos) + 1, -5.0f);
+  l[0] = 9.0f;
+  EXPECT_EQ(c->sample(l), 0);
+  c->accept(0);
+  return c;
+}
+
+// The fast path (the greedy pick is allowed) leaves the whole vocabulary among the survivors: the trace must still
+// show only what the grammar allows, renormalised.
+TEST(SamplerGrammar, TraceShowsConstrainedDistributionOnTheFastPath) {
+  auto c = big_chain_after_brace();
+  std::vector<float> l(static_cast<size_t>(kBigEos) + 1, 0.0f);
+  for (size_t i = 4; i < l.size(); ++i) l[i] = 1.0f + 0.001f * static_cast<float>(i % 97);  // others lead...
+  l[1] = 8.0f;                                                                               // ...but "a" is first
+  SampleTrace t;
+  ASSERT_EQ(c->sample(l, &t, 10), 1);
+  EXPECT_EQ(t.after_count, 2u);  // "a" and "b"
+  ASSERT_EQ(t.after.size(), 2u);
+  EXPECT_EQ(t.after[0].id, 1);
+  EXPECT_EQ(t.after[1].id, 2);
+  EXPECT_NEAR(t.after[0].p + t.after[1].p, 1.0, 1e-6);
+  EXPECT_NEAR(t.after[0].p, 1.0 / (1.0 + std::exp(0.0 - 8.0)), 1e-6);
+}
+
+// Exact reference: p = exp(l) / sum of exp over the allowed ids.
+std::vector<double> exact_constrained(const std::vector<float>& l, const std::vector<int32_t>& allowed) {
+  double z = 0.0;
+  for (int32_t id : allowed) z += std::exp(static_cast<double>(l[static_cast<size_t>(id)]));
+  std::vector<double> p(l.size(), 0.0);
+  for (int32_t id : allowed) p[static_cast<size_t>(id)] = std::exp(static_cast<double>(l[static_cast<size_t>(id)])) / z;
+  return p;
+}
+
+void expect_constrained_top(const std::vector<float>& l, double tolerance) {
+  auto c = big_chain_after_brace();
+  TokenConstraint* k = c->constraint();
+  ASSERT_NE(k, nullptr);
+  const ConstrainedTop top = constrained_top(l, 5, *k);
+  const std::vector<double> exact = exact_constrained(l, {1, 2});  // after "{": only "a" and "b"
+  ASSERT_EQ(top.top.size(), 2u);
+  EXPECT_EQ(top.top[0].id, 1);  // the unconstrained favourites (the x tokens, "}") are forbidden
+  EXPECT_EQ(top.top[1].id, 2);
+  double sum = 0.0;
+  for (const Candidate& x : top.top) {
+    sum += x.p;
+    EXPECT_LE(x.p, exact[static_cast<size_t>(x.id)] + 1e-6) << x.id;
+    EXPECT_NEAR(x.p, exact[static_cast<size_t>(x.id)], tolerance) << x.id;
+    EXPECT_NEAR(static_cast<double>(x.logit) - top.log_z, std::log(exact[static_cast<size_t>(x.id)]), tolerance * 10) << x.id;
+  }
+  EXPECT_LE(sum, 1.0 + 1e-6);
+}
+
+// The unconstrained top tokens are forbidden and few allowed tokens lie far down: the walk passes its budget and
+// marks the vocabulary (exact).
+TEST(SamplerGrammar, ConstrainedTopRenormalisesOverAllowedTokens) {
+  std::vector<float> l(static_cast<size_t>(kBigEos) + 1);
+  for (size_t i = 0; i < l.size(); ++i) l[i] = 6.0f - 0.002f * static_cast<float>(i % 1500);
+  l[1] = 1.0f;
+  l[2] = 0.5f;
+  l[3] = 12.0f;  // "}" first unconstrained (not allowed before a letter)
+  expect_constrained_top(l, 1e-6);
+}
+
+// The allowed tokens carry nearly all the mass after a forbidden favourite: the walk stops early, within 1e-4.
+TEST(SamplerGrammar, ConstrainedTopStopsEarlyWhenTheRestIsNegligible) {
+  std::vector<float> l(static_cast<size_t>(kBigEos) + 1, -40.0f);
+  l[3] = 10.0f;  // forbidden favourite
+  l[1] = 9.0f;
+  l[2] = 8.5f;
+  expect_constrained_top(l, 1e-4);
 }
 
 TEST(SamplerGrammar, NoAllowedTokenIsAnError) {

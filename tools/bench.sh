@@ -40,6 +40,9 @@
 #   showing each cell's median; on a noisy VM, ROUNDS=3 REPS=2 lets minute-long slow spells hit both engines),
 #   BENCH_DIR, BUILD_DIR, CMAKE_ARGS, THREADS (default "1 2"), PEER_TIMEOUT (s per llama-bench
 #   run, default 600), SKIP_PEER=1, MODELS="smol-f32 ...",
+#   (besides the models above, smol-peer-TYPE / tinyllama-peer-TYPE, e.g. smol-peer-iq4_xs, are made from the F16 file by
+#   llama.cpp's own llama-quantize, as the files people download are; KEEP_F16=1 keeps TinyLlama's 2.1 GB F16 file),
+#   PPS="128" (prompt sizes; default "128 512"), EXTRAS=0 (only the side-by-side cells: no --no-mmap, 4 KiB-page, whole-process or RSS measurements),
 #   FAMILY=avx2|avx512|avx512vnni: an older CPU class on this one. lmgen runs with LMGEN_ISA=$FAMILY, and llama-bench
 #   from a folder holding only the matching CPU variant (haswell, skylakex, icelake: llama.cpp's builds for AVX2,
 #   AVX-512 and AVX-512 VNNI), so both engines use the instructions such a CPU has. (Not the CPU's caches, memory
@@ -59,7 +62,7 @@ PEER_TIMEOUT=${PEER_TIMEOUT:-600}  # seconds per llama-bench run (t=2 crawls whe
 default_cmake="-G Ninja -DCMAKE_BUILD_TYPE=Release -DLMGEN_BUILD_TESTS=OFF"
 command -v ccache >/dev/null && default_cmake+=" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
 CMAKE_ARGS=${CMAKE_ARGS:-$default_cmake}
-PPS="128 512"  # prompt sizes (lmgen bench: one run per size; llama-bench: one -p list)
+PPS=${PPS:-128 512}  # prompt sizes (PPS="128": one size) (lmgen bench: one run per size; llama-bench: one -p list)
 TG=64
 ALL_MODELS="smol-f32 smol-f16 smol-q8_0 smol-q4_0 smol-q4_k_m tinyllama-q4_0 stories260K qwen3-0.6b-q8_0 gemma3-1b-q8_0"
 LMGEN_ONLY="qwen3-0.6b-q8_0 gemma3-1b-q8_0"  # families the llama.cpp peer (b4748) lacks: lmgen alone
@@ -128,6 +131,8 @@ MAKE_RANDOM=$BUILD/make_random_gguf
 
 # ---- 2. models ----
 VOCAB=$SHARED/vocab/ggml-vocab-llama-spm.gguf
+LLAMA_QUANTIZE=$LLAMA_DIR/quantize/llama-quantize
+peer_type() { echo "$1" | tr a-z A-Z; }  # q3_k_m -> Q3_K_M, llama-quantize's spelling
 model_path() {
   case $1 in
     stories260K) echo "$SHARED/models/stories260K/stories260K.gguf" ;;
@@ -142,19 +147,27 @@ make_model() {
     smol-f32)
       log "making $name"
       "$MAKE_RANDOM" --config "$SHARED/configs/smollm2-135m/config.json" --vocab "$VOCAB" --type f32 --out "$out" ;;
+    smol-peer-*)  # made by llama.cpp's own llama-quantize (the files people download), from the F16 file
+      make_model smol-f16
+      log "making $name with llama-quantize"
+      "$LLAMA_QUANTIZE" "$(model_path smol-f16)" "$out" "$(peer_type "${name#smol-peer-}")" 2 >/dev/null ;;
     smol-*)
       make_model smol-f32
       log "making $name"
       "$LMGEN" quantize "$(model_path smol-f32)" "$out" --type "${name#smol-}" -q ;;
-    tinyllama-q4_0)
+    tinyllama-q4_0|tinyllama-peer-*)
       local f16=$WORK/tinyllama-f16.gguf
       if [[ ! -s $f16 ]]; then
-        log "making tinyllama-f16 (2.1 GB, deleted after quantizing)"
+        log "making tinyllama-f16 (2.1 GB, deleted after quantizing unless KEEP_F16=1)"
         "$MAKE_RANDOM" --config "$SHARED/configs/tinyllama-1.1b-chat-v1.0/config.json" --vocab "$VOCAB" --type f16 --out "$f16"
       fi
       log "making $name"
-      "$LMGEN" quantize "$f16" "$out" --type q4_0 -q
-      rm -f "$f16" ;;
+      if [[ $name == tinyllama-peer-* ]]; then
+        "$LLAMA_QUANTIZE" "$f16" "$out" "$(peer_type "${name#tinyllama-peer-}")" 2 >/dev/null
+      else
+        "$LMGEN" quantize "$f16" "$out" --type q4_0 -q
+      fi
+      [[ -n ${KEEP_F16:-} ]] || rm -f "$f16" ;;
     qwen3-0.6b-q8_0)
       log "making $name"
       "$MAKE_RANDOM" --config "$ROOT/tools/configs/qwen3-0.6b/config.json" \
@@ -239,29 +252,31 @@ for name in $MODELS; do
     fi
   done
   done
-  # the same generation test with the weights read into (huge-page) memory instead of mapped: lmgen --no-mmap.
-  # After llama.cpp: allocating huge anonymous pages can make the kernel split page-cache folios (compaction), and
-  # both engines must see the same cache.
-  log "$name: lmgen bench --no-mmap"
-  "$LMGEN" bench -m "$m" -p 0 -n "$TG" -t "${THREADS// /,}" -r "$REPS" --jsonl --no-mmap | tag "$name" "$mib" lmgen-nommap >>"$RES" ||
-    log "$name: lmgen bench --no-mmap failed"
-  if [[ $name != stories260K ]]; then  # (1 MiB: no huge pages either way)
-    small=$WORK/pages4k.gguf
-    log "$name: generation from a copy cached in 4 KiB pages"
-    dd if="$m" of="$small" bs=4k status=none
-    "$LMGEN" bench -m "$small" -p 0 -n "$TG" -t 1 -r "$REPS" --jsonl | tag "$name" "$mib" lmgen-4k >>"$RES" ||
-      log "$name: lmgen bench (4 KiB pages) failed"
-    ((peer_ok)) && llama_bench "$name" "$mib" llama.cpp-4k "$small" -p 0 -n "$TG" -t 1
-    rm -f "$small"
+  if [[ ${EXTRAS:-1} == 1 ]]; then  # EXTRAS=0: the side-by-side cells only
+    # the same generation test with the weights read into (huge-page) memory instead of mapped: lmgen --no-mmap.
+    # After llama.cpp: allocating huge anonymous pages can make the kernel split page-cache folios (compaction), and
+    # both engines must see the same cache.
+    log "$name: lmgen bench --no-mmap"
+    "$LMGEN" bench -m "$m" -p 0 -n "$TG" -t "${THREADS// /,}" -r "$REPS" --jsonl --no-mmap | tag "$name" "$mib" lmgen-nommap >>"$RES" ||
+      log "$name: lmgen bench --no-mmap failed"
+    if [[ $name != stories260K ]]; then  # (1 MiB: no huge pages either way)
+      small=$WORK/pages4k.gguf
+      log "$name: generation from a copy cached in 4 KiB pages"
+      dd if="$m" of="$small" bs=4k status=none
+      "$LMGEN" bench -m "$small" -p 0 -n "$TG" -t 1 -r "$REPS" --jsonl | tag "$name" "$mib" lmgen-4k >>"$RES" ||
+        log "$name: lmgen bench (4 KiB pages) failed"
+      ((peer_ok)) && llama_bench "$name" "$mib" llama.cpp-4k "$small" -p 0 -n "$TG" -t 1
+      rm -f "$small"
+    fi
+    for t in 1 2; do
+      log "$name: whole process, 16 tokens, t=$t"
+      ms=$(whole_process "$m" "$t" "$mib") || ms=""
+      echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-process\", \"threads\": $t, \"ms\": ${ms:-null}}" >>"$RES"
+    done
+    rss=$( { /usr/bin/time -v "$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t 2 -q >/dev/null; } 2>&1 |
+      awk -F': ' '/Maximum resident set size/ {print $2}') || rss=0
+    echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-rss\", \"kib\": ${rss:-0}}" >>"$RES"
   fi
-  for t in 1 2; do
-    log "$name: whole process, 16 tokens, t=$t"
-    ms=$(whole_process "$m" "$t" "$mib") || ms=""
-    echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-process\", \"threads\": $t, \"ms\": ${ms:-null}}" >>"$RES"
-  done
-  rss=$( { /usr/bin/time -v "$LMGEN" -m "$m" -p "$PROMPT" -n 16 --temp 0 --ignore-eos -t 2 -q >/dev/null; } 2>&1 |
-    awk -F': ' '/Maximum resident set size/ {print $2}') || rss=0
-  echo "{\"model\": \"$name\", \"mib\": $mib, \"engine\": \"lmgen-rss\", \"kib\": ${rss:-0}}" >>"$RES"
 done
 
 # ---- 4. table ----

@@ -47,8 +47,9 @@ struct TokenEvent {
   std::string piece;       // the token's own bytes (may be part of a UTF-8 character; "" for end-of-generation)
   std::string text;        // bytes released to the output at this step (complete UTF-8; may be empty)
   bool has_logprob = false;   // logprob (and top, for n_probs > 0) are set; a prompt's first token has none
-  double logprob = 0;         // natural log of the token's probability under the model's softmax
-  std::vector<TopToken> top;  // the n_probs most likely tokens, most likely first
+  double logprob = 0;         // natural log of the token's probability under the model's softmax (with an
+                              // active grammar: renormalised over the tokens it allows, see constrained_top)
+  std::vector<TopToken> top;  // the n_probs most likely tokens, most likely first (with a grammar: allowed ones)
 };
 
 struct GenerateResult {

@@ -76,6 +76,15 @@ struct Candidates {
   std::vector<Candidate> top(size_t n) const;
 };
 
+// What a constraint (the grammar step) allows as the next token, in the state before that token is accepted.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  virtual bool allows(int32_t id) = 0;  // one token: its text through the matcher
+  // mask = one byte per vocabulary id, 1 where allowed (the vocabulary trie walk: every token at once).
+  virtual void mark_allowed(std::vector<uint8_t>& mask) = 0;
+};
+
 class Sampler {
  public:
   virtual ~Sampler() = default;
@@ -83,13 +92,16 @@ class Sampler {
   virtual void apply(Candidates& c) = 0;
   virtual void accept(int32_t token) { (void)token; }  // a token was appended to the sequence
   virtual void reset() {}                              // a new sequence starts
+  // The constraint on the next token when the step imposes one now (a grammar that is active), else null.
+  virtual TokenConstraint* constraint() { return nullptr; }
 };
 
 // What --trace shows for one sampled token.
 struct SampleTrace {
   std::vector<Candidate> before;  // top n by raw logit; p = softmax over the whole vocabulary
   std::vector<Candidate> after;   // top n survivors of the chain; logit after penalties/bias/temperature,
-                                  // p = softmax over the survivors (the distribution Dist drew from)
+                                  // p = softmax over the survivors (the distribution Dist drew from); with a
+                                  // grammar, only tokens it allows (the constrained distribution)
   size_t before_count = 0;        // candidates before (vocabulary size)
   size_t after_count = 0;         // candidates that survived the filters
   int32_t selected = -1;
@@ -102,6 +114,7 @@ class SamplerChain : public Sampler {
   void apply(Candidates& c) override;  // runs every step on c (a caller may keep c to inspect it)
   void accept(int32_t token) override;
   void reset() override;
+  TokenConstraint* constraint() override;  // the first step's that has one
   // Convenience: fill candidates from logits, apply, return the selected id. Does NOT call accept().
   // Throws Error if the chain has no picking step (nothing selected).
   int32_t sample(std::span<const float> logits);
@@ -153,6 +166,18 @@ std::unique_ptr<Sampler> make_logit_bias(std::vector<std::pair<int32_t, float>> 
 // when the grammar allows it, else filters the candidates to the allowed tokens and runs `rest` again. Tokens
 // accepted before its first apply() after reset() are the prompt and do not count as output.
 std::unique_ptr<Sampler> make_grammar(const GrammarConstraint& g, std::unique_ptr<SamplerChain> rest);
+
+// The distribution of `logits` restricted to the tokens `allowed` accepts and renormalised over them: the n most
+// likely allowed tokens (most likely first, p = exp(l) / Z) and log Z. Lazy: candidates are checked one by one in
+// logit order until n are allowed and the mass not yet checked is negligible (< 1e-4 of the allowed mass; it is
+// counted in Z, so the p are never above the exact ones and sum to at most 1); after kConstrainedWalkBudget checks
+// the whole vocabulary is marked at once (the trie walk), and Z is exact.
+struct ConstrainedTop {
+  std::vector<Candidate> top;
+  double log_z = 0.0;  // log of the allowed candidates' sum of exp(logit) (the raw logits' scale)
+};
+constexpr size_t kConstrainedWalkBudget = 512;
+ConstrainedTop constrained_top(std::span<const float> logits, size_t n, TokenConstraint& allowed);
 
 // Throws UsageError naming the first invalid option (make_sampler_chain calls it; the CLI may call it early).
 void validate_sampling_options(const SamplingOptions& opt);

@@ -1,14 +1,15 @@
 // The 2- to 4-bit types of one kernel family (compiled once per family, see quant_simd.hpp): Q2_K, Q3_K, IQ4_XS and
-// IQ3_S weights x Q8_K activations, IQ4_NL weights x Q8_0 activations, as ggml pairs them.
+// IQ3_S weights x Q8_K activations, as ggml pairs them. (IQ4_NL, Q4_0's layout with a table of levels, runs in the
+// pair kernels of quant_dot_q0.cpp.)
 //
 // Each step decodes 32 weights into one 256-bit register of bytes, once per weight row and shared by every
 // activation row, and multiplies it with 32 activation bytes:
 //   unsigned weights (Q2_K 0..3; Q3_K q + 4 in 0..7; IQ3_S grid magnitudes 1..15, the signs moved onto the
 //   activations) go straight into maddubs (u8 x s8 -> s16 pair sums, no saturation for |w| <= 128);
-//   signed ones (the IQ4 table values, -127..113) as |w| x (y with w's sign).
+//   signed ones (IQ4_XS's table values, -127..113) as |w| x (y with w's sign).
 // The s16 pair sums are multiplied by the sub-block scales and summed into i32 lanes (dot_s16: one instruction with
-// VNNI), so a super-block's integer sum is exact; then one float multiply-add by d_w * d_y per super-block (IQ4_NL:
-// per block of 32). Offsets come out through the activation's bsums: Q3_K's -4 as 4 * sum(scale * bsum), Q2_K's
+// VNNI), so a super-block's integer sum is exact; then one float multiply-add by d_w * d_y per super-block.
+// Offsets come out through the activation's bsums: Q3_K's -4 as 4 * sum(scale * bsum), Q2_K's
 // mins as dmin * sum(min * bsum). Integer sums are exact and the float operations per output element do not depend
 // on how many rows and activations are computed together, so batched and single-token results are bit-identical.
 #include "kernels/quant_simd.hpp"
@@ -31,13 +32,66 @@ inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<con
 inline const BlockQ8_K& q8k(const uint8_t* act, size_t stride, int a, int64_t i) {
   return reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
 }
-// [lo x8 | hi x8] in 16-bit lanes: the scales of the two 16-element halves of a 32-byte step.
-inline __m256i scale_pair(int lo, int hi) { return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(hi)), _mm_set1_epi16(static_cast<short>(lo))); }
 // The 16 IQ4 values in both 128-bit lanes (a byte shuffle looks nibbles up in it).
 inline __m256i iq4_table() {
   return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
 }
 inline __m256i iq4_decode(__m256i table, const uint8_t* qs) { return _mm256_shuffle_epi8(table, unpack_nibbles(qs)); }
+
+// Scales stay in vector registers: a super-block's 16 (Q2_K, Q3_K) or 8 (IQ4_XS, IQ3_S) sub-block scales are unpacked
+// as 16-bit lanes with vector operations, and each step's multiplier is one byte shuffle of them (moving scales one
+// by one through general registers and the stack cost more than the multiply-adds they scale).
+// Words 8h..8h+7 of s16 (16 scales as 16-bit lanes) in both 128-bit lanes.
+inline __m256i half_in_both_lanes(__m256i s16, int h) {
+  return h == 0 ? _mm256_permute2x128_si256(s16, s16, 0x00) : _mm256_permute2x128_si256(s16, s16, 0x11);
+}
+// From 8 words in both lanes: word 2j in every word of the low lane, word 2j + 1 in the high lane (the scales of
+// the two 16-element halves of a 32-byte step).
+inline __m256i pair_of(__m256i both, int j) {
+  const char a = static_cast<char>(4 * j), b = static_cast<char>(4 * j + 2);
+  const __m256i m = _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,  //
+                                     b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
+  return _mm256_shuffle_epi8(both, m);
+}
+// From 8 words in both lanes: word j in every word.
+inline __m256i word_of(__m256i both, int j) {
+  const char a = static_cast<char>(2 * j);
+  return _mm256_shuffle_epi8(both, _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a,
+                                                    a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,
+                                                    a, a + 1, a, a + 1, a, a + 1));
+}
+// Q3_K's 16 signed 6-bit scales - 32 (the layout of unpack_scales_q3_k) as 16-bit lanes.
+inline __m256i q3k_scales(const uint8_t* s) {
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s));
+  const __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+  uint32_t h;
+  std::memcpy(&h, s + 8, 4);
+  const __m128i hv = _mm_set1_epi32(static_cast<int>(h));
+  // bits 2 (j / 4) of byte 8 + j % 4, for j = 0..15: the 32-bit word shifted by 0, 2, 4, 6, masked per byte
+  const __m128i hi = _mm_and_si128(_mm_srlv_epi32(hv, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+  const __m128i sc = _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+  return _mm256_cvtepi8_epi16(sc);
+}
+// 8 nibbles (sub-block j: nibble j % 2 of byte j / 2) as 8 words in both lanes.
+inline __m256i nibble_words(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  const __m128i x = _mm_cvtsi32_si128(static_cast<int>(v));
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m128i n = _mm_unpacklo_epi8(_mm_and_si128(x, m4), _mm_and_si128(_mm_srli_epi16(x, 4), m4));
+  return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(n));
+}
+// IQ4_XS's 8 scales - 32 as words in both lanes: the nibble plus bits 2j of scales_h as bits 4-5.
+inline __m256i iq4xs_scales(const BlockIQ4_XS& b) {
+  // word j: scales_h << (14 - 2 j) keeps bits 2j, 2j + 1 at the top; >> 14 brings them down
+  const __m256i hv = _mm256_srli_epi16(
+      _mm256_mullo_epi16(_mm256_set1_epi16(static_cast<short>(b.scales_h)),
+                         _mm256_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6, 1 << 4, 1 << 2, 1, 1 << 14,
+                                           1 << 12, 1 << 10, 1 << 8, 1 << 6, 1 << 4, 1 << 2, 1)),
+      14);
+  return _mm256_sub_epi16(_mm256_or_si256(nibble_words(b.scales_l), _mm256_slli_epi16(hv, 4)), _mm256_set1_epi16(32));
+}
 
 // Q2_K: element 128 n + 32 j + l is bits 2j of qs[32 n + l]; sub-block (16 elements) k has scale and min nibbles
 // scales[k]. sum = d * sum_k sc_k * (q . y)_k - dmin * sum_k m_k * bsum_k.
@@ -51,15 +105,18 @@ struct Q2K {
     const __m256i m3 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ2_K& b = x[i];
+      const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+      const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0x0F)));
       __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
         __m256i q = load32(b.qs + 32 * n);
+        const __m256i half = half_in_both_lanes(sc16, n);
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j, q = _mm256_srli_epi16(q, 2)) {
           const __m256i u = _mm256_and_si256(q, m3);
-          const __m256i s = scale_pair(b.scales[8 * n + 2 * j] & 0xF, b.scales[8 * n + 2 * j + 1] & 0xF);
+          const __m256i s = pair_of(half, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a) {
             const __m256i y = load32(q8k(act, stride, a, i).qs + 128 * n + 32 * j);
@@ -67,7 +124,6 @@ struct Q2K {
           }
         }
       }
-      const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
       const float d = h2f(b.d), dmin = h2f(b.dmin);
       for (int a = 0; a < NA; ++a) {
@@ -93,10 +149,7 @@ struct Q3K {
     const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ3_K& b = x[i];
-      int8_t sc[16];
-      unpack_scales_q3_k(b.scales, sc);
-      for (int k = 0; k < 16; ++k) sc[k] = static_cast<int8_t>(sc[k] - 32);
-      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+      const __m256i sc16 = q3k_scales(b.scales);
       __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) {
         const __m256i corr = _mm256_madd_epi16(sc16, load32(q8k(act, stride, a, i).bsums));
@@ -106,10 +159,11 @@ struct Q3K {
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
         __m256i q = load32(b.qs + 32 * n);
+        const __m256i half = half_in_both_lanes(sc16, n);
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j, q = _mm256_srli_epi16(q, 2), hm = _mm256_srli_epi16(hm, 1)) {
           const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
-          const __m256i s = scale_pair(sc[8 * n + 2 * j], sc[8 * n + 2 * j + 1]);
+          const __m256i s = pair_of(half, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a) {
             const __m256i y = load32(q8k(act, stride, a, i).qs + 128 * n + 32 * j);
@@ -125,38 +179,6 @@ struct Q3K {
   }
 };
 
-// IQ4_NL x Q8_0: per block of 32, exact i32 lanes of w . y, then acc += (d_w * d_y) * lanes; even and odd blocks in
-// two accumulators (two multiply-add chains in flight).
-struct IQ4NL {
-  static constexpr int kBlock = QK;
-  template <int NA>
-  static void step(const BlockIQ4_NL& b, int64_t i, __m256i table, const uint8_t* act, size_t stride, __m256* acc) {
-    const __m256i w = iq4_decode(table, b.qs);
-    const __m256i aw = _mm256_abs_epi8(w);
-    const float dw = h2f(b.d);
-#pragma GCC unroll 4
-    for (int a = 0; a < NA; ++a) {
-      const BlockQ8_0& y = reinterpret_cast<const BlockQ8_0*>(act + a * stride)[i];
-      const __m256i p = dot_u8s8(_mm256_setzero_si256(), aw, _mm256_sign_epi8(load32(y.qs), w));
-      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(y.d)), _mm256_cvtepi32_ps(p), acc[a]);
-    }
-  }
-  template <int NA>
-  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
-    const auto* x = static_cast<const BlockIQ4_NL*>(wp);
-    const __m256i table = iq4_table();
-    __m256 acc0[NA], acc1[NA];
-    for (int a = 0; a < NA; ++a) acc0[a] = acc1[a] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-      step<NA>(x[i], i, table, act, stride, acc0);
-      step<NA>(x[i + 1], i + 1, table, act, stride, acc1);
-    }
-    if (i < nb) step<NA>(x[i], i, table, act, stride, acc0);
-    for (int a = 0; a < NA; ++a) out[a] = hsum(_mm256_add_ps(acc0[a], acc1[a]));
-  }
-};
-
 // IQ4_XS: IQ4_NL's values in 8 sub-blocks of 32 with 6-bit scales - 32, one d per super-block.
 struct IQ4XS {
   static constexpr int kBlock = QK_K;
@@ -168,13 +190,14 @@ struct IQ4XS {
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
       const BlockIQ4_XS& b = x[i];
+      const __m256i scales = iq4xs_scales(b);
       __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
         const __m256i w = iq4_decode(table, b.qs + 16 * j);
         const __m256i aw = _mm256_abs_epi8(w);
-        const __m256i s = _mm256_set1_epi16(static_cast<short>(iq4xs_scale(b, j) - 32));
+        const __m256i s = word_of(scales, j);
 #pragma GCC unroll 4
         for (int a = 0; a < NA; ++a) {
           const __m256i y = load32(q8k(act, stride, a, i).qs + 32 * j);
@@ -205,6 +228,8 @@ struct IQ3S {
     const __m256i ones = _mm256_set1_epi8(1);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockIQ3_S& b = x[i];
+      // 1 + 2 * nibble per sub-block
+      const __m256i scales = _mm256_add_epi16(_mm256_slli_epi16(nibble_words(b.scales), 1), _mm256_set1_epi16(1));
       __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
 #pragma GCC unroll 2
@@ -213,7 +238,7 @@ struct IQ3S {
         uint32_t sg;
         std::memcpy(&sg, b.signs + 4 * j, 4);
         const __m256i sign = _mm256_or_si256(bits_to_bytes(sg), ones);  // -1 or +1 per element
-        const __m256i s = _mm256_set1_epi16(static_cast<short>(1 + 2 * ((b.scales[j / 2] >> (4 * (j % 2))) & 0xF)));
+        const __m256i s = word_of(scales, j);
 #pragma GCC unroll 4
         for (int a = 0; a < NA; ++a) {
           const __m256i y = load32(q8k(act, stride, a, i).qs + 32 * j);
@@ -248,7 +273,6 @@ bool lowbit_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, c
   switch (t) {
     case DType::Q2_K: rows_impl<KLow<Q2K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q3_K: rows_impl<KLow<Q3K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::IQ4_NL: rows_impl<KLow<IQ4NL>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::IQ4_XS: rows_impl<KLow<IQ4XS>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::IQ3_S: rows_impl<KLow<IQ3S>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     default: return false;

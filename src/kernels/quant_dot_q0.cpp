@@ -1,4 +1,4 @@
-// Q4_0, Q5_0 and Q8_0 weights x Q8_0 activations, two blocks per 256-bit step (every kernel family).
+// Q4_0, Q5_0, Q8_0 and IQ4_NL weights x Q8_0 activations, two blocks per 256-bit step (every kernel family).
 //
 // The generic 32-element kernel of quant_dot_simd.cpp spends most of its instructions on per-block scalar work
 // (converting scales, broadcasting their product, the offset term). Here a pair of blocks shares every vector:
@@ -26,10 +26,12 @@
 // Every output element sees the same sequence of operations whatever the number of rows and activations computed
 // together, so results are bit-identical between single-token and batched calls (matmul.hpp's rule).
 #include <algorithm>
+#include <cstddef>
 #include <type_traits>
 #include <cstring>
 #include <memory>
 
+#include "kernels/iq_tables.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "kernels/quant_simd.hpp"
 #include "kernels/quant_simd_util.hpp"
@@ -158,6 +160,35 @@ struct Q4 {
     const __m512i m = _mm512_set1_epi8(0x0F);
     lo = _mm512_and_si512(v, m);
     hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
+  }
+#endif
+};
+
+// IQ4_NL: Q4_0's block layout (an f16 scale, then 16 bytes of nibbles: elements j and j + 16 in byte j), each
+// nibble an index into the 16 signed levels of kIq4nlValues (-127..113). Decoded as Q4_0's nibbles, then looked up
+// with one byte shuffle; like Q8_0, with VNNI the levels + 128 as unsigned bytes (offset 128), without the signed
+// levels as they are.
+struct IQ4 {
+  using W = BlockIQ4_NL;
+  static constexpr int kOffset = kVnni ? 128 : 0;
+  static constexpr bool kSigned = !kVnni, kPrefetch = false;
+  static_assert(sizeof(BlockIQ4_NL) == sizeof(BlockQ4_0) && offsetof(BlockIQ4_NL, qs) == offsetof(BlockQ4_0, qs));
+  static __m128i levels() {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+    return kVnni ? _mm_xor_si128(v, _mm_set1_epi8(static_cast<char>(0x80))) : v;  // v ^ 0x80 = v + 128 as u8
+  }
+  static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
+    Q4::decode(reinterpret_cast<const BlockQ4_0*>(x), two, lo, hi, dw);
+    const __m256i t = _mm256_broadcastsi128_si256(levels());
+    lo = _mm256_shuffle_epi8(t, lo);
+    hi = _mm256_shuffle_epi8(t, hi);
+  }
+#if defined(LMGEN_Q0_WIDE)
+  static void decode4(const W* x, __m512i& lo, __m512i& hi, __m512& dw) {
+    Q4::decode4(reinterpret_cast<const BlockQ4_0*>(x), lo, hi, dw);
+    const __m512i t = _mm512_broadcast_i32x4(levels());
+    lo = _mm512_shuffle_epi8(t, lo);
+    hi = _mm512_shuffle_epi8(t, hi);
   }
 #endif
 };
@@ -418,6 +449,7 @@ bool q0_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, const
     case DType::Q4_0: rows_quads<Q4>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q8_0: rows_quads<Q8>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q5_0: rows_quads<Q5>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::IQ4_NL: rows_quads<IQ4>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     default: return false;
   }
 }

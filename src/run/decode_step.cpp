@@ -21,6 +21,23 @@ bool DecodeStep::ends_generation(int32_t id) const {
   return tok_.is_eog(id) || std::find(opt_.eog_ids.begin(), opt_.eog_ids.end(), id) != opt_.eog_ids.end();
 }
 
+// With an active grammar the log-probs are those of the constrained distribution (the allowed tokens,
+// renormalised), the one the token was drawn from; otherwise the model's.
+void DecodeStep::report_logprobs(std::span<const float> logits, TokenEvent& ev) {
+  ev.has_logprob = true;
+  TokenConstraint* k = chain_->constraint();
+  if (!k) {
+    ev.logprob = token_logprob(logits, ev.id);
+    if (opt_.n_probs > 0) ev.top = top_logprobs(logits, opt_.n_probs);
+    return;
+  }
+  const ConstrainedTop c = constrained_top(logits, static_cast<size_t>(std::max(opt_.n_probs, 1)), *k);
+  ev.logprob = static_cast<double>(logits[static_cast<size_t>(ev.id)]) - c.log_z;
+  if (opt_.n_probs > 0)
+    for (const Candidate& x : c.top)
+      ev.top.push_back({x.id, static_cast<float>(static_cast<double>(x.logit) - c.log_z)});
+}
+
 TokenEvent DecodeStep::next(std::span<const float> logits, const TraceHook& trace) {
   int32_t id;
   if (trace) {
@@ -30,16 +47,12 @@ TokenEvent DecodeStep::next(std::span<const float> logits, const TraceHook& trac
   } else {
     id = chain_->sample(logits);
   }
+  TokenEvent ev;
+  ev.id = id;
+  if (opt_.logprobs || opt_.n_probs > 0) report_logprobs(logits, ev);  // before accept(): the state id was drawn in
   chain_->accept(id);
   tokens_.push_back(id);
 
-  TokenEvent ev;
-  ev.id = id;
-  if (opt_.logprobs || opt_.n_probs > 0) {
-    ev.has_logprob = true;
-    ev.logprob = token_logprob(logits, id);
-    if (opt_.n_probs > 0) ev.top = top_logprobs(logits, opt_.n_probs);
-  }
   if (ends_generation(id)) {
     reason_ = StopReason::Eos;
   } else {

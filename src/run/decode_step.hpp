@@ -31,7 +31,7 @@ class DecodeStep {
   DecodeStep(const Tokenizer& tok, const GenerateOptions& opt, std::span<const int32_t> prompt);
 
   // Samples the next token from `logits` (the row after the sequence's last token), accepts it and reports it:
-  // its log-probs (GenerateOptions::logprobs / n_probs), its piece and the text released now. Ends the sequence
+  // its log-probs (GenerateOptions::logprobs / n_probs; with an active grammar, of the constrained distribution), its piece and the text released now. Ends the sequence
   // (StopReason::Eos, Stop) on an end-of-generation token or a stop string. `trace` sees the chain's candidates.
   TokenEvent next(std::span<const float> logits, const TraceHook& trace = {});
   // After an event was delivered: false (and done) when n_predict tokens were generated or the KV cache, holding
@@ -51,6 +51,7 @@ class DecodeStep {
 
  private:
   bool ends_generation(int32_t id) const;
+  void report_logprobs(std::span<const float> logits, TokenEvent& ev);
 
   const Tokenizer& tok_;
   const GenerateOptions& opt_;

@@ -110,6 +110,12 @@ void SamplerChain::reset() {
   for (const auto& step : steps_) step->reset();
 }
 
+TokenConstraint* SamplerChain::constraint() {
+  for (const auto& step : steps_)
+    if (TokenConstraint* k = step->constraint()) return k;
+  return nullptr;
+}
+
 int32_t SamplerChain::sample(std::span<const float> logits) { return sample(logits, nullptr); }
 
 int32_t SamplerChain::sample(std::span<const float> logits, SampleTrace* trace, size_t top_n) {
@@ -122,8 +128,21 @@ int32_t SamplerChain::sample(std::span<const float> logits, SampleTrace* trace, 
   if (scratch_.selected < 0)
     throw Error("sampler chain '" + name() + "' selected no token (it needs a greedy or dist step at the end)");
   if (trace) {
-    trace->after = scratch_.top(top_n);
-    trace->after_count = scratch_.data.size();
+    // A constraint's fast path leaves disallowed tokens among the survivors: the trace shows the allowed ones,
+    // renormalised (the constrained distribution), from one trie walk of the vocabulary.
+    Candidates after;
+    const Candidates* shown = &scratch_;
+    if (TokenConstraint* k = constraint()) {
+      std::vector<uint8_t> mask;
+      k->mark_allowed(mask);
+      after.data = scratch_.data;
+      std::erase_if(after.data, [&](const Candidate& x) {
+        return x.id != scratch_.selected && (static_cast<size_t>(x.id) >= mask.size() || !mask[static_cast<size_t>(x.id)]);
+      });
+      shown = &after;
+    }
+    trace->after = shown->top(top_n);
+    trace->after_count = shown->data.size();
     trace->selected = scratch_.selected;
   }
   return scratch_.selected;

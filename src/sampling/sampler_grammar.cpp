@@ -6,6 +6,9 @@
 // vocabulary trie and the steps run again (llama.cpp's order). End-of-generation is allowed only where the text
 // is a complete sentence, and is the only choice once nothing else can follow.
 //
+// It is also the chain's TokenConstraint while active, so --trace, --n-probs and the log-probs can report the
+// constrained distribution without this step filtering the whole vocabulary on the fast path.
+//
 // Tokens accepted before the first apply() after reset() are the prompt: they are not part of the constrained
 // text. With a trigger, the constraint starts once the generated text contains it, and covers the text from the
 // trigger on.
@@ -19,9 +22,9 @@ namespace lmgen {
 
 namespace {
 
-constexpr size_t kTraceFilterLimit = 1024;  // survivors filtered after a fast pick, so the trace shows the allowed
+constexpr size_t kLastFilterLimit = 1024;  // survivors filtered after a fast pick, so last() shows only allowed ones
 
-class GrammarStep final : public Sampler {
+class GrammarStep final : public Sampler, public TokenConstraint {
  public:
   GrammarStep(GrammarConstraint g, std::unique_ptr<SamplerChain> rest)
       : g_(std::move(g)), rest_(std::move(rest)), matcher_(g_.grammar->get()) {
@@ -63,7 +66,7 @@ class GrammarStep final : public Sampler {
     const bool saved_sorted = c.sorted;
     rest_->apply(c);
     if (c.selected >= 0 && allowed(c.selected)) {
-      if (c.data.size() <= kTraceFilterLimit) keep_allowed(c);
+      if (c.data.size() <= kLastFilterLimit) keep_allowed(c);
       return;
     }
     c.data.swap(saved_);
@@ -71,6 +74,16 @@ class GrammarStep final : public Sampler {
     c.selected = -1;
     filter(c);
     rest_->apply(c);
+  }
+
+  TokenConstraint* constraint() override { return active_ && !state_.dead() ? this : nullptr; }
+  bool allows(int32_t id) override { return allowed(id); }
+
+  void mark_allowed(std::vector<uint8_t>& mask) override {
+    mask.assign(g_.vocab->size(), 0);
+    if (!matcher_.only_end(state_)) g_.vocab->mark_allowed(matcher_, state_, mask);
+    if (matcher_.complete(state_))
+      for (int32_t id : g_.vocab->eog_ids()) mask[static_cast<size_t>(id)] = 1;
   }
 
  private:
@@ -87,10 +100,7 @@ class GrammarStep final : public Sampler {
   }
 
   void filter(Candidates& c) {
-    mask_.assign(g_.vocab->size(), 0);
-    if (!matcher_.only_end(state_)) g_.vocab->mark_allowed(matcher_, state_, mask_);
-    if (matcher_.complete(state_))
-      for (int32_t id : g_.vocab->eog_ids()) mask_[static_cast<size_t>(id)] = 1;
+    mark_allowed(mask_);
     std::erase_if(c.data, [&](const Candidate& x) {
       return static_cast<size_t>(x.id) >= mask_.size() || !mask_[static_cast<size_t>(x.id)];
     });
