@@ -392,8 +392,10 @@ constexpr int kTileR = 4, kTileA = 3;
 // Up to kSmallBatch activations: each weight row is read once, against all of them.
 constexpr int kSmallBatch = 8;
 #else
-// AVX2 has 16 registers: 2 x 2 x 2 accumulators (even and odd pairs) + 2 x 3 decoded weight registers.
-constexpr int kTileR = 2, kTileA = 2;
+// AVX2 has 16 registers: one row x 4 activations, 1 x 4 x 2 accumulators (even and odd pairs) + 3 decoded weight
+// registers, each decoded pair serving 4 activations. A 2 x 2 tile (8 accumulators + 6 decoded registers) spilled its
+// accumulators to the stack: SmolLM2-shape pp128 t=1 (LMGEN_ISA=avx2) took 7-10% more CPU time (BENCHMARKS.md).
+constexpr int kTileR = 1, kTileA = 4;
 constexpr int kSmallBatch = 4;
 #endif
 template <typename K>

@@ -135,8 +135,11 @@ struct NoState {
 
 // Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
 // activation rows stream past it. Generation (one activation) streams row by row with a software prefetch ahead.
+// One function per kernel (noinline): inlined into vec_dot_rows's switch, a kernel's tile loop was register-allocated
+// together with every other case of that function, and adding one (lowbit_rows) moved the Q4_K loop's parameters to
+// the stack in the avx512vnni build: Q4_K prompts ~15% slower (BENCHMARKS.md, issue 28's restructure section).
 template <typename Kern>
-void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
+[[gnu::noinline]] void rows_impl(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
                float* y, size_t ys) {
   const typename Kern::State st(act, as, n_act, n);
   if (n_act == 1) {
