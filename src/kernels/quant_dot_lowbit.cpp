@@ -47,12 +47,12 @@ inline __m256i half_in_both_lanes(__m256i s16, int h) {
 }
 // From 8 words in both lanes: word 2j in every word of the low lane, word 2j + 1 in the high lane (the scales of
 // the two 16-element halves of a 32-byte step).
-inline __m256i pair_of(__m256i both, int j) {
+inline __m256i pair_mask(int j) {
   const char a = static_cast<char>(4 * j), b = static_cast<char>(4 * j + 2);
-  const __m256i m = _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,  //
-                                     b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
-  return _mm256_shuffle_epi8(both, m);
+  return _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,  //
+                          b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
 }
+inline __m256i pair_of(__m256i both, int j) { return _mm256_shuffle_epi8(both, pair_mask(j)); }
 // From 8 words in both lanes: word j in every word.
 inline __m256i word_of(__m256i both, int j) {
   const char a = static_cast<char>(2 * j);
@@ -60,6 +60,34 @@ inline __m256i word_of(__m256i both, int j) {
                                                     a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,
                                                     a, a + 1, a, a + 1, a, a + 1));
 }
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+// 512-bit Q2_K / Q3_K steps: the two 128-element halves of a super-block side by side (half n in 256-bit half n of
+// every vector), so one step does the work of two 256-bit steps. The two halves' i32 lanes are added at the end of
+// the super-block: integer sums are exact, so the float operations, and the results, are those of the 256-bit
+// kernels (the AVX2 family's) bit for bit.
+#define LMGEN_LOWBIT_WIDE 1
+inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
+#if defined(__AVX512VNNI__)
+  return _mm512_dpwssd_epi32(acc, a, b);
+#else
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+#endif
+}
+// Activation bytes 32 j.. of half 0 and 128 + 32 j.. of half 1.
+inline __m512i y_halves(const BlockQ8_K& y, int j) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(load32(y.qs + 32 * j)), load32(y.qs + 128 + 32 * j), 1);
+}
+// 16 scales as words (0..7 in the low 128 bits, 8..15 in the high) -> 128-bit lanes [0..7, 0..7, 8..15, 8..15].
+inline __m512i halves_in_lane_pairs(__m256i s16) {
+  const __m512i v = _mm512_castsi256_si512(s16);
+  return _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(1, 1, 0, 0));
+}
+// pair_of for both halves at once.
+inline __m512i pair_of_512(__m512i lanes, int j) { return _mm512_shuffle_epi8(lanes, _mm512_broadcast_i64x4(pair_mask(j))); }
+inline __m256i add_halves(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+#endif
 // Q3_K's 16 signed 6-bit scales - 32 (the layout of unpack_scales_q3_k) as 16-bit lanes.
 inline __m256i q3k_scales(const uint8_t* s) {
   const __m128i m4 = _mm_set1_epi8(0x0F);
@@ -102,11 +130,29 @@ struct Q2K {
     const auto* x = static_cast<const BlockQ2_K*>(wp);
     __m256 acc[NA];
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
-    const __m256i m3 = _mm256_set1_epi8(3);
+    [[maybe_unused]] const __m256i m3 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ2_K& b = x[i];
       const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
       const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0x0F)));
+#if defined(LMGEN_LOWBIT_WIDE)
+      __m256i sumi[NA];
+      {
+        const __m512i lanes = halves_in_lane_pairs(sc16), m3w = _mm512_set1_epi8(3);
+        __m512i wsum[NA];
+        for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+        __m512i q = _mm512_loadu_si512(b.qs);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j, q = _mm512_srli_epi16(q, 2)) {
+          const __m512i u = _mm512_and_si512(q, m3w);
+          const __m512i s = pair_of_512(lanes, j);
+#pragma GCC unroll 4
+          for (int a = 0; a < NA; ++a)
+            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, y_halves(q8k(act, stride, a, i), j)), s);
+        }
+        for (int a = 0; a < NA; ++a) sumi[a] = add_halves(wsum[a]);
+      }
+#else
       __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
 #pragma GCC unroll 2
@@ -124,6 +170,7 @@ struct Q2K {
           }
         }
       }
+#endif
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
       const float d = h2f(b.d), dmin = h2f(b.dmin);
       for (int a = 0; a < NA; ++a) {
@@ -146,7 +193,7 @@ struct Q3K {
     const auto* x = static_cast<const BlockQ3_K*>(wp);
     __m256 acc[NA];
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
-    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    [[maybe_unused]] const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ3_K& b = x[i];
       const __m256i sc16 = q3k_scales(b.scales);
@@ -155,6 +202,25 @@ struct Q3K {
         const __m256i corr = _mm256_madd_epi16(sc16, load32(q8k(act, stride, a, i).bsums));
         sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 2));
       }
+#if defined(LMGEN_LOWBIT_WIDE)
+      {
+        const __m512i lanes = halves_in_lane_pairs(sc16), m3w = _mm512_set1_epi8(3), onew = _mm512_set1_epi8(1);
+        __m512i wsum[NA];
+        for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+        __m512i q = _mm512_loadu_si512(b.qs);
+        const __m256i h = load32(b.hmask);  // half n, step j: bit 4 n + j
+        __m512i hm = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 4), 1);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j, q = _mm512_srli_epi16(q, 2), hm = _mm512_srli_epi16(hm, 1)) {
+          const __m512i u = _mm512_or_si512(_mm512_and_si512(q, m3w), _mm512_slli_epi16(_mm512_and_si512(hm, onew), 2));
+          const __m512i s = pair_of_512(lanes, j);
+#pragma GCC unroll 4
+          for (int a = 0; a < NA; ++a)
+            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, y_halves(q8k(act, stride, a, i), j)), s);
+        }
+        for (int a = 0; a < NA; ++a) sumi[a] = _mm256_add_epi32(sumi[a], add_halves(wsum[a]));
+      }
+#else
       __m256i hm = load32(b.hmask);
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
@@ -171,6 +237,7 @@ struct Q3K {
           }
         }
       }
+#endif
       const float d = h2f(b.d);
       for (int a = 0; a < NA; ++a)
         acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * q8k(act, stride, a, i).d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
