@@ -41,7 +41,8 @@
 #   BENCH_DIR, BUILD_DIR, CMAKE_ARGS, THREADS (default "1 2"), PEER_TIMEOUT (s per llama-bench
 #   run, default 600), SKIP_PEER=1, MODELS="smol-f32 ...",
 #   (besides the models above, smol-peer-TYPE / tinyllama-peer-TYPE, e.g. smol-peer-iq4_xs, are made from the F16 file by
-#   llama.cpp's own llama-quantize, as the files people download are; KEEP_F16=1 keeps TinyLlama's 2.1 GB F16 file),
+#   llama.cpp's own llama-quantize, as the files people download are; KEEP_F16=1 keeps TinyLlama's 2.1 GB F16 file;
+#   MODELS_ONLY=1 makes the models and stops),
 #   PPS="128" (prompt sizes; default "128 512"), EXTRAS=0 (only the side-by-side cells: no --no-mmap, 4 KiB-page, whole-process or RSS measurements),
 #   FAMILY=avx2|avx512|avx512vnni: an older CPU class on this one. lmgen runs with LMGEN_ISA=$FAMILY, and llama-bench
 #   from a folder holding only the matching CPU variant (haswell, skylakex, icelake: llama.cpp's builds for AVX2,
@@ -180,6 +181,7 @@ make_model() {
   esac
 }
 for m in $MODELS; do make_model "$m"; done
+if [[ -n ${MODELS_ONLY:-} ]]; then log "models made in $WORK (MODELS_ONLY set: no measurements)"; exit 0; fi
 
 # ---- 3. measurements ----
 have_peer=0
