@@ -31,8 +31,8 @@
 #      /usr/bin/time -v.
 #   4. the table: one per run, headed with the CPU (lscpu's model name and its AVX-512/AMX flags), the date, the
 #      commit, lmgen's kernel family and llama.cpp's variant; per model "lmgen/llama.cpp (ratio)" tokens/s for tg
-#      and pp at t=1 and t=2; then the cells below the goals (tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, ≥ 1.0×
-#      elsewhere; pp ≥ 1.0× everywhere); then a second, smaller table with the lmgen-only measurements, and the
+#      and pp at t=1 and t=2; then the cells below the goals (tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, every
+#      other tg and pp cell ≥ 1.1×); then a second, smaller table with the lmgen-only measurements, and the
 #      goals it checks (stories260K whole process ≤ 6 ms at t=1, peak RSS ≤ file + 64 MiB).
 #      The JSONL's first line records the machine (cpu, flags, date, commit, cores, reps).
 # Environment: LMGEN_ROOT (source tree; default: this script's), LMGEN_SHARED (default $LMGEN_ROOT/../shared),
@@ -346,14 +346,14 @@ for m in order:
     if m in lmgen_only:
         continue
     for test, t in cols:
-        goal = 1.3 if test == tgt and t == 1 and m in ("smol-q8_0", "smol-q4_0") else 1.0
+        goal = 1.3 if test == tgt and t == 1 and m in ("smol-q8_0", "smol-q4_0") else 1.1
         q = ratio(r.get(("lmgen", test, t)), r.get(("llama.cpp", test, t)))
         if q is None:
             missing.append(f"{m} {test} t={t}")
         elif q < goal:
             below.append(f"{m} {test} t={t} {q:.2f}× (goal {goal:.1f}×)")
 print()
-print("Below the goals (tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, ≥ 1.0× elsewhere; pp ≥ 1.0× everywhere): "
+print("Below the goals (issue 31: tg ≥ 1.3× on smol-q8_0 and smol-q4_0 at t=1, every other cell ≥ 1.1×): "
       + ("; ".join(below) if below else "none") + (f". Not measured: {'; '.join(missing)}" if missing else "") + ".")
 if any(k for r in rows.values() for k in r if isinstance(k, tuple) and k[0] != "lmgen" and k[0] != "llama.cpp"):
     # (EXTRAS=0: no lmgen-alone measurements, no second table)
