@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -104,6 +105,16 @@ TEST(ChatCli, EndOfTurnTokenStopsAndIsNotPrinted) {
                                  "--logit-bias", std::to_string(kImEnd) + "=100"});
   ASSERT_EQ(g.exit_code, 0) << g.describe();
   EXPECT_EQ(nlohmann::json::parse(g.out.substr(g.out.rfind("{\"done\"")))["stop_reason"], "eos");
+  // Both write one per-token record for it (its id, empty text) before the final record.
+  for (const RunResult* run : {&r, &g}) {
+    std::vector<nlohmann::json> tokens;
+    std::istringstream lines(run->out);
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty() && line.find("\"done\"") == std::string::npos) tokens.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(tokens.size(), 1u) << run->out;
+    EXPECT_EQ(tokens[0]["token"], kImEnd) << run->out;
+    EXPECT_EQ(tokens[0]["text"], "") << run->out;
+  }
 }
 
 TEST(ChatCli, ThreeTurnsAtATerminalEvaluateOnlyNewTokens) {

@@ -115,7 +115,9 @@ void add_calls(const json& record, const json& schemas, json& pairs, const std::
   for (const json& c : record["tool_calls"]) {
     const std::string name = c["function"]["name"];
     ASSERT_TRUE(schemas.contains(name)) << record;
-    if (!only.empty()) EXPECT_EQ(name, only) << record;
+    if (!only.empty()) {
+      EXPECT_EQ(name, only) << record;
+    }
     pairs.push_back({{"schema", schemas[name].dump()}, {"text", c["function"]["arguments"]}});
   }
 }

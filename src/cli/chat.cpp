@@ -239,7 +239,7 @@ int run_once(ChatCmdArgs& a, Context& ctx, ChatLoop& chat, const Tokenizer& tok)
     if (!a.gen.jsonl) {
       if (!writer) writer.emplace(ctx, chat, a.hide_thinking);  // after the prompt is rendered
       writer->piece(ev.text);
-    } else if (ev.id >= 0 && !ev.piece.empty()) {
+    } else if (ev.id >= 0) {  // every sampled token, the end-of-turn one too (as `lmgen --jsonl` writes them)
       write_out(ctx, json_line(token_record(ev, tok, a.gen.gen.n_probs)));
     }
     return !ctx.stdout_broken && !ctx.interrupted->load();
