@@ -85,6 +85,24 @@ std::vector<float> seen_activation(DType wt, const float* x, int64_t n) {
   return y;
 }
 
+// n_act activation rows of x encoded as kernel t sees them (ab bytes each).
+std::vector<uint8_t> encode_activations(DType t, const std::vector<float>& x, int64_t cols, int n_act, size_t& ab) {
+  const DType at = lmgen::vec_dot_type(t);
+  ab = lmgen::row_bytes(at, cols);
+  std::vector<uint8_t> act(ab * n_act);
+  for (int k = 0; k < n_act; ++k) lmgen::quantize_activation_row(at, x.data() + k * cols, act.data() + k * ab, cols);
+  return act;
+}
+
+// sum |w_c * xa_c| over weight row r of m (the scale of a dot product's float rounding).
+double row_magnitude(const lmgen::Matrix& m, int64_t r, const std::vector<float>& xa) {
+  std::vector<float> wrow(static_cast<size_t>(m.cols));
+  lmgen::matrix_row_f32(m, r, wrow.data());
+  double mag = 0;
+  for (int64_t c = 0; c < m.cols; ++c) mag += std::fabs(static_cast<double>(wrow[c]) * xa[c]);
+  return mag;
+}
+
 void check_against_reference(DType t, int64_t cols);
 
 class MatmulTypes : public ::testing::TestWithParam<DType> {};
@@ -194,19 +212,14 @@ TEST(KernelFamilies, EveryFamilyMatchesScalarOnEveryType) {
       const auto wb = random_weights(t, rows, cols, 4321);
       const auto m = make_matrix(t, rows, cols, wb);
       const auto x = random_acts(n_act * cols, 17);
-      const DType at = lmgen::vec_dot_type(t);
-      const size_t ab = lmgen::row_bytes(at, cols);
-      std::vector<uint8_t> act(ab * n_act);
-      for (int k = 0; k < n_act; ++k) lmgen::quantize_activation_row(at, x.data() + k * cols, act.data() + k * ab, cols);
+      size_t ab = 0;
+      const auto act = encode_activations(t, x, cols, n_act, ab);
       std::vector<float> batched(static_cast<size_t>(rows * n_act), -1.0f);
       ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data(), ab, n_act, batched.data(), rows));
-      std::vector<float> wrow(static_cast<size_t>(cols));
       for (int k = 0; k < n_act; ++k) {
         const auto xa = seen_activation(t, x.data() + k * cols, cols);
         for (int64_t r = 0; r < rows; ++r) {
-          lmgen::matrix_row_f32(m, r, wrow.data());
-          double mag = 0;
-          for (int64_t c = 0; c < cols; ++c) mag += std::fabs(static_cast<double>(wrow[c]) * xa[c]);
+          const double mag = row_magnitude(m, r, xa);
           const float ref = lmgen::vec_dot_scalar(t, cols, m.row(r), act.data() + k * ab);
           const float got = batched[k * rows + r];
           ASSERT_NEAR(got, ref, 2e-5 * mag + 1e-6) << "activation " << k << " row " << r;
@@ -250,3 +263,40 @@ TEST(Matmul, MatrixRowAndErrors) {
 }
 
 }  // namespace
+
+// Rows longer than the kernels' on-stack activation buffers (the AVX-512 VNNI low-bit kernels rearrange the
+// activation bytes once per call: up to 8192 bytes on the stack, more on the heap): every family against the
+// scalar reference, and one activation at a time bit-identical to the batch, on both sides of that size.
+TEST(KernelFamilies, LowBitLongRowsMatchScalar) {
+  namespace simd = lmgen::simd;
+  for (simd::Isa isa : simd::kAllIsas) {
+    const simd::RowsFn fn = simd::rows_kernel(isa);
+    if (!fn || !simd::isa_supported(isa)) continue;
+    SCOPED_TRACE(simd::isa_name(isa));
+    for (DType t : {DType::Q2_K, DType::Q3_K, DType::IQ4_XS, DType::IQ3_S}) {
+      for (int64_t cols : {int64_t{8192}, int64_t{8448}}) {
+        SCOPED_TRACE(std::string(lmgen::dtype_name(t)) + " cols " + std::to_string(cols));
+        const int64_t rows = 7;
+        const int n_act = 3;
+        const auto wb = random_weights(t, rows, cols, 99);
+        const auto m = make_matrix(t, rows, cols, wb);
+        const auto x = random_acts(n_act * cols, 23);
+        size_t ab = 0;
+        const auto act = encode_activations(t, x, cols, n_act, ab);
+        std::vector<float> batched(static_cast<size_t>(rows * n_act), -1.0f);
+        ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data(), ab, n_act, batched.data(), rows));
+        for (int k = 0; k < n_act; ++k) {
+          const auto xa = seen_activation(t, x.data() + k * cols, cols);
+          std::vector<float> one(static_cast<size_t>(rows), -1.0f);
+          ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data() + k * ab, ab, 1, one.data(), rows));
+          for (int64_t r = 0; r < rows; ++r) {
+            const double mag = row_magnitude(m, r, xa);
+            const float ref = lmgen::vec_dot_scalar(t, cols, m.row(r), act.data() + k * ab);
+            ASSERT_NEAR(batched[k * rows + r], ref, 2e-5 * mag + 1e-6) << "activation " << k << " row " << r;
+            ASSERT_EQ(std::memcmp(&one[r], &batched[k * rows + r], 4), 0) << "activation " << k << " row " << r;
+          }
+        }
+      }
+    }
+  }
+}

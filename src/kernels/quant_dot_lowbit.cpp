@@ -15,6 +15,7 @@
 #include "kernels/quant_simd.hpp"
 
 #include <cstring>
+#include <memory>
 
 #include "kernels/iq_tables.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -66,6 +67,12 @@ inline __m256i word_of(__m256i both, int j) {
 // the super-block: integer sums are exact, so the float operations, and the results, are those of the 256-bit
 // kernels (the AVX2 family's) bit for bit.
 #define LMGEN_LOWBIT_WIDE 1
+#if defined(__AVX512VNNI__)
+// The activation of a wide step: rearranged once per call (RelaidAct, below) in the VNNI family.
+#define WIDE_Y _mm512_load_si512(ry + a * rs + i * QK_K + 64 * j)
+#else
+#define WIDE_Y y_halves(q8k(act, stride, a, i), j)
+#endif
 inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
 #if defined(__AVX512VNNI__)
   return _mm512_dpwssd_epi32(acc, a, b);
@@ -125,8 +132,10 @@ inline __m256i iq4xs_scales(const BlockIQ4_XS& b) {
 // scales[k]. sum = d * sum_k sc_k * (q . y)_k - dmin * sum_k m_k * bsum_k.
 struct Q2K {
   static constexpr int kBlock = QK_K;
+  static constexpr uint8_t kOrder[16] = {0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15};
   template <int NA>
-  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out,
+                  [[maybe_unused]] const uint8_t* ry = nullptr, [[maybe_unused]] size_t rs = 0) {
     const auto* x = static_cast<const BlockQ2_K*>(wp);
     __m256 acc[NA];
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
@@ -148,7 +157,7 @@ struct Q2K {
           const __m512i s = pair_of_512(lanes, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a)
-            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, y_halves(q8k(act, stride, a, i), j)), s);
+            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
         }
         for (int a = 0; a < NA; ++a) sumi[a] = add_halves(wsum[a]);
       }
@@ -188,8 +197,10 @@ struct Q2K {
 // The kernel multiplies u = q + 4 (0..7) and subtracts 4 * sum_k sc_k * bsum_k.
 struct Q3K {
   static constexpr int kBlock = QK_K;
+  static constexpr uint8_t kOrder[16] = {0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15};
   template <int NA>
-  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out,
+                  [[maybe_unused]] const uint8_t* ry = nullptr, [[maybe_unused]] size_t rs = 0) {
     const auto* x = static_cast<const BlockQ3_K*>(wp);
     __m256 acc[NA];
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
@@ -216,7 +227,7 @@ struct Q3K {
           const __m512i s = pair_of_512(lanes, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a)
-            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, y_halves(q8k(act, stride, a, i), j)), s);
+            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
         }
         for (int a = 0; a < NA; ++a) sumi[a] = _mm256_add_epi32(sumi[a], add_halves(wsum[a]));
       }
@@ -320,6 +331,112 @@ struct IQ3S {
   }
 };
 
+#if defined(LMGEN_LOWBIT_WIDE) && defined(__AVX512VNNI__)
+// With AVX-512 VNNI the activation bytes are rearranged once per call (RelaidAct) into the order the weight bytes
+// come out of their loads, so each 512-bit step reads its activation with one aligned load instead of two loads and
+// an insert per step and row (Q2_K, Q3_K above: WIDE_Y), and IQ4_XS multiplies its weights straight into i32
+// lanes with dpbusd (u8 x s8, sums of 4, no s16 intermediate, so no saturation): the table's values + 128
+// (1..241, u8), each step's i32 lanes times their sub-block's scale (vpmulld), the + 128 taken out as
+// 128 * sum(scale * bsum); about a third of the 256-bit kernel's instructions per weight byte (generation of these
+// types is bound by instructions, not memory: issue 32). Measured on Zen 5 and dropped: the same dpbusd scheme for
+// Q2_K (scale folded into a per-lane u * scale table) and Q3_K ((u - 4) * scale + 127 tables) was no faster than
+// the maddubs + dpwssd steps (Q2_K) or slower (Q3_K, +12% CPU time). Integer sums stay exact; the float operations
+// per output element are the same for any number of rows and activations (bit-identical batches).
+#define LMGEN_LOWBIT_VNNI 1
+
+// The activations' Q8_K bytes, each super-block's 16 chunks of 16 bytes in the order D::kOrder (step s of a
+// kernel reads chunks kOrder[4 s .. 4 s + 3] as one 512-bit vector). n bytes per activation, 64-byte aligned.
+template <typename D>
+struct RelaidAct {
+  static constexpr size_t kStack = 8192;  // generation rows up to 8192 elements stay on the stack
+  alignas(64) uint8_t stack[kStack];
+  std::unique_ptr<uint8_t[]> heap;
+  const uint8_t* base;
+  size_t stride;
+  RelaidAct(const uint8_t* act, size_t as, int n_act, int64_t n) : stride(static_cast<size_t>(n)) {
+    const size_t need = stride * static_cast<size_t>(n_act);
+    uint8_t* p = stack;
+    if (need > kStack) {
+      heap.reset(new uint8_t[need + 64]);
+      p = heap.get() + (64 - reinterpret_cast<uintptr_t>(heap.get()) % 64) % 64;
+    }
+    const int64_t nb = n / QK_K;
+    for (int a = 0; a < n_act; ++a)
+      for (int64_t i = 0; i < nb; ++i) {
+        const int8_t* src = q8k(act, as, a, i).qs;
+        uint8_t* dst = p + a * stride + i * QK_K;
+        for (int c = 0; c < 16; ++c)
+          _mm_store_si128(reinterpret_cast<__m128i*>(dst + 16 * c),
+                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * D::kOrder[c])));
+      }
+    base = p;
+  }
+};
+inline __m512i relaid(const uint8_t* ry, size_t rs, int a, int64_t i, int s) {
+  return _mm512_load_si512(ry + a * rs + i * QK_K + 64 * s);
+}
+
+// IQ4_XS: step m reads qs bytes 32 m.. broadcast to both halves, low nibbles in the lower half, high in the
+// upper: lanes are activation chunks 4m, 4m + 2, 4m + 1, 4m + 3, sub-blocks 2m, 2m + 1, 2m, 2m + 1.
+struct IQ4XSV {
+  static constexpr uint8_t kOrder[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
+  template <int NA>
+  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const uint8_t* ry, size_t rs,
+                  float* out) {
+    const auto* x = static_cast<const BlockIQ4_XS*>(wp);
+    const __m512i table = _mm512_broadcast_i32x4(
+        _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)), _mm_set1_epi8(-128)));
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m256 acc[NA];
+    for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+      const BlockIQ4_XS& b = x[i];
+      const __m256i scales = iq4xs_scales(b);  // words 0..7 in both lanes
+      const __m512i sc32 = _mm512_cvtepi16_epi32(scales);
+      // 128 * scale per bsum (16 words: each sub-block's scale twice)
+      const __m256i c128 = _mm256_slli_epi16(
+          _mm256_blend_epi32(_mm256_unpacklo_epi16(scales, scales), _mm256_unpackhi_epi16(scales, scales), 0xF0), 7);
+      __m512i wsum[NA];
+      for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; ++m) {
+        const __m512i q = _mm512_broadcast_i64x4(load32(b.qs + 32 * m));
+        const __m512i u = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xFFFF0000u, q, 4), m4));
+        const __m512i s = _mm512_permutexvar_epi32(
+            _mm512_setr_epi32(2 * m, 2 * m, 2 * m, 2 * m, 2 * m + 1, 2 * m + 1, 2 * m + 1, 2 * m + 1, 2 * m, 2 * m,
+                              2 * m, 2 * m, 2 * m + 1, 2 * m + 1, 2 * m + 1, 2 * m + 1),
+            sc32);
+#pragma GCC unroll 4
+        for (int a = 0; a < NA; ++a)
+          wsum[a] = _mm512_add_epi32(
+              wsum[a], _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u, relaid(ry, rs, a, i, m)), s));
+      }
+      const float d = h2f(b.d);
+      for (int a = 0; a < NA; ++a) {
+        const BlockQ8_K& y = q8k(act, stride, a, i);
+        const __m256i sumi = _mm256_sub_epi32(add_halves(wsum[a]), _mm256_madd_epi16(c128, load32(y.bsums)));
+        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi), acc[a]);
+      }
+    }
+    for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
+  }
+};
+
+// The rows_impl adaptor of a kernel with rearranged activations.
+template <typename D>
+struct KLowR {
+  using State = RelaidAct<D>;
+  static constexpr bool kF32Rows = false;
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State& st, int k) {
+    if constexpr (requires { D::template dot<NA>(0, w, a, s, o); })
+      D::template dot<NA>(n / QK_K, w, a, s, o, st.base + k * st.stride, st.stride);
+    else
+      D::template dot<NA>(n / QK_K, w, a, s, st.base + k * st.stride, st.stride, o);
+  }
+};
+#endif
+
 // The rows_impl adaptor of a kernel above.
 template <typename D>
 struct KLow {
@@ -338,9 +455,15 @@ bool lowbit_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, c
   const auto* wp = static_cast<const uint8_t*>(w);
   const auto* ap = static_cast<const uint8_t*>(act);
   switch (t) {
+#if defined(LMGEN_LOWBIT_VNNI)
+    case DType::Q2_K: rows_impl<KLowR<Q2K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::Q3_K: rows_impl<KLowR<Q3K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::IQ4_XS: rows_impl<KLowR<IQ4XSV>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+#else
     case DType::Q2_K: rows_impl<KLow<Q2K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q3_K: rows_impl<KLow<Q3K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::IQ4_XS: rows_impl<KLow<IQ4XS>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+#endif
     case DType::IQ3_S: rows_impl<KLow<IQ3S>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     default: return false;
   }
