@@ -98,125 +98,6 @@ void dot32(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const 
   for (int a = 0; a < NA; ++a) out[a] = hsum(_mm256_add_ps(acc0[a], acc1[a])) + (c0[a] + c1[a]);
 }
 
-// ---- K-quants against Q8_K ----
-
-// 6-bit scales and mins of a Q4_K / Q5_K super-block: sc[0..7], mn[0..7].
-inline void unpack_scales_k4(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
-  for (int j = 0; j < 8; ++j) scale_min_k4(j, s, sc[j], mn[j]);
-}
-
-// Sum over the 8 sub-blocks of min_j * (bsums[2j] + bsums[2j+1]), as 8 i32 lanes.
-inline __m256i min_terms(const uint8_t* mn, const int16_t* bsums) {
-  const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
-  const __m256i mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
-  return _mm256_madd_epi16(mdup, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)));
-}
-
-template <bool Five, int NA>
-void dot_q45_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
-  __m256 acc[NA];
-  for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t *scales, *qs, *qh = nullptr;
-    uint16_t dh, dminh;
-    if constexpr (Five) {
-      const auto& b = static_cast<const BlockQ5_K*>(wp)[i];
-      scales = b.scales, qs = b.qs, qh = b.qh, dh = b.d, dminh = b.dmin;
-    } else {
-      const auto& b = static_cast<const BlockQ4_K*>(wp)[i];
-      scales = b.scales, qs = b.qs, dh = b.d, dminh = b.dmin;
-    }
-    uint8_t sc[8], mn[8];
-    unpack_scales_k4(scales, sc, mn);
-    __m256i sumi[NA];
-    for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
-    __m256i hbits = Five ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) {
-      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * k));
-      __m256i lo = _mm256_and_si256(q, m4);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      if constexpr (Five) {
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hbits, _mm256_set1_epi8(1)), 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(hbits, _mm256_set1_epi8(2)), 3));
-        hbits = _mm256_srli_epi16(hbits, 2);
-      }
-      const __m256i s_lo = _mm256_set1_epi16(sc[2 * k]), s_hi = _mm256_set1_epi16(sc[2 * k + 1]);
-#pragma GCC unroll 4
-      for (int a = 0; a < NA; ++a) {
-        const int8_t* y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].qs + 64 * k;
-        const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y));
-        const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32));
-        sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(lo, y0), s_lo);
-        sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(hi, y1), s_hi);
-      }
-    }
-    const float d = h2f(dh), dmin = h2f(dminh);
-    for (int a = 0; a < NA; ++a) {
-      const auto& y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
-      const __m256i mt = min_terms(mn, y.bsums);
-      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
-      acc[a] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(mt), acc[a]);
-    }
-  }
-  for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
-}
-
-template <int NA>
-void dot_q6_k(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
-  const auto* x = static_cast<const BlockQ6_K*>(wp);
-  __m256 acc[NA];
-  for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-  for (int64_t i = 0; i < nb; ++i) {
-    const auto& b = x[i];
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-    __m256i sumi[NA];
-    for (int a = 0; a < NA; ++a) {
-      // q - 32 folded in: subtract 32 * sum_j scale_j * bsum_j (Q6_K sub-blocks of 16 = the bsums groups).
-      const auto& y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
-      const __m256i corr =
-          _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums)));
-      sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
-    }
-#pragma GCC unroll 2
-    for (int n = 0; n < 2; ++n) {
-      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * n));
-      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * n + 32));
-      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * n));
-      __m256i q[4];
-      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
-      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
-      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
-      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
-      __m256i s[4];
-      for (int k = 0; k < 4; ++k) {
-        const int j = 8 * n + 2 * k;
-        s[k] = _mm256_set_m128i(_mm_set1_epi16(b.scales[j + 1]), _mm_set1_epi16(b.scales[j]));
-      }
-#pragma GCC unroll 4
-      for (int a = 0; a < NA; ++a) {
-        const int8_t* y = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].qs + 128 * n;
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-          const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32 * k));
-          sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(q[k], yv), s[k]);
-        }
-      }
-    }
-    const float d = h2f(b.d);
-    for (int a = 0; a < NA; ++a) {
-      const float yd = reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i].d;
-      acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * yd), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
-    }
-  }
-  for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
-}
-
 // ---- F32 / F16 / BF16 rows against F32 activations (vector loads: quant_simd_float.hpp) ----
 
 // R weight rows (ws bytes apart) x NA activation rows; out[r * NA + a]. Per (row, activation) the operations are
@@ -349,23 +230,6 @@ struct K32 {
     dot32<K, NA>(n / QK, w, a, s, st.prep + k, o);
   }
 };
-template <bool Five>
-struct K45 {
-  using State = NoState;
-  static constexpr bool kF32Rows = false;
-  template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
-    dot_q45_k<Five, NA>(n / QK_K, w, a, s, o);
-  }
-};
-struct K6 {
-  using State = NoState;
-  static constexpr bool kF32Rows = false;
-  template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
-    dot_q6_k<NA>(n / QK_K, w, a, s, o);
-  }
-};
 template <DType T>
 struct KF {
   using State = NoState;
@@ -398,15 +262,13 @@ bool vec_dot_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, 
   const auto* ap = static_cast<const uint8_t*>(act);
   if (q0_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
   if (lowbit_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
+  if (kquant_rows(t, n, w, ws, n_rows, act, as, n_act, y, ys)) return true;
   switch (t) {
     case DType::F32: return float_rows<DType::F32>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::F16: return float_rows<DType::F16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::BF16: return float_rows<DType::BF16>(n, wp, ws, n_rows, ap, as, n_act, y, ys);
     case DType::Q4_1: rows_impl<K32<KQ4_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q5_1: rows_impl<K32<KQ5_1>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::Q4_K: rows_impl<K45<false>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::Q5_K: rows_impl<K45<true>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::Q6_K: rows_impl<K6>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     default: return false;
   }
 }

@@ -133,6 +133,14 @@ struct NoState {
   NoState(const uint8_t*, size_t, int, int64_t) {}
 };
 
+// Kern::kPrefetch (default true): whether its generation rows prefetch at all (some stream faster on the hardware
+// prefetchers alone: BENCHMARKS.md).
+template <typename Kern>
+constexpr bool kern_prefetches() {
+  if constexpr (requires { Kern::kPrefetch; }) return Kern::kPrefetch;
+  else return true;
+}
+
 // Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
 // activation rows stream past it. Generation (one activation) streams row by row with a software prefetch ahead.
 // One function per kernel (noinline): inlined into vec_dot_rows's switch, a kernel's tile loop was register-allocated
@@ -145,7 +153,8 @@ template <typename Kern>
   if (n_act == 1) {
     const PrefetchPlan& plan = prefetch_plan();
     const size_t ahead = plan.ahead;
-    const bool prefetch = !Kern::kF32Rows || plan.f32_rows;  // F32: every other line (128-byte steps), or none
+    // F32: every other line (128-byte steps), or none
+    const bool prefetch = kern_prefetches<Kern>() && (!Kern::kF32Rows || plan.f32_rows);
     constexpr size_t kStep = Kern::kF32Rows ? 128 : 64;
     int64_t r = 0;
     if constexpr (requires { Kern::kGenRows; }) {
