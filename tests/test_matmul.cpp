@@ -105,6 +105,38 @@ double row_magnitude(const lmgen::Matrix& m, int64_t r, const std::vector<float>
 
 void check_against_reference(DType t, int64_t cols);
 
+// One kernel family's fn on rows x cols random weights of type t and n_act random activations: every output within
+// float rounding of the scalar reference, and each activation alone (every row in one call) bit-identical to the
+// batch. Leaves the weights, activations and batch outputs (activation k's at [k * rows, (k + 1) * rows)) in c.
+struct FamilyCase {
+  std::vector<uint8_t> wb;
+  lmgen::Matrix m;
+  std::vector<uint8_t> act;
+  size_t ab = 0;
+  std::vector<float> batched;
+};
+void check_family(lmgen::simd::RowsFn fn, DType t, int64_t rows, int64_t cols, int n_act, uint32_t seed,
+                  FamilyCase& c) {
+  c.wb = random_weights(t, rows, cols, seed);
+  c.m = make_matrix(t, rows, cols, c.wb);
+  const auto x = random_acts(n_act * cols, seed + 1);
+  c.act = encode_activations(t, x, cols, n_act, c.ab);
+  c.batched.assign(static_cast<size_t>(rows * n_act), -1.0f);
+  ASSERT_TRUE(fn(t, cols, c.m.data, c.m.row_stride, rows, c.act.data(), c.ab, n_act, c.batched.data(), rows));
+  for (int k = 0; k < n_act; ++k) {
+    const auto xa = seen_activation(t, x.data() + k * cols, cols);
+    std::vector<float> one(static_cast<size_t>(rows), -1.0f);
+    ASSERT_TRUE(fn(t, cols, c.m.data, c.m.row_stride, rows, c.act.data() + k * c.ab, c.ab, 1, one.data(), rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      const double mag = row_magnitude(c.m, r, xa);
+      const float ref = lmgen::vec_dot_scalar(t, cols, c.m.row(r), c.act.data() + k * c.ab);
+      const float got = c.batched[k * rows + r];
+      ASSERT_NEAR(got, ref, 2e-5 * mag + 1e-6) << "activation " << k << " row " << r;
+      ASSERT_EQ(std::memcmp(&one[r], &got, 4), 0) << "activation " << k << " row " << r << " alone";
+    }
+  }
+}
+
 class MatmulTypes : public ::testing::TestWithParam<DType> {};
 
 TEST_P(MatmulTypes, MatchesDoubleReference) {
@@ -209,34 +241,19 @@ TEST(KernelFamilies, EveryFamilyMatchesScalarOnEveryType) {
       const int64_t bs = lmgen::dtype_traits(t).block_size;
       const int64_t rows = 37, cols = bs == 32 ? 544 : 512 + (t == DType::F32 ? 13 : 0);  // odd pairs, float tails
       const int n_act = 11;
-      const auto wb = random_weights(t, rows, cols, 4321);
-      const auto m = make_matrix(t, rows, cols, wb);
-      const auto x = random_acts(n_act * cols, 17);
-      size_t ab = 0;
-      const auto act = encode_activations(t, x, cols, n_act, ab);
-      std::vector<float> batched(static_cast<size_t>(rows * n_act), -1.0f);
-      ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data(), ab, n_act, batched.data(), rows));
-      for (int k = 0; k < n_act; ++k) {
-        const auto xa = seen_activation(t, x.data() + k * cols, cols);
+      FamilyCase c;
+      ASSERT_NO_FATAL_FAILURE(check_family(fn, t, rows, cols, n_act, 4321, c));
+      for (int k = 0; k < n_act; ++k) {  // one row, one activation: the generation path
         for (int64_t r = 0; r < rows; ++r) {
-          const double mag = row_magnitude(m, r, xa);
-          const float ref = lmgen::vec_dot_scalar(t, cols, m.row(r), act.data() + k * ab);
-          const float got = batched[k * rows + r];
-          ASSERT_NEAR(got, ref, 2e-5 * mag + 1e-6) << "activation " << k << " row " << r;
-          float single = -1.0f;  // one row, one activation: the generation path
-          ASSERT_TRUE(fn(t, cols, m.row(r), m.row_stride, 1, act.data() + k * ab, ab, 1, &single, 1));
-          ASSERT_EQ(std::memcmp(&single, &got, 4), 0) << "activation " << k << " row " << r;
+          float single = -1.0f;
+          ASSERT_TRUE(fn(t, cols, c.m.row(r), c.m.row_stride, 1, c.act.data() + k * c.ab, c.ab, 1, &single, 1));
+          ASSERT_EQ(std::memcmp(&single, &c.batched[k * rows + r], 4), 0) << "activation " << k << " row " << r;
         }
       }
       for (int na : {2, 3, 5, 8}) {  // the small-batch kernels: the same bits as the full batch
         std::vector<float> part(static_cast<size_t>(rows * na));
-        ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data(), ab, na, part.data(), rows));
-        ASSERT_EQ(std::memcmp(part.data(), batched.data(), part.size() * 4), 0) << na << " activations";
-      }
-      for (int k = 0; k < n_act; ++k) {  // one activation, every row in one call (F32 takes several rows at a time)
-        std::vector<float> one(static_cast<size_t>(rows), -1.0f);
-        ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data() + k * ab, ab, 1, one.data(), rows));
-        ASSERT_EQ(std::memcmp(one.data(), batched.data() + k * rows, one.size() * 4), 0) << "activation " << k;
+        ASSERT_TRUE(fn(t, cols, c.m.data, c.m.row_stride, rows, c.act.data(), c.ab, na, part.data(), rows));
+        ASSERT_EQ(std::memcmp(part.data(), c.batched.data(), part.size() * 4), 0) << na << " activations";
       }
     }
   }
@@ -276,26 +293,8 @@ TEST(KernelFamilies, LowBitLongRowsMatchScalar) {
     for (DType t : {DType::Q2_K, DType::Q3_K, DType::IQ4_XS, DType::IQ3_S}) {
       for (int64_t cols : {int64_t{8192}, int64_t{8448}}) {
         SCOPED_TRACE(std::string(lmgen::dtype_name(t)) + " cols " + std::to_string(cols));
-        const int64_t rows = 7;
-        const int n_act = 3;
-        const auto wb = random_weights(t, rows, cols, 99);
-        const auto m = make_matrix(t, rows, cols, wb);
-        const auto x = random_acts(n_act * cols, 23);
-        size_t ab = 0;
-        const auto act = encode_activations(t, x, cols, n_act, ab);
-        std::vector<float> batched(static_cast<size_t>(rows * n_act), -1.0f);
-        ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data(), ab, n_act, batched.data(), rows));
-        for (int k = 0; k < n_act; ++k) {
-          const auto xa = seen_activation(t, x.data() + k * cols, cols);
-          std::vector<float> one(static_cast<size_t>(rows), -1.0f);
-          ASSERT_TRUE(fn(t, cols, m.data, m.row_stride, rows, act.data() + k * ab, ab, 1, one.data(), rows));
-          for (int64_t r = 0; r < rows; ++r) {
-            const double mag = row_magnitude(m, r, xa);
-            const float ref = lmgen::vec_dot_scalar(t, cols, m.row(r), act.data() + k * ab);
-            ASSERT_NEAR(batched[k * rows + r], ref, 2e-5 * mag + 1e-6) << "activation " << k << " row " << r;
-            ASSERT_EQ(std::memcmp(&one[r], &batched[k * rows + r], 4), 0) << "activation " << k << " row " << r;
-          }
-        }
+        FamilyCase c;
+        ASSERT_NO_FATAL_FAILURE(check_family(fn, t, 7, cols, 3, 99, c));
       }
     }
   }

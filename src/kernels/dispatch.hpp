@@ -58,11 +58,13 @@ ActQuantFn act_quantizer(Isa isa);
 ActQuantFn active_act_quantizer();
 
 // Software prefetch of weight rows during generation (kernels/quant_simd_util.hpp), chosen once from the CPU: how far
-// ahead (into L2) and whether F32 rows are prefetched at all. The measurements behind the choice are in
-// BENCHMARKS.md ("Measurements behind code choices").
+// ahead (into L2), and which rows are prefetched at all. F16, BF16 and Q8_0 rows always are. The measurements behind
+// the choice are in BENCHMARKS.md ("Measurements behind code choices").
 struct PrefetchPlan {
   uint32_t ahead = 8192;
-  bool f32_rows = true;
+  bool f32_rows = true;        // F32 rows one at a time (the AVX2 family)
+  bool f32_row_groups = true;  // F32 rows eight at a time (the AVX-512 families, kGenRowsF32)
+  bool packed_rows = false;    // rows of the 2- to 6-bit types (Q4_0, Q5_0, IQ4_NL, K-quants, Q2_K/Q3_K, I-quants)
 };
 const PrefetchPlan& prefetch_plan();
 

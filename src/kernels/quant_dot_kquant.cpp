@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "kernels/quant_blocks.hpp"
+#include "kernels/quant_simd_k.hpp"
 #include "kernels/quant_simd_util.hpp"
 
 namespace lmgen::simd::LMGEN_KERNEL_NS {
@@ -31,23 +32,10 @@ namespace {
 
 using namespace qblk;
 
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline const BlockQ8_K& q8k(const uint8_t* act, size_t stride, int a, int64_t i) {
-  return reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
-}
+using namespace kact;
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #define LMGEN_KQUANT_WIDE 1
-inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
-#if defined(__AVX512VNNI__)
-  return _mm512_dpwssd_epi32(acc, a, b);
-#else
-  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
-#endif
-}
-inline __m256i sum_halves(__m512i v) {
-  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-}
 #endif
 
 // ---- Q4_K / Q5_K ----
@@ -85,9 +73,9 @@ inline __m256i mins_for_bsums(__m256i both) {
 
 template <bool Five>
 struct Q45K {
-  // Generation streams these rows on the hardware prefetchers alone: with rows_impl's software prefetch 8 KiB ahead,
-  // TinyLlama-shape Q4_K_M generation on the Zen 5 ran ~20% slower (BENCHMARKS.md).
-  static constexpr bool kPrefetch = false;
+  // Prefetched in generation where the PrefetchPlan says (packed rows): with rows_impl's software prefetch 8 KiB
+  // ahead, TinyLlama-shape Q4_K_M generation on the Zen 5 ran ~20% slower, on a Xeon 30-40% faster (BENCHMARKS.md).
+  static constexpr bool kPacked = true;
   using Block = std::conditional_t<Five, BlockQ5_K, BlockQ4_K>;
 
   // The integer sum of one super-block against NA activations, as i32 lanes (sumi; the mins come in dot).
@@ -161,14 +149,7 @@ struct Q45K {
       __m256i sumi[NA];
       block<NA>(b, i, act, stride, both, sumi);
       const __m256i mins = mins_for_bsums(both);
-      const float d = h2f(b.d), dmin = h2f(b.dmin);
-#pragma GCC unroll 4
-      for (int a = 0; a < NA; ++a) {
-        const BlockQ8_K& y = q8k(act, stride, a, i);
-        const __m256i mt = _mm256_madd_epi16(mins, load32(y.bsums));
-        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
-        acc[a] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(mt), acc[a]);
-      }
+      add_block_with_mins<NA>(acc, sumi, mins, h2f(b.d), h2f(b.dmin), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -179,7 +160,7 @@ struct Q45K {
 // high nibble of ql[64 n + 32 (j - 2) + l]), high 2 bits from bits 2 j of qh[32 n + l]; minus 32. 16 signed 8-bit
 // scales, one per 16 elements. The kernel multiplies q (0..63) and subtracts 32 * sum_k sc_k * bsum_k.
 struct Q6K {
-  static constexpr bool kPrefetch = false;  // see Q45K
+  static constexpr bool kPacked = true;  // see Q45K
   // The multipliers of step j of half n as words: scale 8 n + 2 j in the low 128-bit lane, 8 n + 2 j + 1 in the
   // high one; sc is the 16 scales as words. AVX-512: both halves at once (half n in 256-bit half n), one vpermw.
 #if defined(LMGEN_KQUANT_WIDE)
@@ -203,10 +184,7 @@ struct Q6K {
   template <int NA>
   static void block(const BlockQ6_K& b, int64_t i, const uint8_t* act, size_t stride, __m256i* sumi) {
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-    for (int a = 0; a < NA; ++a) {
-      const __m256i corr = _mm256_madd_epi16(sc16, load32(q8k(act, stride, a, i).bsums));
-      sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
-    }
+    start_with_offset<NA, 5>(sumi, sc16, act, stride, i);
 #if defined(LMGEN_KQUANT_WIDE)
     {
       const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
@@ -273,10 +251,7 @@ struct Q6K {
       const BlockQ6_K& b = static_cast<const BlockQ6_K*>(wp)[i];
       __m256i sumi[NA];
       block<NA>(b, i, act, stride, sumi);
-      const float d = h2f(b.d);
-#pragma GCC unroll 4
-      for (int a = 0; a < NA; ++a)
-        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * q8k(act, stride, a, i).d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+      add_block<NA>(acc, sumi, h2f(b.d), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -287,7 +262,7 @@ template <typename D>
 struct KK {
   using State = NoState;
   static constexpr bool kF32Rows = false;
-  static constexpr bool kPrefetch = D::kPrefetch;
+  static constexpr bool kPacked = D::kPacked;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     D::template dot<NA>(n / QK_K, w, a, s, o);

@@ -19,6 +19,7 @@
 
 #include "kernels/iq_tables.hpp"
 #include "kernels/quant_blocks.hpp"
+#include "kernels/quant_simd_k.hpp"
 #include "kernels/quant_simd_util.hpp"
 
 namespace lmgen::simd::LMGEN_KERNEL_NS {
@@ -29,10 +30,7 @@ namespace {
 
 using namespace qblk;
 
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline const BlockQ8_K& q8k(const uint8_t* act, size_t stride, int a, int64_t i) {
-  return reinterpret_cast<const BlockQ8_K*>(act + a * stride)[i];
-}
+using namespace kact;
 // The 16 IQ4 values in both 128-bit lanes (a byte shuffle looks nibbles up in it).
 inline __m256i iq4_table() {
   return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
@@ -73,13 +71,6 @@ inline __m256i word_of(__m256i both, int j) {
 #else
 #define WIDE_Y y_halves(q8k(act, stride, a, i), j)
 #endif
-inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
-#if defined(__AVX512VNNI__)
-  return _mm512_dpwssd_epi32(acc, a, b);
-#else
-  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
-#endif
-}
 // Activation bytes 32 j.. of half 0 and 128 + 32 j.. of half 1.
 inline __m512i y_halves(const BlockQ8_K& y, int j) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(load32(y.qs + 32 * j)), load32(y.qs + 128 + 32 * j), 1);
@@ -91,9 +82,6 @@ inline __m512i halves_in_lane_pairs(__m256i s16) {
 }
 // pair_of for both halves at once.
 inline __m512i pair_of_512(__m512i lanes, int j) { return _mm512_shuffle_epi8(lanes, _mm512_broadcast_i64x4(pair_mask(j))); }
-inline __m256i add_halves(__m512i v) {
-  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-}
 #endif
 // Q3_K's 16 signed 6-bit scales - 32 (the layout of unpack_scales_q3_k) as 16-bit lanes.
 inline __m256i q3k_scales(const uint8_t* s) {
@@ -159,7 +147,7 @@ struct Q2K {
           for (int a = 0; a < NA; ++a)
             wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
         }
-        for (int a = 0; a < NA; ++a) sumi[a] = add_halves(wsum[a]);
+        for (int a = 0; a < NA; ++a) sumi[a] = sum_halves(wsum[a]);
       }
 #else
       __m256i sumi[NA];
@@ -181,13 +169,7 @@ struct Q2K {
       }
 #endif
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
-      const float d = h2f(b.d), dmin = h2f(b.dmin);
-      for (int a = 0; a < NA; ++a) {
-        const BlockQ8_K& y = q8k(act, stride, a, i);
-        const __m256i mt = _mm256_madd_epi16(mins, load32(y.bsums));
-        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
-        acc[a] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(mt), acc[a]);
-      }
+      add_block_with_mins<NA>(acc, sumi, mins, h2f(b.d), h2f(b.dmin), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -209,10 +191,7 @@ struct Q3K {
       const BlockQ3_K& b = x[i];
       const __m256i sc16 = q3k_scales(b.scales);
       __m256i sumi[NA];
-      for (int a = 0; a < NA; ++a) {
-        const __m256i corr = _mm256_madd_epi16(sc16, load32(q8k(act, stride, a, i).bsums));
-        sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 2));
-      }
+      start_with_offset<NA, 2>(sumi, sc16, act, stride, i);
 #if defined(LMGEN_LOWBIT_WIDE)
       {
         const __m512i lanes = halves_in_lane_pairs(sc16), m3w = _mm512_set1_epi8(3), onew = _mm512_set1_epi8(1);
@@ -229,7 +208,7 @@ struct Q3K {
           for (int a = 0; a < NA; ++a)
             wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
         }
-        for (int a = 0; a < NA; ++a) sumi[a] = _mm256_add_epi32(sumi[a], add_halves(wsum[a]));
+        for (int a = 0; a < NA; ++a) sumi[a] = _mm256_add_epi32(sumi[a], sum_halves(wsum[a]));
       }
 #else
       __m256i hm = load32(b.hmask);
@@ -249,9 +228,7 @@ struct Q3K {
         }
       }
 #endif
-      const float d = h2f(b.d);
-      for (int a = 0; a < NA; ++a)
-        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * q8k(act, stride, a, i).d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+      add_block<NA>(acc, sumi, h2f(b.d), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -282,9 +259,7 @@ struct IQ4XS {
           sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(aw, _mm256_sign_epi8(y, w)), s);
         }
       }
-      const float d = h2f(b.d);
-      for (int a = 0; a < NA; ++a)
-        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * q8k(act, stride, a, i).d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+      add_block<NA>(acc, sumi, h2f(b.d), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -323,9 +298,7 @@ struct IQ3S {
           sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(w, _mm256_sign_epi8(y, sign)), s);
         }
       }
-      const float d = h2f(b.d);
-      for (int a = 0; a < NA; ++a)
-        acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * q8k(act, stride, a, i).d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+      add_block<NA>(acc, sumi, h2f(b.d), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -414,7 +387,7 @@ struct IQ4XSV {
       const float d = h2f(b.d);
       for (int a = 0; a < NA; ++a) {
         const BlockQ8_K& y = q8k(act, stride, a, i);
-        const __m256i sumi = _mm256_sub_epi32(add_halves(wsum[a]), _mm256_madd_epi16(c128, load32(y.bsums)));
+        const __m256i sumi = _mm256_sub_epi32(sum_halves(wsum[a]), _mm256_madd_epi16(c128, load32(y.bsums)));
         acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi), acc[a]);
       }
     }
@@ -422,13 +395,14 @@ struct IQ4XSV {
   }
 };
 
-// No software prefetch in generation (kPrefetch): on the Zen 5 these rows stream faster on the hardware prefetchers
-// alone (TinyLlama-shape Q3_K_M t=1 38.6 -> 40.5 tok/s, IQ4_XS 36.1 -> 37.5, t=2 +4-13%; as the K-quants, BENCHMARKS.md).
+// Packed rows (kPacked): software prefetch in generation only where the PrefetchPlan says. On the Zen 5 these rows
+// stream faster on the hardware prefetchers alone (TinyLlama-shape Q3_K_M t=1 38.6 -> 40.5 tok/s, IQ4_XS 36.1 ->
+// 37.5, t=2 +4-13%); on a Xeon the prefetch made them 40-60% faster (as the K-quants, BENCHMARKS.md).
 // The rows_impl adaptor of a kernel with rearranged activations.
 template <typename D>
 struct KLowR {
   using State = RelaidAct<D>;
-  static constexpr bool kF32Rows = false, kPrefetch = false;
+  static constexpr bool kF32Rows = false, kPacked = true;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State& st, int k) {
     if constexpr (requires { D::template dot<NA>(0, w, a, s, o); })
@@ -443,7 +417,7 @@ struct KLowR {
 template <typename D>
 struct KLow {
   using State = NoState;
-  static constexpr bool kF32Rows = false, kPrefetch = false;
+  static constexpr bool kF32Rows = false, kPacked = true;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     D::template dot<NA>(n / D::kBlock, w, a, s, o);

@@ -135,7 +135,7 @@ inline __m512i isum(__m512i nc, __m512i lo, __m512i a, __m512i hi, __m512i b) {
 struct Q4 {
   using W = BlockQ4_0;
   static constexpr int kOffset = 8;
-  static constexpr bool kSigned = false, kPrefetch = false;
+  static constexpr bool kSigned = false, kPacked = true;
   static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
     const __m256i v = join2(x[0].qs, x[1].qs, two);
     dw = expand_scales(x[0].d, two ? x[1].d : 0);
@@ -171,7 +171,7 @@ struct Q4 {
 struct IQ4 {
   using W = BlockIQ4_NL;
   static constexpr int kOffset = kVnni ? 128 : 0;
-  static constexpr bool kSigned = !kVnni, kPrefetch = false;
+  static constexpr bool kSigned = !kVnni, kPacked = true;
   static_assert(sizeof(BlockIQ4_NL) == sizeof(BlockQ4_0) && offsetof(BlockIQ4_NL, qs) == offsetof(BlockQ4_0, qs));
   static __m128i levels() {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
@@ -197,7 +197,7 @@ struct IQ4 {
 struct Q8 {
   using W = BlockQ8_0;
   static constexpr int kOffset = kVnni ? 128 : 0;
-  static constexpr bool kSigned = !kVnni, kPrefetch = true;
+  static constexpr bool kSigned = !kVnni, kPacked = false;
   static constexpr char kFlip = kVnni ? static_cast<char>(0x80) : 0;
   static void decode(const W* x, bool two, __m256i& lo, __m256i& hi, __m256& dw) {
     dw = expand_scales(x[0].d, two ? x[1].d : 0);
@@ -221,7 +221,7 @@ struct Q8 {
 struct Q5 {
   using W = BlockQ5_0;
   static constexpr int kOffset = 16;
-  static constexpr bool kSigned = false, kPrefetch = false;
+  static constexpr bool kSigned = false, kPacked = true;
   static uint32_t high_bits(const W& b) {
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
@@ -375,13 +375,14 @@ template <typename K, int R, int NA>
     for (int a = 0; a < NA; ++a) out[r * NA + a] = hsum(_mm256_add_ps(acc0[r][a], acc1[r][a]));
 }
 
-// Generation (one activation): one weight row at a time, streamed. Q8_0 rows also prefetch (K::kPrefetch, the
-// CPU's PrefetchPlan); the 4- and 5-bit rows stream on the hardware prefetchers alone (BENCHMARKS.md).
+// Generation (one activation): one weight row at a time, streamed. Q8_0 rows prefetch ahead (the CPU's
+// PrefetchPlan); the 4- and 5-bit rows (K::kPacked) only where the plan says packed rows do (BENCHMARKS.md).
 template <typename K>
 void rows_single(int64_t nb, const uint8_t* w, size_t ws, int64_t n_rows, const QuadAct* act, int64_t nq, float* y) {
-  const size_t ahead = prefetch_plan().ahead;
+  const PrefetchPlan& plan = prefetch_plan();
+  const bool prefetch = !K::kPacked || plan.packed_rows;
   for (int64_t r = 0; r < n_rows; ++r) {
-    if constexpr (K::kPrefetch) prefetch_row(w + r * ws, ws, ahead);
+    if (prefetch) prefetch_row(w + r * ws, ws, plan.ahead);
     quad_kernel<K, 1, 1>(nb, w + r * ws, ws, act, nq, y + r);
   }
 }

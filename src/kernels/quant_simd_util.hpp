@@ -133,12 +133,12 @@ struct NoState {
   NoState(const uint8_t*, size_t, int, int64_t) {}
 };
 
-// Kern::kPrefetch (default true): whether its generation rows prefetch at all (some stream faster on the hardware
-// prefetchers alone: BENCHMARKS.md).
+// Kern::kPacked (default false): rows of a 2- to 6-bit type, which prefetch in generation only where the CPU's
+// PrefetchPlan says (some CPUs stream them faster on the hardware prefetchers alone: BENCHMARKS.md).
 template <typename Kern>
-constexpr bool kern_prefetches() {
-  if constexpr (requires { Kern::kPrefetch; }) return Kern::kPrefetch;
-  else return true;
+constexpr bool kern_packed() {
+  if constexpr (requires { Kern::kPacked; }) return Kern::kPacked;
+  else return false;
 }
 
 // Rows [0, n_rows) x activations [0, n_act), blocked so that a block of weight rows stays in L1 while groups of 4
@@ -154,11 +154,13 @@ template <typename Kern>
     const PrefetchPlan& plan = prefetch_plan();
     const size_t ahead = plan.ahead;
     // F32: every other line (128-byte steps), or none
-    const bool prefetch = kern_prefetches<Kern>() && (!Kern::kF32Rows || plan.f32_rows);
+    bool prefetch = !kern_packed<Kern>() || plan.packed_rows;
+    if constexpr (Kern::kF32Rows) prefetch = plan.f32_rows;
     constexpr size_t kStep = Kern::kF32Rows ? 128 : 64;
     int64_t r = 0;
     if constexpr (requires { Kern::kGenRows; }) {
       if constexpr (Kern::kGenRows > 1) {
+        if constexpr (Kern::kF32Rows) prefetch = plan.f32_row_groups;
         for (; r + Kern::kGenRows <= n_rows; r += Kern::kGenRows) {
           if (prefetch)
             for (int k = 0; k < Kern::kGenRows; ++k) prefetch_row<kStep>(w + (r + k) * ws, ws, ahead);

@@ -1,0 +1,65 @@
+// Internal: helpers of the kernels whose activations are Q8_K super-blocks (quant_dot_kquant.cpp: Q4_K/Q5_K/Q6_K;
+// quant_dot_lowbit.cpp: Q2_K/Q3_K/IQ4_XS/IQ3_S), in the family's namespace like the kernels.
+#pragma once
+
+#include "kernels/quant_blocks.hpp"
+#include "kernels/quant_simd_util.hpp"
+
+#if defined(LMGEN_SIMD_AVX2)
+namespace lmgen::simd::LMGEN_KERNEL_NS::kact {
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+// Super-block i of activation row a (rows stride bytes apart).
+inline const qblk::BlockQ8_K& q8k(const uint8_t* act, size_t stride, int a, int64_t i) {
+  return reinterpret_cast<const qblk::BlockQ8_K*>(act + a * stride)[i];
+}
+
+// sumi[a] = -2^Shift * sum_k sc_k * bsum_k: the constant offset -2^Shift of every weight (Q3_K 4, Q6_K 32) taken
+// out through the activation's bsums, sc16 being the 16 sub-block scales as words.
+template <int NA, int Shift>
+inline void start_with_offset(__m256i* sumi, __m256i sc16, const uint8_t* act, size_t stride, int64_t i) {
+  for (int a = 0; a < NA; ++a) {
+    const __m256i corr = _mm256_madd_epi16(sc16, load32(q8k(act, stride, a, i).bsums));
+    sumi[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, Shift));
+  }
+}
+
+// The float end of one super-block: acc[a] += d * d_y * sumi[a] per activation row a.
+template <int NA>
+inline void add_block(__m256* acc, const __m256i* sumi, float d, const uint8_t* act, size_t stride, int64_t i) {
+#pragma GCC unroll 4
+  for (int a = 0; a < NA; ++a)
+    acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * q8k(act, stride, a, i).d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+}
+
+// The float end of one super-block for the types with mins (Q2_K, Q4_K, Q5_K): per activation row a,
+// acc += d * d_y * sumi - dmin * d_y * sum_k(min_k * bsum_k), mins being the 16 words that multiply the 16 bsums.
+template <int NA>
+inline void add_block_with_mins(__m256* acc, const __m256i* sumi, __m256i mins, float d, float dmin,
+                                const uint8_t* act, size_t stride, int64_t i) {
+#pragma GCC unroll 4
+  for (int a = 0; a < NA; ++a) {
+    const qblk::BlockQ8_K& y = q8k(act, stride, a, i);
+    const __m256i mt = _mm256_madd_epi16(mins, load32(y.bsums));
+    acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi[a]), acc[a]);
+    acc[a] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y.d), _mm256_cvtepi32_ps(mt), acc[a]);
+  }
+}
+
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+// acc + the sums of adjacent s16 products into i32 lanes (one instruction with VNNI).
+inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
+#if defined(__AVX512VNNI__)
+  return _mm512_dpwssd_epi32(acc, a, b);
+#else
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+#endif
+}
+// The two 256-bit halves of v added lane by lane.
+inline __m256i sum_halves(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+#endif
+
+}  // namespace lmgen::simd::LMGEN_KERNEL_NS::kact
+#endif
