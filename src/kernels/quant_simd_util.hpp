@@ -81,8 +81,8 @@ inline __m256i bits_to_0x10(const uint8_t* qh_bytes) {
 
 // Generation streams each weight matrix once from DRAM. Through 4 KiB page-cache pages the hardware prefetchers stop
 // at every page boundary, so single-activation loops ask for the bytes `ahead` further on (into L2) as they start
-// each row, one prefetch per Step bytes (prefetches never fault, past the end either). How far, and whether F32 rows
-// prefetch at all, is the CPU's PrefetchPlan (dispatch.hpp).
+// each row, one prefetch per Step bytes (prefetches never fault, past the end either). How far, and which rows
+// prefetch at all (F32 rows, F32 row groups, the 2- to 6-bit types), is the CPU's PrefetchPlan (dispatch.hpp).
 template <size_t Step = 64>
 inline void prefetch_row(const uint8_t* row, size_t bytes, size_t ahead) {
   for (size_t o = 0; o < bytes; o += Step) _mm_prefetch(reinterpret_cast<const char*>(row + ahead + o), _MM_HINT_T1);
@@ -153,19 +153,20 @@ template <typename Kern>
   if (n_act == 1) {
     const PrefetchPlan& plan = prefetch_plan();
     const size_t ahead = plan.ahead;
-    // F32: every other line (128-byte steps), or none
-    bool prefetch = !kern_packed<Kern>() || plan.packed_rows;
-    if constexpr (Kern::kF32Rows) prefetch = plan.f32_rows;
+    // F32: every other line (128-byte steps), or none; rows taken kGenRows at a time have their own switch.
+    constexpr bool kGroups = [] {
+      if constexpr (requires { Kern::kGenRows; }) return Kern::kGenRows > 1;
+      else return false;
+    }();
+    const bool prefetch = Kern::kF32Rows ? (kGroups ? plan.f32_row_groups : plan.f32_rows)
+                                         : (!kern_packed<Kern>() || plan.packed_rows);
     constexpr size_t kStep = Kern::kF32Rows ? 128 : 64;
     int64_t r = 0;
-    if constexpr (requires { Kern::kGenRows; }) {
-      if constexpr (Kern::kGenRows > 1) {
-        if constexpr (Kern::kF32Rows) prefetch = plan.f32_row_groups;
-        for (; r + Kern::kGenRows <= n_rows; r += Kern::kGenRows) {
-          if (prefetch)
-            for (int k = 0; k < Kern::kGenRows; ++k) prefetch_row<kStep>(w + (r + k) * ws, ws, ahead);
-          Kern::gen_rows(n, w + r * ws, ws, act, y + r);
-        }
+    if constexpr (kGroups) {
+      for (; r + Kern::kGenRows <= n_rows; r += Kern::kGenRows) {
+        if (prefetch)
+          for (int k = 0; k < Kern::kGenRows; ++k) prefetch_row<kStep>(w + (r + k) * ws, ws, ahead);
+        Kern::gen_rows(n, w + r * ws, ws, act, y + r);
       }
     }
     for (; r < n_rows; ++r) {
