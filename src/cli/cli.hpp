@@ -29,6 +29,9 @@ struct Context {
 // signals.cpp: SIGINT/SIGTERM set the flag returned (no SA_RESTART, so blocked reads return); SIGPIPE ignored.
 std::atomic<bool>* install_signal_handlers();
 bool interrupted();
+// Waits until fd has input (or an end or error, for read() to report) and returns true, or returns false once
+// SIGINT / SIGTERM has come, whenever it lands: before the wait or during it.
+bool wait_readable(int fd);
 // Thrown when a blocking read or a long loop notices Ctrl-C; main() exits with 130 without a message.
 struct Interrupted : std::exception {
   const char* what() const noexcept override { return "interrupted"; }

@@ -228,10 +228,10 @@ std::string read_all(int fd, const std::string& name) {
   std::string out;
   char buf[65536];
   for (;;) {
+    if (!wait_readable(fd)) throw Interrupted();
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
       out.append(buf, static_cast<size_t>(n));
-      if (interrupted()) throw Interrupted();
       continue;
     }
     if (n == 0) return out;
@@ -254,7 +254,7 @@ bool LineReader::next(std::string& line) {
       return true;
     }
     if (eof_) return false;
-    if (interrupted()) throw Interrupted();
+    if (!wait_readable(fd_)) throw Interrupted();
     buf_.erase(0, pos_);
     pos_ = 0;
     char tmp[65536];
