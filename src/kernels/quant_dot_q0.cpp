@@ -435,7 +435,7 @@ void rows_quads(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const ui
   // Their weights stream from DRAM, and the prefetchers keep up with one stream but not two, nor with a block of
   // rows read twice. The operations per output element are those of every other path.
   if (n_act <= kSmallBatch) return rows_small_batch<K>(nb, w, ws, n_rows, qa, nq, n_act, y, ys);
-  for_each_block_tile<kTileR, kTileA>(n_rows, ws, 16384, n_act, y, ys, [&](auto R, auto NA, int64_t r, int k, float* out) {
+  for_each_block_tile<kTileR, kTileA>(w, n_rows, ws, 16384, n_act, y, ys, [&](auto R, auto NA, int64_t r, int k, float* out) {
     quad_kernel<K, R, NA>(nb, w + r * ws, ws, qa + k * nq, nq, out);
   });
 }

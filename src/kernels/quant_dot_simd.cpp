@@ -191,7 +191,7 @@ constexpr int kGenRowsF32 = 1;
 template <DType T>
 void float_batch(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
                  float* y, size_t ys) {
-  for_each_block_tile<kTileR, kTileA>(n_rows, ws, 24576, n_act, y, ys, [&](auto R, auto NA, int64_t r, int k, float* out) {
+  for_each_block_tile<kTileR, kTileA>(w, n_rows, ws, 24576, n_act, y, ys, [&](auto R, auto NA, int64_t r, int k, float* out) {
 #if defined(__AVX512F__)
     dot_float<T, R, NA>(n, w + r * ws, ws, act + k * as, as, out);
 #else

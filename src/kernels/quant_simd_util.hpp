@@ -101,11 +101,14 @@ inline void with_count(int n, F&& f) {
 // tile(R, NA, r, k, out) computes R rows from r (TR, or 1 for the rows left over) against NA activations from k
 // (TA, or fewer for the last ones), R and NA as std::integral_constant, into out[i * NA + j], which lands in
 // y[(k + j) * ys + r + i].
+// While a block runs, the next block's rows (w: the weight rows) are prefetched into L2, a share per activation
+// group, so its first tiles do not wait on memory.
 template <int TR, int TA, typename Tile>
-inline void for_each_block_tile(int64_t n_rows, size_t ws, size_t block_bytes, int n_act, float* y, size_t ys,
-                                Tile&& tile) {
+inline void for_each_block_tile(const uint8_t* w, int64_t n_rows, size_t ws, size_t block_bytes, int n_act, float* y,
+                                size_t ys, Tile&& tile) {
   const int64_t rb =
       std::clamp<int64_t>(static_cast<int64_t>(block_bytes / std::max<size_t>(ws, 1)) / TR * TR, TR, 64 / TR * TR);
+  const int groups = (n_act + TA - 1) / TA;
   float out[TR * TA];
   auto run = [&](auto RC, auto NAC, int64_t r, int k) {
     constexpr int R = decltype(RC)::value, NA = decltype(NAC)::value;
@@ -115,7 +118,13 @@ inline void for_each_block_tile(int64_t n_rows, size_t ws, size_t block_bytes, i
   };
   for (int64_t r0 = 0; r0 < n_rows; r0 += rb) {
     const int64_t r1 = std::min(n_rows, r0 + rb);
+    const uint8_t* next = w + r1 * ws;
+    const size_t next_bytes = static_cast<size_t>(std::min(n_rows, r1 + rb) - r1) * ws;
+    const size_t share = (next_bytes / 64 + groups - 1) / groups * 64;  // bytes of the next block per group
+    size_t done = 0;
     for (int k = 0; k < n_act; k += TA) {
+      for (const size_t end = std::min(next_bytes, done + share); done < end; done += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(next + done), _MM_HINT_T1);
       with_count<TA>(std::min(TA, n_act - k), [&](auto NAC) {
         int64_t r = r0;
         for (; r + TR <= r1; r += TR) run(std::integral_constant<int, TR>{}, NAC, r, k);
@@ -175,7 +184,7 @@ template <typename Kern>
     }
     return;
   }
-  for_each_block_tile<1, 4>(n_rows, ws, 16384, n_act, y, ys, [&](auto, auto NA, int64_t r, int k, float* out) {
+  for_each_block_tile<1, 4>(w, n_rows, ws, 16384, n_act, y, ys, [&](auto, auto NA, int64_t r, int k, float* out) {
     Kern::template call<NA>(n, w + r * ws, act + k * as, as, out, st, k);
   });
 }
