@@ -36,6 +36,9 @@ using namespace kact;
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #define LMGEN_KQUANT_WIDE 1
+using KSum = __m512i;  // a super-block's integer sums (both halves' lanes: lanes8 adds them)
+#else
+using KSum = __m256i;
 #endif
 
 // ---- Q4_K / Q5_K ----
@@ -80,7 +83,7 @@ struct Q45K {
 
   // The integer sum of one super-block against NA activations, as i32 lanes (sumi; the mins come in dot).
   template <int NA>
-  static void block(const Block& b, int64_t i, const uint8_t* act, size_t stride, __m256i both, __m256i* sumi) {
+  static void block(const Block& b, int64_t i, const uint8_t* act, size_t stride, __m256i both, KSum* sumi) {
 #if defined(LMGEN_KQUANT_WIDE)
     // Step k: bytes 32 k.. of qs; the low nibbles (sub-block 2 k) in the low 256 bits, the high nibbles (sub-block
     // 2 k + 1) in the high 256 bits: 64 consecutive weights against 64 consecutive activation bytes.
@@ -93,8 +96,7 @@ struct Q45K {
       const __m512i h = _mm512_broadcast_i64x4(load32(b.qh));
       hb = _mm512_mask_srli_epi16(h, 0xFFFF0000u, h, 1);
     }
-    __m512i wsum[NA];
-    for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+    for (int a = 0; a < NA; ++a) sumi[a] = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
       const __m512i q = _mm512_broadcast_i64x4(load32(b.qs + 32 * k));
@@ -108,10 +110,9 @@ struct Q45K {
 #pragma GCC unroll 4
       for (int a = 0; a < NA; ++a) {
         const __m512i y = _mm512_loadu_si512(q8k(act, stride, a, i).qs + 64 * k);
-        wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(w, y), s);
+        sumi[a] = dot_s16_512(sumi[a], _mm512_maddubs_epi16(w, y), s);
       }
     }
-    for (int a = 0; a < NA; ++a) sumi[a] = sum_halves(wsum[a]);
 #else
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
@@ -146,10 +147,10 @@ struct Q45K {
     for (int64_t i = 0; i < nb; ++i) {
       const Block& b = static_cast<const Block*>(wp)[i];
       const __m256i both = _mm256_broadcastsi128_si256(k4_scales(b.scales));
-      __m256i sumi[NA];
+      KSum sumi[NA];
       block<NA>(b, i, act, stride, both, sumi);
       const __m256i mins = mins_for_bsums(both);
-      add_block_with_mins<NA>(acc, sumi, mins, h2f(b.d), h2f(b.dmin), act, stride, i);
+      add_block_with_mins<NA>(acc, sumi, mins, half_pair(&b.d), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -182,7 +183,7 @@ struct Q6K {
 #endif
 
   template <int NA>
-  static void block(const BlockQ6_K& b, int64_t i, const uint8_t* act, size_t stride, __m256i* sumi) {
+  static void block(const BlockQ6_K& b, int64_t i, const uint8_t* act, size_t stride, KSum* sumi) {
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
     start_with_offset<NA, 5>(sumi, sc16, act, stride, i);
 #if defined(LMGEN_KQUANT_WIDE)
@@ -201,8 +202,6 @@ struct Q6K {
                              _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 4), m2), 4));
       q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
                              _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 6), m2), 4));
-      __m512i wsum[NA];
-      for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
         const __m512i s = step_scales(sc, j);
@@ -210,10 +209,9 @@ struct Q6K {
         for (int a = 0; a < NA; ++a) {
           const int8_t* y = q8k(act, stride, a, i).qs + 32 * j;
           const __m512i yv = _mm512_inserti64x4(_mm512_castsi256_si512(load32(y)), load32(y + 128), 1);
-          wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(q[j], yv), s);
+          sumi[a] = dot_s16_512(sumi[a], _mm512_maddubs_epi16(q[j], yv), s);
         }
       }
-      for (int a = 0; a < NA; ++a) sumi[a] = _mm256_add_epi32(sumi[a], sum_halves(wsum[a]));
     }
 #else
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
@@ -249,7 +247,7 @@ struct Q6K {
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ6_K& b = static_cast<const BlockQ6_K*>(wp)[i];
-      __m256i sumi[NA];
+      KSum sumi[NA];
       block<NA>(b, i, act, stride, sumi);
       add_block<NA>(acc, sumi, h2f(b.d), act, stride, i);
     }

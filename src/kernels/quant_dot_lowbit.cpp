@@ -62,8 +62,8 @@ inline __m256i word_of(__m256i both, int j) {
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 // 512-bit Q2_K / Q3_K steps: the two 128-element halves of a super-block side by side (half n in 256-bit half n of
 // every vector), so one step does the work of two 256-bit steps. The two halves' i32 lanes are added at the end of
-// the super-block: integer sums are exact, so the float operations, and the results, are those of the 256-bit
-// kernels (the AVX2 family's) bit for bit.
+// the super-block (lanes8): integer sums are exact, so the float operations, and the results, are those of the
+// 256-bit kernels (the AVX2 family's) bit for bit.
 #define LMGEN_LOWBIT_WIDE 1
 #if defined(__AVX512VNNI__)
 // The activation of a wide step: rearranged once per call (RelaidAct, below) in the VNNI family.
@@ -71,6 +71,7 @@ inline __m256i word_of(__m256i both, int j) {
 #else
 #define WIDE_Y y_halves(q8k(act, stride, a, i), j)
 #endif
+using KSum = __m512i;  // a super-block's integer sums (both halves' lanes: lanes8 adds them)
 // Activation bytes 32 j.. of half 0 and 128 + 32 j.. of half 1.
 inline __m512i y_halves(const BlockQ8_K& y, int j) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(load32(y.qs + 32 * j)), load32(y.qs + 128 + 32 * j), 1);
@@ -80,8 +81,22 @@ inline __m512i halves_in_lane_pairs(__m256i s16) {
   const __m512i v = _mm512_castsi256_si512(s16);
   return _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(1, 1, 0, 0));
 }
+// pair_mask(j) in both 256-bit halves, as 64-byte constants: broadcast from pair_mask's 256 bits, the mask was
+// rebuilt (a lane shuffle) in every step of the Q3_K loop.
+struct PairMasks512 {
+  alignas(64) uint8_t m[4][64];
+  constexpr PairMasks512() : m{} {
+    for (int j = 0; j < 4; ++j)
+      for (int k = 0; k < 64; ++k) m[j][k] = static_cast<uint8_t>(((k % 32) < 16 ? 4 * j : 4 * j + 2) + (k % 2));
+  }
+};
+inline constexpr PairMasks512 kPairMasks512{};
 // pair_of for both halves at once.
-inline __m512i pair_of_512(__m512i lanes, int j) { return _mm512_shuffle_epi8(lanes, _mm512_broadcast_i64x4(pair_mask(j))); }
+inline __m512i pair_of_512(__m512i lanes, int j) {
+  return _mm512_shuffle_epi8(lanes, _mm512_load_si512(kPairMasks512.m[j]));
+}
+#else
+using KSum = __m256i;
 #endif
 // Q3_K's 16 signed 6-bit scales - 32 (the layout of unpack_scales_q3_k) as 16-bit lanes.
 inline __m256i q3k_scales(const uint8_t* s) {
@@ -130,14 +145,14 @@ struct Q2K {
     [[maybe_unused]] const __m256i m3 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ2_K& b = x[i];
-      const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-      const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0x0F)));
+      // scale (low nibble) and min (high nibble) of each sub-block as words
+      const __m256i w16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+      const __m256i sc16 = _mm256_and_si256(w16, _mm256_set1_epi16(0x0F)), mins = _mm256_srli_epi16(w16, 4);
+      KSum sumi[NA];
 #if defined(LMGEN_LOWBIT_WIDE)
-      __m256i sumi[NA];
       {
         const __m512i lanes = halves_in_lane_pairs(sc16), m3w = _mm512_set1_epi8(3);
-        __m512i wsum[NA];
-        for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+        for (int a = 0; a < NA; ++a) sumi[a] = _mm512_setzero_si512();
         __m512i q = _mm512_loadu_si512(b.qs);
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j, q = _mm512_srli_epi16(q, 2)) {
@@ -145,12 +160,10 @@ struct Q2K {
           const __m512i s = pair_of_512(lanes, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a)
-            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
+            sumi[a] = dot_s16_512(sumi[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
         }
-        for (int a = 0; a < NA; ++a) sumi[a] = sum_halves(wsum[a]);
       }
 #else
-      __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
@@ -168,8 +181,7 @@ struct Q2K {
         }
       }
 #endif
-      const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
-      add_block_with_mins<NA>(acc, sumi, mins, h2f(b.d), h2f(b.dmin), act, stride, i);
+      add_block_with_mins<NA>(acc, sumi, mins, half_pair(&b.d), act, stride, i);
     }
     for (int a = 0; a < NA; ++a) out[a] = hsum(acc[a]);
   }
@@ -190,25 +202,25 @@ struct Q3K {
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ3_K& b = x[i];
       const __m256i sc16 = q3k_scales(b.scales);
-      __m256i sumi[NA];
+      KSum sumi[NA];
       start_with_offset<NA, 2>(sumi, sc16, act, stride, i);
 #if defined(LMGEN_LOWBIT_WIDE)
       {
-        const __m512i lanes = halves_in_lane_pairs(sc16), m3w = _mm512_set1_epi8(3), onew = _mm512_set1_epi8(1);
-        __m512i wsum[NA];
-        for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+        const __m512i lanes = halves_in_lane_pairs(sc16), m3w = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
         __m512i q = _mm512_loadu_si512(b.qs);
-        const __m256i h = load32(b.hmask);  // half n, step j: bit 4 n + j
-        __m512i hm = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 4), 1);
+        const __m512i hm = _mm512_broadcast_i64x4(load32(b.hmask));  // half n, step j: bit 4 n + j
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j, q = _mm512_srli_epi16(q, 2), hm = _mm512_srli_epi16(hm, 1)) {
-          const __m512i u = _mm512_or_si512(_mm512_and_si512(q, m3w), _mm512_slli_epi16(_mm512_and_si512(hm, onew), 2));
+        for (int j = 0; j < 4; ++j, q = _mm512_srli_epi16(q, 2)) {
+          // the third bit as a byte mask (one test), added as 4 under the mask
+          const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << j)),
+                                                 _mm256_set1_epi8(static_cast<char>(1 << (4 + j))), 1);
+          const __m512i u = _mm512_mask_add_epi8(_mm512_and_si512(q, m3w), _mm512_test_epi8_mask(hm, bit),
+                                                 _mm512_and_si512(q, m3w), four);
           const __m512i s = pair_of_512(lanes, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a)
-            wsum[a] = dot_s16_512(wsum[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
+            sumi[a] = dot_s16_512(sumi[a], _mm512_maddubs_epi16(u, WIDE_Y), s);
         }
-        for (int a = 0; a < NA; ++a) sumi[a] = _mm256_add_epi32(sumi[a], sum_halves(wsum[a]));
       }
 #else
       __m256i hm = load32(b.hmask);
