@@ -33,7 +33,33 @@ inline VF load_x_tail(const float* x, int m) {
 }
 inline VF vzero() { return _mm512_setzero_ps(); }
 inline VF vfma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
-inline float vsum(VF a, VF b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
+// The sum of the 16 lanes of a + b in a fixed order: lane i + lane i + 8, then i + i + 4, then i + (i ^ 2), then
+// lane 0 + lane 1 (the order of GCC's _mm512_reduce_add_ps, written out so vsum4 can follow it).
+inline float vsum(VF a, VF b) {
+  const __m512 v = _mm512_add_ps(a, b);
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  const __m128 p = _mm_add_ps(q, _mm_permute_ps(q, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+}
+// vsum of four pairs at once, the same additions on the same lanes (so bit-identical to four vsum calls) in 13
+// instructions instead of about 32: the 128-bit quarters of the four sums are transposed so that each step adds
+// four outputs' lanes in one instruction. Results in lanes 0, 4, 8 and 12, gathered into the low 128 bits.
+inline __m128 vsum4(VF a0, VF b0, VF a1, VF b1, VF a2, VF b2, VF a3, VF b3) {
+  const __m512 v0 = _mm512_add_ps(a0, b0), v1 = _mm512_add_ps(a1, b1), v2 = _mm512_add_ps(a2, b2),
+               v3 = _mm512_add_ps(a3, b3);
+  // lanes i + i + 8: quarters [v0 q0+q2, v0 q1+q3, v1 q0+q2, v1 q1+q3]
+  const __m512 p01 = _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(1, 0, 1, 0)),
+                                   _mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 p23 = _mm512_add_ps(_mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(1, 0, 1, 0)),
+                                   _mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(3, 2, 3, 2)));
+  // lanes i + i + 4: one quarter per output
+  const __m512 q = _mm512_add_ps(_mm512_shuffle_f32x4(p01, p23, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f32x4(p01, p23, _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512 p = _mm512_add_ps(q, _mm512_permute_ps(q, _MM_SHUFFLE(1, 0, 3, 2)));  // i + (i ^ 2)
+  const __m512 r = _mm512_add_ps(p, _mm512_movehdup_ps(p));                         // lane 0 + lane 1
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), r));
+}
 constexpr bool kMaskedTail = true;
 #else
 constexpr int kLanes = 8;
