@@ -165,23 +165,7 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
     }
     i = n;
   }
-#if defined(__AVX512F__)
-  // Tiles: four outputs at a time (out[r * NA + a] in order), vsum4 adding as vsum does.
-  constexpr int kOut = R * NA, kFour = kOut / 4 * 4;
-#pragma GCC unroll 8
-  for (int o = 0; o < kFour; o += 4) {
-    auto a0 = [&](int k) -> const VF& { return acc0[(o + k) / NA][(o + k) % NA]; };
-    auto a1 = [&](int k) -> const VF& { return acc1[(o + k) / NA][(o + k) % NA]; };
-    _mm_storeu_ps(out + o, vsum4(a0(0), a1(0), a0(1), a1(1), a0(2), a1(2), a0(3), a1(3)));
-  }
-#pragma GCC unroll 8
-  for (int o = kFour; o < kOut; ++o) out[o] = vsum(acc0[o / NA][o % NA], acc1[o / NA][o % NA]);
-#else
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int a = 0; a < NA; ++a) out[r * NA + a] = vsum(acc0[r][a], acc1[r][a]);
-#endif
+  vsum_tile<R, NA>(acc0, acc1, out);  // four outputs at a time where there are four
   for (int r = 0; r < R; ++r)  // the scalar tail (AVX2: fewer than kLanes elements left)
     for (int a = 0; a < NA; ++a)
       for (int64_t k = i; k < n; ++k) out[r * NA + a] = std::fma(scalar_w<T>(wr[r], k), x[a][k], out[r * NA + a]);

@@ -78,8 +78,36 @@ inline VF load_x_tail(const float*, int) { return _mm256_setzero_ps(); }
 inline VF vzero() { return _mm256_setzero_ps(); }
 inline VF vfma(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
 inline float vsum(VF a, VF b) { return hsum(_mm256_add_ps(a, b)); }
+// vsum of four pairs at once with hsum's additions on the same lanes (i + i + 4, i + i + 2, lane 0 + lane 1), so
+// bit-identical to four vsum calls, in 16 instructions instead of about 28.
+inline __m128 vsum4(VF a0, VF b0, VF a1, VF b1, VF a2, VF b2, VF a3, VF b3) {
+  const __m256 v0 = _mm256_add_ps(a0, b0), v1 = _mm256_add_ps(a1, b1), v2 = _mm256_add_ps(a2, b2),
+               v3 = _mm256_add_ps(a3, b3);
+  // i + i + 4: [v0 | v1] and [v2 | v3] by 128-bit lane
+  const __m256 p01 = _mm256_add_ps(_mm256_permute2f128_ps(v0, v1, 0x20), _mm256_permute2f128_ps(v0, v1, 0x31));
+  const __m256 p23 = _mm256_add_ps(_mm256_permute2f128_ps(v2, v3, 0x20), _mm256_permute2f128_ps(v2, v3, 0x31));
+  // i + i + 2: lanes [v0 0, v0 1, v2 0, v2 1 | v1 0, v1 1, v3 0, v3 1]
+  const __m256 q = _mm256_add_ps(_mm256_shuffle_ps(p01, p23, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm256_shuffle_ps(p01, p23, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 r = _mm256_add_ps(q, _mm256_movehdup_ps(q));  // lane 0 + lane 1
+  return _mm256_castps256_ps128(_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 2, 6, 0, 0, 0, 0)));
+}
 constexpr bool kMaskedTail = false;
 #endif
+
+// out[r * NA + a] = vsum(acc0[r][a], acc1[r][a]) for a tile of outputs, four at a time where there are four.
+template <int R, int NA>
+inline void vsum_tile(const VF (&acc0)[R][NA], const VF (&acc1)[R][NA], float* out) {
+  constexpr int kOut = R * NA, kFour = kOut / 4 * 4;
+#pragma GCC unroll 8
+  for (int o = 0; o < kFour; o += 4) {
+    auto a0 = [&](int k) -> const VF& { return acc0[(o + k) / NA][(o + k) % NA]; };
+    auto a1 = [&](int k) -> const VF& { return acc1[(o + k) / NA][(o + k) % NA]; };
+    _mm_storeu_ps(out + o, vsum4(a0(0), a1(0), a0(1), a1(1), a0(2), a1(2), a0(3), a1(3)));
+  }
+#pragma GCC unroll 8
+  for (int o = kFour; o < kOut; ++o) out[o] = vsum(acc0[o / NA][o % NA], acc1[o / NA][o % NA]);
+}
 
 // The value, forced into a register: otherwise GCC folds an F32 weight load into every FMA that uses it, loading
 // each weight vector once per activation instead of once per chunk (30 loads per 24 FMAs in the 4 x 3 tile).

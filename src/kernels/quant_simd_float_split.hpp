@@ -57,10 +57,7 @@ void dot_float_split(int64_t n, const void* w, size_t ws, const uint8_t* act, si
     }
   }
   pass(kLanes, acc1);
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int a = 0; a < NA; ++a) out[r * NA + a] = vsum(acc0[r][a], acc1[r][a]);
+  vsum_tile<R, NA>(acc0, acc1, out);
   const int64_t tail = n_pair + (lone ? kLanes : 0);
   for (int r = 0; r < R; ++r)  // the scalar tail (fewer than kLanes elements left), as dot_float's
     for (int a = 0; a < NA; ++a)
