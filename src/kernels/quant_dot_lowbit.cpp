@@ -198,7 +198,7 @@ struct Q3K {
     const auto* x = static_cast<const BlockQ3_K*>(wp);
     __m256 acc[NA];
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
-    [[maybe_unused]] const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    [[maybe_unused]] const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     for (int64_t i = 0; i < nb; ++i) {
       const BlockQ3_K& b = x[i];
       const __m256i sc16 = q3k_scales(b.scales);
@@ -223,14 +223,18 @@ struct Q3K {
         }
       }
 #else
-      __m256i hm = load32(b.hmask);
+      const __m256i hm = load32(b.hmask);
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
         __m256i q = load32(b.qs + 32 * n);
         const __m256i half = half_in_both_lanes(sc16, n);
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j, q = _mm256_srli_epi16(q, 2), hm = _mm256_srli_epi16(hm, 1)) {
-          const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
+        for (int j = 0; j < 4; ++j, q = _mm256_srli_epi16(q, 2)) {
+          // bit k = 4 n + j of hmask as 4: the masked bit moved to bit 2 (k < 2), or clipped to 4 (k > 2)
+          const int k = 4 * n + j;
+          const __m256i t = _mm256_and_si256(hm, _mm256_set1_epi8(static_cast<char>(1 << k)));
+          const __m256i h4 = k < 2 ? _mm256_slli_epi16(t, 2 - k) : k == 2 ? t : _mm256_min_epu8(t, four);
+          const __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), h4);
           const __m256i s = pair_of(half, j);
 #pragma GCC unroll 4
           for (int a = 0; a < NA; ++a) {
