@@ -325,8 +325,8 @@ struct IQ3S {
 // come out of their loads, so each 512-bit step reads its activation with one aligned load instead of two loads and
 // an insert per step and row (Q2_K, Q3_K above: WIDE_Y), and IQ4_XS multiplies its weights straight into i32
 // lanes with dpbusd (u8 x s8, sums of 4, no s16 intermediate, so no saturation): the table's values + 128
-// (1..241, u8), each step's i32 lanes times their sub-block's scale (vpmulld), the + 128 taken out as
-// 128 * sum(scale * bsum); about a third of the 256-bit kernel's instructions per weight byte (generation of these
+// (1..241, u8), the i32 lanes times their sub-block's scale (vpmulld, once per super-block: IQ4XSV), the + 128
+// taken out as 128 * sum(scale * bsum); about a third of the 256-bit kernel's instructions per weight byte (generation of these
 // types is bound by instructions, not memory: issue 32). Measured on Zen 5 and dropped: the same dpbusd scheme for
 // Q2_K (scale folded into a per-lane u * scale table) and Q3_K ((u - 4) * scale + 127 tables) was no faster than
 // the maddubs + dpwssd steps (Q2_K) or slower (Q3_K, +12% CPU time). Integer sums stay exact; the float operations
@@ -334,7 +334,8 @@ struct IQ3S {
 #define LMGEN_LOWBIT_VNNI 1
 
 // The activations' Q8_K bytes, each super-block's 16 chunks of 16 bytes in the order D::kOrder (step s of a
-// kernel reads chunks kOrder[4 s .. 4 s + 3] as one 512-bit vector). n bytes per activation, 64-byte aligned.
+// kernel reads chunks kOrder[4 s .. 4 s + 3] as one 512-bit vector), or its 64 groups of 4 bytes in the order
+// D::kOrder4. n bytes per activation, 64-byte aligned.
 template <typename D>
 struct RelaidAct {
   static constexpr size_t kStack = 8192;  // generation rows up to 8192 elements stay on the stack
@@ -354,9 +355,12 @@ struct RelaidAct {
       for (int64_t i = 0; i < nb; ++i) {
         const int8_t* src = q8k(act, as, a, i).qs;
         uint8_t* dst = p + a * stride + i * QK_K;
-        for (int c = 0; c < 16; ++c)
-          _mm_store_si128(reinterpret_cast<__m128i*>(dst + 16 * c),
-                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * D::kOrder[c])));
+        if constexpr (requires { D::kOrder4; })
+          for (int c = 0; c < 64; ++c) std::memcpy(dst + 4 * c, src + 4 * D::kOrder4[c], 4);
+        else
+          for (int c = 0; c < 16; ++c)
+            _mm_store_si128(reinterpret_cast<__m128i*>(dst + 16 * c),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * D::kOrder[c])));
       }
     base = p;
   }
@@ -365,10 +369,25 @@ inline __m512i relaid(const uint8_t* ry, size_t rs, int a, int64_t i, int s) {
   return _mm512_load_si512(ry + a * rs + i * QK_K + 64 * s);
 }
 
-// IQ4_XS: step m reads qs bytes 32 m.. broadcast to both halves, low nibbles in the lower half, high in the
-// upper: lanes are activation chunks 4m, 4m + 2, 4m + 1, 4m + 3, sub-blocks 2m, 2m + 1, 2m, 2m + 1.
+// IQ4_XS, transposed: step m takes 4 qs bytes of every sub-block (bytes 16 j + 4 m.., one 32-bit permute of the
+// block's 128 bytes), low nibbles in the lower half and high nibbles in the upper, so i32 lane j always belongs to
+// sub-block j % 8: the four steps' dpbusd sums go into one accumulator and the scales multiply it once per
+// super-block (one vpmulld instead of one per step, and no per-step scale permute). Lane j < 8 of step m is
+// elements 32 j + 4 m.. (activation group 8 j + m), lane 8 + j elements 32 j + 16 + 4 m.. (group 8 j + 4 + m).
+// Per lane at most 16 products of 241 x 128 before the scale: no overflow.
+struct IQ4XSOrder {
+  uint8_t v[64];
+  constexpr IQ4XSOrder() : v{} {
+    for (int m = 0; m < 4; ++m)
+      for (int j = 0; j < 8; ++j) {
+        v[16 * m + j] = static_cast<uint8_t>(8 * j + m);
+        v[16 * m + 8 + j] = static_cast<uint8_t>(8 * j + 4 + m);
+      }
+  }
+  constexpr uint8_t operator[](int c) const { return v[c]; }
+};
 struct IQ4XSV {
-  static constexpr uint8_t kOrder[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
+  static constexpr IQ4XSOrder kOrder4{};
   template <int NA>
   static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const uint8_t* ry, size_t rs,
                   float* out) {
@@ -381,29 +400,27 @@ struct IQ4XSV {
     for (int64_t i = 0; i < nb; ++i) {
       const BlockIQ4_XS& b = x[i];
       const __m256i scales = iq4xs_scales(b);  // words 0..7 in both lanes
-      const __m512i sc32 = _mm512_cvtepi16_epi32(scales);
+      const __m512i sc32 = _mm512_cvtepi16_epi32(scales);  // lane j: scale j % 8
       // 128 * scale per bsum (16 words: each sub-block's scale twice)
       const __m256i c128 = _mm256_slli_epi16(
           _mm256_blend_epi32(_mm256_unpacklo_epi16(scales, scales), _mm256_unpackhi_epi16(scales, scales), 0xF0), 7);
-      __m512i wsum[NA];
-      for (int a = 0; a < NA; ++a) wsum[a] = _mm512_setzero_si512();
+      const __m512i q0 = _mm512_loadu_si512(b.qs), q1 = _mm512_loadu_si512(b.qs + 64);
+      __m512i dsum[NA];
+      for (int a = 0; a < NA; ++a) dsum[a] = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int m = 0; m < 4; ++m) {
-        const __m512i q = _mm512_broadcast_i64x4(load32(b.qs + 32 * m));
+        const __m512i idx = _mm512_setr_epi32(m, 4 + m, 8 + m, 12 + m, 16 + m, 20 + m, 24 + m, 28 + m,  //
+                                              m, 4 + m, 8 + m, 12 + m, 16 + m, 20 + m, 24 + m, 28 + m);
+        const __m512i q = _mm512_permutex2var_epi32(q0, idx, q1);
         const __m512i u = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xFFFF0000u, q, 4), m4));
-        const __m512i s = _mm512_permutexvar_epi32(
-            _mm512_setr_epi32(2 * m, 2 * m, 2 * m, 2 * m, 2 * m + 1, 2 * m + 1, 2 * m + 1, 2 * m + 1, 2 * m, 2 * m,
-                              2 * m, 2 * m, 2 * m + 1, 2 * m + 1, 2 * m + 1, 2 * m + 1),
-            sc32);
 #pragma GCC unroll 4
-        for (int a = 0; a < NA; ++a)
-          wsum[a] = _mm512_add_epi32(
-              wsum[a], _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u, relaid(ry, rs, a, i, m)), s));
+        for (int a = 0; a < NA; ++a) dsum[a] = _mm512_dpbusd_epi32(dsum[a], u, relaid(ry, rs, a, i, m));
       }
       const float d = h2f(b.d);
       for (int a = 0; a < NA; ++a) {
         const BlockQ8_K& y = q8k(act, stride, a, i);
-        const __m256i sumi = _mm256_sub_epi32(sum_halves(wsum[a]), _mm256_madd_epi16(c128, load32(y.bsums)));
+        const __m256i sumi =
+            _mm256_sub_epi32(sum_halves(_mm512_mullo_epi32(dsum[a], sc32)), _mm256_madd_epi16(c128, load32(y.bsums)));
         acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(sumi), acc[a]);
       }
     }
