@@ -65,6 +65,9 @@ struct PrefetchPlan {
   bool f32_rows = true;        // F32 rows one at a time (the AVX2 family)
   bool f32_row_groups = true;  // F32 rows eight at a time (the AVX-512 families, kGenRowsF32)
   bool packed_rows = false;    // rows of the 2- to 6-bit types (Q4_0, Q5_0, IQ4_NL, K-quants, Q2_K/Q3_K, I-quants)
+  // Not a prefetch but the same kind of per-CPU stream choice: the AVX2 family's F32 generation takes four rows per
+  // call (else one; the AVX-512 families always take eight).
+  bool avx2_f32_groups = false;
 };
 const PrefetchPlan& prefetch_plan();
 

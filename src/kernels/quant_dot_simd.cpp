@@ -178,12 +178,15 @@ void dot_float(int64_t n, const void* w, size_t ws, const uint8_t* act, size_t s
 // dot_float<T, 1, 1> (the generation path), so results are bit-identical whatever the tile.
 constexpr int kTileR = 4, kTileA = 3;  // AVX2: in two passes (quant_simd_float_split.hpp), to fit 16 registers
 // F32 generation (one activation) takes this many weight rows at a time, loads folded into the FMAs as for one row;
-// per row the operations are dot_float<F32, 1, 1>'s, so the bits are the same. Eight with AVX-512, one with AVX2's
-// 16 registers: the measured best of each (BENCHMARKS.md).
+// per row the operations are dot_float<F32, 1, 1>'s, so the bits are the same. Eight with AVX-512; with AVX2's 16
+// registers four where the CPU's PrefetchPlan says (avx2_f32_groups: an Intel Xeon +10%, the Zen 5 25-50% slower
+// than one), else one: the measured best of each (BENCHMARKS.md).
 #if defined(__AVX512F__)
 constexpr int kGenRowsF32 = 8;
+constexpr bool kGenRowsByPlan = false;
 #else
-constexpr int kGenRowsF32 = 1;
+constexpr int kGenRowsF32 = 4;
+constexpr bool kGenRowsByPlan = true;
 #endif
 template <DType T>
 void float_batch(int64_t n, const uint8_t* w, size_t ws, int64_t n_rows, const uint8_t* act, size_t as, int n_act,
@@ -239,6 +242,7 @@ struct KF {
   // PrefetchPlan and BENCHMARKS.md.
   static constexpr bool kF32Rows = T == DType::F32;
   static constexpr int kGenRows = kF32Rows ? kGenRowsF32 : 1;
+  static constexpr bool kGenRowsByPlan = ::lmgen::simd::LMGEN_KERNEL_NS::kGenRowsByPlan;
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     dot_float<T, 1, NA>(n, w, 0, a, s, o);

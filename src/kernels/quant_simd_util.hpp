@@ -167,12 +167,18 @@ template <typename Kern>
       if constexpr (requires { Kern::kGenRows; }) return Kern::kGenRows > 1;
       else return false;
     }();
-    const bool prefetch = Kern::kF32Rows ? (kGroups ? plan.f32_row_groups : plan.f32_rows)
+    // Kern::kGenRowsByPlan: groups only where the plan says (the AVX2 family's F32 rows: avx2_f32_groups).
+    const bool groups = [&] {
+      if constexpr (!kGroups) return false;
+      else if constexpr (requires { Kern::kGenRowsByPlan; }) return !Kern::kGenRowsByPlan || plan.avx2_f32_groups;
+      else return true;
+    }();
+    const bool prefetch = Kern::kF32Rows ? (groups ? plan.f32_row_groups : plan.f32_rows)
                                          : (!kern_packed<Kern>() || plan.packed_rows);
     constexpr size_t kStep = Kern::kF32Rows ? 128 : 64;
     int64_t r = 0;
     if constexpr (kGroups) {
-      for (; r + Kern::kGenRows <= n_rows; r += Kern::kGenRows) {
+      for (; groups && r + Kern::kGenRows <= n_rows; r += Kern::kGenRows) {
         if (prefetch)
           for (int k = 0; k < Kern::kGenRows; ++k) prefetch_row<kStep>(w + (r + k) * ws, ws, ahead);
         Kern::gen_rows(n, w + r * ws, ws, act, y + r);
