@@ -35,7 +35,6 @@ using namespace kact;
 inline __m256i iq4_table() {
   return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
 }
-inline __m256i iq4_decode(__m256i table, const uint8_t* qs) { return _mm256_shuffle_epi8(table, unpack_nibbles(qs)); }
 
 // Scales stay in vector registers: a super-block's 16 (Q2_K, Q3_K) or 8 (IQ4_XS, IQ3_S) sub-block scales are unpacked
 // as 16-bit lanes with vector operations, and each step's multiplier is one byte shuffle of them (moving scales one
@@ -253,13 +252,18 @@ struct Q3K {
   }
 };
 
-// IQ4_XS: IQ4_NL's values in 8 sub-blocks of 32 with 6-bit scales - 32, one d per super-block.
+// IQ4_XS: IQ4_NL's values in 8 sub-blocks of 32 with 6-bit scales - 32, one d per super-block. Step p takes the
+// 32 qs bytes of sub-blocks 2 p and 2 p + 1 once: their low nibbles (elements 0..15 of each) and their high
+// nibbles (16..31) are two 256-bit steps whose 128-bit lanes are one sub-block each, so both take the one scale
+// vector pair_of(scales, p) and activations relaid to match (chunks 4 p, 4 p + 2, then 4 p + 1, 4 p + 3). Signed
+// values as |w| x (y with w's sign).
 struct IQ4XS {
-  static constexpr int kBlock = QK_K;
+  static constexpr uint8_t kOrder[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
   template <int NA>
-  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, float* out) {
+  static void dot(int64_t nb, const void* wp, const uint8_t* act, size_t stride, const uint8_t* ry, size_t rs,
+                  float* out) {
     const auto* x = static_cast<const BlockIQ4_XS*>(wp);
-    const __m256i table = iq4_table();
+    const __m256i table = iq4_table(), m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[NA];
     for (int a = 0; a < NA; ++a) acc[a] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
@@ -267,15 +271,17 @@ struct IQ4XS {
       const __m256i scales = iq4xs_scales(b);
       __m256i sumi[NA];
       for (int a = 0; a < NA; ++a) sumi[a] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        const __m256i w = iq4_decode(table, b.qs + 16 * j);
-        const __m256i aw = _mm256_abs_epi8(w);
-        const __m256i s = word_of(scales, j);
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; ++p) {
+        const __m256i q = load32(b.qs + 32 * p);
+        const __m256i wl = _mm256_shuffle_epi8(table, _mm256_and_si256(q, m4));
+        const __m256i wh = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+        const __m256i al = _mm256_abs_epi8(wl), ah = _mm256_abs_epi8(wh);
+        const __m256i s = pair_of(scales, p);
 #pragma GCC unroll 4
         for (int a = 0; a < NA; ++a) {
-          const __m256i y = load32(q8k(act, stride, a, i).qs + 32 * j);
-          sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(aw, _mm256_sign_epi8(y, w)), s);
+          sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(al, _mm256_sign_epi8(relaid32(ry, rs, a, i, 2 * p), wl)), s);
+          sumi[a] = dot_s16(sumi[a], _mm256_maddubs_epi16(ah, _mm256_sign_epi8(relaid32(ry, rs, a, i, 2 * p + 1), wh)), s);
         }
       }
       add_block<NA>(acc, sumi, h2f(b.d), act, stride, i);
@@ -336,41 +342,6 @@ struct IQ3S {
 // per output element are the same for any number of rows and activations (bit-identical batches).
 #define LMGEN_LOWBIT_VNNI 1
 
-// The activations' Q8_K bytes, each super-block's 16 chunks of 16 bytes in the order D::kOrder (step s of a
-// kernel reads chunks kOrder[4 s .. 4 s + 3] as one 512-bit vector), or its 64 groups of 4 bytes in the order
-// D::kOrder4. n bytes per activation, 64-byte aligned.
-template <typename D>
-struct RelaidAct {
-  static constexpr size_t kStack = 8192;  // generation rows up to 8192 elements stay on the stack
-  alignas(64) uint8_t stack[kStack];
-  std::unique_ptr<uint8_t[]> heap;
-  const uint8_t* base;
-  size_t stride;
-  RelaidAct(const uint8_t* act, size_t as, int n_act, int64_t n) : stride(static_cast<size_t>(n)) {
-    const size_t need = stride * static_cast<size_t>(n_act);
-    uint8_t* p = stack;
-    if (need > kStack) {
-      heap.reset(new uint8_t[need + 64]);
-      p = heap.get() + (64 - reinterpret_cast<uintptr_t>(heap.get()) % 64) % 64;
-    }
-    const int64_t nb = n / QK_K;
-    for (int a = 0; a < n_act; ++a)
-      for (int64_t i = 0; i < nb; ++i) {
-        const int8_t* src = q8k(act, as, a, i).qs;
-        uint8_t* dst = p + a * stride + i * QK_K;
-        if constexpr (requires { D::kOrder4; })
-          for (int c = 0; c < 64; ++c) std::memcpy(dst + 4 * c, src + 4 * D::kOrder4[c], 4);
-        else
-          for (int c = 0; c < 16; ++c)
-            _mm_store_si128(reinterpret_cast<__m128i*>(dst + 16 * c),
-                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * D::kOrder[c])));
-      }
-    base = p;
-  }
-};
-inline __m512i relaid(const uint8_t* ry, size_t rs, int a, int64_t i, int s) {
-  return _mm512_load_si512(ry + a * rs + i * QK_K + 64 * s);
-}
 
 // IQ4_XS, transposed: step m takes 4 qs bytes of every sub-block (bytes 16 j + 4 m.., one 32-bit permute of the
 // block's 128 bytes), low nibbles in the lower half and high nibbles in the upper, so i32 lane j always belongs to
@@ -431,22 +402,6 @@ struct IQ4XSV {
   }
 };
 
-// Packed rows (kPacked): software prefetch in generation only where the PrefetchPlan says. On the Zen 5 these rows
-// stream faster on the hardware prefetchers alone (TinyLlama-shape Q3_K_M t=1 38.6 -> 40.5 tok/s, IQ4_XS 36.1 ->
-// 37.5, t=2 +4-13%); on a Xeon the prefetch made them 40-60% faster (as the K-quants, BENCHMARKS.md).
-// The rows_impl adaptor of a kernel with rearranged activations.
-template <typename D>
-struct KLowR {
-  using State = RelaidAct<D>;
-  static constexpr bool kF32Rows = false, kPacked = true;
-  template <int NA>
-  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State& st, int k) {
-    if constexpr (requires { D::template dot<NA>(0, w, a, s, o); })
-      D::template dot<NA>(n / QK_K, w, a, s, o, st.base + k * st.stride, st.stride);
-    else
-      D::template dot<NA>(n / QK_K, w, a, s, st.base + k * st.stride, st.stride, o);
-  }
-};
 #endif
 
 // The rows_impl adaptor of a kernel above.
@@ -457,6 +412,23 @@ struct KLow {
   template <int NA>
   static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State&, int) {
     D::template dot<NA>(n / D::kBlock, w, a, s, o);
+  }
+};
+
+// Packed rows (kPacked): software prefetch in generation only where the PrefetchPlan says. On the Zen 5 these rows
+// stream faster on the hardware prefetchers alone (TinyLlama-shape Q3_K_M t=1 38.6 -> 40.5 tok/s, IQ4_XS 36.1 ->
+// 37.5, t=2 +4-13%); on a Xeon the prefetch made them 40-60% faster (as the K-quants, BENCHMARKS.md).
+// The rows_impl adaptor of a kernel with rearranged activations (RelaidAct, quant_simd_k.hpp).
+template <typename D>
+struct KLowR {
+  using State = RelaidAct<D>;
+  static constexpr bool kF32Rows = false, kPacked = true;
+  template <int NA>
+  static void call(int64_t n, const void* w, const uint8_t* a, size_t s, float* o, const State& st, int k) {
+    if constexpr (requires { D::template dot<NA>(0, w, a, s, o); })
+      D::template dot<NA>(n / QK_K, w, a, s, o, st.base + k * st.stride, st.stride);
+    else
+      D::template dot<NA>(n / QK_K, w, a, s, st.base + k * st.stride, st.stride, o);
   }
 };
 
@@ -474,7 +446,7 @@ bool lowbit_rows(DType t, int64_t n, const void* w, size_t ws, int64_t n_rows, c
 #else
     case DType::Q2_K: rows_impl<KLow<Q2K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     case DType::Q3_K: rows_impl<KLow<Q3K>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
-    case DType::IQ4_XS: rows_impl<KLow<IQ4XS>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
+    case DType::IQ4_XS: rows_impl<KLowR<IQ4XS>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
 #endif
     case DType::IQ3_S: rows_impl<KLow<IQ3S>>(n, wp, ws, n_rows, ap, as, n_act, y, ys); return true;
     default: return false;

@@ -6,6 +6,7 @@
 #include "kernels/quant_simd_util.hpp"
 
 #include <cstring>
+#include <memory>
 
 #if defined(LMGEN_SIMD_AVX2)
 namespace lmgen::simd::LMGEN_KERNEL_NS::kact {
@@ -78,7 +79,49 @@ inline void add_block_with_mins(__m256* acc, const I* sumi, __m256i mins, __m128
   }
 }
 
+// The activations' Q8_K bytes rearranged once per call into the order a kernel's weight bytes come out of their
+// loads (one aligned load per step and activation row instead of loads and inserts): each super-block's 16 chunks
+// of 16 bytes in the order D::kOrder (a kernel step reads consecutive chunks), or its 64 groups of 4 bytes in the
+// order D::kOrder4. n bytes per activation, 64-byte aligned.
+template <typename D>
+struct RelaidAct {
+  static constexpr size_t kStack = 8192;  // generation rows up to 8192 elements stay on the stack
+  alignas(64) uint8_t stack[kStack];
+  std::unique_ptr<uint8_t[]> heap;
+  const uint8_t* base;
+  size_t stride;
+  RelaidAct(const uint8_t* act, size_t as, int n_act, int64_t n) : stride(static_cast<size_t>(n)) {
+    const size_t need = stride * static_cast<size_t>(n_act);
+    uint8_t* p = stack;
+    if (need > kStack) {
+      heap.reset(new uint8_t[need + 64]);
+      p = heap.get() + (64 - reinterpret_cast<uintptr_t>(heap.get()) % 64) % 64;
+    }
+    const int64_t nb = n / qblk::QK_K;
+    for (int a = 0; a < n_act; ++a)
+      for (int64_t i = 0; i < nb; ++i) {
+        const int8_t* src = q8k(act, as, a, i).qs;
+        uint8_t* dst = p + a * stride + i * qblk::QK_K;
+        if constexpr (requires { D::kOrder4; })
+          for (int c = 0; c < 64; ++c) std::memcpy(dst + 4 * c, src + 4 * D::kOrder4[c], 4);
+        else
+          for (int c = 0; c < 16; ++c)
+            _mm_store_si128(reinterpret_cast<__m128i*>(dst + 16 * c),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * D::kOrder[c])));
+      }
+    base = p;
+  }
+};
+// Bytes 32 c.. of super-block i of relaid activation row a (rows rs bytes apart).
+inline __m256i relaid32(const uint8_t* ry, size_t rs, int a, int64_t i, int c) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(ry + a * rs + i * qblk::QK_K + 32 * c));
+}
+
 #if defined(__AVX512F__) && defined(__AVX512BW__)
+// Bytes 64 s.. of super-block i of relaid activation row a.
+inline __m512i relaid(const uint8_t* ry, size_t rs, int a, int64_t i, int s) {
+  return _mm512_load_si512(ry + a * rs + i * qblk::QK_K + 64 * s);
+}
 // acc + the sums of adjacent s16 products into i32 lanes (one instruction with VNNI).
 inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
 #if defined(__AVX512VNNI__)
